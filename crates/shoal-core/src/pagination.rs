@@ -1,0 +1,253 @@
+//! One pagination abstraction over every vendor's scheme: pages and items as streams, a cursor
+//! that survives a process restart, and guards against a server that loops.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+
+use futures_util::stream::{self, Stream, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where the next page starts: an opaque string chosen by the vendor crate (a page token, a page
+/// number, a `links.next` URL). Serializes as that string, so a long export can save it and
+/// resume in another process.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// A cursor from its string form.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The string form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cursor({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
+
+/// One page: its items, the cursor that fetched it and the cursor of the next page (`None` on
+/// the last page).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items, in server order.
+    pub items: Vec<T>,
+    /// The cursor this page was fetched with (`None` for the first page).
+    pub cursor: Option<Cursor>,
+    /// The next page's cursor; `None` when this is the last page.
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// A page as a vendor crate decodes it.
+    pub fn new(items: Vec<T>, next: Option<Cursor>) -> Self {
+        Self { items, cursor: None, next }
+    }
+}
+
+/// Streams the pages of one listing by calling a vendor's fetch function with each cursor.
+///
+/// ```
+/// use futures_util::TryStreamExt;
+/// use shoal_core::{Cursor, Page, Paginator};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let pages = Paginator::new(|cursor: Option<Cursor>| async move {
+///     let start: usize = cursor.map_or(0, |c| c.as_str().parse().unwrap());
+///     let next = (start + 2 < 5).then(|| Cursor::new((start + 2).to_string()));
+///     Ok(Page::new((start..(start + 2).min(5)).collect(), next))
+/// });
+/// let all: Vec<usize> = pages.by_item().try_collect().await?;
+/// assert_eq!(all, vec![0, 1, 2, 3, 4]);
+/// # Ok::<_, shoal_core::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct Paginator<F> {
+    fetch: F,
+    start: Option<Cursor>,
+}
+
+impl<F> fmt::Debug for Paginator<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paginator").field("start", &self.start).finish()
+    }
+}
+
+struct State<F> {
+    fetch: F,
+    next: Option<Option<Cursor>>,
+    seen: HashSet<Cursor>,
+}
+
+impl<F, Fut, T> Paginator<F>
+where
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    /// Starts at the first page.
+    pub fn new(fetch: F) -> Self {
+        Self { fetch, start: None }
+    }
+
+    /// Starts at a saved cursor (from [`Page::next`]) instead of the first page.
+    pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
+        self.start = cursor;
+        self
+    }
+
+    /// The pages in order. Stops with [`Error::Pagination`] when a next cursor is empty or
+    /// repeats one already used.
+    pub fn by_page(self) -> impl Stream<Item = Result<Page<T>>> {
+        let mut seen = HashSet::new();
+        if let Some(c) = &self.start {
+            seen.insert(c.clone());
+        }
+        let state = State { fetch: self.fetch, next: Some(self.start), seen };
+        stream::unfold(state, |mut st| async move {
+            let cursor = st.next.take()?;
+            let mut page = match (st.fetch)(cursor.clone()).await {
+                Ok(page) => page,
+                Err(e) => return Some((Err(e), st)),
+            };
+            page.cursor = cursor;
+            if let Some(next) = &page.next {
+                if next.as_str().is_empty() {
+                    return Some((Err(Error::Pagination("the server sent an empty next-page cursor".into())), st));
+                }
+                if !st.seen.insert(next.clone()) {
+                    return Some((
+                        Err(Error::Pagination(format!("the server repeated the cursor {next:?}; stopping to avoid a loop"))),
+                        st,
+                    ));
+                }
+            }
+            st.next = page.next.clone().map(Some);
+            Some((Ok(page), st))
+        })
+    }
+
+    /// The items of every page, in order.
+    pub fn by_item(self) -> impl Stream<Item = Result<T>> {
+        self.by_page()
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use proptest::prelude::*;
+
+    fn split(sizes: Vec<usize>) -> Vec<Vec<u32>> {
+        let mut n = 0u32;
+        sizes
+            .into_iter()
+            .map(|s| {
+                let page: Vec<u32> = (n..n + s as u32).collect();
+                n += s as u32;
+                page
+            })
+            .collect()
+    }
+
+    fn pages_over(pages: Vec<Vec<u32>>) -> Paginator<impl FnMut(Option<Cursor>) -> std::future::Ready<Result<Page<u32>>>> {
+        Paginator::new(move |cursor: Option<Cursor>| {
+            let i: usize = cursor.map_or(0, |c| c.as_str().trim_start_matches("p").parse().unwrap());
+            let next = (i + 1 < pages.len()).then(|| Cursor::new(format!("p{}", i + 1)));
+            std::future::ready(Ok(Page::new(pages.get(i).cloned().unwrap_or_default(), next)))
+        })
+    }
+
+    fn block<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn a_repeated_cursor_stops_with_an_error() {
+        let p = Paginator::new(|_c: Option<Cursor>| std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new("same"))))));
+        let got: Vec<Result<Page<i32>>> = block(p.by_page().take(5).collect());
+        assert_eq!(got.len(), 3);
+        assert!(got[0].is_ok() && got[1].is_ok());
+        assert!(matches!(got[2], Err(Error::Pagination(_))));
+    }
+
+    #[test]
+    fn an_empty_cursor_stops_with_an_error() {
+        let p = Paginator::new(|_c: Option<Cursor>| std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new(""))))));
+        let got: Vec<Result<Page<i32>>> = block(p.by_page().collect());
+        assert!(matches!(got.last(), Some(Err(Error::Pagination(_)))));
+    }
+
+    #[test]
+    fn a_fetch_error_ends_the_stream_after_reporting() {
+        let p = Paginator::new(|c: Option<Cursor>| {
+            std::future::ready(match c {
+                None => Ok(Page::new(vec![1], Some(Cursor::new("2")))),
+                Some(_) => Err(Error::Config("boom".into())),
+            })
+        });
+        let got: Vec<Result<i32>> = block(p.by_item().collect());
+        assert_eq!(got.len(), 2);
+        assert!(got[1].is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn every_item_exactly_once_in_order(sizes in prop::collection::vec(0usize..7, 1..12)) {
+            let pages = split(sizes);
+            let expected: Vec<u32> = pages.iter().flatten().copied().collect();
+            let got: Vec<u32> = block(pages_over(pages).by_item().try_collect()).unwrap();
+            prop_assert_eq!(got, expected);
+        }
+
+        #[test]
+        fn resuming_from_any_saved_cursor_yields_exactly_the_rest(
+            sizes in prop::collection::vec(1usize..5, 2..10), stop in 0usize..9
+        ) {
+            let pages = split(sizes);
+            let all: Vec<Page<u32>> = block(pages_over(pages.clone()).by_page().try_collect()).unwrap();
+            let stop = stop % all.len();
+            let saved = all[stop].next.clone().map(|c| c.to_string());
+            let seen: Vec<u32> = all[..=stop].iter().flat_map(|p| p.items.clone()).collect();
+            // A fresh process only has the string.
+            let resumed: Vec<u32> = match saved {
+                Some(s) => block(pages_over(pages.clone()).resume_from(Some(s.parse().unwrap())).by_item().try_collect()).unwrap(),
+                None => vec![],
+            };
+            let total: Vec<u32> = seen.into_iter().chain(resumed).collect();
+            prop_assert_eq!(total, pages.iter().flatten().copied().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn cursors_round_trip_through_strings_and_json(s in ".{0,80}") {
+            let c = Cursor::new(s.clone());
+            prop_assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c.clone());
+            let json = serde_json::to_string(&c).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Cursor>(&json).unwrap(), c);
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! The [`Pipeline`]: every request's one path — pace, authenticate, send, observe, retry.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use crate::auth::{Authenticator, NoAuth};
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{Error, RequestSummary, Result, ServiceDetail, ServiceError};
+use crate::ratelimit::RateLimiter;
+use crate::redact::Redactor;
+use crate::request::{Request, Response};
+use crate::retry::{Classification, Decision, GiveUp, RetryBudget, RetryPolicy, classify_status, classify_transport};
+use crate::transport::Transport;
+
+/// Turns a vendor's error body into a [`ServiceDetail`] (code, message, field errors).
+pub trait ErrorDecoder: Send + Sync + 'static {
+    /// Reads an error response.
+    fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail;
+}
+
+impl<F> ErrorDecoder for F
+where
+    F: Fn(StatusCode, &HeaderMap, &[u8]) -> ServiceDetail + Send + Sync + 'static,
+{
+    fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
+        (self)(status, headers, body)
+    }
+}
+
+/// Reads the common JSON error shapes: OAuth's `error`/`error_description`, `message`,
+/// `errormessage`, and `errors: {field: [messages]}`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommonErrorDecoder;
+
+impl ErrorDecoder for CommonErrorDecoder {
+    fn decode(&self, _status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return ServiceDetail::default();
+        };
+        let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let code = text("error").or_else(|| text("code"));
+        let message = text("error_description")
+            .or_else(|| text("errormessage"))
+            .or_else(|| text("message"))
+            .map(|m| Redactor::standard().form(&m).replace('+', " "));
+        let mut fields = Vec::new();
+        if let Some(serde_json::Value::Object(errors)) = map.get("errors") {
+            for (field, msgs) in errors {
+                let msgs = match msgs {
+                    serde_json::Value::Array(a) => a.iter().map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string)).collect(),
+                    serde_json::Value::String(s) => vec![s.clone()],
+                    other => vec![other.to_string()],
+                };
+                fields.push((field.clone(), msgs));
+            }
+        }
+        ServiceDetail { code, message, fields }
+    }
+}
+
+/// Counters for one pipeline (shared by its clones).
+#[derive(Debug, Default)]
+struct Stats {
+    calls: AtomicU64,
+    attempts: AtomicU64,
+    retries: AtomicU64,
+    auth_replays: AtomicU64,
+    rate_limited: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// A snapshot of a pipeline's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PipelineStats {
+    /// Calls made through [`Pipeline::execute`].
+    pub calls: u64,
+    /// Requests handed to the transport.
+    pub attempts: u64,
+    /// Retries after a failure.
+    pub retries: u64,
+    /// Replays after a 401 and a credential refresh.
+    pub auth_replays: u64,
+    /// 429 responses received.
+    pub rate_limited: u64,
+    /// Calls that ended in an error.
+    pub failures: u64,
+}
+
+struct Inner {
+    base_url: Url,
+    transport: Arc<dyn Transport>,
+    auth: Arc<dyn Authenticator>,
+    limiter: Option<Arc<RateLimiter>>,
+    retry: RetryPolicy,
+    budget: Arc<RetryBudget>,
+    clock: SharedClock,
+    redactor: Arc<Redactor>,
+    decoder: Arc<dyn ErrorDecoder>,
+    deadline: Option<Duration>,
+    default_headers: HeaderMap,
+    rng: Mutex<StdRng>,
+    stats: Arc<Stats>,
+}
+
+/// Runs requests: rate limiter → authenticator → transport → observe, inside a retry loop, under
+/// an overall deadline. Cheap to clone; clones share everything (limiter, budget, counters).
+///
+/// ```
+/// # use bytes::Bytes;
+/// use shoal_core::{Pipeline, Request, TransportError};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let transport = |_req: http::Request<Bytes>| async {
+///     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(br#"{"ok":true}"#)))
+/// };
+/// let pipeline = Pipeline::builder("https://api.example.test/v1".parse()?)
+///     .transport(transport)
+///     .build()?;
+/// let body: serde_json::Value = pipeline.json(Request::get("status")).await?;
+/// assert_eq!(body["ok"], true);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("base_url", &self.inner.redactor.url(&self.inner.base_url))
+            .field("retry", &self.inner.retry)
+            .field("deadline", &self.inner.deadline)
+            .field("rate_limited", &self.inner.limiter.is_some())
+            .finish()
+    }
+}
+
+/// Settings for a [`Pipeline`].
+pub struct PipelineBuilder {
+    base_url: Url,
+    transport: Option<Arc<dyn Transport>>,
+    auth: Arc<dyn Authenticator>,
+    limiter: Option<Arc<RateLimiter>>,
+    retry: RetryPolicy,
+    budget: Option<Arc<RetryBudget>>,
+    clock: SharedClock,
+    redactor: Redactor,
+    decoder: Arc<dyn ErrorDecoder>,
+    deadline: Option<Duration>,
+    default_headers: HeaderMap,
+    seed: Option<u64>,
+}
+
+impl fmt::Debug for PipelineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipelineBuilder").field("base_url", &self.redactor.url(&self.base_url)).finish()
+    }
+}
+
+impl PipelineBuilder {
+    /// The transport (default: a [`ReqwestTransport`](crate::ReqwestTransport)).
+    pub fn transport(self, transport: impl Transport) -> Self {
+        self.shared_transport(Arc::new(transport))
+    }
+    /// A transport shared with other pipelines (one connection pool).
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+    /// The credential strategy (default: [`NoAuth`]).
+    pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.auth = auth;
+        self
+    }
+    /// Paces requests before sending (default: none).
+    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+    /// How failures are retried.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// The retry budget (default: a fresh [`RetryBudget::default`] for this pipeline).
+    pub fn retry_budget(mut self, budget: Arc<RetryBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+    /// The clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The redaction rules (default: [`Redactor::standard`]).
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+    /// How the vendor's error bodies are read (default: [`CommonErrorDecoder`]).
+    pub fn error_decoder(mut self, decoder: impl ErrorDecoder) -> Self {
+        self.decoder = Arc::new(decoder);
+        self
+    }
+    /// The longest one call may take, retries and waits included (default: none).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+    /// A header sent with every request (unless the request sets its own).
+    pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.default_headers.insert(name, value);
+        self
+    }
+    /// Seeds the jitter so a test is repeatable.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Builds the pipeline.
+    pub fn build(self) -> Result<Pipeline> {
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport()?,
+        };
+        let rng = match self.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                base_url: self.base_url,
+                transport,
+                auth: self.auth,
+                limiter: self.limiter,
+                retry: self.retry,
+                budget: self.budget.unwrap_or_default(),
+                clock: self.clock,
+                redactor: Arc::new(self.redactor),
+                decoder: self.decoder,
+                deadline: self.deadline,
+                default_headers: self.default_headers,
+                rng: Mutex::new(rng),
+                stats: Arc::default(),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport() -> Result<Arc<dyn Transport>> {
+    Ok(Arc::new(crate::ReqwestTransport::new()?))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport() -> Result<Arc<dyn Transport>> {
+    Err(Error::Config("no transport given and the `reqwest` feature is off".into()))
+}
+
+enum Failure {
+    Answered(Box<ServiceError>, Classification),
+    Lost(Error, Classification),
+}
+
+impl Pipeline {
+    /// Settings for a pipeline whose relative request paths resolve against `base_url`.
+    pub fn builder(base_url: Url) -> PipelineBuilder {
+        PipelineBuilder {
+            base_url,
+            transport: None,
+            auth: Arc::new(NoAuth),
+            limiter: None,
+            retry: RetryPolicy::default(),
+            budget: None,
+            clock: SystemClock::shared(),
+            redactor: Redactor::standard().clone(),
+            decoder: Arc::new(CommonErrorDecoder),
+            deadline: None,
+            default_headers: HeaderMap::new(),
+            seed: None,
+        }
+    }
+
+    /// A pipeline sharing this one's transport, clock, redaction, retry policy and budget, with
+    /// another base URL and credential strategy and no rate limiter — e.g. for a token endpoint.
+    pub fn derive(&self, base_url: Url, auth: Arc<dyn Authenticator>) -> Pipeline {
+        let i = &self.inner;
+        Pipeline {
+            inner: Arc::new(Inner {
+                base_url,
+                transport: i.transport.clone(),
+                auth,
+                limiter: None,
+                retry: i.retry.clone(),
+                budget: i.budget.clone(),
+                clock: i.clock.clone(),
+                redactor: i.redactor.clone(),
+                decoder: i.decoder.clone(),
+                deadline: i.deadline,
+                default_headers: i.default_headers.clone(),
+                rng: Mutex::new(StdRng::from_os_rng()),
+                stats: i.stats.clone(),
+            }),
+        }
+    }
+
+    /// The base URL relative targets resolve against.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+    /// The redaction rules.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+    /// The rate limiter, if any.
+    pub fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
+        self.inner.limiter.as_ref()
+    }
+    /// The counters so far.
+    pub fn stats(&self) -> PipelineStats {
+        let s = &self.inner.stats;
+        PipelineStats {
+            calls: s.calls.load(Ordering::Relaxed),
+            attempts: s.attempts.load(Ordering::Relaxed),
+            retries: s.retries.load(Ordering::Relaxed),
+            auth_replays: s.auth_replays.load(Ordering::Relaxed),
+            rate_limited: s.rate_limited.load(Ordering::Relaxed),
+            failures: s.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The method and redacted URL of a request, as errors and logs show it.
+    pub fn summary(&self, request: &Request) -> RequestSummary {
+        request.summary(&self.inner.base_url, &self.inner.redactor)
+    }
+
+    /// Sends a request and decodes a JSON answer.
+    pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        self.execute(request).await?.json()
+    }
+
+    /// Sends a request through the whole path and returns a success response, or the error.
+    pub async fn execute(&self, request: Request) -> Result<Response> {
+        let summary = self.summary(&request);
+        let span = tracing::debug_span!(
+            "shoal.request",
+            method = %summary.method,
+            url = %summary.url,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        self.inner.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let started = self.inner.clock.now();
+        let run = self.run(request, summary.clone()).instrument(span.clone());
+        let result = match self.inner.deadline {
+            None => run.await,
+            Some(deadline) => {
+                tokio::select! {
+                    r = run => r,
+                    _ = self.inner.clock.sleep(deadline) => Err(Error::Timeout { request: summary, deadline }),
+                }
+            }
+        };
+        let elapsed = self.inner.clock.now().saturating_duration_since(started);
+        span.record("elapsed_ms", elapsed.as_millis() as u64);
+        match &result {
+            Ok(r) => {
+                span.record("status", r.status.as_u16());
+            }
+            Err(e) => {
+                self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
+                if let Some(s) = e.status() {
+                    span.record("status", s.as_u16());
+                }
+                span.in_scope(|| tracing::debug!(error = %e, "request failed"));
+            }
+        }
+        result
+    }
+
+    async fn run(&self, request: Request, summary: RequestSummary) -> Result<Response> {
+        let inner = &self.inner;
+        let mut attempt = 0u32;
+        let mut replayed = false;
+        loop {
+            attempt += 1;
+            tracing::Span::current().record("attempts", attempt);
+            let (failure, stamp) = match self.attempt(&request, &summary).await? {
+                Ok(response) => return Ok(response),
+                Err(f) => f,
+            };
+            if let Failure::Answered(service, _) = &failure {
+                if service.status == StatusCode::UNAUTHORIZED && !replayed {
+                    if inner.auth.unauthorized(stamp).await? {
+                        replayed = true;
+                        attempt -= 1;
+                        inner.stats.auth_replays.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!("credential refreshed after 401; replaying once");
+                        continue;
+                    }
+                }
+            }
+            let (last, class) = match failure {
+                Failure::Answered(service, class) => (answered_error(service, &class, inner), class),
+                Failure::Lost(err, class) => (err, class),
+            };
+            let decision = {
+                let mut rng = inner.rng.lock().unwrap_or_else(|e| e.into_inner());
+                inner.retry.decide(attempt, request.is_idempotent(), &class, inner.clock.system_now(), &mut *rng)
+            };
+            match decision {
+                Decision::Retry(delay) => {
+                    if !inner.budget.try_spend() {
+                        return Err(Error::RetryBudgetExhausted { last: Box::new(last) });
+                    }
+                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %last, "retrying");
+                    inner.clock.sleep(delay).await;
+                }
+                Decision::GiveUp(GiveUp::NotIdempotent) if !class.rate_limited => {
+                    return Err(Error::MaybeProcessed { last: Box::new(last) });
+                }
+                Decision::GiveUp(GiveUp::RetryAfterTooLong(requested)) => {
+                    return Err(Error::RetryAfterTooLong { request: summary, requested, cap: inner.retry.max_retry_after });
+                }
+                Decision::GiveUp(_) => return Err(last),
+            }
+        }
+    }
+
+    /// One attempt: `Err` for errors that end the call at once, `Ok(Err)` for a failure the
+    /// retry loop judges.
+    async fn attempt(
+        &self,
+        request: &Request,
+        summary: &RequestSummary,
+    ) -> Result<std::result::Result<Response, (Failure, crate::auth::AuthStamp)>> {
+        let inner = &self.inner;
+        let permit = match &inner.limiter {
+            Some(l) => Some(l.acquire(request.method()).await?),
+            None => None,
+        };
+        let mut req = request.clone();
+        for (name, value) in &inner.default_headers {
+            if !req.headers().contains_key(name) {
+                req.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        let stamp = inner.auth.authenticate(&mut req).await?;
+        let http_req = req.to_http(&inner.base_url)?;
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(
+                headers = ?inner.redactor.headers(http_req.headers()),
+                body = %inner.redactor.body(http_req.body(), 4000),
+                "sending"
+            );
+        }
+        inner.stats.attempts.fetch_add(1, Ordering::Relaxed);
+        let sent = inner.transport.send(http_req).await;
+        drop(permit);
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "transport failure");
+                let class = classify_transport(&e);
+                let err = Error::Transport { request: summary.clone(), source: e };
+                return Ok(Err((Failure::Lost(err, class), stamp)));
+            }
+        };
+        let (parts, body): (http::response::Parts, Bytes) = response.into_parts();
+        if let Some(l) = &inner.limiter {
+            l.observe(request.method(), parts.status, &parts.headers).await?;
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(
+                status = parts.status.as_u16(),
+                headers = ?inner.redactor.headers(&parts.headers),
+                body = %inner.redactor.body(&body, 4000),
+                "received"
+            );
+        }
+        if parts.status == StatusCode::TOO_MANY_REQUESTS {
+            inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+        if parts.status.is_success() {
+            inner.auth.succeeded(stamp).await;
+            inner.budget.refund();
+            return Ok(Ok(Response::new(summary.clone(), parts.status, parts.headers, body)));
+        }
+        let class = classify_status(parts.status, &parts.headers);
+        let detail = inner.decoder.decode(parts.status, &parts.headers, &body);
+        let service = Box::new(ServiceError {
+            request: summary.clone(),
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            detail,
+        });
+        Ok(Err((Failure::Answered(service, class), stamp)))
+    }
+}
+
+fn answered_error(service: Box<ServiceError>, class: &Classification, inner: &Inner) -> Error {
+    if class.rate_limited {
+        let retry_after = class.retry_after.map(|r| r.delay(inner.clock.system_now()));
+        Error::RateLimited { service, retry_after }
+    } else {
+        Error::Status(service)
+    }
+}

@@ -1,0 +1,272 @@
+//! One redaction rule set for every `Debug`, tracing event, error message and fixture.
+//!
+//! Secrets are found by *name*: header names, query parameter names and body field names
+//! (JSON keys or form keys). The [`Redactor::standard`] set covers the OAuth and API-key names
+//! every Shoal client uses; vendor crates add theirs with the `with_*` builders.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+use http::HeaderMap;
+use serde_json::Value;
+use url::Url;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+const HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+    "user-api-key",
+    "access-token",
+];
+
+const FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "password",
+    "code",
+    "code_verifier",
+    "state",
+    "token",
+    "api_key",
+    "user_api_key",
+    "user-api-key",
+    "access-token",
+    "secret",
+];
+
+/// A set of names whose values are secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redactor {
+    headers: BTreeSet<String>,
+    fields: BTreeSet<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("headers", &self.headers)
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::standard().clone()
+    }
+}
+
+static STANDARD: LazyLock<Redactor> = LazyLock::new(|| Redactor {
+    headers: HEADERS.iter().map(|s| s.to_string()).collect(),
+    fields: FIELDS.iter().map(|s| s.to_string()).collect(),
+});
+
+impl Redactor {
+    /// The built-in rule set: authorization and API-key headers, and the OAuth, password and
+    /// token fields (which apply to query parameters, form fields and JSON keys alike).
+    pub fn standard() -> &'static Redactor {
+        &STANDARD
+    }
+
+    /// A rule set with no names at all.
+    pub fn empty() -> Self {
+        Self { headers: BTreeSet::new(), fields: BTreeSet::new() }
+    }
+
+    /// Adds a secret header name (case-insensitive).
+    pub fn with_header(mut self, name: &str) -> Self {
+        self.headers.insert(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Adds a secret field name: a query parameter, form field or JSON key (case-insensitive).
+    pub fn with_field(mut self, name: &str) -> Self {
+        self.fields.insert(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Shares this rule set.
+    pub fn shared(self) -> Arc<Redactor> {
+        Arc::new(self)
+    }
+
+    /// Whether a header of this name is secret.
+    pub fn is_secret_header(&self, name: &str) -> bool {
+        self.headers.contains(&name.to_ascii_lowercase())
+    }
+
+    /// Whether a query parameter, form field or JSON key of this name is secret.
+    pub fn is_secret_field(&self, name: &str) -> bool {
+        self.fields.contains(&name.to_ascii_lowercase())
+    }
+
+    /// The URL with secret query parameter values and any user-info password replaced.
+    pub fn url(&self, url: &Url) -> String {
+        let mut out = url.clone();
+        if out.password().is_some() {
+            let _ = out.set_password(Some(REDACTED));
+        }
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if self.is_secret_field(&k) { REDACTED.to_string() } else { v.into_owned() };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            out.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        out.to_string()
+    }
+
+    /// A URL given as text: parsed and redacted, or wholly hidden when it does not parse.
+    pub fn url_str(&self, url: &str) -> String {
+        match Url::parse(url) {
+            Ok(u) => self.url(&u),
+            Err(_) => self.form(url),
+        }
+    }
+
+    /// Header pairs in order, secret values replaced, for display.
+    pub fn headers(&self, headers: &HeaderMap) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| {
+                let v = if self.is_secret_header(name.as_str()) {
+                    REDACTED.to_string()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_string(), v)
+            })
+            .collect()
+    }
+
+    /// Replaces, in place and at any depth, the values of secret keys of a JSON value.
+    pub fn json_value(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if self.is_secret_field(k) && !v.is_null() && !v.is_object() && !v.is_array() {
+                        *v = Value::String(REDACTED.to_string());
+                    } else {
+                        self.json_value(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.json_value(v)),
+            _ => {}
+        }
+    }
+
+    /// An `application/x-www-form-urlencoded` string with secret values replaced.
+    pub fn form(&self, form: &str) -> String {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+            .map(|(k, v)| {
+                let v = if self.is_secret_field(&k) { REDACTED.to_string() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    }
+
+    /// A body for display: JSON redacted by key, anything else treated as a form; secrets gone
+    /// either way. At most `limit` characters are kept.
+    pub fn body(&self, body: &[u8], limit: usize) -> String {
+        if body.is_empty() {
+            return String::new();
+        }
+        let text = match serde_json::from_slice::<Value>(body) {
+            Ok(mut v) => {
+                self.json_value(&mut v);
+                v.to_string()
+            }
+            Err(_) => {
+                let s = String::from_utf8_lossy(body);
+                if s.contains('=') { self.form(&s) } else { s.into_owned() }
+            }
+        };
+        truncate(text, limit)
+    }
+}
+
+fn truncate(mut s: String, limit: usize) -> String {
+    if s.len() > limit {
+        let mut cut = limit;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    #[test]
+    fn standard_rules_hide_oauth_and_key_material() {
+        let r = Redactor::standard();
+        let url = Url::parse("https://h/x?user-api-key=K1&page=2&access-token=T1").unwrap();
+        let shown = r.url(&url);
+        assert!(!shown.contains("K1") && !shown.contains("T1"), "{shown}");
+        assert!(shown.contains("page=2"));
+        let form = r.form("grant_type=refresh_token&refresh_token=R1&client_secret=S1");
+        assert!(!form.contains("R1") && !form.contains("S1"));
+        assert!(form.contains("grant_type=refresh_token"));
+    }
+
+    #[test]
+    fn body_redacts_nested_json_and_keeps_structure() {
+        let body = br#"{"token":{"token":"abc","id":"1"},"items":[{"password":"p"}]}"#;
+        let shown = Redactor::standard().body(body, 1000);
+        assert!(!shown.contains("abc") && !shown.contains("\"p\""), "{shown}");
+        assert!(shown.contains("\"id\":\"1\""));
+    }
+
+    #[test]
+    fn body_is_truncated_on_a_char_boundary() {
+        let shown = Redactor::standard().body("ééééé".as_bytes(), 3);
+        assert_eq!(shown, "é…");
+    }
+
+    fn secret() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9._~+/-]{8,40}"
+    }
+
+    proptest! {
+        #[test]
+        fn removes_any_secret_from_url_headers_and_json(s in secret(), other in "[a-z]{1,8}") {
+            let r = Redactor::empty().with_header("x-secret").with_field("my_key");
+            let mut url = Url::parse("https://example.test/p").unwrap();
+            url.query_pairs_mut().append_pair(&other, "visible").append_pair("my_key", &s);
+            prop_assert!(!r.url(&url).contains(&s));
+
+            let mut headers = HeaderMap::new();
+            headers.insert("x-secret", HeaderValue::from_str(&s).unwrap());
+            headers.insert("x-other", HeaderValue::from_static("visible"));
+            let shown = format!("{:?}", r.headers(&headers));
+            prop_assert!(!shown.contains(&s));
+            prop_assert!(shown.contains("visible"));
+
+            let mut json = serde_json::json!({"a": [{"my_key": s.clone()}], "b": {"MY_KEY": s.clone()}});
+            r.json_value(&mut json);
+            prop_assert!(!json.to_string().contains(&s));
+            let body = serde_json::to_vec(&serde_json::json!({"x": {"my_key": s.clone()}})).unwrap();
+            prop_assert!(!r.body(&body, 10_000).contains(&s));
+        }
+    }
+}

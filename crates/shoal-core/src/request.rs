@@ -1,0 +1,357 @@
+//! [`Request`]: what a vendor client asks the pipeline to send, and the [`Response`] it gets back.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, RequestSummary, Result};
+use crate::redact::Redactor;
+
+/// A request body, kept as bytes so every attempt can resend it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// `application/json`.
+    Json(Bytes),
+    /// `application/x-www-form-urlencoded`.
+    Form(Bytes),
+}
+
+impl Body {
+    /// The bytes to send.
+    pub fn bytes(&self) -> Bytes {
+        match self {
+            Body::Empty => Bytes::new(),
+            Body::Json(b) | Body::Form(b) => b.clone(),
+        }
+    }
+
+    fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded"),
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(b) => write!(f, "Json({})", Redactor::standard().body(b, 4000)),
+            Body::Form(b) => write!(f, "Form({})", Redactor::standard().body(b, 4000)),
+        }
+    }
+}
+
+/// One API call, before the pipeline authenticates and sends it.
+///
+/// The target is a path relative to the client's base URL (`audiences/17`), or an absolute URL
+/// for calls to another host (a token endpoint).
+///
+/// ```
+/// use shoal_core::Request;
+/// let req = Request::get("audiences/17").query("range", "30");
+/// assert!(req.is_idempotent());
+/// ```
+#[derive(Clone)]
+pub struct Request {
+    method: Method,
+    target: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+    idempotent: bool,
+    display_target: Option<String>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = Redactor::standard();
+        let query: Vec<_> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), if r.is_secret_field(k) { crate::redact::REDACTED } else { v }))
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("target", &self.display_target())
+            .field("query", &query)
+            .field("headers", &r.headers(&self.headers))
+            .field("body", &self.body)
+            .field("idempotent", &self.idempotent)
+            .finish()
+    }
+}
+
+impl Request {
+    /// A request; idempotent unless the method is POST or PATCH.
+    pub fn new(method: Method, target: impl Into<String>) -> Self {
+        let idempotent = !matches!(method, Method::POST | Method::PATCH);
+        Self {
+            method,
+            target: target.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            idempotent,
+            display_target: None,
+        }
+    }
+
+    /// A GET request.
+    pub fn get(target: impl Into<String>) -> Self {
+        Self::new(Method::GET, target)
+    }
+    /// A POST request (not idempotent).
+    pub fn post(target: impl Into<String>) -> Self {
+        Self::new(Method::POST, target)
+    }
+    /// A PUT request.
+    pub fn put(target: impl Into<String>) -> Self {
+        Self::new(Method::PUT, target)
+    }
+    /// A DELETE request.
+    pub fn delete(target: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, target)
+    }
+
+    /// Appends a query parameter.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Appends every field of a `Serialize` struct as query parameters (`None` fields skipped).
+    pub fn query_struct<T: Serialize + ?Sized>(mut self, query: &T) -> Result<Self> {
+        let encoded = serde_urlencoded::to_string(query)
+            .map_err(|e| Error::invalid("query", e.to_string()))?;
+        self.query.extend(
+            url::form_urlencoded::parse(encoded.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+        Ok(self)
+    }
+
+    /// Sets a header, replacing any of the same name.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::invalid("body", e.to_string()))?;
+        self.body = Body::Json(bytes.into());
+        Ok(self)
+    }
+
+    /// Sets a form body from name/value pairs.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            s.append_pair(k.as_ref(), v.as_ref());
+        }
+        self.body = Body::Form(s.finish().into());
+        self
+    }
+
+    /// Declares whether sending this request twice has the same effect as once.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Replaces the target in every printed form (logs, errors) — for targets that carry a
+    /// secret in the path itself, such as `DELETE /v2/token/{token}`.
+    pub fn display_as(mut self, target: impl Into<String>) -> Self {
+        self.display_target = Some(target.into());
+        self
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The path or absolute URL.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+    /// The target as it may be printed.
+    pub fn display_target(&self) -> &str {
+        self.display_target.as_deref().unwrap_or(&self.target)
+    }
+    /// The query parameters in order.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.query
+    }
+    /// The headers set so far.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// Mutable headers, for authenticators.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+    /// Appends a query parameter in place, for authenticators.
+    pub fn push_query(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.query.push((name.into(), value.into()));
+    }
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+    /// Whether the request may be sent more than once.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// The full URL against a base (a base path is kept: `…/v1` + `audiences` → `…/v1/audiences`).
+    pub fn url(&self, base: &Url) -> Result<Url> {
+        let mut url = if self.target.starts_with("http://") || self.target.starts_with("https://") {
+            Url::parse(&self.target).map_err(|e| Error::invalid("url", e.to_string()))?
+        } else {
+            join(base, &self.target)?
+        };
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(self.query.iter());
+        }
+        Ok(url)
+    }
+
+    /// The method and redacted URL, for errors and logs.
+    pub fn summary(&self, base: &Url, redactor: &Redactor) -> RequestSummary {
+        let shown = Request { target: self.display_target().to_string(), ..self.clone() };
+        let url = match shown.url(base) {
+            Ok(u) => redactor.url(&u),
+            Err(_) => redactor.form(shown.display_target()),
+        };
+        RequestSummary { method: self.method.clone(), url }
+    }
+
+    /// The `http::Request` to hand to a transport.
+    pub fn to_http(&self, base: &Url) -> Result<http::Request<Bytes>> {
+        let url = self.url(base)?;
+        let mut builder = http::Request::builder().method(self.method.clone()).uri(url.as_str());
+        let headers = builder.headers_mut().ok_or_else(|| Error::Config("request builder".into()))?;
+        headers.extend(self.headers.clone());
+        if let Some(ct) = self.body.content_type() {
+            headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static(ct));
+        }
+        headers.entry(ACCEPT).or_insert(HeaderValue::from_static("application/json"));
+        builder.body(self.body.bytes()).map_err(|e| Error::invalid("request", e.to_string()))
+    }
+}
+
+fn join(base: &Url, path: &str) -> Result<Url> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    base.join(path.trim_start_matches('/')).map_err(|e| Error::invalid("path", e.to_string()))
+}
+
+/// A successful response: status, headers and the whole body.
+#[derive(Clone)]
+pub struct Response {
+    /// The status (2xx, or 3xx when a redirect was not followed).
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    pub(crate) summary: RequestSummary,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("request", &self.summary)
+            .field("status", &self.status)
+            .field("headers", &Redactor::standard().headers(&self.headers))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl Response {
+    /// A response for a request (used by pipelines and test doubles).
+    pub fn new(summary: RequestSummary, status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self { status, headers, body, summary }
+    }
+
+    /// Which request this answers.
+    pub fn request(&self) -> &RequestSummary {
+        &self.summary
+    }
+
+    /// Decodes the body as JSON; a failure names the JSON path where it happened.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_json(&self.summary, &self.body)
+    }
+}
+
+/// Decodes JSON bytes, naming the path of a failure (`records[3].phones[0].order`).
+pub fn decode_json<T: DeserializeOwned>(request: &RequestSummary, body: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+        request: request.clone(),
+        path: e.path().to_string(),
+        message: e.into_inner().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_targets_keep_the_base_path() {
+        let base = Url::parse("https://api.example.test/v1").unwrap();
+        let url = Request::get("/audiences/17").query("range", "30").url(&base).unwrap();
+        assert_eq!(url.as_str(), "https://api.example.test/v1/audiences/17?range=30");
+        let abs = Request::post("https://auth.example.test/oauth/token?audience=x").url(&base).unwrap();
+        assert_eq!(abs.as_str(), "https://auth.example.test/oauth/token?audience=x");
+    }
+
+    #[test]
+    fn debug_and_summary_hide_secrets() {
+        let base = Url::parse("https://h/v2").unwrap();
+        let req = Request::delete("token/SECRETTOKEN")
+            .display_as("token/{token}")
+            .query("user-api-key", "KEY123")
+            .form(&[("password", "PW1")]);
+        let shown = format!("{req:?} {}", req.summary(&base, Redactor::standard()));
+        for s in ["SECRETTOKEN", "KEY123", "PW1"] {
+            assert!(!shown.contains(s), "{s} leaked in {shown}");
+        }
+    }
+
+    #[test]
+    fn decode_failure_names_the_json_path() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Page {
+            #[allow(dead_code)]
+            records: Vec<Rec>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Rec {
+            #[allow(dead_code)]
+            order: u32,
+        }
+        let summary = RequestSummary { method: Method::GET, url: "u".into() };
+        let err = decode_json::<Page>(&summary, br#"{"records":[{"order":1},{"order":"x"}]}"#).unwrap_err();
+        match err {
+            Error::Decode { path, .. } => assert_eq!(path, "records[1].order"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

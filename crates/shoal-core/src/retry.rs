@@ -1,0 +1,364 @@
+//! Retry in four parts: classify what happened, let a policy decide, back off, spend a budget.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+use rand::Rng;
+
+use crate::error::{TransportError, TransportErrorKind};
+
+/// When the server asked to be retried (`Retry-After`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: <delta-seconds>`
+    Delay(Duration),
+    /// `Retry-After: <HTTP-date>`
+    At(SystemTime),
+}
+
+impl RetryAfter {
+    /// Parses a `Retry-After` value; `None` for anything that is neither form.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            return value.parse::<u64>().ok().map(|s| Self::Delay(Duration::from_secs(s)));
+        }
+        httpdate::parse_http_date(value).ok().map(Self::At)
+    }
+
+    /// Reads the `Retry-After` header.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        headers.get(http::header::RETRY_AFTER)?.to_str().ok().and_then(Self::parse)
+    }
+
+    /// How long to wait from `now` (a date in the past means no wait).
+    pub fn delay(&self, now: SystemTime) -> Duration {
+        match self {
+            Self::Delay(d) => *d,
+            Self::At(t) => t.duration_since(now).unwrap_or(Duration::ZERO),
+        }
+    }
+
+    /// The header value (dates in IMF-fixdate form).
+    pub fn to_header_value(&self) -> String {
+        match self {
+            Self::Delay(d) => d.as_secs().to_string(),
+            Self::At(t) => httpdate::fmt_http_date(*t),
+        }
+    }
+}
+
+/// What an attempt's failure was, as the policy sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classification {
+    /// Whether this kind of failure is worth trying again at all.
+    pub retryable: bool,
+    /// Whether the request provably never reached the server.
+    pub not_sent: bool,
+    /// Whether the server answered with an error response (as opposed to no answer).
+    pub answered: bool,
+    /// Whether the server said "too many requests".
+    pub rate_limited: bool,
+    /// The server's `Retry-After`, if any.
+    pub retry_after: Option<RetryAfter>,
+}
+
+/// Statuses retried by default: 429, 500, 502, 503, 504.
+pub const RETRYABLE_STATUSES: &[u16] = &[429, 500, 502, 503, 504];
+
+/// Classifies a response status and its headers.
+pub fn classify_status(status: StatusCode, headers: &HeaderMap) -> Classification {
+    Classification {
+        retryable: RETRYABLE_STATUSES.contains(&status.as_u16()),
+        not_sent: false,
+        answered: true,
+        rate_limited: status == StatusCode::TOO_MANY_REQUESTS,
+        retry_after: RetryAfter::from_headers(headers),
+    }
+}
+
+/// Classifies a transport failure.
+pub fn classify_transport(error: &TransportError) -> Classification {
+    Classification {
+        retryable: !matches!(error.kind, TransportErrorKind::Other),
+        not_sent: error.not_sent(),
+        answered: false,
+        rate_limited: false,
+        retry_after: None,
+    }
+}
+
+/// Full-jitter exponential backoff: attempt *n* waits a uniform random time in
+/// `[0, min(cap, base × 2ⁿ)]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first step.
+    pub base: Duration,
+    /// The largest delay.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { base: Duration::from_millis(200), cap: Duration::from_secs(20) }
+    }
+}
+
+impl Backoff {
+    /// The ceiling for retry number `retry` (0 for the first retry).
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// A jittered delay for retry number `retry`.
+    pub fn delay(&self, retry: u32, rng: &mut impl Rng) -> Duration {
+        let ceiling = self.ceiling(retry);
+        if ceiling.is_zero() {
+            return Duration::ZERO;
+        }
+        let nanos = rng.random_range(0..=ceiling.as_nanos().min(u64::MAX as u128) as u64);
+        Duration::from_nanos(nanos)
+    }
+}
+
+/// Why the policy stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    /// The failure is not one that retrying fixes.
+    NotRetryable,
+    /// Attempts are used up.
+    Exhausted,
+    /// The request is not idempotent and may have been processed.
+    NotIdempotent,
+    /// The server asked to wait longer than allowed.
+    RetryAfterTooLong(Duration),
+}
+
+/// What to do after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Stop and report the failure.
+    GiveUp(GiveUp),
+}
+
+/// How many times, how long, and which requests may be retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Total attempts, the first included (default 4).
+    pub max_attempts: u32,
+    /// Delay between attempts when the server does not say.
+    pub backoff: Backoff,
+    /// The longest `Retry-After` honoured (default 60 s); longer is an error, not a sleep.
+    pub max_retry_after: Duration,
+    /// Set by a vendor crate whose service documents that a call answered with an error status
+    /// was not processed (PebblePad): then even a non-idempotent request is resent after an
+    /// error *response*. Never set for a service that does not promise it.
+    pub error_responses_unprocessed: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            backoff: Backoff::default(),
+            max_retry_after: Duration::from_secs(60),
+            error_responses_unprocessed: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn never() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// Decides after attempt number `attempt` (1 for the first) failed as `class`.
+    pub fn decide(
+        &self,
+        attempt: u32,
+        idempotent: bool,
+        class: &Classification,
+        now: SystemTime,
+        rng: &mut impl Rng,
+    ) -> Decision {
+        if !class.retryable {
+            return Decision::GiveUp(GiveUp::NotRetryable);
+        }
+        let safe = idempotent || class.not_sent || (class.answered && self.error_responses_unprocessed);
+        if !safe {
+            return Decision::GiveUp(GiveUp::NotIdempotent);
+        }
+        if attempt >= self.max_attempts {
+            return Decision::GiveUp(GiveUp::Exhausted);
+        }
+        match class.retry_after.map(|r| r.delay(now)) {
+            Some(wait) if wait > self.max_retry_after => Decision::GiveUp(GiveUp::RetryAfterTooLong(wait)),
+            Some(wait) => Decision::Retry(wait),
+            None => Decision::Retry(self.backoff.delay(attempt.saturating_sub(1), rng)),
+        }
+    }
+}
+
+/// A token bucket shared by one client's calls: each retry spends tokens, each success returns
+/// some, so an outage costs a bounded number of extra requests.
+#[derive(Debug)]
+pub struct RetryBudget {
+    capacity: u32,
+    retry_cost: u32,
+    success_refund: u32,
+    tokens: Mutex<u32>,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        Self::new(100, 5, 1)
+    }
+}
+
+impl RetryBudget {
+    /// A full bucket of `capacity` tokens; a retry costs `retry_cost`, a success refunds
+    /// `success_refund`.
+    pub fn new(capacity: u32, retry_cost: u32, success_refund: u32) -> Self {
+        Self { capacity, retry_cost, success_refund, tokens: Mutex::new(capacity) }
+    }
+
+    /// A budget that never runs out.
+    pub fn unlimited() -> Self {
+        Self::new(u32::MAX, 0, 0)
+    }
+
+    /// Takes the cost of one retry; `false` when the bucket cannot pay it.
+    pub fn try_spend(&self) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if *tokens >= self.retry_cost {
+            *tokens -= self.retry_cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Returns tokens after a success.
+    pub fn refund(&self) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        *tokens = tokens.saturating_add(self.success_refund).min(self.capacity);
+    }
+
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        *self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn class(status: u16) -> Classification {
+        classify_status(StatusCode::from_u16(status).unwrap(), &HeaderMap::new())
+    }
+
+    fn rng() -> StdRng {
+        StdRng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn retryable_statuses_are_the_documented_five() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(class(s).retryable, "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422, 501] {
+            assert!(!class(s).retryable, "{s}");
+        }
+    }
+
+    #[test]
+    fn idempotency_gate() {
+        let p = RetryPolicy::default();
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(p.decide(1, false, &class(503), now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
+        let refused = classify_transport(&TransportError::new(TransportErrorKind::ConnectRefused, "x"));
+        assert!(matches!(p.decide(1, false, &refused, now, &mut rng()), Decision::Retry(_)));
+        let reset = classify_transport(&TransportError::new(TransportErrorKind::Io, "x"));
+        assert_eq!(p.decide(1, false, &reset, now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
+        let vendor = RetryPolicy { error_responses_unprocessed: true, ..p.clone() };
+        assert!(matches!(vendor.decide(1, false, &class(429), now, &mut rng()), Decision::Retry(_)));
+        // The vendor's promise covers answered errors, not lost connections.
+        assert_eq!(vendor.decide(1, false, &reset, now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
+    }
+
+    #[test]
+    fn attempts_run_out() {
+        let p = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+        let now = SystemTime::UNIX_EPOCH;
+        assert!(matches!(p.decide(2, true, &class(500), now, &mut rng()), Decision::Retry(_)));
+        assert_eq!(p.decide(3, true, &class(500), now, &mut rng()), Decision::GiveUp(GiveUp::Exhausted));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let p = RetryPolicy { max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut c = class(503);
+        c.retry_after = Some(RetryAfter::Delay(Duration::from_secs(2)));
+        assert_eq!(p.decide(1, true, &c, now, &mut rng()), Decision::Retry(Duration::from_secs(2)));
+        c.retry_after = Some(RetryAfter::At(now + Duration::from_secs(10)));
+        assert_eq!(p.decide(1, true, &c, now, &mut rng()), Decision::Retry(Duration::from_secs(10)));
+        c.retry_after = Some(RetryAfter::Delay(Duration::from_secs(3600)));
+        assert_eq!(
+            p.decide(1, true, &c, now, &mut rng()),
+            Decision::GiveUp(GiveUp::RetryAfterTooLong(Duration::from_secs(3600)))
+        );
+    }
+
+    #[test]
+    fn budget_runs_dry_and_refills() {
+        let b = RetryBudget::new(10, 5, 5);
+        assert!(b.try_spend() && b.try_spend());
+        assert!(!b.try_spend());
+        b.refund();
+        assert!(b.try_spend());
+    }
+
+    #[test]
+    fn retry_after_parses_both_forms() {
+        assert_eq!(RetryAfter::parse("120"), Some(RetryAfter::Delay(Duration::from_secs(120))));
+        let t = RetryAfter::parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(t, RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)));
+        assert_eq!(RetryAfter::parse("-1"), None);
+        assert_eq!(RetryAfter::parse("soon"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn retry_after_parse_never_panics(s in ".{0,64}") {
+            let _ = RetryAfter::parse(&s);
+        }
+
+        #[test]
+        fn retry_after_round_trips(secs in 0u64..10_000_000, date in 0u64..4_000_000_000) {
+            let d = RetryAfter::Delay(Duration::from_secs(secs));
+            prop_assert_eq!(RetryAfter::parse(&d.to_header_value()), Some(d));
+            let t = RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(date));
+            prop_assert_eq!(RetryAfter::parse(&t.to_header_value()), Some(t));
+        }
+
+        #[test]
+        fn backoff_stays_within_zero_and_cap(
+            base_ms in 0u64..5_000, cap_ms in 0u64..120_000, retry in 0u32..100, seed in any::<u64>()
+        ) {
+            let b = Backoff { base: Duration::from_millis(base_ms), cap: Duration::from_millis(cap_ms) };
+            let d = b.delay(retry, &mut StdRng::seed_from_u64(seed));
+            prop_assert!(d <= b.cap);
+            prop_assert!(d <= b.ceiling(retry));
+        }
+    }
+}

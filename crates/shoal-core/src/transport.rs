@@ -1,0 +1,203 @@
+//! The [`Transport`] seam: send one `http::Request`, get one `http::Response`, bodies as bytes.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::TransportError;
+
+/// Sends one HTTP request and returns the whole response.
+///
+/// Implemented by [`ReqwestTransport`](crate::ReqwestTransport), by closures (handy in tests) and,
+/// with the `test-util` feature, by `MockTransport` (mockall).
+///
+/// ```
+/// # use bytes::Bytes;
+/// # use shoal_core::{Transport, TransportError};
+/// let fixed = |_req: http::Request<Bytes>| async {
+///     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(b"{}")))
+/// };
+/// # fn takes(_: impl Transport) {}
+/// takes(fixed);
+/// ```
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends the request. A response with any status is `Ok`; only a failure to get a response
+    /// is an error.
+    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError>;
+}
+
+#[async_trait]
+impl<F, Fut> Transport for F
+where
+    F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'static,
+{
+    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError> {
+        (self)(request).await
+    }
+}
+
+#[cfg(feature = "reqwest")]
+pub use self::reqwest_impl::{ReqwestTransport, ReqwestTransportBuilder};
+
+#[cfg(feature = "reqwest")]
+mod reqwest_impl {
+    use std::error::Error as _;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::Transport;
+    use crate::error::{Error, TransportError, TransportErrorKind};
+
+    /// The `User-Agent` every Shoal request carries.
+    pub const USER_AGENT: &str = concat!("shoal/", env!("CARGO_PKG_VERSION"));
+
+    /// A [`Transport`] over a pooled `reqwest::Client` (rustls, gzip).
+    ///
+    /// Redirects are followed only within the same origin: a redirect to another origin comes
+    /// back as the 3xx response itself, so no `Authorization` or API-key header is ever carried
+    /// to a host it was not meant for.
+    #[derive(Clone, Debug)]
+    pub struct ReqwestTransport {
+        client: reqwest::Client,
+    }
+
+    /// Settings for a [`ReqwestTransport`].
+    #[derive(Clone, Debug)]
+    pub struct ReqwestTransportBuilder {
+        connect_timeout: Duration,
+        read_timeout: Duration,
+        pool_idle_timeout: Duration,
+        max_redirects: usize,
+    }
+
+    impl Default for ReqwestTransportBuilder {
+        fn default() -> Self {
+            Self {
+                connect_timeout: Duration::from_secs(10),
+                read_timeout: Duration::from_secs(60),
+                pool_idle_timeout: Duration::from_secs(90),
+                max_redirects: 5,
+            }
+        }
+    }
+
+    impl ReqwestTransportBuilder {
+        /// How long to wait for a connection (default 10 s).
+        pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+            self.connect_timeout = timeout;
+            self
+        }
+        /// How long a read may stall (default 60 s).
+        pub fn read_timeout(mut self, timeout: Duration) -> Self {
+            self.read_timeout = timeout;
+            self
+        }
+        /// How long an idle pooled connection is kept (default 90 s).
+        pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+            self.pool_idle_timeout = timeout;
+            self
+        }
+        /// How many same-origin redirects to follow (default 5).
+        pub fn max_redirects(mut self, max: usize) -> Self {
+            self.max_redirects = max;
+            self
+        }
+
+        /// Builds the transport.
+        pub fn build(self) -> Result<ReqwestTransport, Error> {
+            let max = self.max_redirects;
+            let policy = reqwest::redirect::Policy::custom(move |attempt| {
+                let same_origin = attempt
+                    .previous()
+                    .last()
+                    .is_some_and(|prev| prev.origin() == attempt.url().origin());
+                if !same_origin || attempt.previous().len() > max {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            });
+            let client = reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(self.connect_timeout)
+                .read_timeout(self.read_timeout)
+                .pool_idle_timeout(self.pool_idle_timeout)
+                .redirect(policy)
+                .gzip(true)
+                .build()
+                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+            Ok(ReqwestTransport { client })
+        }
+    }
+
+    impl ReqwestTransport {
+        /// A transport with default timeouts.
+        pub fn new() -> Result<Self, Error> {
+            Self::builder().build()
+        }
+
+        /// Settings for a transport.
+        pub fn builder() -> ReqwestTransportBuilder {
+            ReqwestTransportBuilder::default()
+        }
+    }
+
+    #[async_trait]
+    impl Transport for ReqwestTransport {
+        async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError> {
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| TransportError::new(TransportErrorKind::Other, e.without_url().to_string()))?;
+            let response = self.client.execute(request).await.map_err(classify)?;
+            let status = response.status();
+            let version = response.version();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(classify)?;
+            let mut out = http::Response::new(body);
+            *out.status_mut() = status;
+            *out.version_mut() = version;
+            *out.headers_mut() = headers;
+            Ok(out)
+        }
+    }
+
+    fn classify(err: reqwest::Error) -> TransportError {
+        let kind = if err.is_timeout() {
+            TransportErrorKind::Timeout
+        } else if err.is_connect() {
+            if refused(&err) { TransportErrorKind::ConnectRefused } else { TransportErrorKind::Connect }
+        } else if err.is_request() || err.is_body() || err.is_decode() {
+            TransportErrorKind::Io
+        } else {
+            TransportErrorKind::Other
+        };
+        // reqwest puts the URL (maybe with a query-placed key) in Display: drop it.
+        let err = err.without_url();
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        TransportError::new(kind, message)
+    }
+
+    fn refused(err: &reqwest::Error) -> bool {
+        let mut source = err.source();
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                    return true;
+                }
+            }
+            source = s.source();
+        }
+        false
+    }
+}
