@@ -1,0 +1,1 @@
+//! shoal-paya (under construction).
