@@ -33,14 +33,24 @@ fn run(step: &str, mut cmd: Command) -> bool {
 }
 
 fn has_nextest() -> bool {
-    cargo().args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn ci() -> ExitCode {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     let mut test = cargo();
     if has_nextest() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -50,8 +60,15 @@ fn ci() -> ExitCode {
     let mut doctest = cargo();
     doctest.args(["test", "--workspace", "--doc"]);
     let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings");
-    let steps = [("fmt", fmt), ("clippy", clippy), ("test", test), ("doctest", doctest), ("doc", doc)];
+    doc.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    let steps = [
+        ("fmt", fmt),
+        ("clippy", clippy),
+        ("test", test),
+        ("doctest", doctest),
+        ("doc", doc),
+    ];
     for (name, cmd) in steps {
         if !run(name, cmd) {
             return ExitCode::FAILURE;

@@ -79,7 +79,9 @@ struct ManualInner {
 
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManualClock").field("elapsed", &self.elapsed()).finish()
+        f.debug_struct("ManualClock")
+            .field("elapsed", &self.elapsed())
+            .finish()
     }
 }
 
@@ -177,7 +179,10 @@ mod tests {
         let clock = ManualClock::new();
         let wall = clock.system_now();
         clock.advance(Duration::from_secs(90));
-        assert_eq!(clock.system_now().duration_since(wall).unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            clock.system_now().duration_since(wall).unwrap(),
+            Duration::from_secs(90)
+        );
     }
 
     #[tokio::test(start_paused = true)]

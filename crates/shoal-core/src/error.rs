@@ -47,7 +47,11 @@ pub struct ServiceDetail {
 impl ServiceDetail {
     /// A detail with a code and a message.
     pub fn new(code: Option<String>, message: Option<String>) -> Self {
-        Self { code, message, fields: Vec::new() }
+        Self {
+            code,
+            message,
+            fields: Vec::new(),
+        }
     }
 
     /// Adds per-field messages.
@@ -135,7 +139,10 @@ pub struct TransportError {
 impl TransportError {
     /// A transport error of a kind.
     pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// Whether the request provably never reached the server, so even a non-idempotent request
@@ -266,7 +273,10 @@ pub struct AuthError {
 impl AuthError {
     /// An authentication error.
     pub fn new(kind: AuthErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -276,7 +286,9 @@ impl fmt::Display for AuthError {
             AuthErrorKind::ReauthenticationRequired => {
                 write!(f, "re-authentication required: {}", self.message)
             }
-            AuthErrorKind::OAuth(code) => write!(f, "token endpoint refused ({code}): {}", self.message),
+            AuthErrorKind::OAuth(code) => {
+                write!(f, "token endpoint refused ({code}): {}", self.message)
+            }
             AuthErrorKind::Authorization(code) => {
                 write!(f, "authorization refused ({code}): {}", self.message)
             }
@@ -323,7 +335,9 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The server asked to wait longer than the configured maximum.
-    #[error("{request}: server asked to retry after {requested:?}, more than the {cap:?} allowed; giving up instead of waiting")]
+    #[error(
+        "{request}: server asked to retry after {requested:?}, more than the {cap:?} allowed; giving up instead of waiting"
+    )]
     RetryAfterTooLong {
         /// The request.
         request: RequestSummary,
@@ -340,7 +354,9 @@ pub enum Error {
     },
     /// A non-idempotent request failed in a way that means it may have been processed; it was
     /// not sent again.
-    #[error("{last} — the request may have been processed and was not resent; check before sending it again")]
+    #[error(
+        "{last} — the request may have been processed and was not resent; check before sending it again"
+    )]
     MaybeProcessed {
         /// The failure.
         last: Box<Error>,
@@ -375,13 +391,17 @@ pub enum Error {
 }
 
 fn retry_after_text(d: Option<Duration>) -> String {
-    d.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default()
+    d.map(|d| format!(" (retry after {}s)", d.as_secs()))
+        .unwrap_or_default()
 }
 
 impl Error {
     /// An [`Error::InvalidInput`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidInput { field: field.into(), message: message.into() }
+        Self::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// An [`Error::Auth`].
@@ -441,7 +461,10 @@ mod tests {
     use super::*;
 
     fn summary() -> RequestSummary {
-        RequestSummary { method: Method::GET, url: "https://h/v1/audiences/17".into() }
+        RequestSummary {
+            method: Method::GET,
+            url: "https://h/v1/audiences/17".into(),
+        }
     }
 
     #[test]
@@ -474,7 +497,10 @@ mod tests {
             detail: ServiceDetail::default(),
         };
         let shown = format!("{err:?}");
-        assert!(!shown.contains("SECRET1") && !shown.contains("SECRET2"), "{shown}");
+        assert!(
+            !shown.contains("SECRET1") && !shown.contains("SECRET2"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -51,21 +51,21 @@ pub mod transport;
 pub use auth::{AuthStamp, Authenticator, NoAuth};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{
-    AuthError, AuthErrorKind, Error, OAuthErrorCode, RequestSummary, Result, ServiceDetail, ServiceError,
-    TransportError, TransportErrorKind,
+    AuthError, AuthErrorKind, Error, OAuthErrorCode, RequestSummary, Result, ServiceDetail,
+    ServiceError, TransportError, TransportErrorKind,
 };
 pub use pagination::{Cursor, Page, Paginator};
 pub use pipeline::{CommonErrorDecoder, ErrorDecoder, Pipeline, PipelineBuilder, PipelineStats};
 pub use ratelimit::{
-    Admission, Lease, LocalRateLimitBackend, RateLimitBackend, RateLimitHeaders, RateLimitStatus, RateLimiter,
-    RateLimits, RateObservation,
+    Admission, Lease, LocalRateLimitBackend, RateLimitBackend, RateLimitHeaders, RateLimitStatus,
+    RateLimiter, RateLimits, RateObservation,
 };
 pub use redact::Redactor;
 pub use request::{Body, Request, Response};
 pub use retry::{Backoff, RetryAfter, RetryBudget, RetryPolicy};
+pub use transport::Transport;
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder};
-pub use transport::Transport;
 
 pub use bytes::Bytes;
 pub use http;

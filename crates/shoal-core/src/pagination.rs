@@ -63,7 +63,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A page as a vendor crate decodes it.
     pub fn new(items: Vec<T>, next: Option<Cursor>) -> Self {
-        Self { items, cursor: None, next }
+        Self {
+            items,
+            cursor: None,
+            next,
+        }
     }
 }
 
@@ -91,7 +95,9 @@ pub struct Paginator<F> {
 
 impl<F> fmt::Debug for Paginator<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Paginator").field("start", &self.start).finish()
+        f.debug_struct("Paginator")
+            .field("start", &self.start)
+            .finish()
     }
 }
 
@@ -99,6 +105,7 @@ struct State<F> {
     fetch: F,
     next: Option<Option<Cursor>>,
     seen: HashSet<Cursor>,
+    failed: Option<Error>,
 }
 
 impl<F, Fut, T> Paginator<F>
@@ -124,26 +131,37 @@ where
         if let Some(c) = &self.start {
             seen.insert(c.clone());
         }
-        let state = State { fetch: self.fetch, next: Some(self.start), seen };
+        let state = State {
+            fetch: self.fetch,
+            next: Some(self.start),
+            seen,
+            failed: None,
+        };
         stream::unfold(state, |mut st| async move {
+            if let Some(e) = st.failed.take() {
+                return Some((Err(e), st));
+            }
             let cursor = st.next.take()?;
             let mut page = match (st.fetch)(cursor.clone()).await {
                 Ok(page) => page,
                 Err(e) => return Some((Err(e), st)),
             };
             page.cursor = cursor;
-            if let Some(next) = &page.next {
-                if next.as_str().is_empty() {
-                    return Some((Err(Error::Pagination("the server sent an empty next-page cursor".into())), st));
-                }
-                if !st.seen.insert(next.clone()) {
-                    return Some((
-                        Err(Error::Pagination(format!("the server repeated the cursor {next:?}; stopping to avoid a loop"))),
-                        st,
+            // The page itself is good; only its next cursor is not: yield the page, then stop.
+            match &page.next {
+                Some(next) if next.as_str().is_empty() => {
+                    st.failed = Some(Error::Pagination(
+                        "the server sent an empty next-page cursor".into(),
                     ));
                 }
+                Some(next) if !st.seen.insert(next.clone()) => {
+                    st.failed = Some(Error::Pagination(format!(
+                        "the server repeated the cursor {next:?}; stopping to avoid a loop"
+                    )));
+                }
+                Some(next) => st.next = Some(Some(next.clone())),
+                None => {}
             }
-            st.next = page.next.clone().map(Some);
             Some((Ok(page), st))
         })
     }
@@ -174,21 +192,32 @@ mod tests {
             .collect()
     }
 
-    fn pages_over(pages: Vec<Vec<u32>>) -> Paginator<impl FnMut(Option<Cursor>) -> std::future::Ready<Result<Page<u32>>>> {
+    fn pages_over(
+        pages: Vec<Vec<u32>>,
+    ) -> Paginator<impl FnMut(Option<Cursor>) -> std::future::Ready<Result<Page<u32>>>> {
         Paginator::new(move |cursor: Option<Cursor>| {
-            let i: usize = cursor.map_or(0, |c| c.as_str().trim_start_matches("p").parse().unwrap());
+            let i: usize =
+                cursor.map_or(0, |c| c.as_str().trim_start_matches("p").parse().unwrap());
             let next = (i + 1 < pages.len()).then(|| Cursor::new(format!("p{}", i + 1)));
-            std::future::ready(Ok(Page::new(pages.get(i).cloned().unwrap_or_default(), next)))
+            std::future::ready(Ok(Page::new(
+                pages.get(i).cloned().unwrap_or_default(),
+                next,
+            )))
         })
     }
 
     fn block<T>(f: impl Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
     fn a_repeated_cursor_stops_with_an_error() {
-        let p = Paginator::new(|_c: Option<Cursor>| std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new("same"))))));
+        let p = Paginator::new(|_c: Option<Cursor>| {
+            std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new("same")))))
+        });
         let got: Vec<Result<Page<i32>>> = block(p.by_page().take(5).collect());
         assert_eq!(got.len(), 3);
         assert!(got[0].is_ok() && got[1].is_ok());
@@ -197,7 +226,9 @@ mod tests {
 
     #[test]
     fn an_empty_cursor_stops_with_an_error() {
-        let p = Paginator::new(|_c: Option<Cursor>| std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new(""))))));
+        let p = Paginator::new(|_c: Option<Cursor>| {
+            std::future::ready(Ok(Page::new(vec![1], Some(Cursor::new("")))))
+        });
         let got: Vec<Result<Page<i32>>> = block(p.by_page().collect());
         assert!(matches!(got.last(), Some(Err(Error::Pagination(_)))));
     }

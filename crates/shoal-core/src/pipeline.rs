@@ -20,7 +20,9 @@ use crate::error::{Error, RequestSummary, Result, ServiceDetail, ServiceError};
 use crate::ratelimit::RateLimiter;
 use crate::redact::Redactor;
 use crate::request::{Request, Response};
-use crate::retry::{Classification, Decision, GiveUp, RetryBudget, RetryPolicy, classify_status, classify_transport};
+use crate::retry::{
+    Classification, Decision, GiveUp, RetryBudget, RetryPolicy, classify_status, classify_transport,
+};
 use crate::transport::Transport;
 
 /// Turns a vendor's error body into a [`ServiceDetail`] (code, message, field errors).
@@ -45,7 +47,8 @@ pub struct CommonErrorDecoder;
 
 impl ErrorDecoder for CommonErrorDecoder {
     fn decode(&self, _status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
-        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+        else {
             return ServiceDetail::default();
         };
         let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -58,14 +61,21 @@ impl ErrorDecoder for CommonErrorDecoder {
         if let Some(serde_json::Value::Object(errors)) = map.get("errors") {
             for (field, msgs) in errors {
                 let msgs = match msgs {
-                    serde_json::Value::Array(a) => a.iter().map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string)).collect(),
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string))
+                        .collect(),
                     serde_json::Value::String(s) => vec![s.clone()],
                     other => vec![other.to_string()],
                 };
                 fields.push((field.clone(), msgs));
             }
         }
-        ServiceDetail { code, message, fields }
+        ServiceDetail {
+            code,
+            message,
+            fields,
+        }
     }
 }
 
@@ -166,7 +176,9 @@ pub struct PipelineBuilder {
 
 impl fmt::Debug for PipelineBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PipelineBuilder").field("base_url", &self.redactor.url(&self.base_url)).finish()
+        f.debug_struct("PipelineBuilder")
+            .field("base_url", &self.redactor.url(&self.base_url))
+            .finish()
     }
 }
 
@@ -268,7 +280,9 @@ fn default_transport() -> Result<Arc<dyn Transport>> {
 
 #[cfg(not(feature = "reqwest"))]
 fn default_transport() -> Result<Arc<dyn Transport>> {
-    Err(Error::Config("no transport given and the `reqwest` feature is off".into()))
+    Err(Error::Config(
+        "no transport given and the `reqwest` feature is off".into(),
+    ))
 }
 
 enum Failure {
@@ -408,39 +422,55 @@ impl Pipeline {
                 Ok(response) => return Ok(response),
                 Err(f) => f,
             };
-            if let Failure::Answered(service, _) = &failure {
-                if service.status == StatusCode::UNAUTHORIZED && !replayed {
-                    if inner.auth.unauthorized(stamp).await? {
-                        replayed = true;
-                        attempt -= 1;
-                        inner.stats.auth_replays.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!("credential refreshed after 401; replaying once");
-                        continue;
-                    }
-                }
+            if let Failure::Answered(service, _) = &failure
+                && service.status == StatusCode::UNAUTHORIZED
+                && !replayed
+                && inner.auth.unauthorized(stamp).await?
+            {
+                replayed = true;
+                attempt -= 1;
+                inner.stats.auth_replays.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("credential refreshed after 401; replaying once");
+                continue;
             }
             let (last, class) = match failure {
-                Failure::Answered(service, class) => (answered_error(service, &class, inner), class),
+                Failure::Answered(service, class) => {
+                    (answered_error(service, &class, inner), class)
+                }
                 Failure::Lost(err, class) => (err, class),
             };
             let decision = {
                 let mut rng = inner.rng.lock().unwrap_or_else(|e| e.into_inner());
-                inner.retry.decide(attempt, request.is_idempotent(), &class, inner.clock.system_now(), &mut *rng)
+                inner.retry.decide(
+                    attempt,
+                    request.is_idempotent(),
+                    &class,
+                    inner.clock.system_now(),
+                    &mut *rng,
+                )
             };
             match decision {
                 Decision::Retry(delay) => {
                     if !inner.budget.try_spend() {
-                        return Err(Error::RetryBudgetExhausted { last: Box::new(last) });
+                        return Err(Error::RetryBudgetExhausted {
+                            last: Box::new(last),
+                        });
                     }
                     inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %last, "retrying");
                     inner.clock.sleep(delay).await;
                 }
                 Decision::GiveUp(GiveUp::NotIdempotent) if !class.rate_limited => {
-                    return Err(Error::MaybeProcessed { last: Box::new(last) });
+                    return Err(Error::MaybeProcessed {
+                        last: Box::new(last),
+                    });
                 }
                 Decision::GiveUp(GiveUp::RetryAfterTooLong(requested)) => {
-                    return Err(Error::RetryAfterTooLong { request: summary, requested, cap: inner.retry.max_retry_after });
+                    return Err(Error::RetryAfterTooLong {
+                        request: summary,
+                        requested,
+                        cap: inner.retry.max_retry_after,
+                    });
                 }
                 Decision::GiveUp(_) => return Err(last),
             }
@@ -482,13 +512,17 @@ impl Pipeline {
             Err(e) => {
                 tracing::debug!(error = %e, "transport failure");
                 let class = classify_transport(&e);
-                let err = Error::Transport { request: summary.clone(), source: e };
+                let err = Error::Transport {
+                    request: summary.clone(),
+                    source: e,
+                };
                 return Ok(Err((Failure::Lost(err, class), stamp)));
             }
         };
         let (parts, body): (http::response::Parts, Bytes) = response.into_parts();
         if let Some(l) = &inner.limiter {
-            l.observe(request.method(), parts.status, &parts.headers).await?;
+            l.observe(request.method(), parts.status, &parts.headers)
+                .await?;
         }
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(
@@ -504,7 +538,12 @@ impl Pipeline {
         if parts.status.is_success() {
             inner.auth.succeeded(stamp).await;
             inner.budget.refund();
-            return Ok(Ok(Response::new(summary.clone(), parts.status, parts.headers, body)));
+            return Ok(Ok(Response::new(
+                summary.clone(),
+                parts.status,
+                parts.headers,
+                body,
+            )));
         }
         let class = classify_status(parts.status, &parts.headers);
         let detail = inner.decoder.decode(parts.status, &parts.headers, &body);
@@ -522,8 +561,15 @@ impl Pipeline {
 fn answered_error(service: Box<ServiceError>, class: &Classification, inner: &Inner) -> Error {
     if class.rate_limited {
         let retry_after = class.retry_after.map(|r| r.delay(inner.clock.system_now()));
-        Error::RateLimited { service, retry_after }
+        Error::RateLimited {
+            service,
+            retry_after,
+        }
     } else {
         Error::Status(service)
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -83,7 +83,13 @@ impl RateLimitHeaders {
         now: std::time::SystemTime,
     ) -> RateObservation {
         let num = |name: &Option<String>| -> Option<u32> {
-            headers.get(name.as_deref()?)?.to_str().ok()?.trim().parse().ok()
+            headers
+                .get(name.as_deref()?)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
         };
         RateObservation {
             method: method.as_str().to_string(),
@@ -169,7 +175,10 @@ pub struct RateLimiter {
 
 impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimiter").field("backend", &self.backend).field("headers", &self.headers).finish()
+        f.debug_struct("RateLimiter")
+            .field("backend", &self.backend)
+            .field("headers", &self.headers)
+            .finish()
     }
 }
 
@@ -182,7 +191,9 @@ pub struct Permit {
 
 impl fmt::Debug for Permit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("lease", &self.lease).finish()
+        f.debug_struct("Permit")
+            .field("lease", &self.lease)
+            .finish()
     }
 }
 
@@ -197,12 +208,26 @@ impl Drop for Permit {
 
 impl RateLimiter {
     /// A limiter over a backend, reading limits from the named headers.
-    pub fn new(backend: Arc<dyn RateLimitBackend>, headers: RateLimitHeaders, clock: SharedClock) -> Self {
-        Self { backend, headers, clock, released: Arc::new(Notify::new()) }
+    pub fn new(
+        backend: Arc<dyn RateLimitBackend>,
+        headers: RateLimitHeaders,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            backend,
+            headers,
+            clock,
+            released: Arc::new(Notify::new()),
+        }
     }
 
     /// An in-memory limiter with a window length and starting limits.
-    pub fn local(clock: SharedClock, window: Duration, limits: &RateLimits, headers: RateLimitHeaders) -> Self {
+    pub fn local(
+        clock: SharedClock,
+        window: Duration,
+        limits: &RateLimits,
+        headers: RateLimitHeaders,
+    ) -> Self {
         let backend = LocalRateLimitBackend::new(clock.clone(), window);
         backend.apply(limits);
         Self::new(Arc::new(backend), headers, clock)
@@ -235,8 +260,15 @@ impl RateLimiter {
     }
 
     /// Learns from a response's status and headers.
-    pub async fn observe(&self, method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<()> {
-        let observation = self.headers.observe(method, status, headers, self.clock.system_now());
+    pub async fn observe(
+        &self,
+        method: &Method,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> Result<()> {
+        let observation = self
+            .headers
+            .observe(method, status, headers, self.clock.system_now());
         self.backend.observe(&observation).await
     }
 
@@ -311,7 +343,10 @@ impl LocalRateLimitBackend {
             st.window = w;
         }
         for (method, limit) in &limits.per_method {
-            st.methods.entry(method.to_ascii_uppercase()).or_default().limit = Some(*limit);
+            st.methods
+                .entry(method.to_ascii_uppercase())
+                .or_default()
+                .limit = Some(*limit);
         }
         if limits.concurrency.is_some() {
             st.concurrency = limits.concurrency;
@@ -320,7 +355,11 @@ impl LocalRateLimitBackend {
 }
 
 fn purge(w: &mut Window, now: Instant, span: Duration) {
-    while w.sent.front().is_some_and(|t| now.saturating_duration_since(*t) >= span) {
+    while w
+        .sent
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= span)
+    {
         w.sent.pop_front();
     }
 }
@@ -344,7 +383,9 @@ impl RateLimitBackend for LocalRateLimitBackend {
             let limit = limit.max(1) as usize;
             if w.sent.len() >= limit {
                 let oldest = w.sent[w.sent.len() - limit];
-                return Ok(Admission::Wait(Some((oldest + span).saturating_duration_since(now))));
+                return Ok(Admission::Wait(Some(
+                    (oldest + span).saturating_duration_since(now),
+                )));
             }
         }
         if concurrency_full {
@@ -352,7 +393,10 @@ impl RateLimitBackend for LocalRateLimitBackend {
         }
         w.sent.push_back(now);
         st.in_flight += 1;
-        Ok(Admission::Granted(Lease { method: method.to_string(), id: String::new() }))
+        Ok(Admission::Granted(Lease {
+            method: method.to_string(),
+            id: String::new(),
+        }))
     }
 
     fn release(&self, _lease: Lease) {
@@ -378,7 +422,11 @@ impl RateLimitBackend for LocalRateLimitBackend {
             w.limit = Some(limit);
         }
         purge(w, now, span);
-        let remaining = if o.rejected && o.retry_after.is_none() { Some(0) } else { o.remaining };
+        let remaining = if o.rejected && o.retry_after.is_none() {
+            Some(0)
+        } else {
+            o.remaining
+        };
         w.server_remaining = remaining;
         if let (Some(limit), Some(remaining)) = (w.limit, remaining) {
             // The server knows of calls we did not count (other clients, an earlier run, a
@@ -411,7 +459,11 @@ impl RateLimitBackend for LocalRateLimitBackend {
             purge(w, now, span);
             methods.insert(
                 m.clone(),
-                MethodStatus { limit: w.limit, used: w.sent.len() as u32, server_remaining: w.server_remaining },
+                MethodStatus {
+                    limit: w.limit,
+                    used: w.sent.len() as u32,
+                    server_remaining: w.server_remaining,
+                },
             );
         }
         Ok(RateLimitStatus {
@@ -436,7 +488,12 @@ mod tests {
             concurrency,
             window: None,
         };
-        RateLimiter::local(clock.shared(), Duration::from_secs(60), &limits, RateLimitHeaders::x_rate())
+        RateLimiter::local(
+            clock.shared(),
+            Duration::from_secs(60),
+            &limits,
+            RateLimitHeaders::x_rate(),
+        )
     }
 
     async fn admitted_now(l: &RateLimiter, m: &Method) -> Option<Permit> {
@@ -451,7 +508,10 @@ mod tests {
         drop(l.acquire(&Method::GET).await.unwrap());
         clock.advance(Duration::from_secs(10));
         drop(l.acquire(&Method::GET).await.unwrap());
-        assert!(admitted_now(&l, &Method::GET).await.is_none(), "third call in the window must wait");
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "third call in the window must wait"
+        );
         clock.advance(Duration::from_secs(50) + Duration::from_millis(25));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
         // Other methods have their own (unknown, so unpaced) window.
@@ -484,7 +544,10 @@ mod tests {
         assert_eq!(st.methods["GET"].limit, Some(5));
         assert_eq!(st.methods["GET"].used, 5);
         assert_eq!(st.concurrency_limit, Some(3));
-        assert!(admitted_now(&l, &Method::GET).await.is_none(), "remaining 0 means wait");
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "remaining 0 means wait"
+        );
         clock.advance(Duration::from_secs(61));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
     }
@@ -495,7 +558,9 @@ mod tests {
         let l = limiter(&clock, 100, None);
         let mut h = HeaderMap::new();
         h.insert("retry-after", "5".parse().unwrap());
-        l.observe(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &h).await.unwrap();
+        l.observe(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &h)
+            .await
+            .unwrap();
         assert!(admitted_now(&l, &Method::GET).await.is_none());
         clock.advance(Duration::from_secs(5));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
@@ -506,7 +571,13 @@ mod tests {
     async fn a_429_without_retry_after_fills_the_window() {
         let clock = ManualClock::new();
         let l = limiter(&clock, 3, None);
-        l.observe(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new()).await.unwrap();
+        l.observe(
+            &Method::GET,
+            StatusCode::TOO_MANY_REQUESTS,
+            &HeaderMap::new(),
+        )
+        .await
+        .unwrap();
         assert!(admitted_now(&l, &Method::GET).await.is_none());
         clock.advance(Duration::from_secs(61));
         assert!(admitted_now(&l, &Method::GET).await.is_some());

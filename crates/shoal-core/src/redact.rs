@@ -79,7 +79,10 @@ impl Redactor {
 
     /// A rule set with no names at all.
     pub fn empty() -> Self {
-        Self { headers: BTreeSet::new(), fields: BTreeSet::new() }
+        Self {
+            headers: BTreeSet::new(),
+            fields: BTreeSet::new(),
+        }
     }
 
     /// Adds a secret header name (case-insensitive).
@@ -119,7 +122,11 @@ impl Redactor {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
                 .map(|(k, v)| {
-                    let v = if self.is_secret_field(&k) { REDACTED.to_string() } else { v.into_owned() };
+                    let v = if self.is_secret_field(&k) {
+                        REDACTED.to_string()
+                    } else {
+                        v.into_owned()
+                    };
                     (k.into_owned(), v)
                 })
                 .collect();
@@ -172,11 +179,17 @@ impl Redactor {
     pub fn form(&self, form: &str) -> String {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
             .map(|(k, v)| {
-                let v = if self.is_secret_field(&k) { REDACTED.to_string() } else { v.into_owned() };
+                let v = if self.is_secret_field(&k) {
+                    REDACTED.to_string()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
     }
 
     /// A body for display: JSON redacted by key, anything else treated as a form; secrets gone
@@ -192,7 +205,11 @@ impl Redactor {
             }
             Err(_) => {
                 let s = String::from_utf8_lossy(body);
-                if s.contains('=') { self.form(&s) } else { s.into_owned() }
+                if s.contains('=') {
+                    self.form(&s)
+                } else {
+                    s.into_owned()
+                }
             }
         };
         truncate(text, limit)
@@ -233,7 +250,10 @@ mod tests {
     fn body_redacts_nested_json_and_keeps_structure() {
         let body = br#"{"token":{"token":"abc","id":"1"},"items":[{"password":"p"}]}"#;
         let shown = Redactor::standard().body(body, 1000);
-        assert!(!shown.contains("abc") && !shown.contains("\"p\""), "{shown}");
+        assert!(
+            !shown.contains("abc") && !shown.contains("\"p\""),
+            "{shown}"
+        );
         assert!(shown.contains("\"id\":\"1\""));
     }
 

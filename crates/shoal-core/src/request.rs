@@ -79,7 +79,16 @@ impl fmt::Debug for Request {
         let query: Vec<_> = self
             .query
             .iter()
-            .map(|(k, v)| (k.as_str(), if r.is_secret_field(k) { crate::redact::REDACTED } else { v }))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if r.is_secret_field(k) {
+                        crate::redact::REDACTED
+                    } else {
+                        v
+                    },
+                )
+            })
             .collect();
         f.debug_struct("Request")
             .field("method", &self.method)
@@ -135,7 +144,8 @@ impl Request {
         let encoded = serde_urlencoded::to_string(query)
             .map_err(|e| Error::invalid("query", e.to_string()))?;
         self.query.extend(
-            url::form_urlencoded::parse(encoded.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+            url::form_urlencoded::parse(encoded.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
         );
         Ok(self)
     }
@@ -228,25 +238,41 @@ impl Request {
 
     /// The method and redacted URL, for errors and logs.
     pub fn summary(&self, base: &Url, redactor: &Redactor) -> RequestSummary {
-        let shown = Request { target: self.display_target().to_string(), ..self.clone() };
+        let shown = Request {
+            target: self.display_target().to_string(),
+            ..self.clone()
+        };
         let url = match shown.url(base) {
             Ok(u) => redactor.url(&u),
             Err(_) => redactor.form(shown.display_target()),
         };
-        RequestSummary { method: self.method.clone(), url }
+        RequestSummary {
+            method: self.method.clone(),
+            url,
+        }
     }
 
     /// The `http::Request` to hand to a transport.
     pub fn to_http(&self, base: &Url) -> Result<http::Request<Bytes>> {
         let url = self.url(base)?;
-        let mut builder = http::Request::builder().method(self.method.clone()).uri(url.as_str());
-        let headers = builder.headers_mut().ok_or_else(|| Error::Config("request builder".into()))?;
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(url.as_str());
+        let headers = builder
+            .headers_mut()
+            .ok_or_else(|| Error::Config("request builder".into()))?;
         headers.extend(self.headers.clone());
         if let Some(ct) = self.body.content_type() {
-            headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static(ct));
+            headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static(ct));
         }
-        headers.entry(ACCEPT).or_insert(HeaderValue::from_static("application/json"));
-        builder.body(self.body.bytes()).map_err(|e| Error::invalid("request", e.to_string()))
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        builder
+            .body(self.body.bytes())
+            .map_err(|e| Error::invalid("request", e.to_string()))
     }
 }
 
@@ -256,7 +282,8 @@ fn join(base: &Url, path: &str) -> Result<Url> {
         let p = format!("{}/", base.path());
         base.set_path(&p);
     }
-    base.join(path.trim_start_matches('/')).map_err(|e| Error::invalid("path", e.to_string()))
+    base.join(path.trim_start_matches('/'))
+        .map_err(|e| Error::invalid("path", e.to_string()))
 }
 
 /// A successful response: status, headers and the whole body.
@@ -284,8 +311,18 @@ impl fmt::Debug for Response {
 
 impl Response {
     /// A response for a request (used by pipelines and test doubles).
-    pub fn new(summary: RequestSummary, status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
-        Self { status, headers, body, summary }
+    pub fn new(
+        summary: RequestSummary,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            summary,
+        }
     }
 
     /// Which request this answers.
@@ -316,10 +353,21 @@ mod tests {
     #[test]
     fn relative_targets_keep_the_base_path() {
         let base = Url::parse("https://api.example.test/v1").unwrap();
-        let url = Request::get("/audiences/17").query("range", "30").url(&base).unwrap();
-        assert_eq!(url.as_str(), "https://api.example.test/v1/audiences/17?range=30");
-        let abs = Request::post("https://auth.example.test/oauth/token?audience=x").url(&base).unwrap();
-        assert_eq!(abs.as_str(), "https://auth.example.test/oauth/token?audience=x");
+        let url = Request::get("/audiences/17")
+            .query("range", "30")
+            .url(&base)
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.test/v1/audiences/17?range=30"
+        );
+        let abs = Request::post("https://auth.example.test/oauth/token?audience=x")
+            .url(&base)
+            .unwrap();
+        assert_eq!(
+            abs.as_str(),
+            "https://auth.example.test/oauth/token?audience=x"
+        );
     }
 
     #[test]
@@ -347,8 +395,12 @@ mod tests {
             #[allow(dead_code)]
             order: u32,
         }
-        let summary = RequestSummary { method: Method::GET, url: "u".into() };
-        let err = decode_json::<Page>(&summary, br#"{"records":[{"order":1},{"order":"x"}]}"#).unwrap_err();
+        let summary = RequestSummary {
+            method: Method::GET,
+            url: "u".into(),
+        };
+        let err = decode_json::<Page>(&summary, br#"{"records":[{"order":1},{"order":"x"}]}"#)
+            .unwrap_err();
         match err {
             Error::Decode { path, .. } => assert_eq!(path, "records[1].order"),
             other => panic!("unexpected {other:?}"),

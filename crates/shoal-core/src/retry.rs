@@ -22,14 +22,21 @@ impl RetryAfter {
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
         if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-            return value.parse::<u64>().ok().map(|s| Self::Delay(Duration::from_secs(s)));
+            return value
+                .parse::<u64>()
+                .ok()
+                .map(|s| Self::Delay(Duration::from_secs(s)));
         }
         httpdate::parse_http_date(value).ok().map(Self::At)
     }
 
     /// Reads the `Retry-After` header.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        headers.get(http::header::RETRY_AFTER)?.to_str().ok().and_then(Self::parse)
+        headers
+            .get(http::header::RETRY_AFTER)?
+            .to_str()
+            .ok()
+            .and_then(Self::parse)
     }
 
     /// How long to wait from `now` (a date in the past means no wait).
@@ -101,7 +108,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_millis(200), cap: Duration::from_secs(20) }
+        Self {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(20),
+        }
     }
 }
 
@@ -174,7 +184,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn never() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Decides after attempt number `attempt` (1 for the first) failed as `class`.
@@ -189,7 +202,8 @@ impl RetryPolicy {
         if !class.retryable {
             return Decision::GiveUp(GiveUp::NotRetryable);
         }
-        let safe = idempotent || class.not_sent || (class.answered && self.error_responses_unprocessed);
+        let safe =
+            idempotent || class.not_sent || (class.answered && self.error_responses_unprocessed);
         if !safe {
             return Decision::GiveUp(GiveUp::NotIdempotent);
         }
@@ -197,7 +211,9 @@ impl RetryPolicy {
             return Decision::GiveUp(GiveUp::Exhausted);
         }
         match class.retry_after.map(|r| r.delay(now)) {
-            Some(wait) if wait > self.max_retry_after => Decision::GiveUp(GiveUp::RetryAfterTooLong(wait)),
+            Some(wait) if wait > self.max_retry_after => {
+                Decision::GiveUp(GiveUp::RetryAfterTooLong(wait))
+            }
             Some(wait) => Decision::Retry(wait),
             None => Decision::Retry(self.backoff.delay(attempt.saturating_sub(1), rng)),
         }
@@ -224,7 +240,12 @@ impl RetryBudget {
     /// A full bucket of `capacity` tokens; a retry costs `retry_cost`, a success refunds
     /// `success_refund`.
     pub fn new(capacity: u32, retry_cost: u32, success_refund: u32) -> Self {
-        Self { capacity, retry_cost, success_refund, tokens: Mutex::new(capacity) }
+        Self {
+            capacity,
+            retry_cost,
+            success_refund,
+            tokens: Mutex::new(capacity),
+        }
     }
 
     /// A budget that never runs out.
@@ -246,7 +267,9 @@ impl RetryBudget {
     /// Returns tokens after a success.
     pub fn refund(&self) {
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        *tokens = tokens.saturating_add(self.success_refund).min(self.capacity);
+        *tokens = tokens
+            .saturating_add(self.success_refund)
+            .min(self.capacity);
     }
 
     /// Tokens left.
@@ -284,34 +307,73 @@ mod tests {
     fn idempotency_gate() {
         let p = RetryPolicy::default();
         let now = SystemTime::UNIX_EPOCH;
-        assert_eq!(p.decide(1, false, &class(503), now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
-        let refused = classify_transport(&TransportError::new(TransportErrorKind::ConnectRefused, "x"));
-        assert!(matches!(p.decide(1, false, &refused, now, &mut rng()), Decision::Retry(_)));
+        assert_eq!(
+            p.decide(1, false, &class(503), now, &mut rng()),
+            Decision::GiveUp(GiveUp::NotIdempotent)
+        );
+        let refused = classify_transport(&TransportError::new(
+            TransportErrorKind::ConnectRefused,
+            "x",
+        ));
+        assert!(matches!(
+            p.decide(1, false, &refused, now, &mut rng()),
+            Decision::Retry(_)
+        ));
         let reset = classify_transport(&TransportError::new(TransportErrorKind::Io, "x"));
-        assert_eq!(p.decide(1, false, &reset, now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
-        let vendor = RetryPolicy { error_responses_unprocessed: true, ..p.clone() };
-        assert!(matches!(vendor.decide(1, false, &class(429), now, &mut rng()), Decision::Retry(_)));
+        assert_eq!(
+            p.decide(1, false, &reset, now, &mut rng()),
+            Decision::GiveUp(GiveUp::NotIdempotent)
+        );
+        let vendor = RetryPolicy {
+            error_responses_unprocessed: true,
+            ..p.clone()
+        };
+        assert!(matches!(
+            vendor.decide(1, false, &class(429), now, &mut rng()),
+            Decision::Retry(_)
+        ));
         // The vendor's promise covers answered errors, not lost connections.
-        assert_eq!(vendor.decide(1, false, &reset, now, &mut rng()), Decision::GiveUp(GiveUp::NotIdempotent));
+        assert_eq!(
+            vendor.decide(1, false, &reset, now, &mut rng()),
+            Decision::GiveUp(GiveUp::NotIdempotent)
+        );
     }
 
     #[test]
     fn attempts_run_out() {
-        let p = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
         let now = SystemTime::UNIX_EPOCH;
-        assert!(matches!(p.decide(2, true, &class(500), now, &mut rng()), Decision::Retry(_)));
-        assert_eq!(p.decide(3, true, &class(500), now, &mut rng()), Decision::GiveUp(GiveUp::Exhausted));
+        assert!(matches!(
+            p.decide(2, true, &class(500), now, &mut rng()),
+            Decision::Retry(_)
+        ));
+        assert_eq!(
+            p.decide(3, true, &class(500), now, &mut rng()),
+            Decision::GiveUp(GiveUp::Exhausted)
+        );
     }
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
-        let p = RetryPolicy { max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_retry_after: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        };
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut c = class(503);
         c.retry_after = Some(RetryAfter::Delay(Duration::from_secs(2)));
-        assert_eq!(p.decide(1, true, &c, now, &mut rng()), Decision::Retry(Duration::from_secs(2)));
+        assert_eq!(
+            p.decide(1, true, &c, now, &mut rng()),
+            Decision::Retry(Duration::from_secs(2))
+        );
         c.retry_after = Some(RetryAfter::At(now + Duration::from_secs(10)));
-        assert_eq!(p.decide(1, true, &c, now, &mut rng()), Decision::Retry(Duration::from_secs(10)));
+        assert_eq!(
+            p.decide(1, true, &c, now, &mut rng()),
+            Decision::Retry(Duration::from_secs(10))
+        );
         c.retry_after = Some(RetryAfter::Delay(Duration::from_secs(3600)));
         assert_eq!(
             p.decide(1, true, &c, now, &mut rng()),
@@ -330,9 +392,15 @@ mod tests {
 
     #[test]
     fn retry_after_parses_both_forms() {
-        assert_eq!(RetryAfter::parse("120"), Some(RetryAfter::Delay(Duration::from_secs(120))));
+        assert_eq!(
+            RetryAfter::parse("120"),
+            Some(RetryAfter::Delay(Duration::from_secs(120)))
+        );
         let t = RetryAfter::parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(t, RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)));
+        assert_eq!(
+            t,
+            RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
         assert_eq!(RetryAfter::parse("-1"), None);
         assert_eq!(RetryAfter::parse("soon"), None);
     }

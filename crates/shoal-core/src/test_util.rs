@@ -36,7 +36,11 @@ impl Scripted {
     }
     /// A bodiless response.
     pub fn status(status: u16) -> Self {
-        Self::Response(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), vec![], Bytes::new())
+        Self::Response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            vec![],
+            Bytes::new(),
+        )
     }
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -58,11 +62,17 @@ pub struct CaptureTransport {
 impl CaptureTransport {
     /// A transport with this script.
     pub fn new(script: impl IntoIterator<Item = Scripted>) -> Self {
-        Self { script: Arc::new(Mutex::new(script.into_iter().collect())), sent: Arc::default() }
+        Self {
+            script: Arc::new(Mutex::new(script.into_iter().collect())),
+            sent: Arc::default(),
+        }
     }
     /// Appends answers to the script.
     pub fn push(&self, answer: Scripted) {
-        self.script.lock().unwrap_or_else(|e| e.into_inner()).push_back(answer);
+        self.script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(answer);
     }
     /// Every request received so far.
     pub fn requests(&self) -> Vec<http::Request<Bytes>> {
@@ -72,16 +82,29 @@ impl CaptureTransport {
 
 #[async_trait]
 impl Transport for CaptureTransport {
-    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError> {
-        self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(request);
-        let next = self.script.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(request);
+        let next = self
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
         match next.unwrap_or_else(|| Scripted::json(200, serde_json::json!({}))) {
             Scripted::Fail(kind) => Err(TransportError::new(kind, "scripted failure")),
             Scripted::Response(status, headers, body) => {
                 let mut r = http::Response::new(body);
                 *r.status_mut() = status;
                 for (k, v) in headers {
-                    if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), http::HeaderValue::try_from(v)) {
+                    if let (Ok(k), Ok(v)) = (
+                        http::HeaderName::try_from(k),
+                        http::HeaderValue::try_from(v),
+                    ) {
                         r.headers_mut().append(k, v);
                     }
                 }

@@ -9,7 +9,7 @@ use crate::error::TransportError;
 
 /// Sends one HTTP request and returns the whole response.
 ///
-/// Implemented by [`ReqwestTransport`](crate::ReqwestTransport), by closures (handy in tests) and,
+/// Implemented by [`ReqwestTransport`], by closures (handy in tests) and,
 /// with the `test-util` feature, by `MockTransport` (mockall).
 ///
 /// ```
@@ -26,7 +26,10 @@ use crate::error::TransportError;
 pub trait Transport: Send + Sync + 'static {
     /// Sends the request. A response with any status is `Ok`; only a failure to get a response
     /// is an error.
-    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError>;
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError>;
 }
 
 #[async_trait]
@@ -35,7 +38,10 @@ where
     F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<http::Response<Bytes>, TransportError>> + Send + 'static,
 {
-    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError> {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
         (self)(request).await
     }
 }
@@ -150,9 +156,13 @@ mod reqwest_impl {
 
     #[async_trait]
     impl Transport for ReqwestTransport {
-        async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, TransportError> {
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| TransportError::new(TransportErrorKind::Other, e.without_url().to_string()))?;
+        async fn send(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            let request = reqwest::Request::try_from(request).map_err(|e| {
+                TransportError::new(TransportErrorKind::Other, e.without_url().to_string())
+            })?;
             let response = self.client.execute(request).await.map_err(classify)?;
             let status = response.status();
             let version = response.version();
@@ -170,7 +180,11 @@ mod reqwest_impl {
         let kind = if err.is_timeout() {
             TransportErrorKind::Timeout
         } else if err.is_connect() {
-            if refused(&err) { TransportErrorKind::ConnectRefused } else { TransportErrorKind::Connect }
+            if refused(&err) {
+                TransportErrorKind::ConnectRefused
+            } else {
+                TransportErrorKind::Connect
+            }
         } else if err.is_request() || err.is_body() || err.is_decode() {
             TransportErrorKind::Io
         } else {

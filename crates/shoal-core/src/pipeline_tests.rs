@@ -1,0 +1,387 @@
+//! Unit tests of the pipeline's retry and authentication branches, with mocked seams.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::*;
+use crate::auth::{AuthStamp, MockAuthenticator};
+use crate::clock::{Clock, Sleep, SystemClock};
+use crate::error::{TransportError, TransportErrorKind};
+use crate::transport::MockTransport;
+
+/// Monotonic time and sleeps from paused tokio time; wall time moves with it from a fixed start.
+#[derive(Debug)]
+struct PausedClock {
+    start: std::time::Instant,
+}
+
+impl PausedClock {
+    const WALL: u64 = 1_767_225_600;
+    fn shared() -> SharedClock {
+        Arc::new(Self {
+            start: SystemClock.now(),
+        })
+    }
+    fn wall_start() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(Self::WALL)
+    }
+}
+
+impl Clock for PausedClock {
+    fn now(&self) -> std::time::Instant {
+        SystemClock.now()
+    }
+    fn system_now(&self) -> SystemTime {
+        Self::wall_start() + (SystemClock.now() - self.start)
+    }
+    fn sleep(&self, d: Duration) -> Sleep {
+        SystemClock.sleep(d)
+    }
+}
+
+fn respond(status: u16, headers: &[(&str, &str)]) -> http::Response<Bytes> {
+    let mut r = http::Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    for (k, v) in headers {
+        r.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    r
+}
+
+/// A mock transport answering from a list, counting calls.
+fn scripted(
+    answers: Vec<Result<http::Response<Bytes>, TransportErrorKind>>,
+) -> (MockTransport, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let answers = std::sync::Mutex::new(answers.into_iter());
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        match answers.lock().unwrap().next() {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(kind)) => Err(TransportError::new(kind, "scripted")),
+            None => Ok(respond(200, &[])),
+        }
+    });
+    (mock, calls)
+}
+
+fn pipeline(transport: MockTransport) -> PipelineBuilder {
+    Pipeline::builder("http://127.0.0.1:9/v1".parse().unwrap())
+        .transport(transport)
+        .clock(PausedClock::shared())
+        .jitter_seed(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_retryable_status_is_retried_then_succeeds() {
+    for status in [429, 500, 502, 503, 504] {
+        let (t, calls) = scripted(vec![Ok(respond(status, &[]))]);
+        let p = pipeline(t).build().unwrap();
+        let r = p.execute(Request::get("x")).await.unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "status {status}");
+        assert_eq!(p.stats().retries, 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_retryable_status_is_returned_at_once() {
+    let (t, calls) = scripted(vec![Ok(respond(404, &[]))]);
+    let err = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_answered_503_is_not_resent_and_says_it_may_have_been_processed() {
+    let (t, calls) = scripted(vec![Ok(respond(503, &[]))]);
+    let err = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::post("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MaybeProcessed { .. }), "{err:?}");
+    assert!(err.to_string().contains("may have been processed"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_whose_connection_was_refused_is_resent() {
+    let (t, calls) = scripted(vec![Err(TransportErrorKind::ConnectRefused)]);
+    pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::post("x"))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_that_lost_its_connection_is_not_resent() {
+    let (t, calls) = scripted(vec![Err(TransportErrorKind::Io)]);
+    let err = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::post("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MaybeProcessed { .. }));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_vendor_that_does_not_process_errors_gets_a_post_resent_after_429() {
+    let (t, calls) = scripted(vec![Ok(respond(429, &[("retry-after", "1")]))]);
+    let policy = RetryPolicy {
+        error_responses_unprocessed: true,
+        ..RetryPolicy::default()
+    };
+    pipeline(t)
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+        .execute(Request::post("x"))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_seconds_is_waited_exactly() {
+    let (t, _) = scripted(vec![Ok(respond(503, &[("retry-after", "7")]))]);
+    let p = pipeline(t).build().unwrap();
+    let start = p.clock().now();
+    p.execute(Request::get("x")).await.unwrap();
+    assert_eq!(p.clock().now() - start, Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_http_date_is_waited_until() {
+    let at = httpdate::fmt_http_date(PausedClock::wall_start() + Duration::from_secs(12));
+    let (t, _) = scripted(vec![Ok(respond(503, &[("retry-after", &at)]))]);
+    let p = pipeline(t).build().unwrap();
+    let start = p.clock().now();
+    p.execute(Request::get("x")).await.unwrap();
+    assert_eq!(p.clock().now() - start, Duration::from_secs(12));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_beyond_the_cap_is_an_error_not_a_sleep() {
+    let (t, calls) = scripted(vec![Ok(respond(503, &[("retry-after", "3600")]))]);
+    let p = pipeline(t).build().unwrap();
+    let start = p.clock().now();
+    let err = p.execute(Request::get("x")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RetryAfterTooLong { requested, .. } if requested == Duration::from_secs(3600))
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.clock().now(), start);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_are_bounded() {
+    let (t, calls) = scripted((0..10).map(|_| Ok(respond(500, &[]))).collect());
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let err = pipeline(t)
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exhausted_budget_stops_retrying() {
+    let (t, calls) = scripted((0..10).map(|_| Ok(respond(503, &[]))).collect());
+    let policy = RetryPolicy {
+        max_attempts: 10,
+        ..RetryPolicy::default()
+    };
+    let budget = Arc::new(RetryBudget::new(10, 5, 1));
+    let err = pipeline(t)
+        .retry_policy(policy)
+        .retry_budget(budget.clone())
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RetryBudgetExhausted { .. }), "{err:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(budget.available(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_delays_lie_within_the_cap() {
+    let (t, _) = scripted((0..5).map(|_| Ok(respond(502, &[]))).collect());
+    let policy = RetryPolicy {
+        max_attempts: 6,
+        backoff: crate::retry::Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(4),
+        },
+        ..RetryPolicy::default()
+    };
+    let p = pipeline(t).retry_policy(policy).build().unwrap();
+    let start = p.clock().now();
+    p.execute(Request::get("x")).await.unwrap();
+    // Five retries, each at most min(cap, 1s·2ⁿ): 1 + 2 + 4 + 4 + 4.
+    assert!(p.clock().now() - start <= Duration::from_secs(15));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_ends_a_hanging_call() {
+    let mut t = MockTransport::new();
+    t.expect_send()
+        .returning(|_| Err(TransportError::new(TransportErrorKind::Timeout, "read")));
+    let p = pipeline(t)
+        .retry_policy(RetryPolicy {
+            max_attempts: 1000,
+            ..RetryPolicy::default()
+        })
+        .retry_budget(Arc::new(RetryBudget::unlimited()))
+        .deadline(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = p.execute(Request::get("x")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { deadline, .. } if deadline == Duration::from_secs(30)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_401_refreshes_and_replays_once_without_counting_a_retry() {
+    let (t, calls) = scripted(vec![Ok(respond(401, &[]))]);
+    let mut auth = MockAuthenticator::new();
+    let stamps = Arc::new(AtomicU32::new(0));
+    let s = stamps.clone();
+    auth.expect_authenticate()
+        .times(2)
+        .returning(move |_| Ok(AuthStamp(s.fetch_add(1, Ordering::SeqCst) as u64)));
+    auth.expect_unauthorized()
+        .withf(|stamp| *stamp == AuthStamp(0))
+        .times(1)
+        .returning(|_| Ok(true));
+    auth.expect_succeeded()
+        .withf(|stamp| *stamp == AuthStamp(1))
+        .times(1)
+        .return_const(());
+    let p = pipeline(t)
+        .retry_policy(RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        })
+        .authenticator(Arc::new(auth))
+        .build()
+        .unwrap();
+    p.execute(Request::get("x")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(p.stats().auth_replays, 1);
+    assert_eq!(p.stats().retries, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_401_is_returned_not_replayed_again() {
+    let (t, calls) = scripted(vec![Ok(respond(401, &[])), Ok(respond(401, &[]))]);
+    let mut auth = MockAuthenticator::new();
+    auth.expect_authenticate().returning(|_| Ok(AuthStamp(0)));
+    auth.expect_unauthorized().times(1).returning(|_| Ok(true));
+    let p = pipeline(t).authenticator(Arc::new(auth)).build().unwrap();
+    let err = p.execute(Request::get("x")).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+    assert!(err.is_auth());
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_401_the_authenticator_cannot_fix_is_returned() {
+    let (t, calls) = scripted(vec![Ok(respond(401, &[]))]);
+    let mut auth = MockAuthenticator::new();
+    auth.expect_authenticate().returning(|_| Ok(AuthStamp(0)));
+    auth.expect_unauthorized().returning(|_| {
+        Err(Error::auth(
+            crate::AuthErrorKind::ReauthenticationRequired,
+            "refresh token revoked",
+        ))
+    });
+    let err = pipeline(t)
+        .authenticator(Arc::new(auth))
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(a) if a.kind == crate::AuthErrorKind::ReauthenticationRequired)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_that_survives_retries_is_a_rate_limited_error() {
+    let (t, _) = scripted(
+        (0..4)
+            .map(|_| Ok(respond(429, &[("retry-after", "2")])))
+            .collect(),
+    );
+    let err = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(2)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_headers_and_the_decoder_apply() {
+    let mut t = MockTransport::new();
+    t.expect_send()
+        .withf(|r| r.headers().get("developer-id").is_some_and(|v| v == "dev1"))
+        .returning(|_| {
+            let mut r = respond(422, &[]);
+            *r.body_mut() = Bytes::from_static(br#"{"errors":{"zip":["is invalid"]}}"#);
+            Ok(r)
+        });
+    let err = pipeline(t)
+        .default_header(
+            http::HeaderName::from_static("developer-id"),
+            http::HeaderValue::from_static("dev1"),
+        )
+        .build()
+        .unwrap()
+        .execute(Request::post("contacts"))
+        .await
+        .unwrap_err();
+    let service = err.service().unwrap();
+    assert_eq!(
+        service.detail.fields,
+        vec![("zip".to_string(), vec!["is invalid".to_string()])]
+    );
+}
