@@ -1,0 +1,1 @@
+//! shoal-pebblepad (under construction).
