@@ -1,0 +1,1 @@
+//! shoal-redis (under construction).
