@@ -1,0 +1,202 @@
+//! The [`Contact`] record as the server returns it, with its read-only fields and `_links`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_with::{serde_as, skip_serializing_none};
+use time::OffsetDateTime;
+
+use crate::wire_format::{FlagOneZero, LenientString, LenientU8, UnixSeconds};
+
+/// A link in a record's `_links`: `{"href": "…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The URL.
+    pub href: String,
+}
+
+/// A record's `_links`: `self` and any others the server adds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Links {
+    /// `_links.self`: where the record lives.
+    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<Link>,
+    /// Every other link, kept as sent.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// Related records a contact list or read can embed (`expand=…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ContactExpand {
+    /// `created_user`: the user who created the contact.
+    CreatedUser,
+    /// `notes`: the contact's notes.
+    Notes,
+    /// `location`: the location the contact belongs to.
+    Location,
+    /// `user`: the user linked to the contact.
+    User,
+}
+
+impl ContactExpand {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedUser => "created_user",
+            Self::Notes => "notes",
+            Self::Location => "location",
+            Self::User => "user",
+        }
+    }
+}
+
+/// A customer record ("contact") as Paya Connect returns it.
+///
+/// Every documented field is typed; anything else the server sends (expanded records, fields
+/// added later) is kept in [`extra`](Self::extra) and written back out unchanged.
+///
+/// ```
+/// use shoal_paya::Contact;
+/// let c: Contact = serde_json::from_str(r#"{
+///     "id": "11e95f8ec39de8fbdb0a4f1a", "location_id": "11e95f8ec39de8fbdb0a4f1b",
+///     "last_name": "Smith", "email_trx_receipt": "1", "created_ts": 1700000000,
+///     "_links": {"self": {"href": "https://api.sandbox.payaconnect.com/v2/contacts/11e95f8ec39de8fbdb0a4f1a"}},
+///     "loyalty_tier": "gold"
+/// }"#)?;
+/// assert_eq!(c.email_trx_receipt, Some(true));
+/// assert_eq!(c.created_ts.map(|t| t.year()), Some(2023));
+/// assert_eq!(c.extra["loyalty_tier"], "gold");
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Contact {
+    /// Read-only: the record's id (24–36 characters).
+    pub id: Option<String>,
+    /// The location the contact belongs to (24–36; set on create only).
+    pub location_id: Option<String>,
+    /// The merchant's account number for the customer (≤ 32).
+    pub account_number: Option<String>,
+    /// The merchant's own id for the customer (≤ 36): how to find a record again.
+    pub contact_api_id: Option<String>,
+    /// Company name (≤ 64).
+    pub company_name: Option<String>,
+    /// First name (≤ 64).
+    pub first_name: Option<String>,
+    /// Last name (1–64).
+    pub last_name: Option<String>,
+    /// E-mail address (5–64).
+    pub email: Option<String>,
+    /// Street address (≤ 255).
+    pub address: Option<String>,
+    /// City (≤ 100).
+    pub city: Option<String>,
+    /// State (exactly 2 letters).
+    pub state: Option<String>,
+    /// Zip or postal code (4–12: letters, digits, space, dash).
+    pub zip: Option<String>,
+    /// Home phone (exactly 10).
+    pub home_phone: Option<String>,
+    /// Cell phone (exactly 10).
+    pub cell_phone: Option<String>,
+    /// Office phone (exactly 10).
+    pub office_phone: Option<String>,
+    /// Office phone extension (≤ 10).
+    pub office_ext_phone: Option<String>,
+    /// Balance, as the string the server keeps (≤ 12).
+    #[serde_as(as = "Option<LenientString>")]
+    #[serde(default)]
+    pub contact_balance: Option<String>,
+    /// Custom field 1 (≤ 128).
+    pub contact_c1: Option<String>,
+    /// Custom field 2 (≤ 128).
+    pub contact_c2: Option<String>,
+    /// Custom field 3 (≤ 128).
+    pub contact_c3: Option<String>,
+    /// Date of birth, `yyyy-mm-dd`.
+    pub date_of_birth: Option<String>,
+    /// Whether the customer is e-mailed a receipt per transaction (read as a boolean or
+    /// `"1"`/`"0"`, written as `"1"`/`"0"`).
+    #[serde_as(as = "Option<FlagOneZero>")]
+    #[serde(default)]
+    pub email_trx_receipt: Option<bool>,
+    /// A message shown with the contact (≤ 250).
+    pub header_message: Option<String>,
+    /// How [`header_message`](Self::header_message) is shown: 0 popup, 1–4 banners.
+    #[serde_as(as = "Option<LenientU8>")]
+    #[serde(default)]
+    pub header_message_type: Option<u8>,
+    /// Read-only: when the record was created.
+    #[serde_as(as = "Option<UnixSeconds>")]
+    #[serde(default)]
+    pub created_ts: Option<OffsetDateTime>,
+    /// Read-only: when the record was last changed.
+    #[serde_as(as = "Option<UnixSeconds>")]
+    #[serde(default)]
+    pub modified_ts: Option<OffsetDateTime>,
+    /// Read-only: links to this record.
+    #[serde(rename = "_links")]
+    pub links: Option<Links>,
+    /// Every field not listed above (including expanded records), kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Contact {
+    /// An expanded related record, when the request asked for it with `expand`.
+    pub fn expanded(&self, which: ContactExpand) -> Option<&Value> {
+        self.extra.get(which.as_str()).filter(|v| !v.is_null())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_fields_and_unknown_fields_survive_a_round_trip() {
+        let json = serde_json::json!({
+            "id": "11e95f8ec39de8fbdb0a4f1a",
+            "last_name": "Smith",
+            "email_trx_receipt": false,
+            "header_message_type": "2",
+            "contact_balance": 12.5,
+            "created_ts": 1_700_000_000,
+            "modified_ts": "1700000100",
+            "_links": {"self": {"href": "https://h/v2/contacts/11e95f8ec39de8fbdb0a4f1a"}, "location": {"href": "x"}},
+            "notes": [{"id": "n1"}],
+            "future_field": {"nested": true}
+        });
+        let c: Contact = serde_json::from_value(json).unwrap();
+        assert_eq!(c.email_trx_receipt, Some(false));
+        assert_eq!(c.header_message_type, Some(2));
+        assert_eq!(c.contact_balance.as_deref(), Some("12.5"));
+        assert_eq!(c.modified_ts.unwrap().unix_timestamp(), 1_700_000_100);
+        assert_eq!(
+            c.links.as_ref().unwrap().self_link.as_ref().unwrap().href,
+            "https://h/v2/contacts/11e95f8ec39de8fbdb0a4f1a"
+        );
+        assert!(c.expanded(ContactExpand::Notes).is_some());
+        assert!(c.expanded(ContactExpand::User).is_none());
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["email_trx_receipt"], "0");
+        assert_eq!(back["created_ts"], 1_700_000_000);
+        assert_eq!(back["future_field"]["nested"], true);
+        assert_eq!(back["_links"]["location"]["href"], "x");
+        assert!(
+            back.get("first_name").is_none(),
+            "unset fields are not written"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let err = serde_json::from_str::<Contact>(r#"{"created_ts": "yesterday"}"#).unwrap_err();
+        assert!(err.to_string().contains("Unix seconds"), "{err}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The wrapped bodies Paya sends and expects (`{"contact": …}`, `{"contacts": […], "meta": …}`)
+//! and the list envelope's `meta.pagination`, whose keys are camelCase.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::contact::model::Link;
+
+/// A body wrapped in its record's singular name, as Paya wants create and update bodies:
+/// `{"contact": {…}}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ContactBody<'a, T: Serialize> {
+    pub contact: &'a T,
+}
+
+/// A single record's response: `{"contact": {…}}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ContactEnvelope<T> {
+    pub contact: T,
+}
+
+/// The links of a list page: `self`, `first`, `previous`, `next`, `last`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PaginationLinks {
+    /// This page.
+    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<Link>,
+    /// The next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Link>,
+    /// The last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Link>,
+    /// Any other links, kept as sent.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `meta.pagination` of a list page. Whether `current_page` counts from 0 or 1 differs between
+/// the vendor's examples, so nothing in this crate relies on it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    /// Links to neighbouring pages.
+    #[serde(default)]
+    pub links: PaginationLinks,
+    /// Records across all pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<u64>,
+    /// How many pages there are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_count: Option<u64>,
+    /// This page's number, 0- or 1-based depending on who you ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_page: Option<u64>,
+    /// Records per page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+}
+
+impl Pagination {
+    /// The `page` query parameter of `links.next`, if there is a next link carrying one.
+    pub fn next_page_number(&self) -> Option<u32> {
+        let href = &self.links.next.as_ref()?.href;
+        let query = href.split_once('?')?.1;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse().ok())
+    }
+}
+
+/// The `meta` of a list page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListMeta {
+    /// Paging details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
+    /// The sort applied, as the server reports it (`{"attributes": {"created_ts": "desc"}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Value>,
+    /// Anything else in `meta`.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// One page of a list: its records and `meta`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListPage<T> {
+    /// The records, in server order.
+    pub items: Vec<T>,
+    /// Paging and sort details.
+    pub meta: ListMeta,
+}
+
+impl<T> ListPage<T> {
+    /// `meta.pagination`, or an empty one.
+    pub fn pagination(&self) -> Pagination {
+        self.meta.pagination.clone().unwrap_or_default()
+    }
+}
+
+/// `{"contacts": […], "meta": {…}}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ContactsEnvelope<T> {
+    #[serde(default = "Vec::new")]
+    pub contacts: Vec<T>,
+    #[serde(default)]
+    pub meta: ListMeta,
+}
+
+/// `{"locationinfos": […], "meta": {…}}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LocationInfosEnvelope<T> {
+    #[serde(
+        default = "Vec::new",
+        alias = "locationInfos",
+        alias = "location_infos"
+    )]
+    pub locationinfos: Vec<T>,
+    #[serde(default)]
+    pub meta: ListMeta,
+}
+
+/// Decides which page comes after page `page` (1-based, as this crate asks for it), without
+/// trusting `currentPage`: stop on a short or empty page, or when `page` reaches `pageCount`;
+/// otherwise continue when there is a `links.next` (to its `page` if that moves forward, else
+/// `page + 1`) or when the server gave no paging hints at all.
+pub(crate) fn next_page(
+    page: u32,
+    returned: usize,
+    asked_size: Option<u32>,
+    pagination: Option<&Pagination>,
+) -> Option<u32> {
+    if returned == 0 {
+        return None;
+    }
+    let per_page = asked_size
+        .map(u64::from)
+        .or_else(|| pagination.and_then(|p| p.per_page));
+    if per_page.is_some_and(|size| (returned as u64) < size) {
+        return None;
+    }
+    let Some(p) = pagination else {
+        return page.checked_add(1);
+    };
+    if p.page_count.is_some_and(|count| u64::from(page) >= count) {
+        return None;
+    }
+    match (p.links.next.is_some(), p.page_count) {
+        (true, _) => Some(
+            p.next_page_number()
+                .filter(|&n| n > page)
+                .unwrap_or(page + 1),
+        ),
+        (false, Some(_)) => page.checked_add(1),
+        (false, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pagination(json: Value) -> Pagination {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_documented_envelope_decodes() {
+        let body = serde_json::json!({
+            "contacts": [{"last_name": "A"}],
+            "meta": {"pagination": {"links": {"self": {"href": "/v2/contacts?page=1"}, "next": {"href": "/v2/contacts?page=2&page_size=20"}, "last": {"href": "/v2/contacts?page=3"}},
+                                    "totalCount": 57, "pageCount": 3, "currentPage": 1, "perPage": 20},
+                     "sort": {"attributes": {"created_ts": "desc"}}}
+        });
+        let env: ContactsEnvelope<Value> = serde_json::from_value(body).unwrap();
+        let p = env.meta.pagination.unwrap();
+        assert_eq!(
+            (p.total_count, p.page_count, p.per_page),
+            (Some(57), Some(3), Some(20))
+        );
+        assert_eq!(p.next_page_number(), Some(2));
+        assert_eq!(env.meta.sort.unwrap()["attributes"]["created_ts"], "desc");
+    }
+
+    #[test]
+    fn next_page_ignores_current_page_either_base() {
+        for current in [0, 1] {
+            let p = pagination(
+                serde_json::json!({"links": {"next": {"href": "https://h/v2/contacts?page=2"}}, "pageCount": 3, "currentPage": current, "perPage": 20}),
+            );
+            assert_eq!(next_page(1, 20, Some(20), Some(&p)), Some(2));
+        }
+        let last = pagination(serde_json::json!({"links": {}, "pageCount": 3, "currentPage": 2}));
+        assert_eq!(
+            next_page(3, 20, Some(20), Some(&last)),
+            None,
+            "page reached pageCount"
+        );
+        let short = pagination(serde_json::json!({"links": {"next": {"href": "?page=4"}}}));
+        assert_eq!(
+            next_page(3, 17, Some(20), Some(&short)),
+            None,
+            "a short page is the last"
+        );
+        assert_eq!(
+            next_page(1, 0, None, None),
+            None,
+            "an empty page is the last"
+        );
+        let stale = pagination(serde_json::json!({"links": {"next": {"href": "?page=1"}}}));
+        assert_eq!(
+            next_page(1, 20, Some(20), Some(&stale)),
+            Some(2),
+            "a next link that does not move forward"
+        );
+        let bare = pagination(serde_json::json!({"links": {}}));
+        assert_eq!(
+            next_page(1, 20, Some(20), Some(&bare)),
+            None,
+            "no next link and no count"
+        );
+    }
+}
