@@ -1,1 +1,71 @@
-//! shoal-auth (under construction).
+//! # shoal-auth
+//!
+//! The credential strategies Shoal's vendor clients plug into `shoal-core`'s
+//! [`Authenticator`](shoal_core::Authenticator) seam:
+//!
+//! - **OAuth 2.0 authorization code + PKCE** ([`OAuthConfig`], [`OAuthClient`],
+//!   [`AuthorizationRequest`]) with a [`RefreshingCredential`] that refreshes single-flight,
+//!   ahead of expiry, and rotates refresh tokens transactionally through a [`TokenStore`]
+//!   ([`MemoryTokenStore`], [`FileTokenStore`]);
+//! - a **loopback login** helper (RFC 8252) for command-line tools ([`LoopbackLogin`]);
+//! - **API keys** placed in headers, query or Basic ([`ApiKeyAuth`]) and **session tokens** with a
+//!   sliding idle limit ([`SessionTokenAuth`]);
+//! - a [`StaticToken`] bearer and core's [`NoAuth`].
+//!
+//! Token-endpoint and login calls go through a pipeline derived from the caller's, so they share
+//! its transport, retry policy, redaction and tracing. Every secret is a `secrecy` newtype
+//! ([`ClientSecret`], [`AccessToken`], [`RefreshToken`], [`ApiKey`], [`Password`],
+//! [`SessionToken`], …) whose `Debug` prints `Kind([redacted])`; nothing here logs a secret.
+//!
+//! **Who depends on it directly:** the vendor crates (`shoal-pearldiver`, `shoal-pebblepad`,
+//! `shoal-paya`), `shoal-redis` (to implement [`TokenStore`]), and applications that manage
+//! their own login flow. Integrators usually reach it through a vendor crate or `shoal`.
+//!
+//! **Cargo features:** none.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use shoal_auth::{ClientAuth, ClientSecret, MemoryTokenStore, OAuthClient, OAuthConfig, RefreshingCredential};
+//! use shoal_core::Pipeline;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let base = Pipeline::builder("https://api.example.test/v1".parse()?).build()?;
+//! let config = OAuthConfig::new(
+//!     "https://auth.example.test/authorize".parse()?,
+//!     "https://auth.example.test/oauth/token".parse()?,
+//!     "my-client",
+//!     "http://127.0.0.1:8765/callback",
+//! )
+//! .client_secret(ClientSecret::new("from-the-environment"))
+//! .client_auth(ClientAuth::SecretPost)
+//! .token_query_param("audience", "exampleapi");
+//! let client = OAuthClient::new(config, &base);
+//! // Send the user to this URL; `parse_callback` then `exchange` the redirect's code.
+//! let pending = client.authorize();
+//! assert!(pending.url().as_str().contains("code_challenge_method=S256"));
+//! // The credential refreshes itself; the API pipeline uses it as its authenticator.
+//! let credential = RefreshingCredential::new(client, Arc::new(MemoryTokenStore::new()));
+//! let api = base.derive(base.base_url().clone(), Arc::new(credential));
+//! # let _ = api;
+//! # Ok(())
+//! # }
+//! ```
+
+mod errors;
+pub mod oauth;
+pub mod record;
+pub mod refreshing;
+pub mod secret;
+pub mod store;
+
+pub use oauth::{
+    AuthorizationRequest, BasicEncoding, ClientAuth, OAuthClient, OAuthConfig, TokenResponse,
+};
+pub use record::{LifetimeLimits, LifetimeWarning, TokenRecord};
+pub use refreshing::{RefreshSettings, RefreshingCredential, TokenChangeHook, UnknownExpiry};
+pub use secret::{
+    AccessToken, ApiKey, AuthorizationCode, ClientSecret, CsrfState, ExposeSecret, Password,
+    PkceVerifier, RefreshToken, SessionToken,
+};
+pub use shoal_core::NoAuth;
+pub use store::{FileTokenStore, MemoryTokenStore, TokenLockGuard, TokenStore};
