@@ -1,7 +1,8 @@
 //! Contact operations (`/v2/contacts`): create, get, update, delete, list, and a stream over
 //! every page — each a builder that reads like the call and ends in `.send()`.
 
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::StreamExt;
+use futures_util::stream::{self, BoxStream};
 use serde::Serialize;
 use shoal_core::{Cursor, Error, Page, Paginator, Pipeline, Request, Result};
 
@@ -334,14 +335,14 @@ impl ListContacts {
     /// Every page in order. The cursor is the next page number; paging follows `links.next` and
     /// stops on a short or empty page or when `pageCount` is reached, never relying on
     /// `currentPage` (0- or 1-based depending on the example).
-    pub fn pages(self) -> impl Stream<Item = Result<Page<Contact>>> + Send + 'static {
+    pub fn pages(self) -> BoxStream<'static, Result<Page<Contact>>> {
         let Self {
             pipeline,
             query,
             resume,
         } = self;
         if let Err(e) = query.validate() {
-            return stream::once(async move { Err(e) }).left_stream();
+            return stream::once(async move { Err(e) }).boxed();
         }
         let first = query.requested_page().unwrap_or(1);
         let paginator = Paginator::new(move |cursor: Option<Cursor>| {
@@ -368,14 +369,16 @@ impl ListContacts {
                 ))
             }
         });
-        paginator.resume_from(resume).by_page().right_stream()
+        paginator.resume_from(resume).by_page().boxed()
     }
 
     /// Every contact of every page, in order (see [`pages`](Self::pages)).
-    pub fn stream(self) -> impl Stream<Item = Result<Contact>> + Send + 'static {
-        self.pages().flat_map(|page| match page {
-            Ok(page) => stream::iter(page.items.into_iter().map(Ok).collect::<Vec<_>>()),
-            Err(e) => stream::iter(vec![Err(e)]),
-        })
+    pub fn stream(self) -> BoxStream<'static, Result<Contact>> {
+        self.pages()
+            .flat_map(|page| match page {
+                Ok(page) => stream::iter(page.items.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(e) => stream::iter(vec![Err(e)]),
+            })
+            .boxed()
     }
 }

@@ -1,0 +1,203 @@
+//! The exact request each operation sends (snapshots), and validation that stops a request
+//! before anything reaches the transport.
+
+use shoal_core::test_util::Scripted;
+use shoal_paya::{
+    ContactExpand, ContactField, ContactQuery, ContactUpdate, NewContact, PayaErrorExt,
+    PayaErrorKind, Relationship, SortOrder,
+};
+
+use crate::support::{CONTACT, LOCATION, captured, contact_json, render};
+
+fn created() -> Scripted {
+    Scripted::json(201, serde_json::json!({"contact": contact_json(1)}))
+}
+
+#[tokio::test]
+async fn every_operation_sends_the_documented_request() {
+    let list_body =
+        serde_json::json!({"contacts": [], "meta": {"pagination": {"links": {}, "pageCount": 0}}});
+    let (client, transport) = captured([
+        created(),
+        created(),
+        Scripted::json(200, serde_json::json!({"contact": contact_json(1)})),
+        Scripted::json(200, serde_json::json!({"contact": contact_json(1)})),
+        Scripted::status(204),
+        Scripted::json(200, list_body),
+        Scripted::json(200, serde_json::json!({"locationinfos": []})),
+    ]);
+    let contacts = client.contacts();
+    let full = NewContact::new(LOCATION, "Smith")
+        .first_name("Ann")
+        .email("ann@example.test")
+        .cell_phone("5551234567")
+        .state("NY")
+        .zip("10001")
+        .date_of_birth("1990-04-01")
+        .email_trx_receipt(true)
+        .header_message_type(1)
+        .contact_api_id("crm-1017");
+    contacts.create(full.clone()).send().await.unwrap();
+    contacts
+        .create(full)
+        .update_if_exists()
+        .send()
+        .await
+        .unwrap();
+    contacts
+        .get(CONTACT)
+        .expand(ContactExpand::Notes)
+        .expand(ContactExpand::CreatedUser)
+        .send()
+        .await
+        .unwrap();
+    contacts
+        .update(
+            CONTACT,
+            ContactUpdate::new()
+                .last_name("Jones")
+                .email_trx_receipt(false),
+        )
+        .send()
+        .await
+        .unwrap();
+    contacts.delete(CONTACT).send().await.unwrap();
+    contacts
+        .list()
+        .filter(ContactField::LastName, "Smith")
+        .sort(ContactField::CreatedTs, SortOrder::Descending)
+        .expand(ContactExpand::Location)
+        .page_size(20)
+        .send()
+        .await
+        .unwrap();
+    client
+        .location_infos()
+        .list()
+        .relationship(Relationship::All)
+        .product_transaction_active(true)
+        .expand_terminals()
+        .send()
+        .await
+        .unwrap();
+
+    let sent = transport.requests();
+    assert_eq!(sent.len(), 7);
+    for r in &sent {
+        assert_eq!(r.headers()["developer-id"], "dev-shoal", "{}", r.uri());
+        assert!(r.uri().path().starts_with("/v2/"));
+    }
+    let names = [
+        "create",
+        "create_upsert",
+        "get_expand",
+        "update_partial",
+        "delete",
+        "list_query",
+        "locationinfos_query",
+    ];
+    for (name, request) in names.iter().zip(&sent) {
+        insta::assert_snapshot!(format!("request_{name}"), render(request));
+    }
+}
+
+#[tokio::test]
+async fn invalid_input_never_reaches_the_transport() {
+    let (client, transport) = captured([]);
+    let c = client.contacts();
+    let base = || NewContact::new(LOCATION, "Smith");
+    let failures = vec![
+        (
+            "location_id",
+            c.create(NewContact::new("too-short", "Smith"))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "last_name",
+            c.create(NewContact::new(LOCATION, ""))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "cell_phone",
+            c.create(base().cell_phone("555123"))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "state",
+            c.create(base().state("NYC")).send().await.unwrap_err(),
+        ),
+        (
+            "zip",
+            c.create(base().zip("1!2345")).send().await.unwrap_err(),
+        ),
+        (
+            "date_of_birth",
+            c.create(base().date_of_birth("1990/04/01"))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "email",
+            c.create(base().email("a@b")).send().await.unwrap_err(),
+        ),
+        (
+            "header_message_type",
+            c.create(base().header_message_type(7))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "contact_api_id",
+            c.create(base())
+                .update_if_exists()
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "zip",
+            c.update(CONTACT, ContactUpdate::new().zip("12"))
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "update",
+            c.update(CONTACT, ContactUpdate::new())
+                .send()
+                .await
+                .unwrap_err(),
+        ),
+        ("id", c.get("../../v2/users/me").send().await.unwrap_err()),
+        ("id", c.delete("short").send().await.unwrap_err()),
+        (
+            "page_size",
+            c.list().page_size(101).send().await.unwrap_err(),
+        ),
+    ];
+    for (field, err) in failures {
+        match &err {
+            shoal_core::Error::InvalidInput { field: f, .. } => assert_eq!(f, field, "{err}"),
+            other => panic!("{field}: expected invalid input, got {other:?}"),
+        }
+        assert_eq!(err.paya_kind(), PayaErrorKind::InvalidInput);
+    }
+    use futures_util::StreamExt;
+    let first = c
+        .list()
+        .query(ContactQuery::new().page_size(0))
+        .stream()
+        .next()
+        .await
+        .unwrap();
+    assert!(matches!(first, Err(shoal_core::Error::InvalidInput { .. })));
+    assert!(transport.requests().is_empty(), "nothing was sent");
+}

@@ -1,0 +1,111 @@
+//! Shared helpers: a client over core's capturing transport, a stand-in API-key authenticator,
+//! and a stable, redacted text form of a request for snapshots.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shoal_core::test_util::{CaptureTransport, Scripted};
+use shoal_core::{
+    AuthStamp, Authenticator, Backoff, Bytes, ManualClock, Redactor, Request, Result, RetryPolicy,
+};
+use shoal_paya::{Environment, PayaClient};
+
+pub const LOCATION: &str = "11e95f8ec39de8fbdb0a4f1b";
+pub const CONTACT: &str = "11e95f8ec39de8fbdb0a4f1a";
+pub const API_KEY: &str = "CANARY-KEY-7f3a9";
+
+/// Adds `user-id` / `user-api-key` headers, counting calls (stands in for shoal-auth's strategy
+/// in tests that are about requests, not credentials).
+#[derive(Debug, Default)]
+pub struct HeaderKey {
+    pub authenticated: AtomicU32,
+}
+
+#[async_trait]
+impl Authenticator for HeaderKey {
+    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+        self.authenticated.fetch_add(1, Ordering::SeqCst);
+        request
+            .headers_mut()
+            .insert("user-id", "user-1".parse().expect("header"));
+        request
+            .headers_mut()
+            .insert("user-api-key", API_KEY.parse().expect("header"));
+        Ok(AuthStamp(1))
+    }
+    async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// A retry policy that waits zero time between attempts.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        backoff: Backoff {
+            base: Duration::ZERO,
+            cap: Duration::ZERO,
+        },
+        ..RetryPolicy::default()
+    }
+}
+
+/// A sandbox client whose transport answers from `script` and records what it was sent.
+pub fn captured(script: impl IntoIterator<Item = Scripted>) -> (PayaClient, CaptureTransport) {
+    let transport = CaptureTransport::new(script);
+    let client = PayaClient::builder(Environment::Sandbox)
+        .developer_id("dev-shoal")
+        .authenticator(Arc::new(HeaderKey::default()))
+        .transport(transport.clone())
+        .clock(ManualClock::new().shared())
+        .retry_policy(quick_retries())
+        .jitter_seed(7)
+        .build()
+        .expect("client");
+    (client, transport)
+}
+
+/// Method, path, sorted query, sorted redacted headers and pretty JSON body.
+pub fn render(request: &http::Request<Bytes>) -> String {
+    let r = Redactor::standard();
+    let uri: url::Url = request.uri().to_string().parse().expect("url");
+    let mut query: Vec<(String, String)> = uri
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    query.sort();
+    let mut out = format!("{} {}\n", request.method(), uri.path());
+    for (k, v) in query {
+        let v = if r.is_secret_field(&k) {
+            "[redacted]".to_string()
+        } else {
+            v
+        };
+        out.push_str(&format!("  ?{k}={v}\n"));
+    }
+    let mut headers = r.headers(request.headers());
+    headers.sort();
+    for (k, v) in headers {
+        out.push_str(&format!("  {k}: {v}\n"));
+    }
+    if !request.body().is_empty() {
+        let v: serde_json::Value = serde_json::from_slice(request.body()).expect("json body");
+        out.push_str(&serde_json::to_string_pretty(&v).expect("json"));
+        out.push('\n');
+    }
+    out
+}
+
+pub fn contact_json(n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("11e95f8ec39de8fbdb0a{n:04}"),
+        "location_id": LOCATION,
+        "last_name": format!("Name{n:03}"),
+        "email_trx_receipt": n % 2 == 0,
+        "created_ts": 1_700_000_000 + n as i64,
+        "modified_ts": 1_700_000_000 + n as i64,
+        "_links": {"self": {"href": format!("https://api.sandbox.payaconnect.com/v2/contacts/11e95f8ec39de8fbdb0a{n:04}")}}
+    })
+}
