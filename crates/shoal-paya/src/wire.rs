@@ -124,9 +124,10 @@ pub(crate) struct LocationInfosEnvelope<T> {
 }
 
 /// Decides which page comes after page `page` (1-based, as this crate asks for it), without
-/// trusting `currentPage`: stop on a short or empty page, or when `page` reaches `pageCount`;
-/// otherwise continue when there is a `links.next` (to its `page` if that moves forward, else
-/// `page + 1`) or when the server gave no paging hints at all.
+/// trusting `currentPage`: stop on an empty or short page, when `page` reaches `pageCount`, or
+/// when `page × perPage` reaches `totalCount`; otherwise go on — to `links.next`'s `page` when it
+/// moves forward, else `page + 1`. A server that gives no hints at all costs one extra (empty)
+/// request after a full last page, never a missed record.
 pub(crate) fn next_page(
     page: u32,
     returned: usize,
@@ -142,21 +143,21 @@ pub(crate) fn next_page(
     if per_page.is_some_and(|size| (returned as u64) < size) {
         return None;
     }
-    let Some(p) = pagination else {
-        return page.checked_add(1);
-    };
-    if p.page_count.is_some_and(|count| u64::from(page) >= count) {
-        return None;
+    if let Some(p) = pagination {
+        if p.page_count.is_some_and(|count| u64::from(page) >= count) {
+            return None;
+        }
+        let size = per_page.unwrap_or(returned as u64);
+        if p.total_count
+            .is_some_and(|total| u64::from(page).saturating_mul(size) >= total)
+        {
+            return None;
+        }
+        if let Some(n) = p.next_page_number().filter(|&n| n > page) {
+            return Some(n);
+        }
     }
-    match (p.links.next.is_some(), p.page_count) {
-        (true, _) => Some(
-            p.next_page_number()
-                .filter(|&n| n > page)
-                .unwrap_or(page + 1),
-        ),
-        (false, Some(_)) => page.checked_add(1),
-        (false, None) => None,
-    }
+    page.checked_add(1)
 }
 
 #[cfg(test)]
@@ -219,8 +220,47 @@ mod tests {
         let bare = pagination(serde_json::json!({"links": {}}));
         assert_eq!(
             next_page(1, 20, Some(20), Some(&bare)),
-            None,
-            "no next link and no count"
+            Some(2),
+            "no hints: a full page may have a successor"
         );
+        let counted = pagination(serde_json::json!({"links": {}, "totalCount": 40, "perPage": 20}));
+        assert_eq!(
+            next_page(2, 20, None, Some(&counted)),
+            None,
+            "totalCount reached"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_record_once_whatever_the_split_and_hints(
+            total in 0usize..250, size in 1u32..=100, zero_based: bool, with_next: bool, with_count: bool, with_total: bool
+        ) {
+            let pages = (total as u64).div_ceil(u64::from(size));
+            let mut seen = 0usize;
+            let mut page = Some(1u32);
+            let mut requests = 0;
+            while let Some(n) = page {
+                requests += 1;
+                proptest::prop_assert!(requests <= pages + 2, "runaway paging");
+                let start = (n as usize - 1) * size as usize;
+                let returned = total.saturating_sub(start).min(size as usize);
+                seen += returned;
+                let more = u64::from(n) < pages;
+                let p = Pagination {
+                    links: PaginationLinks {
+                        next: (with_next && more).then(|| Link { href: format!("https://h/v2/contacts?page={}", n + 1) }),
+                        ..PaginationLinks::default()
+                    },
+                    page_count: with_count.then_some(pages),
+                    current_page: Some(u64::from(n) - u64::from(zero_based)),
+                    per_page: Some(u64::from(size)),
+                    total_count: with_total.then_some(total as u64),
+                };
+                page = next_page(n, returned, Some(size), Some(&p));
+            }
+            // Without any hint a full last page costs one extra (empty) request, never a record twice.
+            proptest::prop_assert_eq!(seen, total);
+        }
     }
 }
