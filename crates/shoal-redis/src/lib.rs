@@ -1,1 +1,46 @@
-//! shoal-redis (under construction).
+//! # shoal-redis
+//!
+//! Fleets of Shoal processes sharing one OAuth client through Redis: the rotating refresh token
+//! and the vendor's rate limit, which no single process can own.
+//!
+//! - [`RedisRateLimiter`] — a [`RateLimitBackend`](shoal_core::RateLimitBackend) for core's
+//!   [`RateLimiter`](shoal_core::RateLimiter): per-method sliding windows and expiring
+//!   concurrency leases in Redis, changed only by server-side Lua scripts on Redis's clock, with
+//!   limits learned by any worker shared with all.
+//!
+//! **Who depends on it directly:** services that run many workers (export jobs, provisioning on
+//! several hosts) against one vendor account. A single process does not need it: core's
+//! in-memory limiter and auth's file store do the same job there.
+//!
+//! **Cargo features:** `test-util` — `RedisServer`, a throwaway `redis-server` on a free
+//! loopback port for tests (needs `redis-server` on the PATH: `scripts/setup.sh` installs it).
+//!
+//! Requires Redis 5 or newer (scripts read `TIME` before writing).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use shoal_core::{Pipeline, RateLimitHeaders};
+//! use shoal_redis::RedisRateLimiter;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let shared = RedisRateLimiter::builder()
+//!     .prefix("shoal:prod:")
+//!     .window(Duration::from_secs(60))
+//!     .connect("redis://127.0.0.1:6379/")
+//!     .await?;
+//! let pipeline = Pipeline::builder("https://v3.pebblepad.co.uk/api/".parse()?)
+//!     .rate_limiter(Arc::new(shared.rate_limiter(RateLimitHeaders::x_rate())))
+//!     .build()?;
+//! # drop(pipeline);
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod ratelimit;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_server;
+
+pub use ratelimit::{DEFAULT_PREFIX, RedisRateLimiter, RedisRateLimiterBuilder};
+#[cfg(any(test, feature = "test-util"))]
+pub use test_server::RedisServer;

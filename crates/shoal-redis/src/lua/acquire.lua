@@ -1,0 +1,39 @@
+-- shoal-redis: admit one call of a method, or say how long to wait (atomic).
+-- KEYS[1] the method's window (zset: call id -> send time, µs)
+-- KEYS[2] concurrency leases (zset: lease id -> expiry, µs)
+-- KEYS[3] shared limits (hash: m:<METHOD>, concurrency, window_ms)
+-- KEYS[4] the method's 429 block (string with a PX expiry)
+-- KEYS[5] id counter, KEYS[6] known methods (set)
+-- ARGV[1] method, ARGV[2] default window ms, ARGV[3] slack ms, ARGV[4] lease ttl ms
+-- Returns {1, id, 'granted'} or {0, wait µs (-1: poll), reason}.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('SADD', KEYS[6], ARGV[1])
+local blocked = redis.call('PTTL', KEYS[4])
+if blocked > 0 then
+  return {0, blocked * 1000, 'blocked'}
+end
+local window_ms = tonumber(redis.call('HGET', KEYS[3], 'window_ms') or ARGV[2])
+local span = (window_ms + tonumber(ARGV[3])) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+local limit = redis.call('HGET', KEYS[3], 'm:' .. ARGV[1])
+if limit then
+  limit = math.max(1, tonumber(limit))
+  local used = redis.call('ZCARD', KEYS[1])
+  if used >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
+    return {0, math.max(1, tonumber(oldest[2]) + span - now), 'window'}
+  end
+end
+local ttl = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local concurrency = redis.call('HGET', KEYS[3], 'concurrency')
+if concurrency and redis.call('ZCARD', KEYS[2]) >= math.max(1, tonumber(concurrency)) then
+  return {0, -1, 'concurrency'}
+end
+local id = redis.call('INCR', KEYS[5])
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+redis.call('ZADD', KEYS[2], now + ttl * 1000, 'L' .. id)
+redis.call('PEXPIRE', KEYS[2], ttl * 2 + 1000)
+return {1, id, 'granted'}

@@ -1,0 +1,64 @@
+-- shoal-redis: learn from one response (limits, remaining, 429) for every process sharing the keys.
+-- KEYS[1] the method's window, KEYS[2] shared limits, KEYS[3] the method's 429 block,
+-- KEYS[4] stats (hash), KEYS[5] id counter, KEYS[6] known methods
+-- ARGV[1] method, ARGV[2] default window ms, ARGV[3] slack ms, ARGV[4] '1' when the answer was 429,
+-- ARGV[5] limit, ARGV[6] remaining, ARGV[7] concurrency limit, ARGV[8] concurrency remaining,
+-- ARGV[9] retry-after ms ('' = not said)
+local function num(s)
+  if s == '' then return nil end
+  return tonumber(s)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local method = ARGV[1]
+local rejected = ARGV[4] == '1'
+redis.call('SADD', KEYS[6], method)
+if rejected then
+  redis.call('HINCRBY', KEYS[4], 'rejections', 1)
+end
+local concurrency = num(ARGV[7])
+if concurrency then
+  redis.call('HSET', KEYS[2], 'concurrency', concurrency)
+end
+local concurrency_remaining = num(ARGV[8])
+if concurrency_remaining then
+  redis.call('HSET', KEYS[4], 'concurrency_remaining', concurrency_remaining)
+end
+local limit = num(ARGV[5])
+if limit then
+  redis.call('HSET', KEYS[2], 'm:' .. method, limit)
+else
+  limit = tonumber(redis.call('HGET', KEYS[2], 'm:' .. method) or '')
+end
+local window_ms = tonumber(redis.call('HGET', KEYS[2], 'window_ms') or ARGV[2])
+local span = (window_ms + tonumber(ARGV[3])) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+local retry = num(ARGV[9])
+local remaining = num(ARGV[6])
+if rejected and not retry then
+  remaining = 0
+end
+if remaining then
+  redis.call('HSET', KEYS[4], 'remaining:' .. method, remaining)
+end
+local phantoms = 0
+if limit and remaining then
+  -- The server knows of calls we did not count: count them from now, conservatively.
+  local server_used = limit - remaining
+  local used = redis.call('ZCARD', KEYS[1])
+  while used < server_used do
+    local id = redis.call('INCR', KEYS[5])
+    redis.call('ZADD', KEYS[1], now, 'p' .. id)
+    used = used + 1
+    phantoms = phantoms + 1
+  end
+  if phantoms > 0 then
+    redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+  end
+end
+if rejected and retry and retry > 0 then
+  if redis.call('PTTL', KEYS[3]) < retry then
+    redis.call('SET', KEYS[3], '1', 'PX', retry)
+  end
+end
+return phantoms

@@ -1,0 +1,769 @@
+//! [`RedisRateLimiter`]: core's [`RateLimitBackend`] with the counts in Redis, so a fleet of
+//! processes stays under one vendor limit together.
+//!
+//! Per method, a sorted set holds the calls of the sliding window scored by send time; a second
+//! sorted set holds concurrency leases scored by expiry, so the permits of a crashed worker come
+//! back once their lease runs out (a live worker renews its leases in the background). Every
+//! change is one Lua script, run atomically by Redis with Redis's own clock (`TIME`), so the
+//! processes need not agree on the time. Limits learned from any worker's response headers are
+//! written to a shared hash that every worker reads.
+//!
+//! Semantics follow core's [`LocalRateLimitBackend`](shoal_core::LocalRateLimitBackend): each
+//! call stays counted for the window plus a slack; when a server reports fewer calls remaining
+//! than we counted, phantom entries make up the difference; a 429 with `Retry-After` blocks the
+//! method for that long (for every worker), one without fills the window.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::Script;
+use redis::aio::ConnectionManager;
+use shoal_core::ratelimit::MethodStatus;
+use shoal_core::{
+    Admission, Lease, RateLimitBackend, RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits,
+    RateObservation, Result, SharedClock, SystemClock,
+};
+
+use crate::error::limiter_error;
+
+/// The default key prefix shared by every Shoal key in Redis.
+pub const DEFAULT_PREFIX: &str = "shoal:";
+
+struct Scripts {
+    acquire: Script,
+    renew: Script,
+    observe: Script,
+    status: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            acquire: Script::new(include_str!("lua/acquire.lua")),
+            renew: Script::new(include_str!("lua/renew.lua")),
+            observe: Script::new(include_str!("lua/observe.lua")),
+            status: Script::new(include_str!("lua/status.lua")),
+        }
+    }
+}
+
+/// Key names under one prefix.
+#[derive(Clone, Debug)]
+struct Keys {
+    base: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self {
+            base: format!("{prefix}rl:"),
+        }
+    }
+    fn window_prefix(&self) -> String {
+        format!("{}win:", self.base)
+    }
+    fn window(&self, method: &str) -> String {
+        format!("{}win:{method}", self.base)
+    }
+    fn block(&self, method: &str) -> String {
+        format!("{}block:{method}", self.base)
+    }
+    fn leases(&self) -> String {
+        format!("{}leases", self.base)
+    }
+    fn limits(&self) -> String {
+        format!("{}limits", self.base)
+    }
+    fn stats(&self) -> String {
+        format!("{}stats", self.base)
+    }
+    fn seq(&self) -> String {
+        format!("{}seq", self.base)
+    }
+    fn methods(&self) -> String {
+        format!("{}methods", self.base)
+    }
+}
+
+/// Settings for a [`RedisRateLimiter`].
+#[derive(Debug, Clone)]
+pub struct RedisRateLimiterBuilder {
+    prefix: String,
+    window: Duration,
+    slack: Duration,
+    lease_ttl: Duration,
+    poll: Duration,
+    clock: SharedClock,
+}
+
+impl Default for RedisRateLimiterBuilder {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.into(),
+            window: Duration::from_secs(60),
+            slack: Duration::from_millis(25),
+            lease_ttl: Duration::from_secs(30),
+            poll: Duration::from_millis(20),
+            clock: SystemClock::shared(),
+        }
+    }
+}
+
+impl RedisRateLimiterBuilder {
+    /// The prefix of every key (default `shoal:`): one per tenant or environment sharing a
+    /// Redis. On Redis Cluster, put a hash tag in it (`{tenant-a}:`) so all keys share a slot.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+    /// The window length when no worker has configured one in Redis (default 60 s).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+    /// Extra time each call stays counted, covering the gap between admission and the server's
+    /// receipt (default 25 ms; raise it on a loaded host).
+    pub fn slack(mut self, slack: Duration) -> Self {
+        self.slack = slack;
+        self
+    }
+    /// How long a concurrency lease lives without renewal (default 30 s). A live process renews
+    /// its leases every third of this; a crashed one's leases come back after it.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_millis(300));
+        self
+    }
+    /// How often to ask again while the concurrency limit is full (default 20 ms): other
+    /// processes' releases cannot wake us.
+    pub fn poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll.max(Duration::from_millis(1));
+        self
+    }
+    /// The clock for lease renewal (default [`SystemClock`]). Windows run on Redis's clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Connects to `url` (`redis://…`) and builds the limiter.
+    pub async fn connect(self, url: &str) -> Result<RedisRateLimiter> {
+        let client = redis::Client::open(url).map_err(|e| limiter_error("GET", &e))?;
+        let conn = ConnectionManager::new(client)
+            .await
+            .map_err(|e| limiter_error("GET", &e))?;
+        Ok(self.build(conn))
+    }
+
+    /// Builds the limiter on an existing connection manager.
+    pub fn build(self, conn: ConnectionManager) -> RedisRateLimiter {
+        RedisRateLimiter {
+            inner: Arc::new(Inner {
+                conn,
+                keys: Keys::new(&self.prefix),
+                window: self.window,
+                slack: self.slack,
+                lease_ttl: self.lease_ttl,
+                poll: self.poll,
+                clock: self.clock,
+                held: Mutex::new(HashSet::new()),
+                heartbeat: AtomicBool::new(false),
+                scripts: Scripts::new(),
+            }),
+        }
+    }
+}
+
+struct Inner {
+    conn: ConnectionManager,
+    keys: Keys,
+    window: Duration,
+    slack: Duration,
+    lease_ttl: Duration,
+    poll: Duration,
+    clock: SharedClock,
+    held: Mutex<HashSet<String>>,
+    heartbeat: AtomicBool,
+    scripts: Scripts,
+}
+
+impl Inner {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A [`RateLimitBackend`] whose windows and concurrency leases live in Redis, shared by every
+/// process using the same key prefix. Cheap to clone; clones share the connection.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use shoal_core::{RateLimitHeaders, RateLimits};
+/// use shoal_redis::RedisRateLimiter;
+///
+/// # async fn run() -> shoal_core::Result<()> {
+/// let backend = RedisRateLimiter::builder()
+///     .prefix("shoal:prod:pebblepad:")
+///     .window(Duration::from_secs(60))
+///     .connect("redis://127.0.0.1:6379/")
+///     .await?;
+/// let limiter = backend.rate_limiter(RateLimitHeaders::x_rate());
+/// limiter
+///     .configure(&RateLimits {
+///         per_method: [("GET".to_string(), 600)].into_iter().collect(),
+///         concurrency: Some(10),
+///         window: Some(Duration::from_secs(60)),
+///     })
+///     .await?;
+/// // Pipeline::builder(url).rate_limiter(std::sync::Arc::new(limiter)) …
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisRateLimiter {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RedisRateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRateLimiter")
+            .field("prefix", &self.inner.keys.base)
+            .field("window", &self.inner.window)
+            .field("slack", &self.inner.slack)
+            .field("lease_ttl", &self.inner.lease_ttl)
+            .field("held", &self.inner.held().len())
+            .finish()
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+impl RedisRateLimiter {
+    /// Settings with the defaults (prefix `shoal:`, 60 s window, 25 ms slack, 30 s leases).
+    pub fn builder() -> RedisRateLimiterBuilder {
+        RedisRateLimiterBuilder::default()
+    }
+
+    /// Core's [`RateLimiter`] over this backend, reading limits from the named headers.
+    pub fn rate_limiter(&self, headers: RateLimitHeaders) -> RateLimiter {
+        RateLimiter::new(Arc::new(self.clone()), headers, self.inner.clock.clone())
+    }
+
+    /// Returns a lease to Redis and waits for the answer ([`RateLimitBackend::release`] does
+    /// this in a background task).
+    pub async fn release_now(&self, lease: Lease) -> Result<()> {
+        self.inner.held().remove(&lease.id);
+        release(&self.inner, &lease).await
+    }
+
+    /// How many concurrency leases this process holds (and renews).
+    pub fn held_leases(&self) -> usize {
+        self.inner.held().len()
+    }
+
+    fn start_heartbeat(&self) {
+        if self.inner.heartbeat.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let period = self.inner.lease_ttl / 3;
+        let clock = self.inner.clock.clone();
+        tokio::spawn(heartbeat(weak, clock, period));
+    }
+}
+
+async fn release(inner: &Inner, lease: &Lease) -> Result<()> {
+    let mut conn = inner.conn.clone();
+    redis::cmd("ZREM")
+        .arg(inner.keys.leases())
+        .arg(&lease.id)
+        .query_async::<i64>(&mut conn)
+        .await
+        .map_err(|e| limiter_error(&lease.method, &e))?;
+    Ok(())
+}
+
+async fn heartbeat(weak: Weak<Inner>, clock: SharedClock, period: Duration) {
+    loop {
+        clock.sleep(period).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let ids: Vec<String> = inner.held().iter().cloned().collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut conn = inner.conn.clone();
+        let renewed = inner
+            .scripts
+            .renew
+            .key(inner.keys.leases())
+            .arg(ms(inner.lease_ttl))
+            .arg(&ids)
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        match renewed {
+            Ok(n) if (n as usize) < ids.len() => {
+                // ZADD XX CH counts only leases still present (whose score moved).
+                tracing::debug!(
+                    held = ids.len(),
+                    renewed = n,
+                    "some leases were gone or unchanged"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %crate::error::limiter_error("GET", &e), "lease renewal failed")
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for RedisRateLimiter {
+    async fn try_acquire(&self, method: &str) -> Result<Admission> {
+        let method = method.to_ascii_uppercase();
+        let inner = &self.inner;
+        let k = &inner.keys;
+        let mut conn = inner.conn.clone();
+        let (granted, value, reason): (i64, i64, String) = inner
+            .scripts
+            .acquire
+            .key(k.window(&method))
+            .key(k.leases())
+            .key(k.limits())
+            .key(k.block(&method))
+            .key(k.seq())
+            .key(k.methods())
+            .arg(&method)
+            .arg(ms(inner.window))
+            .arg(ms(inner.slack))
+            .arg(ms(inner.lease_ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| limiter_error(&method, &e))?;
+        if granted == 1 {
+            let id = format!("L{value}");
+            inner.held().insert(id.clone());
+            self.start_heartbeat();
+            return Ok(Admission::Granted(Lease { method, id }));
+        }
+        let wait = if value < 0 {
+            inner.poll
+        } else {
+            Duration::from_micros(value.unsigned_abs())
+        };
+        tracing::trace!(method = %method, reason = %reason, wait_ms = wait.as_millis() as u64, "shared limiter says wait");
+        Ok(Admission::Wait(Some(wait)))
+    }
+
+    fn release(&self, lease: Lease) {
+        self.inner.held().remove(&lease.id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let inner = self.inner.clone();
+                handle.spawn(async move {
+                    if let Err(e) = release(&inner, &lease).await {
+                        tracing::warn!(error = %e, "lease release failed; it expires by itself");
+                    }
+                });
+            }
+            Err(_) => tracing::debug!("no runtime to release a lease; it expires by itself"),
+        }
+    }
+
+    async fn observe(&self, o: &RateObservation) -> Result<()> {
+        let method = o.method.to_ascii_uppercase();
+        let inner = &self.inner;
+        let k = &inner.keys;
+        let mut conn = inner.conn.clone();
+        let phantoms: i64 = inner
+            .scripts
+            .observe
+            .key(k.window(&method))
+            .key(k.limits())
+            .key(k.block(&method))
+            .key(k.stats())
+            .key(k.seq())
+            .key(k.methods())
+            .arg(&method)
+            .arg(ms(inner.window))
+            .arg(ms(inner.slack))
+            .arg(if o.rejected { "1" } else { "0" })
+            .arg(opt(o.limit))
+            .arg(opt(o.remaining))
+            .arg(opt(o.concurrency_limit))
+            .arg(opt(o.concurrency_remaining))
+            .arg(opt(o.retry_after.map(ms)))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| limiter_error(&method, &e))?;
+        if phantoms > 0 {
+            tracing::debug!(method = %method, phantoms, "server counted calls we did not");
+        }
+        Ok(())
+    }
+
+    async fn configure(&self, limits: &RateLimits) -> Result<()> {
+        let inner = &self.inner;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let key = inner.keys.limits();
+        for (method, limit) in &limits.per_method {
+            pipe.hset(&key, format!("m:{}", method.to_ascii_uppercase()), *limit)
+                .ignore();
+            pipe.sadd(inner.keys.methods(), method.to_ascii_uppercase())
+                .ignore();
+        }
+        if let Some(c) = limits.concurrency {
+            pipe.hset(&key, "concurrency", c).ignore();
+        }
+        if let Some(w) = limits.window {
+            pipe.hset(&key, "window_ms", ms(w)).ignore();
+        }
+        let mut conn = inner.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| limiter_error("GET", &e))
+    }
+
+    async fn status(&self) -> Result<RateLimitStatus> {
+        let inner = &self.inner;
+        let k = &inner.keys;
+        let mut conn = inner.conn.clone();
+        let values: Vec<redis::Value> = inner
+            .scripts
+            .status
+            .key(k.leases())
+            .key(k.limits())
+            .key(k.stats())
+            .key(k.methods())
+            .arg(ms(inner.window))
+            .arg(ms(inner.slack))
+            .arg(k.window_prefix())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| limiter_error("GET", &e))?;
+        parse_status(&values).ok_or_else(|| {
+            limiter_error(
+                "GET",
+                &redis::RedisError::from((redis::ErrorKind::TypeError, "unexpected status reply")),
+            )
+        })
+    }
+}
+
+fn int(v: &redis::Value) -> Option<i64> {
+    match v {
+        redis::Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn known(v: &redis::Value) -> Option<Option<u32>> {
+    let i = int(v)?;
+    Some(u32::try_from(i).ok())
+}
+
+fn parse_status(values: &[redis::Value]) -> Option<RateLimitStatus> {
+    let (head, rest) = values.split_at_checked(5)?;
+    let window_ms = u64::try_from(int(&head[0])?).ok()?;
+    let mut methods = BTreeMap::new();
+    for chunk in rest.chunks_exact(4) {
+        let name = match &chunk[0] {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => return None,
+        };
+        methods.insert(
+            name,
+            MethodStatus {
+                limit: known(&chunk[1])?,
+                used: u32::try_from(int(&chunk[2])?).ok()?,
+                server_remaining: known(&chunk[3])?,
+            },
+        );
+    }
+    Some(RateLimitStatus {
+        methods,
+        concurrency_limit: known(&head[1])?,
+        in_flight: u32::try_from(int(&head[2])?).ok()?,
+        server_concurrency_remaining: known(&head[3])?,
+        rejections: u64::try_from(int(&head[4])?).ok()?,
+        window: Duration::from_millis(window_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RedisServer;
+
+    async fn backend(server: &RedisServer, prefix: &str) -> RedisRateLimiter {
+        RedisRateLimiter::builder()
+            .prefix(prefix)
+            .window(Duration::from_secs(60))
+            .connect(&server.url())
+            .await
+            .unwrap()
+    }
+
+    fn limits(get: u32, concurrency: Option<u32>) -> RateLimits {
+        RateLimits {
+            per_method: [("GET".to_string(), get)].into_iter().collect(),
+            concurrency,
+            window: None,
+        }
+    }
+
+    fn granted(a: Admission) -> Lease {
+        match a {
+            Admission::Granted(l) => l,
+            other => panic!("expected a grant, got {other:?}"),
+        }
+    }
+
+    fn waits(a: &Admission) -> Duration {
+        match a {
+            Admission::Wait(Some(d)) => *d,
+            other => panic!("expected a wait, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn window_script_admits_the_limit_then_waits_for_the_oldest() {
+        let server = RedisServer::start();
+        let a = backend(&server, "t1:").await;
+        let b = backend(&server, "t1:").await; // another process, same keys
+        a.configure(&limits(3, None)).await.unwrap();
+        for l in [&a, &b, &a] {
+            let lease = granted(l.try_acquire("GET").await.unwrap());
+            l.release_now(lease).await.unwrap();
+        }
+        let wait = waits(&b.try_acquire("GET").await.unwrap());
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_millis(60_025),
+            "the oldest call slides out after window + slack: {wait:?}"
+        );
+        // Another method has its own, still unknown, window; another prefix its own limits.
+        granted(a.try_acquire("POST").await.unwrap());
+        granted(
+            backend(&server, "t2:")
+                .await
+                .try_acquire("GET")
+                .await
+                .unwrap(),
+        );
+        let st = a.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(3));
+        assert_eq!(st.methods["GET"].used, 3);
+        assert_eq!(st.window, Duration::from_secs(60));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_window_slides_on_redis_time() {
+        let server = RedisServer::start();
+        let a = RedisRateLimiter::builder()
+            .prefix("slide:")
+            .window(Duration::from_millis(200))
+            .slack(Duration::from_millis(10))
+            .connect(&server.url())
+            .await
+            .unwrap();
+        a.configure(&limits(1, None)).await.unwrap();
+        granted(a.try_acquire("GET").await.unwrap());
+        let wait = waits(&a.try_acquire("GET").await.unwrap());
+        assert!(wait <= Duration::from_millis(210), "{wait:?}");
+        // Real time: the window is measured by Redis's clock, which no fake can move.
+        std::thread::sleep(wait + Duration::from_millis(5));
+        granted(a.try_acquire("GET").await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrency_leases_are_shared_released_and_expire() {
+        let server = RedisServer::start();
+        let a = RedisRateLimiter::builder()
+            .prefix("c:")
+            .lease_ttl(Duration::from_millis(600))
+            .poll_interval(Duration::from_millis(7))
+            .connect(&server.url())
+            .await
+            .unwrap();
+        let b = backend(&server, "c:").await;
+        a.configure(&limits(100, Some(2))).await.unwrap();
+        let first = granted(a.try_acquire("GET").await.unwrap());
+        let _second = granted(a.try_acquire("GET").await.unwrap());
+        assert_eq!(a.held_leases(), 2);
+        // Full for every process; the answer is a poll, since their releases cannot wake us.
+        assert_eq!(
+            waits(&b.try_acquire("GET").await.unwrap()),
+            Duration::from_millis(20)
+        );
+        assert_eq!(b.status().await.unwrap().in_flight, 2);
+        a.release_now(first).await.unwrap();
+        let third = granted(b.try_acquire("GET").await.unwrap());
+        b.release_now(third).await.unwrap();
+
+        // A crashed holder: `a` goes away without releasing (its renewals stop with it).
+        drop(a);
+        let mut freed = false;
+        for _ in 0..100 {
+            if b.status().await.unwrap().in_flight == 0 {
+                freed = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(freed, "a dead process's lease must expire");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn held_leases_are_renewed_while_the_process_lives() {
+        let server = RedisServer::start();
+        let a = RedisRateLimiter::builder()
+            .prefix("renew:")
+            .lease_ttl(Duration::from_millis(900))
+            .connect(&server.url())
+            .await
+            .unwrap();
+        a.configure(&limits(100, Some(1))).await.unwrap();
+        let lease = granted(a.try_acquire("GET").await.unwrap());
+        tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(2000)))
+            .await
+            .unwrap();
+        assert_eq!(
+            a.status().await.unwrap().in_flight,
+            1,
+            "two lease lifetimes later"
+        );
+        assert!(matches!(
+            a.try_acquire("GET").await.unwrap(),
+            Admission::Wait(Some(_))
+        ));
+        a.release(lease);
+        let mut admitted = false;
+        for _ in 0..100 {
+            if let Admission::Granted(_) = a.try_acquire("GET").await.unwrap() {
+                admitted = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(admitted, "a released lease frees the slot");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn limits_learned_by_one_worker_apply_to_all() {
+        let server = RedisServer::start();
+        let a = backend(&server, "learn:").await;
+        let b = backend(&server, "learn:").await;
+        a.observe(&RateObservation {
+            method: "GET".into(),
+            limit: Some(5),
+            remaining: Some(0),
+            concurrency_limit: Some(3),
+            concurrency_remaining: Some(2),
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        let st = b.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(5));
+        assert_eq!(
+            st.methods["GET"].used, 5,
+            "phantoms for calls the server counted"
+        );
+        assert_eq!(st.methods["GET"].server_remaining, Some(0));
+        assert_eq!(st.concurrency_limit, Some(3));
+        assert_eq!(st.server_concurrency_remaining, Some(2));
+        assert!(matches!(
+            b.try_acquire("GET").await.unwrap(),
+            Admission::Wait(Some(_))
+        ));
+        // A lowered limit applies at once for everyone.
+        granted(b.try_acquire("PUT").await.unwrap());
+        a.observe(&RateObservation {
+            method: "PUT".into(),
+            limit: Some(1),
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            b.try_acquire("PUT").await.unwrap(),
+            Admission::Wait(Some(_))
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_429_blocks_the_method_for_every_worker() {
+        let server = RedisServer::start();
+        let a = backend(&server, "429:").await;
+        let b = backend(&server, "429:").await;
+        a.observe(&RateObservation {
+            method: "POST".into(),
+            rejected: true,
+            retry_after: Some(Duration::from_secs(5)),
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        let wait = waits(&b.try_acquire("POST").await.unwrap());
+        assert!(
+            wait > Duration::from_secs(4) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        granted(b.try_acquire("GET").await.unwrap());
+        // Without Retry-After, a 429 fills the window (when the limit is known).
+        a.configure(&limits(3, None)).await.unwrap();
+        a.observe(&RateObservation {
+            method: "GET".into(),
+            rejected: true,
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            b.try_acquire("GET").await.unwrap(),
+            Admission::Wait(Some(_))
+        ));
+        assert_eq!(b.status().await.unwrap().rejections, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_window_is_atomic_under_contention() {
+        let server = RedisServer::start();
+        let a = backend(&server, "race:").await;
+        a.configure(&limits(25, None)).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let l = backend(&server, "race:").await;
+            tasks.push(tokio::spawn(async move {
+                let mut got = 0;
+                for _ in 0..10 {
+                    if let Admission::Granted(lease) = l.try_acquire("GET").await.unwrap() {
+                        l.release_now(lease).await.unwrap();
+                        got += 1;
+                    }
+                }
+                got
+            }));
+        }
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.unwrap();
+        }
+        assert_eq!(total, 25, "exactly the limit is admitted, never one more");
+    }
+
+    #[test]
+    fn a_malformed_status_reply_is_refused() {
+        assert!(parse_status(&[redis::Value::Int(1)]).is_none());
+    }
+}

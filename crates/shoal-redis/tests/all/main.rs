@@ -1,0 +1,4 @@
+//! shoal-redis integration tests: fleets of real processes against the testkit emulators.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod server;
