@@ -69,3 +69,11 @@ pub use secret::{
 };
 pub use shoal_core::NoAuth;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenLockGuard, TokenStore};
+pub mod apikey;
+pub mod session;
+mod static_token;
+pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, PlacedParam, Placement};
+pub use session::{SessionConfig, SessionTokenAuth};
+pub use static_token::StaticToken;
+pub mod loopback;
+pub use loopback::{LoopbackLogin, LoopbackOptions};

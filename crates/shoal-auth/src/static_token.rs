@@ -1,0 +1,70 @@
+//! [`StaticToken`]: a fixed bearer token, for tests and simple scripts.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use http::HeaderValue;
+use http::header::AUTHORIZATION;
+use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result};
+
+use crate::secret::{AccessToken, ExposeSecret as _};
+
+/// Sends `Authorization: Bearer <token>` and never refreshes: a 401 is final.
+#[derive(Clone)]
+pub struct StaticToken {
+    token: AccessToken,
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticToken")
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl StaticToken {
+    /// A bearer authenticator for `token`.
+    pub fn new(token: AccessToken) -> Self {
+        Self { token }
+    }
+}
+
+#[async_trait]
+impl Authenticator for StaticToken {
+    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+        let mut value = HeaderValue::try_from(format!("Bearer {}", self.token.expose_secret()))
+            .map_err(|_| {
+                Error::auth(
+                    AuthErrorKind::Unauthorized,
+                    "the token cannot go in a header",
+                )
+            })?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, value);
+        Ok(AuthStamp(1))
+    }
+
+    async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn adds_a_sensitive_bearer_header_and_never_replays() {
+        let auth = StaticToken::new(AccessToken::new("T1"));
+        let mut req = Request::get("x");
+        let stamp = auth.authenticate(&mut req).await.unwrap();
+        assert_eq!(req.headers()[AUTHORIZATION], "Bearer T1");
+        assert!(req.headers()[AUTHORIZATION].is_sensitive());
+        assert!(!auth.unauthorized(stamp).await.unwrap());
+        assert_eq!(
+            format!("{auth:?}"),
+            "StaticToken { token: AccessToken([redacted]) }"
+        );
+    }
+}
