@@ -1,0 +1,273 @@
+//! The Pearl Diver emulator: an Auth0-style authorization server with rotating refresh tokens and
+//! the audience API with 1000-record pages generated lazily from a seed.
+//!
+//! One listener serves both hosts: the auth server at the root (`/authorize`, `/oauth/token`) and
+//! the API under `/v1`. API errors (4xx/5xx) carry no body, as the vendor documents.
+
+mod api;
+mod auth;
+mod data;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use shoal_core::{SharedClock, SystemClock};
+
+pub use auth::TokenPair;
+pub use data::{write_page, write_record};
+
+use crate::faults::Faults;
+use crate::server::{Common, Server, wrap};
+use crate::traffic::Traffic;
+
+/// The audience value the token URL must carry.
+pub const AUDIENCE: &str = "pearldiverapi";
+
+/// One audience the emulator serves; its records are generated on demand, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceSpec {
+    /// The audience key (`/v1/audiences/{key}`).
+    pub key: u64,
+    /// Display name.
+    pub name: String,
+    /// Records covering the full 90 days; shorter windows get a proportional share.
+    pub size: u64,
+}
+
+impl AudienceSpec {
+    /// An audience of `size` records.
+    pub fn new(key: u64, name: impl Into<String>, size: u64) -> Self {
+        Self {
+            key,
+            name: name.into(),
+            size,
+        }
+    }
+}
+
+/// How to start a [`PearlDiver`] emulator.
+#[derive(Debug, Clone)]
+pub struct PearlDiverConfig {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The emulator's only source of time.
+    pub clock: SharedClock,
+    /// Seed for data, tokens and random faults.
+    pub seed: u64,
+    /// The registered client id.
+    pub client_id: String,
+    /// The registered client secret (sent in the token request body).
+    pub client_secret: String,
+    /// Registered callback URLs; loopback URLs match on any port (RFC 8252). Empty: any loopback URL.
+    pub redirect_uris: Vec<String>,
+    /// Access-token lifetime (`expires_in`).
+    pub access_token_ttl: Duration,
+    /// A refresh token unused this long expires (vendor: 30 days).
+    pub refresh_inactivity: Duration,
+    /// A refresh-token family dies this long after login (vendor: 31,557,600 s).
+    pub refresh_absolute: Duration,
+    /// Authorization-code lifetime *(assumed: Auth0's 10 minutes)*.
+    pub code_ttl: Duration,
+    /// Audiences served.
+    pub audiences: Vec<AudienceSpec>,
+    /// Records per page (vendor: 1000).
+    pub page_size: u64,
+    /// A refresh token valid from the start (sandbox and service use), with scope `offline_access`.
+    pub preissued_refresh_token: Option<String>,
+    /// Requests kept in the traffic record (oldest dropped first).
+    pub traffic_capacity: usize,
+}
+
+impl Default for PearlDiverConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            clock: SystemClock::shared(),
+            seed: 17,
+            client_id: "pd-client-emulator".into(),
+            client_secret: "pd-secret-emulator".into(),
+            redirect_uris: Vec::new(),
+            access_token_ttl: Duration::from_secs(86_400),
+            refresh_inactivity: Duration::from_secs(2_592_000),
+            refresh_absolute: Duration::from_secs(31_557_600),
+            code_ttl: Duration::from_secs(600),
+            audiences: vec![
+                AudienceSpec::new(17, "Website visitors — Boston", 2_500),
+                AudienceSpec::new(23, "Pricing page visitors", 1_000),
+                AudienceSpec::new(31, "Empty audience", 0),
+            ],
+            page_size: 1000,
+            preissued_refresh_token: Some("pd-sandbox-refresh-token".into()),
+            traffic_capacity: 10_000,
+        }
+    }
+}
+
+/// Everything a client needs to talk to a running Pearl Diver emulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PearlDiverEndpoints {
+    /// Authorization-server base, e.g. `http://127.0.0.1:4100`.
+    pub auth_base: String,
+    /// `{auth_base}/authorize`.
+    pub authorize_url: String,
+    /// `{auth_base}/oauth/token` (without the `audience` query).
+    pub token_url: String,
+    /// The `audience` query value for the token URL.
+    pub audience: String,
+    /// API base, e.g. `http://127.0.0.1:4100/v1`.
+    pub api_base: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+    /// The pre-issued refresh token, if configured.
+    pub refresh_token: Option<String>,
+}
+
+/// Counters proving the emulator's memory stays flat while serving huge audiences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PearlDiverStats {
+    /// Audience pages served.
+    pub pages_served: u64,
+    /// Records generated and sent (none are kept).
+    pub records_served: u64,
+    /// Refresh tokens known (live or rotated).
+    pub refresh_tokens: usize,
+    /// Access tokens known.
+    pub access_tokens: usize,
+    /// Token families (logins).
+    pub families: usize,
+}
+
+pub(crate) struct PdState {
+    pub cfg: PearlDiverConfig,
+    pub common: Common,
+    pub auth: auth::AuthStore,
+    pub pages: std::sync::atomic::AtomicU64,
+    pub records: std::sync::atomic::AtomicU64,
+}
+
+/// A running Pearl Diver emulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct PearlDiver {
+    server: Server,
+    state: Arc<PdState>,
+    endpoints: PearlDiverEndpoints,
+}
+
+impl std::fmt::Debug for PdState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PdState").finish_non_exhaustive()
+    }
+}
+
+impl PearlDiver {
+    /// Starts with the default configuration on a free port.
+    pub async fn start_default() -> io::Result<Self> {
+        Self::start(PearlDiverConfig::default()).await
+    }
+
+    /// Starts the emulator on `127.0.0.1:{config.port}`.
+    pub async fn start(config: PearlDiverConfig) -> io::Result<Self> {
+        let common = Common::new(
+            config.clock.clone(),
+            config.seed,
+            config.traffic_capacity,
+            |_| None,
+        );
+        let auth = auth::AuthStore::new(config.seed);
+        let state = Arc::new(PdState {
+            auth,
+            common: common.clone(),
+            pages: 0.into(),
+            records: 0.into(),
+            cfg: config,
+        });
+        if let Some(rt) = state.cfg.preissued_refresh_token.clone() {
+            state.auth.preissue(&state, rt);
+        }
+        let router = Router::new()
+            .route("/authorize", get(auth::authorize))
+            .route("/oauth/token", post(auth::token))
+            .route("/v1/audiences", get(api::list))
+            .route("/v1/audiences/{key}", get(api::get_audience))
+            .with_state(state.clone());
+        let router = wrap(router, &common, |r| r);
+        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
+        let base = format!("http://{}", server.addr());
+        let endpoints = PearlDiverEndpoints {
+            authorize_url: format!("{base}/authorize"),
+            token_url: format!("{base}/oauth/token"),
+            audience: AUDIENCE.into(),
+            api_base: format!("{base}/v1"),
+            auth_base: base,
+            client_id: state.cfg.client_id.clone(),
+            client_secret: state.cfg.client_secret.clone(),
+            refresh_token: state.cfg.preissued_refresh_token.clone(),
+        };
+        Ok(Self {
+            server,
+            state,
+            endpoints,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Base URLs and credentials.
+    pub fn endpoints(&self) -> &PearlDiverEndpoints {
+        &self.endpoints
+    }
+
+    /// `{token_url}?audience=pearldiverapi`, the full token URL.
+    pub fn token_url_with_audience(&self) -> String {
+        format!("{}?audience={AUDIENCE}", self.endpoints.token_url)
+    }
+
+    /// The traffic record.
+    pub fn traffic(&self) -> &Traffic {
+        &self.state.common.traffic
+    }
+
+    /// The fault script.
+    pub fn faults(&self) -> &Faults {
+        &self.state.common.faults
+    }
+
+    /// Issues a fresh login (new family) with scope `openid offline_access`, as if through the
+    /// authorize/code flow, without any HTTP.
+    pub fn mint_tokens(&self) -> TokenPair {
+        self.state.auth.mint(&self.state, "openid offline_access")
+    }
+
+    /// Whether this refresh token would be accepted now (not rotated, revoked or expired).
+    pub fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
+        self.state.auth.is_live(&self.state, refresh_token)
+    }
+
+    /// Memory-related counters.
+    pub fn stats(&self) -> PearlDiverStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (refresh_tokens, access_tokens, families) = self.state.auth.sizes();
+        PearlDiverStats {
+            pages_served: self.state.pages.load(Relaxed),
+            records_served: self.state.records.load(Relaxed),
+            refresh_tokens,
+            access_tokens,
+            families,
+        }
+    }
+
+    /// Stops accepting, lets open calls finish, and waits.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,186 @@
+//! Fault injection and the traffic record, exercised on the Pearl Diver emulator.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
+use shoal_testkit::{Fault, ManualClock};
+
+use crate::common::client;
+
+async fn audiences(pd: &PearlDiver, token: &str) -> reqwest::Result<reqwest::Response> {
+    client()
+        .get(format!("{}/audiences", pd.endpoints().api_base))
+        .bearer_auth(token)
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn next_n_calls_on_a_path_get_a_status_with_retry_after() {
+    let pd = PearlDiver::start_default().await.unwrap();
+    let t = pd.mint_tokens().access_token;
+    pd.faults().push(
+        Fault::status(429)
+            .times(2)
+            .on_path("/v1/audiences")
+            .retry_after("2"),
+    );
+    pd.faults().push(Fault::status(503).on_path("/oauth"));
+    for _ in 0..2 {
+        let r = audiences(&pd, &t).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "2");
+    }
+    assert_eq!(audiences(&pd, &t).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(pd.traffic().rate_limited(), 2);
+    assert_eq!(
+        pd.faults().pending().len(),
+        1,
+        "the /oauth rule is still waiting"
+    );
+    pd.faults().clear();
+    assert!(pd.faults().pending().is_empty());
+}
+
+#[tokio::test]
+async fn reset_drops_the_connection_without_an_answer() {
+    let pd = PearlDiver::start_default().await.unwrap();
+    let t = pd.mint_tokens().access_token;
+    pd.faults().push(Fault::reset().on_method("GET"));
+    let err = audiences(&pd, &t).await.unwrap_err();
+    assert!(!err.is_status(), "{err:?}");
+    assert_eq!(audiences(&pd, &t).await.unwrap().status(), StatusCode::OK);
+    let rec = pd.traffic().requests();
+    assert_eq!(rec[0].fault.as_deref(), Some("reset"));
+    assert_eq!(rec[0].status, None);
+    assert_eq!(pd.traffic().counter("fault.reset"), 1);
+}
+
+#[tokio::test]
+async fn seeded_reset_rate_hits_a_repeatable_fraction() {
+    let run = || async {
+        let pd = PearlDiver::start(PearlDiverConfig {
+            seed: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let t = pd.mint_tokens().access_token;
+        pd.faults().set_reset_rate(0.25);
+        let mut outcome = Vec::new();
+        for _ in 0..40 {
+            outcome.push(audiences(&pd, &t).await.is_ok());
+        }
+        outcome
+    };
+    let a = run().await;
+    assert_eq!(a, run().await, "same seed, same faults");
+    let failed = a.iter().filter(|ok| !**ok).count();
+    assert!((4..=18).contains(&failed), "{failed} of 40");
+}
+
+#[tokio::test]
+async fn stalled_calls_wait_for_release() {
+    let pd = PearlDiver::start_default().await.unwrap();
+    let t = pd.mint_tokens().access_token;
+    pd.faults().push(Fault::stall().times(2));
+    let url = format!("{}/audiences", pd.endpoints().api_base);
+    let calls: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(client().get(&url).bearer_auth(&t).send()))
+        .collect();
+    pd.faults().wait_stalled(2).await;
+    assert!(calls.iter().all(|c| !c.is_finished()));
+    pd.faults().release_stalls();
+    for c in calls {
+        assert_eq!(c.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(pd.faults().stalled(), 0);
+}
+
+#[tokio::test]
+async fn slow_body_arrives_in_chunks_on_the_emulator_clock() {
+    let clock = ManualClock::new();
+    let pd = PearlDiver::start(PearlDiverConfig {
+        clock: clock.shared(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pd.mint_tokens().access_token;
+    pd.faults()
+        .push(Fault::slow_body(10, Duration::from_secs(1)));
+    let mut resp = audiences(&pd, &t).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert_eq!(first.len(), 10);
+    let reader = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Some(c) = resp.chunk().await.unwrap() {
+            rest.extend_from_slice(&c);
+        }
+        rest
+    });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+        clock.advance(Duration::from_secs(1));
+    }
+    let mut body = first.to_vec();
+    body.extend(reader.await.unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["audiences"].is_array());
+}
+
+#[tokio::test]
+async fn traffic_record_redacts_secrets() {
+    let pd = PearlDiver::start_default().await.unwrap();
+    let e = pd.endpoints().clone();
+    let pair = pd.mint_tokens();
+    let r = client()
+        .post(pd.token_url_with_audience())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", pair.refresh_token.as_str()),
+            ("client_id", &e.client_id),
+            ("client_secret", &e.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    audiences(&pd, &pair.access_token).await.unwrap();
+    let rec = pd.traffic().requests();
+    assert_eq!(rec.len(), 2);
+    assert_eq!(
+        (rec[0].method.as_str(), rec[0].path.as_str()),
+        ("POST", "/oauth/token")
+    );
+    assert_eq!(rec[0].query.as_deref(), Some("audience=pearldiverapi"));
+    assert_eq!(rec[0].status, Some(200));
+    assert!(rec[0].body.contains("grant_type=refresh_token"));
+    assert_eq!(rec[1].header("authorization"), Some("[redacted]"));
+    let all = format!("{rec:?}");
+    for secret in [&pair.refresh_token, &pair.access_token, &e.client_secret] {
+        assert!(!all.contains(secret.as_str()), "leaked {secret}");
+    }
+    assert_eq!(pd.traffic().count("GET", "/v1/audiences"), 1);
+    assert_eq!(pd.traffic().token_calls("refresh_token"), 1);
+}
+
+#[tokio::test]
+async fn shutdown_is_graceful_and_frees_the_port() {
+    let pd = PearlDiver::start_default().await.unwrap();
+    let addr = pd.addr();
+    pd.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    let dropped = PearlDiver::start_default().await.unwrap();
+    let addr = dropped.addr();
+    drop(dropped);
+    tokio::task::yield_now().await;
+    let pd = PearlDiver::start(PearlDiverConfig {
+        port: addr.port(),
+        ..Default::default()
+    })
+    .await;
+    assert!(pd.is_ok() || tokio::net::TcpStream::connect(addr).await.is_err());
+}

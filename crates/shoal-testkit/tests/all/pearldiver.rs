@@ -1,0 +1,505 @@
+//! Pearl Diver emulator: authorize/code/PKCE, rotation with reuse detection, lifetimes, audiences.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
+use shoal_testkit::{Fault, ManualClock};
+
+use crate::common::{client, json, pkce, query_param};
+
+const REDIRECT: &str = "http://127.0.0.1:53123/callback";
+
+async fn start(clock: &ManualClock) -> PearlDiver {
+    PearlDiver::start(PearlDiverConfig {
+        clock: clock.shared(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn token_call(pd: &PearlDiver, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    let e = pd.endpoints();
+    let mut full = vec![
+        ("client_id", e.client_id.as_str()),
+        ("client_secret", e.client_secret.as_str()),
+    ];
+    full.extend_from_slice(form);
+    let resp = client()
+        .post(pd.token_url_with_audience())
+        .form(&full)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, json(resp).await)
+}
+
+async fn refresh(pd: &PearlDiver, rt: &str) -> (StatusCode, serde_json::Value) {
+    token_call(
+        pd,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+/// Runs authorize (with PKCE) and returns the redirect's code.
+async fn authorize(pd: &PearlDiver, challenge: &str) -> String {
+    let e = pd.endpoints();
+    let resp = client()
+        .get(&e.authorize_url)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", &e.client_id),
+            ("redirect_uri", REDIRECT),
+            ("state", "st-123"),
+            ("scope", "openid profile email offline_access"),
+            ("audience", "pearldiverapi"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st-123"));
+    query_param(&location, "code").unwrap()
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_issues_a_rotating_pair() {
+    let clock = ManualClock::new();
+    let pd = start(&clock).await;
+    let (verifier, challenge) = pkce();
+    let code = authorize(&pd, &challenge).await;
+
+    let (s, body) = token_call(
+        &pd,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+
+    let code = authorize(&pd, &challenge).await;
+    let (s, body) = token_call(
+        &pd,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "redirect_uri must match"
+    );
+
+    let code = authorize(&pd, &challenge).await;
+    let (s, body) = token_call(
+        &pd,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 86_400);
+    assert!(body["refresh_token"].is_string() && body["id_token"].is_string());
+
+    // The code is single-use.
+    let (s, body) = token_call(
+        &pd,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    assert_eq!(pd.traffic().token_calls("authorization_code"), 4);
+    assert!(pd.traffic().invalid_grants() >= 3);
+}
+
+#[tokio::test]
+async fn authorize_refuses_unknown_clients_and_redirect_uris() {
+    let pd = start(&ManualClock::new()).await;
+    let e = pd.endpoints().clone();
+    let c = client();
+    let r = c
+        .get(&e.authorize_url)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "nope"),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .get(&e.authorize_url)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", &e.client_id),
+            ("redirect_uri", "https://evil.test/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .get(&e.authorize_url)
+        .query(&[
+            ("response_type", "token"),
+            ("client_id", &e.client_id),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(query_param(&loc, "state").as_deref(), Some("s"));
+}
+
+#[tokio::test]
+async fn token_endpoint_requires_audience_query_and_body_credentials() {
+    let pd = start(&ManualClock::new()).await;
+    let e = pd.endpoints().clone();
+    let pair = pd.mint_tokens();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", pair.refresh_token.as_str()),
+        ("client_id", &e.client_id),
+        ("client_secret", &e.client_secret),
+    ];
+    let r = client()
+        .post(&e.token_url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(r).await["error"], "invalid_request");
+
+    let r = client()
+        .post(&e.token_url)
+        .basic_auth(&e.client_id, Some(&e.client_secret))
+        .query(&[("audience", "pearldiverapi")])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", pair.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(r).await["error"], "invalid_client");
+
+    let (s, body) = token_call(&pd, &[("grant_type", "password")]).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
+    // Nothing above rotated the token.
+    assert!(pd.refresh_token_is_live(&pair.refresh_token));
+}
+
+#[tokio::test]
+async fn rotation_then_reuse_revokes_the_whole_family() {
+    let pd = start(&ManualClock::new()).await;
+    let first = pd.mint_tokens();
+    let (s, body) = refresh(&pd, &first.refresh_token).await;
+    assert_eq!(s, StatusCode::OK);
+    let second = body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(second, first.refresh_token);
+    assert!(!pd.refresh_token_is_live(&first.refresh_token));
+    assert!(pd.refresh_token_is_live(&second));
+    assert_eq!(pd.traffic().refresh_reuse(), 0);
+
+    let (s, body) = refresh(&pd, &first.refresh_token).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    assert_eq!(pd.traffic().refresh_reuse(), 1);
+    assert!(
+        !pd.refresh_token_is_live(&second),
+        "the family must be revoked"
+    );
+    let (s, body) = refresh(&pd, &second).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+
+    // Another login is unaffected.
+    let other = pd.mint_tokens();
+    assert_eq!(refresh(&pd, &other.refresh_token).await.0, StatusCode::OK);
+    assert_eq!(pd.traffic().token_calls("refresh_token"), 4);
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_after_30_idle_days_and_one_year() {
+    let clock = ManualClock::new();
+    let pd = start(&clock).await;
+    let idle = pd.mint_tokens();
+    clock.advance(Duration::from_secs(2_592_000 - 1));
+    let (s, body) = refresh(&pd, &idle.refresh_token).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut rt = body["refresh_token"].as_str().unwrap().to_string();
+    clock.advance(Duration::from_secs(2_592_000));
+    assert_eq!(refresh(&pd, &rt).await.1["error"], "invalid_grant");
+
+    // Kept active, a family still dies one year after login.
+    let active = pd.mint_tokens();
+    rt = active.refresh_token;
+    for _ in 0..18 {
+        clock.advance(Duration::from_secs(20 * 86_400));
+        let (s, body) = refresh(&pd, &rt).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        rt = body["refresh_token"].as_str().unwrap().to_string();
+    }
+    clock.advance(Duration::from_secs(31_557_600 - 18 * 20 * 86_400));
+    assert_eq!(refresh(&pd, &rt).await.1["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn preissued_refresh_token_works_once_then_rotates() {
+    let pd = start(&ManualClock::new()).await;
+    let rt = pd.endpoints().refresh_token.clone().unwrap();
+    let (s, body) = refresh(&pd, &rt).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(!pd.refresh_token_is_live(&rt));
+}
+
+async fn get(
+    pd: &PearlDiver,
+    token: &str,
+    path: &str,
+    query: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", pd.endpoints().api_base))
+        .bearer_auth(token)
+        .query(query)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn access_token_lifetime_is_configurable_and_errors_have_no_body() {
+    let clock = ManualClock::new();
+    let pd = PearlDiver::start(PearlDiverConfig {
+        clock: clock.shared(),
+        access_token_ttl: Duration::from_secs(60),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pd.mint_tokens();
+    assert_eq!(t.expires_in, 60);
+    let r = get(&pd, &t.access_token, "/audiences", &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await["audiences"][0]["key"], 17);
+    clock.advance(Duration::from_secs(60));
+    for (path, token) in [
+        ("/audiences", t.access_token.as_str()),
+        ("/audiences/17", "bogus"),
+        ("/nope", "bogus"),
+    ] {
+        let r = get(&pd, token, path, &[]).await;
+        assert!(r.status().is_client_error(), "{path}");
+        assert!(
+            r.bytes().await.unwrap().is_empty(),
+            "{path}: errors are bodiless"
+        );
+    }
+    let fresh = pd.mint_tokens();
+    let r = get(&pd, &fresh.access_token, "/audiences/999", &[]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.bytes().await.unwrap().is_empty());
+    pd.faults().push(Fault::status(503).on_path("/v1"));
+    let r = get(&pd, &fresh.access_token, "/audiences", &[]).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn range_and_since_are_validated() {
+    let clock = ManualClock::new();
+    let pd = start(&clock).await;
+    let t = pd.mint_tokens().access_token;
+    let too_old = "2025-10-02T23:59:59Z"; // 2026-01-01 minus 91 days
+    let ok_since = "2025-11-17T00:00:00Z"; // 45 days before 2026-01-01
+    for q in [
+        vec![("range", "0")],
+        vec![("range", "91")],
+        vec![("range", "ten")],
+        vec![("since", too_old)],
+        vec![("since", "yesterday")],
+        vec![("range", "30"), ("since", ok_since)],
+        vec![("pageToken", "not-a-token")],
+    ] {
+        let r = get(&pd, &t, "/audiences/17", &q).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q:?}");
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+    for (q, n) in [
+        (vec![("range", "1")], 27),
+        (vec![("range", "90")], 1000),
+        (vec![("since", ok_since)], 1000),
+        (vec![("since", "2025-12-31T00:00:00")], 27),
+    ] {
+        let r = get(&pd, &t, "/audiences/17", &q).await;
+        assert_eq!(r.status(), StatusCode::OK, "{q:?}");
+        assert_eq!(
+            json(r).await["records"].as_array().unwrap().len(),
+            n,
+            "{q:?}"
+        );
+    }
+}
+
+async fn page_all(pd: &PearlDiver, token: &str, key: u64, query: &[(&str, &str)]) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut page_token: Option<String> = None;
+    loop {
+        let mut q = query.to_vec();
+        if let Some(t) = &page_token {
+            q.push(("pageToken", t));
+        }
+        let r = get(pd, token, &format!("/audiences/{key}"), &q).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json(r).await;
+        assert_eq!(v["key"], key);
+        sizes.push(v["records"].as_array().unwrap().len());
+        match v.get("pageToken").and_then(|t| t.as_str()) {
+            Some(t) => page_token = Some(t.to_string()),
+            None => return sizes,
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_hold_exactly_1000_records_and_the_last_has_no_token() {
+    let pd = start(&ManualClock::new()).await;
+    let t = pd.mint_tokens().access_token;
+    assert_eq!(page_all(&pd, &t, 17, &[]).await, vec![1000, 1000, 500]);
+    assert_eq!(page_all(&pd, &t, 23, &[]).await, vec![1000]);
+    assert_eq!(page_all(&pd, &t, 31, &[]).await, vec![0]);
+    assert_eq!(
+        page_all(&pd, &t, 17, &[("range", "45")]).await,
+        vec![1000, 250]
+    );
+    // Same pages, same bytes: the data is a function of the seed.
+    let a = get(&pd, &t, "/audiences/17", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let b = get(&pd, &t, "/audiences/17", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_record_audience_pages_through_with_flat_memory() {
+    let pd = PearlDiver::start(PearlDiverConfig {
+        audiences: vec![AudienceSpec::new(7, "Million", 1_000_000)],
+        traffic_capacity: 16,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pd.mint_tokens().access_token;
+    let before = pd.stats();
+    let c = client();
+    let url = format!("{}/audiences/7", pd.endpoints().api_base);
+    let (mut token, mut pages, mut records, mut bytes) = (None::<String>, 0u64, 0u64, 0u64);
+    let mut rss_after_first = 0;
+    loop {
+        let mut req = c.get(&url).bearer_auth(&t);
+        if let Some(tok) = &token {
+            req = req.query(&[("pageToken", tok)]);
+        }
+        let body = req.send().await.unwrap().bytes().await.unwrap();
+        bytes += body.len() as u64;
+        // Cheap structural count: each record opens with its id.
+        let n = std::str::from_utf8(&body)
+            .unwrap()
+            .matches("{\"id\":\"pd-")
+            .count() as u64;
+        records += n;
+        pages += 1;
+        if pages == 1 {
+            rss_after_first = rss_bytes();
+        }
+        let tail = &body[body.len().saturating_sub(200)..];
+        let tail = String::from_utf8_lossy(tail);
+        token = tail
+            .rsplit_once("\"pageToken\":\"")
+            .map(|(_, t)| t.trim_end_matches("\"}").to_string());
+        if token.is_none() {
+            assert_eq!(n, 1000, "the last page of a million is full");
+            break;
+        }
+        assert_eq!(n, 1000);
+    }
+    assert_eq!((pages, records), (1000, 1_000_000));
+    let stats = pd.stats();
+    assert_eq!(stats.records_served, 1_000_000);
+    assert_eq!(
+        (stats.refresh_tokens, stats.access_tokens, stats.families),
+        (before.refresh_tokens, before.access_tokens, before.families),
+        "no per-record state"
+    );
+    let growth = rss_bytes().saturating_sub(rss_after_first);
+    assert!(bytes > 300_000_000, "served {bytes} bytes");
+    assert!(
+        growth < 64 << 20,
+        "memory grew {growth} bytes while serving {bytes}"
+    );
+}
