@@ -6,7 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use shoal_core::{Authenticator, Error, Pipeline, Result, RetryPolicy, SharedClock, Transport};
+use shoal_auth::{
+    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, Password, PlacedParam, Placement,
+    SessionConfig, SessionTokenAuth,
+};
+use shoal_core::{
+    Authenticator, Error, Pipeline, PipelineBuilder, Redactor, Result, RetryPolicy, SharedClock,
+    Transport,
+};
 
 use crate::contact::Contacts;
 use crate::environment::Environment;
@@ -26,6 +33,7 @@ pub const DEVELOPER_ID_HEADER: &str = "developer-id";
 #[derive(Clone)]
 pub struct PayaClient {
     pipeline: Pipeline,
+    session: Option<SessionTokenAuth>,
 }
 
 impl fmt::Debug for PayaClient {
@@ -42,7 +50,8 @@ impl PayaClient {
         PayaClientBuilder {
             environment,
             developer_id: None,
-            auth: None,
+            developer_id_placement: Placement::Header,
+            credentials: None,
             transport: None,
             clock: None,
             retry: RetryPolicy::default(),
@@ -65,13 +74,65 @@ impl PayaClient {
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }
+
+    /// Ends the session at once (`DELETE /v2/token/{token}`) when the client logs in with a
+    /// session token; a no-op for API keys. A later call logs in again.
+    pub async fn logout(&self) -> Result<()> {
+        match &self.session {
+            Some(session) => session.logout().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// How the client authenticates.
+enum Credentials {
+    Custom(Arc<dyn Authenticator>),
+    ApiKey {
+        user_id: String,
+        api_key: ApiKey,
+        placement: KeyPlacement,
+    },
+    Session {
+        username: String,
+        password: Password,
+        domain: String,
+        placement: Placement,
+    },
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Custom(_) => f.write_str("Custom"),
+            Credentials::ApiKey {
+                user_id, placement, ..
+            } => f
+                .debug_struct("ApiKey")
+                .field("user_id", user_id)
+                .field("placement", placement)
+                .finish(),
+            Credentials::Session {
+                username,
+                domain,
+                placement,
+                ..
+            } => f
+                .debug_struct("Session")
+                .field("username", username)
+                .field("domain", domain)
+                .field("placement", placement)
+                .finish(),
+        }
+    }
 }
 
 /// Settings for a [`PayaClient`]; finish with [`build`](Self::build).
 pub struct PayaClientBuilder {
     environment: Environment,
     developer_id: Option<String>,
-    auth: Option<Arc<dyn Authenticator>>,
+    developer_id_placement: Placement,
+    credentials: Option<Credentials>,
     transport: Option<Arc<dyn Transport>>,
     clock: Option<SharedClock>,
     retry: RetryPolicy,
@@ -84,7 +145,7 @@ impl fmt::Debug for PayaClientBuilder {
         f.debug_struct("PayaClientBuilder")
             .field("environment", &self.environment)
             .field("developer_id", &self.developer_id)
-            .field("auth", &self.auth.is_some())
+            .field("credentials", &self.credentials)
             .finish()
     }
 }
@@ -96,9 +157,59 @@ impl PayaClientBuilder {
         self
     }
 
-    /// The credential strategy: normally shoal-auth's API-key or session-token strategy.
+    /// Whether `developer-id` goes in a header (default) or the query string.
+    pub fn developer_id_placement(mut self, placement: Placement) -> Self {
+        self.developer_id_placement = placement;
+        self
+    }
+
+    /// The key method: `user-id` and `user-api-key` on every request, as headers (the
+    /// default and the safest), query parameters (redacted wherever a URL is printed) or HTTP
+    /// Basic.
+    pub fn api_key(
+        mut self,
+        user_id: impl Into<String>,
+        api_key: ApiKey,
+        placement: KeyPlacement,
+    ) -> Self {
+        self.credentials = Some(Credentials::ApiKey {
+            user_id: user_id.into(),
+            api_key,
+            placement,
+        });
+        self
+    }
+
+    /// The token method: log in with `POST /v2/token`, send the token as the `access-token`
+    /// header, renew the 15-minute idle clock on every success, log in again before it runs out
+    /// or once after a 401; [`PayaClient::logout`] ends the session.
+    pub fn session(
+        mut self,
+        username: impl Into<String>,
+        password: Password,
+        domain: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::Session {
+            username: username.into(),
+            password,
+            domain: domain.into(),
+            placement: Placement::Header,
+        });
+        self
+    }
+
+    /// Sends the session token as the `access-token` query parameter instead of a header
+    /// (redacted wherever a URL is printed). Only meaningful after [`session`](Self::session).
+    pub fn session_token_in_query(mut self) -> Self {
+        if let Some(Credentials::Session { placement, .. }) = &mut self.credentials {
+            *placement = Placement::Query;
+        }
+        self
+    }
+
+    /// Any other credential strategy (the pipeline adds `developer-id` as a header).
     pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
-        self.auth = Some(auth);
+        self.credentials = Some(Credentials::Custom(auth));
         self
     }
 
@@ -141,21 +252,99 @@ impl PayaClientBuilder {
 
     /// Builds the client. Fails when the developer id or the credentials are missing.
     pub fn build(self) -> Result<PayaClient> {
-        let developer_id = self.developer_id.ok_or_else(|| {
+        let developer_id = self.developer_id.clone().ok_or_else(|| {
             Error::Config("Paya needs a developer id on every request: call .developer_id()".into())
         })?;
-        let developer_id = HeaderValue::from_str(&developer_id)
+        HeaderValue::from_str(&developer_id)
             .map_err(|_| Error::invalid("developer_id", "must be printable ASCII"))?;
-        let auth = self
-            .auth
-            .ok_or_else(|| Error::Config("Paya needs credentials: call .authenticator()".into()))?;
+        let developer = PlacedParam::new(
+            DEVELOPER_ID_HEADER,
+            developer_id.clone(),
+            self.developer_id_placement,
+        );
+        let credentials = self.credentials.ok_or_else(|| {
+            Error::Config(
+                "Paya needs credentials: call .api_key(), .session() or .authenticator()".into(),
+            )
+        })?;
+        let base = Pipeline::builder(self.environment.base_url()?);
         let mut retry = self.retry;
         retry.error_responses_unprocessed = false;
-        let mut builder = Pipeline::builder(self.environment.base_url()?)
-            .authenticator(auth)
-            .retry_policy(retry)
-            .error_decoder(PayaErrorDecoder)
-            .default_header(HeaderName::from_static(DEVELOPER_ID_HEADER), developer_id);
+        let settings = Settings {
+            retry,
+            transport: self.transport,
+            clock: self.clock,
+            deadline: self.deadline,
+            jitter_seed: self.jitter_seed,
+        };
+        match credentials {
+            Credentials::Custom(auth) => {
+                let value = HeaderValue::from_str(&developer_id)
+                    .map_err(|_| Error::invalid("developer_id", "must be printable ASCII"))?;
+                let builder = settings
+                    .apply(base)
+                    .default_header(HeaderName::from_static(DEVELOPER_ID_HEADER), value);
+                Ok(PayaClient {
+                    pipeline: builder.authenticator(auth).build()?,
+                    session: None,
+                })
+            }
+            Credentials::ApiKey {
+                user_id,
+                api_key,
+                placement,
+            } => {
+                let mut config =
+                    ApiKeyConfig::new(developer_id, user_id, api_key).key_placement(placement);
+                config.developer_id = developer;
+                let auth = ApiKeyAuth::new(config);
+                let redactor = auth.redactor(Redactor::standard().clone());
+                let builder = settings.apply(base).redactor(redactor);
+                Ok(PayaClient {
+                    pipeline: builder.authenticator(Arc::new(auth)).build()?,
+                    session: None,
+                })
+            }
+            Credentials::Session {
+                username,
+                password,
+                domain,
+                placement,
+            } => {
+                let mut config = SessionConfig::new(username, password, domain)
+                    .placement(placement)
+                    .param(developer);
+                config.login_path = "v2/token".into();
+                // Login and logout go through a sibling of this pipeline without credentials.
+                let unauthenticated = settings.apply(base).build()?;
+                let session = SessionTokenAuth::new(config, &unauthenticated);
+                let pipeline = unauthenticated.derive(
+                    unauthenticated.base_url().clone(),
+                    Arc::new(session.clone()),
+                );
+                Ok(PayaClient {
+                    pipeline,
+                    session: Some(session),
+                })
+            }
+        }
+    }
+}
+
+/// Pipeline settings shared by every kind of credentials.
+struct Settings {
+    retry: RetryPolicy,
+    transport: Option<Arc<dyn Transport>>,
+    clock: Option<SharedClock>,
+    deadline: Option<Duration>,
+    jitter_seed: Option<u64>,
+}
+
+impl Settings {
+    fn apply(self, mut builder: PipelineBuilder) -> PipelineBuilder {
+        builder = builder
+            .retry_policy(self.retry)
+            .error_decoder(PayaErrorDecoder);
         if let Some(t) = self.transport {
             builder = builder.shared_transport(t);
         }
@@ -168,8 +357,6 @@ impl PayaClientBuilder {
         if let Some(s) = self.jitter_seed {
             builder = builder.jitter_seed(s);
         }
-        Ok(PayaClient {
-            pipeline: builder.build()?,
-        })
+        builder
     }
 }

@@ -20,10 +20,9 @@
 //! with Paya detail through [`PayaErrorExt`] (422 field messages, "not signed up", …).
 //!
 //! ```
-//! use std::sync::Arc;
 //! use futures_util::TryStreamExt;
-//! use shoal_core::{Bytes, NoAuth, TransportError};
-//! use shoal_paya::{ContactField, Environment, NewContact, PayaClient, SortOrder};
+//! use shoal_core::{Bytes, TransportError};
+//! use shoal_paya::{ApiKey, ContactField, Environment, KeyPlacement, NewContact, PayaClient, SortOrder};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! # let transport = |req: http::Request<Bytes>| async move {
@@ -38,7 +37,7 @@
 //! # };
 //! let client = PayaClient::builder(Environment::Sandbox)
 //!     .developer_id("my-solution")
-//!     .authenticator(Arc::new(NoAuth)) // shoal-auth's API-key or session strategy
+//!     .api_key("user-1", ApiKey::new("key from the merchant portal"), KeyPlacement::Headers)
 //!     # .transport(transport)
 //!     .build()?;
 //! let created = client.contacts()
@@ -79,5 +78,6 @@ pub use location_info::{
     ListLocationInfos, LocationInfo, LocationInfoQuery, LocationInfos, ProductTransaction,
     Relationship,
 };
+pub use shoal_auth::{ApiKey, KeyPlacement, Password, Placement};
 pub use shoal_core::Error;
 pub use wire::{ListMeta, ListPage, Pagination, PaginationLinks};

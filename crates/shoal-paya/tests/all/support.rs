@@ -91,7 +91,8 @@ pub fn render(request: &http::Request<Bytes>) -> String {
         out.push_str(&format!("  {k}: {v}\n"));
     }
     if !request.body().is_empty() {
-        let v: serde_json::Value = serde_json::from_slice(request.body()).expect("json body");
+        let mut v: serde_json::Value = serde_json::from_slice(request.body()).expect("json body");
+        r.json_value(&mut v);
         out.push_str(&serde_json::to_string_pretty(&v).expect("json"));
         out.push('\n');
     }
