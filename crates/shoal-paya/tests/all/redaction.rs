@@ -4,31 +4,16 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
+use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, Scripted};
-use shoal_core::{AuthStamp, Authenticator, ManualClock, Request, Result};
-use shoal_paya::{Environment, NewContact, PayaClient};
+use shoal_paya::{
+    ApiKey, Environment, KeyPlacement, NewContact, Password, PayaClient, PayaErrorExt,
+};
 
 use crate::support::{API_KEY, CONTACT, LOCATION, quick_retries};
 
 const TOKEN: &str = "CANARY-TOKEN-3pPzNQst";
-
-/// Query placement of both kinds of secret (stands in for shoal-auth's strategies).
-#[derive(Debug)]
-struct QueryCredentials;
-
-#[async_trait]
-impl Authenticator for QueryCredentials {
-    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        request.push_query("user-id", "user-1");
-        request.push_query("user-api-key", API_KEY);
-        request.push_query("access-token", TOKEN);
-        Ok(AuthStamp(1))
-    }
-    async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {
-        Ok(false)
-    }
-}
+const PASSWORD: &str = "CANARY-PASSWORD-91x";
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -54,7 +39,9 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let transport = CaptureTransport::new([
+    // API key in the query: a GET failing 500 three times, a create refused 422, a create
+    // answered 500 (maybe processed).
+    let key_transport = CaptureTransport::new([
         Scripted::status(500),
         Scripted::status(500),
         Scripted::status(500),
@@ -64,26 +51,72 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
         ),
         Scripted::status(500),
     ]);
-    let client = PayaClient::builder(Environment::Sandbox)
+    let key_client = PayaClient::builder(Environment::Sandbox)
         .developer_id("dev-shoal")
-        .authenticator(Arc::new(QueryCredentials))
-        .transport(transport.clone())
+        .api_key("user-1", ApiKey::new(API_KEY), KeyPlacement::Query)
+        .transport(key_transport.clone())
+        .clock(ManualClock::new().shared())
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    // Session token in the query: login, then a GET refused 403, then logout refused 500.
+    let session_transport = CaptureTransport::new([
+        Scripted::json(
+            200,
+            serde_json::json!({"token": {"token": TOKEN, "expire": 15}}),
+        ),
+        Scripted::json(
+            403,
+            serde_json::json!({"message": "not signed up for this service"}),
+        ),
+        Scripted::status(500),
+        Scripted::status(500),
+        Scripted::status(500),
+    ]);
+    let session_client = PayaClient::builder(Environment::Sandbox)
+        .developer_id("dev-shoal")
+        .session("clerk", Password::new(PASSWORD), "acme")
+        .session_token_in_query()
+        .transport(session_transport.clone())
         .clock(ManualClock::new().shared())
         .retry_policy(quick_retries())
         .build()
         .unwrap();
     let new = || NewContact::new(LOCATION, "Smith").zip("10001");
     let errors = vec![
-        client.contacts().get(CONTACT).send().await.unwrap_err(),
-        client.contacts().create(new()).send().await.unwrap_err(),
-        client.contacts().create(new()).send().await.unwrap_err(),
+        key_client.contacts().get(CONTACT).send().await.unwrap_err(),
+        key_client
+            .contacts()
+            .create(new())
+            .send()
+            .await
+            .unwrap_err(),
+        key_client
+            .contacts()
+            .create(new())
+            .send()
+            .await
+            .unwrap_err(),
+        session_client
+            .contacts()
+            .get(CONTACT)
+            .send()
+            .await
+            .unwrap_err(),
+        session_client.logout().await.unwrap_err(),
     ];
-    let sent = transport.requests();
+    assert!(errors[2].may_have_been_processed() && errors[3].is_not_signed_up());
+    let sent = key_transport.requests();
     assert!(
-        sent[0].uri().to_string().contains(API_KEY),
+        sent.iter()
+            .all(|r| r.uri().query().unwrap_or("").contains(API_KEY)),
         "the key really was in the query"
     );
-    assert!(sent.iter().all(|r| r.uri().to_string().contains(TOKEN)));
+    let sent = session_transport.requests();
+    assert!(
+        sent[1].uri().query().unwrap_or("").contains(TOKEN),
+        "the token really was in the query"
+    );
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -92,13 +125,17 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
     );
     for err in &errors {
         let shown = format!("{err} {err:?}");
-        assert!(shown.contains("v2/contacts"), "{shown}");
-        for secret in [API_KEY, TOKEN] {
+        assert!(shown.contains("/v2/"), "{shown}");
+        for secret in [API_KEY, TOKEN, PASSWORD] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
     }
-    for secret in [API_KEY, TOKEN] {
+    for secret in [API_KEY, TOKEN, PASSWORD] {
         assert!(!logs.contains(secret), "{secret} leaked in the logs");
     }
-    assert!(!format!("{client:?}").contains(API_KEY));
+    let clients = format!("{key_client:?} {session_client:?}");
+    assert!(
+        !clients.contains(API_KEY) && !clients.contains(TOKEN) && !clients.contains(PASSWORD),
+        "{clients}"
+    );
 }
