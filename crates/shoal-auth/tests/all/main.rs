@@ -1,1 +1,50 @@
-//! shoal-auth integration tests: one binary, one module per flow, against hyper token servers on 127.0.0.1.
+//! shoal-auth integration tests: one binary, one module per flow, against hyper token servers on
+//! 127.0.0.1 (no internet, no real sleeping: time is a `ManualClock`).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod canary;
+mod oauth;
+mod server;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_auth::{ClientSecret, OAuthClient, OAuthConfig};
+use shoal_core::{Backoff, ManualClock, Pipeline, RetryPolicy};
+
+/// A pipeline on `base` with the manual clock and no waiting between retries.
+pub fn pipeline(base: &str, clock: &ManualClock) -> Pipeline {
+    let policy = RetryPolicy {
+        backoff: Backoff {
+            base: Duration::ZERO,
+            cap: Duration::ZERO,
+        },
+        ..RetryPolicy::default()
+    };
+    Pipeline::builder(base.parse().unwrap())
+        .clock(clock.shared())
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// An OAuth client for the test server (secret in the body, audience in the token URL).
+pub fn oauth_client(server: &server::OAuthServer, base: &Pipeline) -> OAuthClient {
+    let config = OAuthConfig::new(
+        server.url("/authorize").parse().unwrap(),
+        server.url("/oauth/token").parse().unwrap(),
+        server::CLIENT_ID,
+        "http://127.0.0.1:1/unused",
+    )
+    .client_secret(ClientSecret::new(server::CLIENT_SECRET))
+    .scopes(["openid", "offline_access"])
+    .authorize_param("audience", "testapi")
+    .token_query_param("audience", "testapi");
+    OAuthClient::new(config, base)
+}
+
+/// The API pipeline using `auth`.
+pub fn api(base: &Pipeline, auth: Arc<dyn shoal_core::Authenticator>) -> Pipeline {
+    base.derive(base.base_url().clone(), auth)
+}
