@@ -31,6 +31,39 @@
 
 pub mod models;
 
+#[cfg(feature = "client")]
+mod audiences;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+pub mod errors;
+#[cfg(feature = "client")]
+mod login;
+#[cfg(feature = "client")]
+mod records;
+#[cfg(feature = "client")]
+mod window;
+
+#[cfg(feature = "client")]
+pub use audiences::{AudienceQuery, Audiences, GetAudience, ListAudiences};
+#[cfg(feature = "client")]
+pub use client::{
+    API_BASE, AUDIENCE, AUTHORIZE_URL, DEFAULT_SCOPES, PearlDiverClient, PearlDiverClientBuilder,
+    TOKEN_URL,
+};
+#[cfg(feature = "client")]
+pub use errors::{PearlDiverErrorDecoder, is_audience_not_found};
+#[cfg(feature = "client")]
+pub use login::Login;
+#[cfg(feature = "client")]
+pub use records::AudienceRecords;
+#[cfg(feature = "client")]
+pub use shoal_auth::{
+    AuthorizationRequest, ClientSecret, FileTokenStore, MemoryTokenStore, TokenStore,
+};
+#[cfg(feature = "client")]
+pub use window::{AudienceWindow, MAX_DAYS};
+
 pub use models::{
     Address, Audience, AudienceList, AudienceSummary, Company, LenientDateTime, Phone, Record,
     Session, Utm, Visit,
