@@ -51,13 +51,19 @@
 //! # }
 //! ```
 
+pub mod apikey;
 mod errors;
+pub mod loopback;
 pub mod oauth;
 pub mod record;
 pub mod refreshing;
 pub mod secret;
+pub mod session;
+mod static_token;
 pub mod store;
 
+pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, PlacedParam, Placement};
+pub use loopback::{LoopbackLogin, LoopbackOptions};
 pub use oauth::{
     AuthorizationRequest, BasicEncoding, ClientAuth, OAuthClient, OAuthConfig, TokenResponse,
 };
@@ -67,13 +73,7 @@ pub use secret::{
     AccessToken, ApiKey, AuthorizationCode, ClientSecret, CsrfState, ExposeSecret, Password,
     PkceVerifier, RefreshToken, SessionToken,
 };
-pub use shoal_core::NoAuth;
-pub use store::{FileTokenStore, MemoryTokenStore, TokenLockGuard, TokenStore};
-pub mod apikey;
-pub mod session;
-mod static_token;
-pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, PlacedParam, Placement};
 pub use session::{SessionConfig, SessionTokenAuth};
+pub use shoal_core::NoAuth;
 pub use static_token::StaticToken;
-pub mod loopback;
-pub use loopback::{LoopbackLogin, LoopbackOptions};
+pub use store::{FileTokenStore, MemoryTokenStore, TokenLockGuard, TokenStore};

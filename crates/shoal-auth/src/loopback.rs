@@ -230,3 +230,82 @@ fn handle<B>(shared: &Shared, req: &http::Request<B>) -> http::Response<Full<Byt
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::OAuthConfig;
+    use crate::secret::ExposeSecret as _;
+
+    fn shared() -> (Shared, oneshot::Receiver<Outcome>, String) {
+        let config = OAuthConfig::new(
+            "https://a.test/authorize".parse().unwrap(),
+            "https://a.test/token".parse().unwrap(),
+            "c",
+            "x",
+        );
+        let request = AuthorizationRequest::new(&config, "http://127.0.0.1:9/callback");
+        let state = request
+            .url()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let (tx, rx) = oneshot::channel();
+        (
+            Shared {
+                request,
+                path: "/callback".into(),
+                done: Mutex::new(Some(tx)),
+            },
+            rx,
+            state,
+        )
+    }
+
+    fn get(uri: &str) -> http::Request<()> {
+        http::Request::get(uri).body(()).unwrap()
+    }
+
+    #[test]
+    fn routes_refuses_wrong_state_and_accepts_one_callback() {
+        let (shared, mut rx, state) = shared();
+        assert_eq!(handle(&shared, &get("/favicon.ico")).status(), 404);
+        assert_eq!(
+            handle(&shared, &get("/callback?code=C&state=wrong")).status(),
+            400
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "a wrong state must not end the login"
+        );
+        assert_eq!(
+            handle(&shared, &get(&format!("/callback?code=C1&state={state}"))).status(),
+            200
+        );
+        assert_eq!(rx.try_recv().unwrap().unwrap().expose_secret(), "C1");
+        assert_eq!(
+            handle(&shared, &get(&format!("/callback?code=C2&state={state}"))).status(),
+            400
+        );
+    }
+
+    #[test]
+    fn an_error_redirect_ends_the_login_with_the_typed_error() {
+        let (shared, mut rx, state) = shared();
+        assert_eq!(
+            handle(
+                &shared,
+                &get(&format!("/callback?error=access_denied&state={state}"))
+            )
+            .status(),
+            200
+        );
+        let err = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(
+            err.auth_error().unwrap().kind,
+            AuthErrorKind::Authorization(shoal_core::OAuthErrorCode::AccessDenied)
+        );
+    }
+}
