@@ -15,7 +15,6 @@ pub(crate) fn limiter_error(method: &str, e: &redis::RedisError) -> Error {
 }
 
 /// A failure talking to Redis from the token store.
-#[allow(dead_code)] // the token store arrives with shoal-auth's trait
 pub(crate) fn store_error(what: &str, e: &redis::RedisError) -> Error {
     Error::auth(
         AuthErrorKind::TokenStore,

@@ -3,6 +3,11 @@
 //! Fleets of Shoal processes sharing one OAuth client through Redis: the rotating refresh token
 //! and the vendor's rate limit, which no single process can own.
 //!
+//! - [`RedisTokenStore`] — auth's [`TokenStore`](shoal_auth::TokenStore) in Redis: a refresh
+//!   lock (`SET NX PX` with a random fencing value, extended while the refresh runs, released by
+//!   compare-and-delete, expiring by itself when its holder crashes), compare-and-set saves on a
+//!   version, and optional AES-256-GCM encryption at rest ([`EncryptionKey`]). Plug it into
+//!   [`RefreshingCredential`](shoal_auth::RefreshingCredential) in every worker.
 //! - [`RedisRateLimiter`] — a [`RateLimitBackend`](shoal_core::RateLimitBackend) for core's
 //!   [`RateLimiter`](shoal_core::RateLimiter): per-method sliding windows and expiring
 //!   concurrency leases in Redis, changed only by server-side Lua scripts on Redis's clock, with
@@ -36,11 +41,15 @@
 //! # Ok(()) }
 //! ```
 
+mod crypto;
 mod error;
 pub mod ratelimit;
+pub mod store;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_server;
 
+pub use crypto::EncryptionKey;
 pub use ratelimit::{DEFAULT_PREFIX, RedisRateLimiter, RedisRateLimiterBuilder};
+pub use store::{CasOutcome, RedisTokenStore, RedisTokenStoreBuilder, Versioned};
 #[cfg(any(test, feature = "test-util"))]
 pub use test_server::RedisServer;
