@@ -31,6 +31,7 @@
 
 pub mod faults;
 pub mod pearldiver;
+pub mod pebblepad;
 mod server;
 pub mod synth;
 pub mod traffic;

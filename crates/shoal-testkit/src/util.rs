@@ -55,7 +55,6 @@ pub(crate) fn redirect(base: &str, pairs: &[(&str, Option<&str>)]) -> Response {
 }
 
 /// The `(user, password)` of an HTTP Basic header, decoded as raw `user:password`.
-#[allow(dead_code)] // PebblePad and Paya (next commit)
 pub(crate) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;
@@ -81,7 +80,6 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A JSON response with this status.
-#[allow(dead_code)] // PebblePad and Paya (next commit)
 pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     json_bytes(status, value.to_string().into_bytes())
 }

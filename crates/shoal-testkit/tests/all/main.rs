@@ -5,3 +5,4 @@
 mod common;
 mod faults;
 mod pearldiver;
+mod pebblepad;

@@ -1,0 +1,252 @@
+//! The PebblePad emulator: one installation's `/login/OAuth2/…` and `/api/1.1/…`, with rolling
+//! per-method rate limits, a concurrency limit and in-memory User, Group, Grade and Data Island
+//! application-reference state.
+
+mod auth;
+mod grades;
+mod limits;
+mod resources;
+mod routes;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shoal_core::{SharedClock, SystemClock};
+
+pub use auth::TokenPair;
+pub use limits::RateLimits;
+
+use crate::faults::Faults;
+use crate::server::{Common, Server, wrap};
+use crate::traffic::Traffic;
+
+/// How to start a [`PebblePad`] emulator.
+#[derive(Debug, Clone)]
+pub struct PebblePadConfig {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The emulator's only source of time.
+    pub clock: SharedClock,
+    /// Seed for ids, tokens, seeded users and random faults.
+    pub seed: u64,
+    /// Registered client id (case-sensitive).
+    pub client_id: String,
+    /// Client secret (HTTP Basic, raw `id:secret`).
+    pub client_secret: String,
+    /// Registered redirect URI; a loopback URI matches on any port.
+    pub redirect_uri: String,
+    /// Authorization-code lifetime (vendor: 2 minutes).
+    pub code_ttl: Duration,
+    /// Access-token lifetime (vendor: 1 hour).
+    pub access_token_ttl: Duration,
+    /// Limits at start; change them with [`PebblePad::set_limits`].
+    pub limits: RateLimits,
+    /// Users created at start (synthetic, from the seed).
+    pub seed_users: u64,
+    /// Issue a service-account token pair at start (in [`PebblePadEndpoints`]).
+    pub service_account: bool,
+    /// Requests kept in the traffic record.
+    pub traffic_capacity: usize,
+}
+
+impl Default for PebblePadConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            clock: SystemClock::shared(),
+            seed: 23,
+            client_id: "pp-client-emulator".into(),
+            client_secret: "pp-secret-emulator".into(),
+            redirect_uri: "http://127.0.0.1/callback".into(),
+            code_ttl: Duration::from_secs(120),
+            access_token_ttl: Duration::from_secs(3600),
+            limits: RateLimits::default(),
+            seed_users: 3,
+            service_account: true,
+            traffic_capacity: 10_000,
+        }
+    }
+}
+
+/// Everything a client needs to talk to a running PebblePad emulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PebblePadEndpoints {
+    /// The installation host, e.g. `http://127.0.0.1:4200`.
+    pub host: String,
+    /// `{host}/login/OAuth2/` (ends with a slash).
+    pub oauth_base: String,
+    /// `{host}/api/` (ends with a slash).
+    pub api_base: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+    /// Registered redirect URI.
+    pub redirect_uri: String,
+    /// Service-account access token issued at start, if configured.
+    pub service_access_token: Option<String>,
+    /// Service-account refresh token issued at start, if configured.
+    pub service_refresh_token: Option<String>,
+}
+
+pub(crate) struct PpState {
+    pub cfg: PebblePadConfig,
+    pub common: Common,
+    pub auth: auth::AuthStore,
+    pub limits: limits::Limiter,
+    pub db: resources::Db,
+}
+
+/// A running PebblePad emulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct PebblePad {
+    server: Server,
+    state: Arc<PpState>,
+    endpoints: PebblePadEndpoints,
+}
+
+impl std::fmt::Debug for PpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PpState").finish_non_exhaustive()
+    }
+}
+
+/// PebblePad answers its own errors as `{"errormessage": …}`.
+fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
+    let msg = match status {
+        401 => {
+            return Some((
+                "application/json",
+                br#"{"Message":"Authorization has been denied for this request."}"#.to_vec(),
+            ));
+        }
+        429 => "Rate limit exceeded",
+        400 => "Bad request",
+        403 => "Forbidden",
+        404 => "Not found",
+        _ => "An error has occurred",
+    };
+    Some((
+        "application/json",
+        serde_json::json!({ "errormessage": msg })
+            .to_string()
+            .into_bytes(),
+    ))
+}
+
+impl PebblePad {
+    /// Starts with the default configuration on a free port.
+    pub async fn start_default() -> io::Result<Self> {
+        Self::start(PebblePadConfig::default()).await
+    }
+
+    /// Starts the emulator on `127.0.0.1:{config.port}`.
+    pub async fn start(config: PebblePadConfig) -> io::Result<Self> {
+        let common = Common::new(
+            config.clock.clone(),
+            config.seed,
+            config.traffic_capacity,
+            error_body,
+        );
+        let state = Arc::new(PpState {
+            auth: auth::AuthStore::new(config.seed),
+            limits: limits::Limiter::new(config.limits),
+            db: resources::Db::seeded(config.seed, config.seed_users),
+            common: common.clone(),
+            cfg: config,
+        });
+        let service = state
+            .cfg
+            .service_account
+            .then(|| state.auth.service_pair(&state, Duration::ZERO));
+        let router = routes::router(state.clone());
+        let limited = state.clone();
+        let router = wrap(router, &common, move |r| {
+            r.layer(axum::middleware::from_fn_with_state(
+                limited,
+                limits::enforce,
+            ))
+        });
+        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
+        let host = format!("http://{}", server.addr());
+        let endpoints = PebblePadEndpoints {
+            oauth_base: format!("{host}/login/OAuth2/"),
+            api_base: format!("{host}/api/"),
+            host,
+            client_id: state.cfg.client_id.clone(),
+            client_secret: state.cfg.client_secret.clone(),
+            redirect_uri: state.cfg.redirect_uri.clone(),
+            service_access_token: service.as_ref().map(|p| p.access_token.clone()),
+            service_refresh_token: service.map(|p| p.refresh_token),
+        };
+        Ok(Self {
+            server,
+            state,
+            endpoints,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Base URLs and credentials.
+    pub fn endpoints(&self) -> &PebblePadEndpoints {
+        &self.endpoints
+    }
+
+    /// The traffic record.
+    pub fn traffic(&self) -> &Traffic {
+        &self.state.common.traffic
+    }
+
+    /// The fault script.
+    pub fn faults(&self) -> &Faults {
+        &self.state.common.faults
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> RateLimits {
+        self.state.limits.get()
+    }
+
+    /// Changes the limits (and window) while running; calls already counted stay counted.
+    pub fn set_limits(&self, limits: RateLimits) {
+        self.state.limits.set(limits);
+    }
+
+    /// A service-account pair whose access token was created `age` ago (so it has
+    /// `1 hour - age` left), with scope `default`.
+    pub fn service_account(&self, age: Duration) -> TokenPair {
+        self.state.auth.service_pair(&self.state, age)
+    }
+
+    /// A snapshot of every user (`BasicUserInfo` plus details), for assertions.
+    pub fn users(&self) -> Vec<serde_json::Value> {
+        self.state.db.snapshot(resources::Kind::User)
+    }
+
+    /// A snapshot of every group, for assertions.
+    pub fn groups(&self) -> Vec<serde_json::Value> {
+        self.state.db.snapshot(resources::Kind::Group)
+    }
+
+    /// A snapshot of every grade, for assertions.
+    pub fn grades(&self) -> Vec<serde_json::Value> {
+        self.state.db.snapshot(resources::Kind::Grade)
+    }
+
+    /// A snapshot of every Data Island application reference, for assertions.
+    pub fn application_references(&self) -> Vec<serde_json::Value> {
+        self.state.db.snapshot(resources::Kind::AppRef)
+    }
+
+    /// Stops accepting, lets open calls finish, and waits.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,697 @@
+//! PebblePad emulator: OAuth2 with Basic auth, rate and concurrency limits, v1.1 resources.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
+use shoal_testkit::{Fault, ManualClock};
+
+use crate::common::{client, json, query_param};
+
+const REDIRECT: &str = "http://127.0.0.1:50111/callback";
+
+async fn start(clock: &ManualClock) -> PebblePad {
+    PebblePad::start(PebblePadConfig {
+        clock: clock.shared(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn call(
+    pp: &PebblePad,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let url = format!("{}1.1/{path}", pp.endpoints().api_base);
+    let mut req = client().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    req.send().await.unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> u32 {
+    r.headers()[name].to_str().unwrap().parse().unwrap()
+}
+
+async fn token(pp: &PebblePad, form: &[(&str, &str)], basic: bool) -> (StatusCode, Value) {
+    let e = pp.endpoints();
+    let mut req = client()
+        .post(format!("{}TokenEndpoint", e.oauth_base))
+        .form(form);
+    if basic {
+        req = req.basic_auth(&e.client_id, Some(&e.client_secret));
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), json(r).await)
+}
+
+async fn authorise(pp: &PebblePad, scope: &str) -> String {
+    let e = pp.endpoints();
+    let r = client()
+        .get(format!("{}AuthorisationEndpoint", e.oauth_base))
+        .query(&[
+            ("client_id", e.client_id.as_str()),
+            ("response_type", "code"),
+            ("state", "xyz"),
+            ("scope", scope),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(query_param(&loc, "state").as_deref(), Some("xyz"));
+    query_param(&loc, "code").unwrap()
+}
+
+#[tokio::test]
+async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
+    let clock = ManualClock::new();
+    let pp = start(&clock).await;
+    let code = authorise(&pp, "default").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (s, body) = token(&pp, &form, false).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (s, body) = token(
+        &pp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:1/x"),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client"))
+    );
+    let (s, body) = token(&pp, &form, true).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("bearer"), Some(3600))
+    );
+    assert_eq!(body["scope"], "default");
+    // Single use.
+    assert_eq!(token(&pp, &form, true).await.1["error"], "invalid_grant");
+    // Two minutes.
+    let late = authorise(&pp, "default").await;
+    clock.advance(Duration::from_secs(120));
+    let (_, body) = token(
+        &pp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &late),
+            ("redirect_uri", REDIRECT),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(pp.traffic().invalid_grants(), 2);
+    // Unsupported response type is redirected back with the error.
+    let e = pp.endpoints();
+    let r = client()
+        .get(format!("{}AuthorisationEndpoint", e.oauth_base))
+        .query(&[
+            ("client_id", e.client_id.as_str()),
+            ("response_type", "token"),
+            ("state", "s1"),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("unsupported_request_type")
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_never_widens_scope() {
+    let pp = start(&ManualClock::new()).await;
+    let code = authorise(&pp, "admin_grade:r admin_user:c").await;
+    let (_, body) = token(
+        &pp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+        true,
+    )
+    .await;
+    let rt = body["refresh_token"].as_str().unwrap().to_string();
+    let (s, body) = token(
+        &pp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("scope", "admin_grade:r admin_group:r"),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let (s, body) = token(
+        &pp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("scope", "admin_grade:r"),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["scope"], "admin_grade:r");
+    let narrow = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(&pp, &narrow, Method::GET, "Grade/GetOnUserId/x", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &pp,
+            &narrow,
+            Method::POST,
+            "User/Create/",
+            Some(json!({"Username": "a"}))
+        )
+        .await
+        .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, body) = token(
+        &pp,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+        true,
+    )
+    .await;
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the old refresh token was replaced"
+    );
+    assert_eq!(pp.traffic().refresh_reuse(), 1);
+    assert_eq!(pp.traffic().token_calls("refresh_token"), 3);
+}
+
+#[tokio::test]
+async fn service_account_token_expires_an_hour_after_creation() {
+    let clock = ManualClock::new();
+    let pp = start(&clock).await;
+    let pair = pp.service_account(Duration::from_secs(50 * 60));
+    assert_eq!(pair.expires_in, 600);
+    assert_eq!(
+        call(&pp, &pair.access_token, Method::GET, "Grade/Get/x", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    clock.advance(Duration::from_secs(600));
+    let r = call(&pp, &pair.access_token, Method::GET, "Grade/Get/x", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(json(r).await.is_object(), "401 carries JSON detail");
+    let (s, body) = token(
+        &pp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &pair.refresh_token),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["token_type"], "bearer");
+    // The pair issued at start is ready for the sandbox.
+    assert!(pp.endpoints().service_refresh_token.is_some());
+}
+
+#[tokio::test]
+async fn per_method_limit_counts_down_then_429_without_processing() {
+    let clock = ManualClock::new();
+    let pp = PebblePad::start(PebblePadConfig {
+        clock: clock.shared(),
+        limits: RateLimits {
+            get: 3,
+            post: 2,
+            ..RateLimits::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "x-rate-limit"), 3);
+        assert_eq!(
+            (
+                header(&r, "x-concurrency-limit"),
+                header(&r, "x-concurrency-remaining")
+            ),
+            (10, 10)
+        );
+        remaining.push(header(&r, "x-rate-remaining"));
+    }
+    assert_eq!(remaining, vec![2, 1, 0]);
+    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "x-rate-remaining"), 0);
+    assert!(json(r).await["errormessage"].is_string());
+
+    // POST has its own budget; a rejected POST is not processed.
+    for (i, expect) in [
+        (0, StatusCode::OK),
+        (1, StatusCode::OK),
+        (2, StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let r = call(
+            &pp,
+            &t,
+            Method::POST,
+            "User/Create/",
+            Some(json!({"Username": format!("limit.{i}")})),
+        )
+        .await;
+        assert_eq!(r.status(), expect);
+    }
+    assert!(!pp.users().iter().any(|u| u["Username"] == "limit.2"));
+    assert_eq!(pp.traffic().rate_limited(), 2);
+
+    // The window rolls: 60 s after the first GETs the budget is back.
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        call(&pp, &t, Method::GET, "Grade/Get/x", None)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    clock.advance(Duration::from_secs(1));
+    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    assert_eq!(
+        (r.status(), header(&r, "x-rate-remaining")),
+        (StatusCode::OK, 2)
+    );
+}
+
+#[tokio::test]
+async fn concurrency_limit_429s_while_calls_are_held_open() {
+    let pp = PebblePad::start(PebblePadConfig {
+        limits: RateLimits {
+            concurrency: 2,
+            ..RateLimits::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    pp.faults().push(Fault::stall().times(2));
+    let url = format!("{}1.1/Grade/Get/x", pp.endpoints().api_base);
+    let held: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(client().get(&url).bearer_auth(&t).send()))
+        .collect();
+    pp.faults().wait_stalled(2).await;
+    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        (
+            header(&r, "x-concurrency-limit"),
+            header(&r, "x-concurrency-remaining")
+        ),
+        (2, 0)
+    );
+    pp.faults().release_stalls();
+    let mut after: Vec<u32> = Vec::new();
+    for h in held {
+        let r = h.await.unwrap().unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        after.push(header(&r, "x-concurrency-remaining"));
+    }
+    assert!(after.iter().all(|c| (1..=2).contains(c)), "{after:?}");
+    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    assert_eq!(
+        (r.status(), header(&r, "x-concurrency-remaining")),
+        (StatusCode::OK, 2)
+    );
+}
+
+#[tokio::test]
+async fn get_rate_limits_needs_no_auth_and_follows_live_changes() {
+    let pp = start(&ManualClock::new()).await;
+    let url = format!("{}1.1/Info/GetRateLimits", pp.endpoints().api_base);
+    let r = client().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-rate-limit"));
+    let v = json(r).await;
+    assert_eq!(v["RateLimits"][0], json!({"Method": "GET", "Limit": 600}));
+    assert_eq!(
+        (v["ConcurrencyLimit"].as_u64(), v["WindowSeconds"].as_u64()),
+        (Some(10), Some(60))
+    );
+    pp.set_limits(RateLimits {
+        delete: 5,
+        window: Duration::from_secs(2),
+        ..pp.limits()
+    });
+    let v = json(client().get(&url).send().await.unwrap()).await;
+    assert_eq!(v["RateLimits"][3], json!({"Method": "DELETE", "Limit": 5}));
+    assert_eq!(v["WindowSeconds"], 2);
+}
+
+#[tokio::test]
+async fn users_are_created_once_and_addressed_by_id_or_custom_id() {
+    let pp = start(&ManualClock::new()).await;
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let new = json!({"Username": "ava.example", "CustomId": "C-1", "Forename": "Ava", "Surname": "Example", "Password": "pw-secret", "Extra": 1});
+    let r = call(&pp, &t, Method::POST, "User/Create/", Some(new.clone())).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let user = json(r).await;
+    assert!(user.get("Password").is_none() && user["Extra"] == 1);
+    let id = user["Id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 36);
+    let r = call(&pp, &t, Method::POST, "User/Create", Some(new)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(r).await,
+        json!({"errormessage": "Username already exists"})
+    );
+    let r = call(
+        &pp,
+        &t,
+        Method::POST,
+        "User/Create/",
+        Some(json!({"Forename": "x"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        "User/AddContactDetailsOnCustomId/C-1",
+        Some(json!({"Phone": "6175550100"})),
+    )
+    .await;
+    assert_eq!(json(r).await["ContactDetails"]["Phone"], "6175550100");
+    call(
+        &pp,
+        &t,
+        Method::PUT,
+        &format!("User/AddOtherDetails/{id}"),
+        Some(json!({"Campus": "North"})),
+    )
+    .await;
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        &format!("User/DeleteContactDetails/{id}"),
+        None,
+    )
+    .await;
+    assert!(json(r).await.get("ContactDetails").is_none());
+    assert_eq!(
+        call(&pp, &t, Method::DELETE, "User/DeleteOnCustomId/C-1", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let u = pp
+        .users()
+        .into_iter()
+        .find(|u| u["Id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        (u["Status"].as_str(), u["OtherDetails"]["Campus"].as_str()),
+        (Some("MarkedForDeletion"), Some("North"))
+    );
+    let r = call(&pp, &t, Method::DELETE, "User/Delete/nope", None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(json(r).await["errormessage"].is_string());
+}
+
+#[tokio::test]
+async fn impersonation_requires_an_active_user() {
+    let pp = start(&ManualClock::new()).await;
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let url = format!("{}1.1/Grade/Get/x", pp.endpoints().api_base);
+    let known = pp.users()[0]["Username"].as_str().unwrap().to_string();
+    let r = client()
+        .get(&url)
+        .bearer_auth(&t)
+        .header("X-ImpersonateUser", known)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client()
+        .get(&url)
+        .bearer_auth(&t)
+        .header("X-ImpersonateUser", "ghost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        pp.traffic()
+            .requests()
+            .last()
+            .unwrap()
+            .header("x-impersonateuser"),
+        Some("ghost")
+    );
+}
+
+#[tokio::test]
+async fn groups_manage_members() {
+    let pp = start(&ManualClock::new()).await;
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let users = pp.users();
+    let g = json(
+        call(
+            &pp,
+            &t,
+            Method::POST,
+            "Group/Create/",
+            Some(json!({"Name": "Cohort A", "CustomId": "G-A"})),
+        )
+        .await,
+    )
+    .await;
+    let gid = g["Id"].as_str().unwrap().to_string();
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        &format!("Group/AddMembers/{gid}"),
+        Some(json!([users[0]["Id"], users[1]["Id"]])),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        "Group/RemoveMembersOnCustomId/G-A",
+        Some(json!([users[0]["CustomId"]])),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let members =
+        json(call(&pp, &t, Method::GET, "Group/GetMembersOnCustomId/G-A", None).await).await;
+    assert_eq!(members.as_array().unwrap().len(), 1);
+    assert_eq!(members[0]["Id"], users[1]["Id"]);
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        &format!("Group/AddMembers/{gid}"),
+        Some(json!(["nobody"])),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let g = json(
+        call(
+            &pp,
+            &t,
+            Method::PUT,
+            &format!("Group/Update/{gid}"),
+            Some(json!({"Name": "Cohort B"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(g["Name"], "Cohort B");
+    assert_eq!(
+        call(&pp, &t, Method::DELETE, "Group/DeleteOnCustomId/G-A", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert!(pp.groups().is_empty());
+}
+
+#[tokio::test]
+async fn grades_import_update_only_the_grade_and_recall() {
+    let pp = start(&ManualClock::new()).await;
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let user = pp.users()[0].clone();
+    let body = json!([{"CustomUserId": user["CustomId"], "CustomId": "GR-1", "Grade": "B", "AssessmentId": "A1"}]);
+    let r = call(
+        &pp,
+        &t,
+        Method::POST,
+        "Grade/ImportOnCustomUserId/",
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let gid = json(r).await[0]["Id"].as_str().unwrap().to_string();
+    let r = call(
+        &pp,
+        &t,
+        Method::PUT,
+        &format!("Grade/Update/{gid}"),
+        Some(json!({"Grade": "A", "AssessmentId": "hack"})),
+    )
+    .await;
+    let g = json(r).await;
+    assert_eq!(
+        (g["Grade"].as_str(), g["AssessmentId"].as_str()),
+        (Some("A"), Some("A1"))
+    );
+    call(&pp, &t, Method::PUT, "Grade/RecallOnCustomId/GR-1", None).await;
+    let list = json(
+        call(
+            &pp,
+            &t,
+            Method::GET,
+            &format!("Grade/GetOnUserId/{}", user["Id"].as_str().unwrap()),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list[0]["Status"], "Recalled");
+    let list = json(call(&pp, &t, Method::GET, "Grade/GetOnCustomId/none", None).await).await;
+    assert_eq!(list, json!([]));
+    let r = call(
+        &pp,
+        &t,
+        Method::POST,
+        "Grade/Import/",
+        Some(json!([{"UserId": "ghost", "Grade": "C"}])),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn data_island_application_references() {
+    let pp = start(&ManualClock::new()).await;
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let rec = json!({"id": "ref-1", "applicationid": "app-9", "name": "Ava Example", "organisation": "Example Labs", "post": "Analyst", "statement": "Reliable."});
+    let r = call(
+        &pp,
+        &t,
+        Method::POST,
+        "di/ApplicationReference/Create",
+        Some(rec.clone()),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.bytes().await.unwrap().is_empty(),
+        "create answers 200 with no body"
+    );
+    assert_eq!(
+        call(
+            &pp,
+            &t,
+            Method::POST,
+            "di/ApplicationReference/Create",
+            Some(rec)
+        )
+        .await
+        .status(),
+        StatusCode::BAD_REQUEST
+    );
+    let r = call(
+        &pp,
+        &t,
+        Method::POST,
+        "di/ApplicationReference/Update",
+        Some(json!({"id": "ref-1", "post": "Lead"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = json(
+        call(
+            &pp,
+            &t,
+            Method::GET,
+            "di/ApplicationReference/Get/ref-1",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (got["post"].as_str(), got["name"].as_str()),
+        (Some("Lead"), Some("Ava Example"))
+    );
+    let list = json(
+        call(
+            &pp,
+            &t,
+            Method::GET,
+            "di/ApplicationReference/GetOnApplicationId/app-9",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(
+            &pp,
+            &t,
+            Method::DELETE,
+            "di/ApplicationReference/Delete/ref-1",
+            None
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert!(pp.application_references().is_empty());
+}
