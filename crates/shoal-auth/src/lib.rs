@@ -52,7 +52,6 @@
 //! ```
 
 pub mod apikey;
-mod errors;
 pub mod loopback;
 pub mod oauth;
 pub mod record;

@@ -11,7 +11,6 @@ use http::header::AUTHORIZATION;
 use rand::Rng as _;
 use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result, SharedClock};
 
-use crate::errors::clone_error;
 use crate::oauth::{OAuthClient, TokenResponse, is_invalid_grant};
 use crate::record::{LifetimeLimits, LifetimeWarning, TokenRecord};
 use crate::secret::{AccessToken, ExposeSecret as _};
@@ -260,7 +259,7 @@ impl RefreshingCredential {
     fn shared_failure(&self, seen: u64) -> Result<()> {
         let state = self.lock_state();
         match &state.last_failure {
-            Some(e) if state.attempts > seen => Err(clone_error(e)),
+            Some(e) if state.attempts > seen => Err(e.clone()),
             _ => Ok(()),
         }
     }
@@ -268,7 +267,7 @@ impl RefreshingCredential {
     fn finish(&self, result: Result<()>) -> Result<()> {
         let mut state = self.lock_state();
         state.attempts += 1;
-        state.last_failure = result.as_ref().err().map(clone_error);
+        state.last_failure = result.as_ref().err().cloned();
         result
     }
 

@@ -13,7 +13,6 @@ use shoal_core::{
 };
 
 use crate::apikey::{PlacedParam, Placement, header};
-use crate::errors::clone_error;
 use crate::secret::{ExposeSecret as _, Password, SessionToken};
 
 /// How to log in and where the session token goes.
@@ -181,7 +180,7 @@ impl SessionTokenAuth {
     fn shared_failure(&self, seen: u64) -> Result<()> {
         let state = self.state();
         match &state.last_failure {
-            Some(e) if state.attempts > seen => Err(clone_error(e)),
+            Some(e) if state.attempts > seen => Err(e.clone()),
             _ => Ok(()),
         }
     }
@@ -189,7 +188,7 @@ impl SessionTokenAuth {
     fn finish(&self, result: Result<()>) -> Result<()> {
         let mut state = self.state();
         state.attempts += 1;
-        state.last_failure = result.as_ref().err().map(clone_error);
+        state.last_failure = result.as_ref().err().cloned();
         result
     }
 

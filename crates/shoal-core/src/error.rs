@@ -304,7 +304,7 @@ impl fmt::Display for AuthError {
 ///
 /// `Display` says what the server said (vendor code and message) and which request it was, with
 /// secrets redacted; `Debug` is just as safe to log.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// No response: connection refused, reset, TLS, attempt timeout.

@@ -56,7 +56,7 @@ impl ErrorDecoder for CommonErrorDecoder {
         let message = text("error_description")
             .or_else(|| text("errormessage"))
             .or_else(|| text("message"))
-            .map(|m| Redactor::standard().form(&m).replace('+', " "));
+            .map(|m| Redactor::standard().text(&m));
         let mut fields = Vec::new();
         if let Some(serde_json::Value::Object(errors)) = map.get("errors") {
             for (field, msgs) in errors {

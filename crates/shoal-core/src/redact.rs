@@ -192,6 +192,33 @@ impl Redactor {
             .finish()
     }
 
+    /// Free text (an error message): the value of every `name=value` pair whose name is secret
+    /// is replaced; everything else is left as written.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(eq) = rest.find('=') {
+            let (head, tail) = rest.split_at(eq);
+            let name_start = head
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |i| i + 1);
+            out.push_str(head);
+            out.push('=');
+            let tail = &tail[1..];
+            let value_end = tail
+                .find(|c: char| c == '&' || c.is_whitespace())
+                .unwrap_or(tail.len());
+            if self.is_secret_field(&head[name_start..]) {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(&tail[..value_end]);
+            }
+            rest = &tail[value_end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// A body for display: JSON redacted by key, anything else treated as a form; secrets gone
     /// either way. At most `limit` characters are kept.
     pub fn body(&self, body: &[u8], limit: usize) -> String {
@@ -258,6 +285,16 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_is_left_alone_and_secret_pairs_are_not() {
+        let r = Redactor::standard();
+        assert_eq!(r.text("nope & done"), "nope & done");
+        assert!(
+            !r.text("bad request: password=hunter2&x=1")
+                .contains("hunter2")
+        );
+    }
+
+    #[test]
     fn body_is_truncated_on_a_char_boundary() {
         let shown = Redactor::standard().body("ééééé".as_bytes(), 3);
         assert_eq!(shown, "é…");
@@ -287,6 +324,9 @@ mod tests {
             prop_assert!(!json.to_string().contains(&s));
             let body = serde_json::to_vec(&serde_json::json!({"x": {"my_key": s.clone()}})).unwrap();
             prop_assert!(!r.body(&body, 10_000).contains(&s));
+            let text = format!("refused: {other}=1 my_key={s}&x=2 done");
+            prop_assert!(!r.text(&text).contains(&s));
+            prop_assert!(r.text(&text).contains(&format!("{other}=1")));
         }
     }
 }

@@ -135,7 +135,7 @@ impl AuthorizationRequest {
         if let Some(error) = error {
             let code = OAuthErrorCode::parse(&error);
             let message = description.unwrap_or_else(|| "no description given".into());
-            let message = super::client::clean_message(&message);
+            let message = shoal_core::Redactor::standard().text(&message);
             return Err(Error::auth(AuthErrorKind::Authorization(code), message));
         }
         code.ok_or_else(|| {

@@ -243,28 +243,12 @@ pub(crate) fn oauth_error(err: Error) -> Error {
     let Some(code) = service.detail.code.as_deref() else {
         return err;
     };
-    let described = serde_json::from_slice::<Value>(&service.body)
-        .ok()
-        .and_then(|v| {
-            v.get("error_description")
-                .and_then(Value::as_str)
-                .map(clean_message)
-        });
-    let message =
-        described.unwrap_or_else(|| format!("{} answered {}", service.request, service.status));
+    let message = service
+        .detail
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("{} answered {}", service.request, service.status));
     Error::auth(AuthErrorKind::OAuth(OAuthErrorCode::parse(code)), message)
-}
-
-/// A server's free-text description, with anything that looks like `name=value` pairs passed
-/// through the standard redactor (a server may echo a parameter back).
-pub(crate) fn clean_message(message: &str) -> String {
-    if message.contains('=') {
-        shoal_core::Redactor::standard()
-            .form(message)
-            .replace('+', " ")
-    } else {
-        message.to_string()
-    }
 }
 
 /// Whether an error is the token endpoint's `invalid_grant`.
