@@ -71,6 +71,10 @@ impl ListAudiences {
 }
 
 /// The query of `GET /audiences/{key}`: the window (`range` **or** `since`) and the page token.
+///
+/// The window is sent with every page token too *(assumed: the vendor's example token decodes
+/// to just an offset, so the server needs the window again)*. It is checked before every `get`
+/// and before the first page of a stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AudienceQuery {

@@ -54,7 +54,7 @@ pub use client::{
 #[cfg(feature = "client")]
 pub use errors::{PearlDiverErrorDecoder, is_audience_not_found};
 #[cfg(feature = "client")]
-pub use login::Login;
+pub use login::{Login, LoopbackPending};
 #[cfg(feature = "client")]
 pub use records::AudienceRecords;
 #[cfg(feature = "client")]

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 #[cfg(feature = "client")]
+mod emulator;
+#[cfg(feature = "client")]
 mod requests;
 mod roundtrip;
 #[cfg(feature = "client")]

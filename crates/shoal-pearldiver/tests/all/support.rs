@@ -109,3 +109,40 @@ pub fn assert_no_secret(text: &str) {
 pub fn now(clock: &ManualClock) -> time::OffsetDateTime {
     time::OffsetDateTime::from(clock.system_now())
 }
+
+/// A clock for tests against an emulator: reads a [`ManualClock`] (shared with the emulator)
+/// and, instead of waiting, *skips* the manual clock forward by every sleep asked of it and
+/// records the sleep — so backoff and `Retry-After` cost no real time and can be asserted.
+#[derive(Clone, Debug)]
+pub struct SkippingClock {
+    pub manual: ManualClock,
+    slept: Arc<std::sync::Mutex<Vec<std::time::Duration>>>,
+}
+
+impl SkippingClock {
+    pub fn new(manual: &ManualClock) -> Self {
+        Self {
+            manual: manual.clone(),
+            slept: Arc::default(),
+        }
+    }
+
+    /// Every sleep asked for so far.
+    pub fn slept(&self) -> Vec<std::time::Duration> {
+        self.slept.lock().unwrap().clone()
+    }
+}
+
+impl Clock for SkippingClock {
+    fn now(&self) -> std::time::Instant {
+        self.manual.now()
+    }
+    fn system_now(&self) -> std::time::SystemTime {
+        self.manual.system_now()
+    }
+    fn sleep(&self, duration: std::time::Duration) -> shoal_core::clock::Sleep {
+        self.slept.lock().unwrap().push(duration);
+        self.manual.advance(duration);
+        Box::pin(std::future::ready(()))
+    }
+}

@@ -1,0 +1,308 @@
+//! End to end against the testkit's Pearl Diver emulator: login, rotation during a long
+//! export, resume from a saved cursor, faults, and windows refused before sending.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+use shoal_auth::{
+    AccessToken, ExposeSecret, RefreshSettings, RefreshToken, TokenRecord, UnknownExpiry,
+};
+use shoal_core::{AuthErrorKind, Bytes, Cursor, ManualClock, RetryPolicy, Transport};
+use shoal_pearldiver::{
+    AudienceWindow, ClientSecret, MemoryTokenStore, PearlDiverClient, TokenStore,
+};
+use shoal_testkit::Fault;
+use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
+
+use crate::support::{SkippingClock, now};
+
+const BIG: u64 = 40;
+
+async fn emulator(clock: &ManualClock, size: u64, token_ttl: Duration) -> PearlDiver {
+    PearlDiver::start(PearlDiverConfig {
+        clock: clock.shared(),
+        access_token_ttl: token_ttl,
+        audiences: vec![AudienceSpec::new(BIG, "Big audience", size)],
+        ..PearlDiverConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn builder(
+    pd: &PearlDiver,
+    clock: &SkippingClock,
+    store: &Arc<MemoryTokenStore>,
+) -> shoal_pearldiver::PearlDiverClientBuilder {
+    let ep = pd.endpoints();
+    PearlDiverClient::builder()
+        .oauth(
+            ep.client_id.clone(),
+            ClientSecret::new(ep.client_secret.clone()),
+            "http://127.0.0.1:8765/callback",
+        )
+        .auth_server(&ep.auth_base)
+        .api_base(&ep.api_base)
+        .token_store(store.clone())
+        .clock(Arc::new(clock.clone()))
+        .retry_policy(RetryPolicy {
+            max_attempts: 6,
+            ..RetryPolicy::default()
+        })
+        .jitter_seed(7)
+}
+
+/// Logs in through the emulator's `/authorize` (which approves at once and redirects).
+async fn log_in(client: &PearlDiverClient) {
+    let login = client.login().unwrap();
+    let pending = login.authorize();
+    let browser = shoal_core::ReqwestTransport::new().unwrap();
+    let request = shoal_core::http::Request::get(pending.url().as_str())
+        .body(Bytes::new())
+        .unwrap();
+    let answer = browser.send(request).await.unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    login.complete(&pending, &location).await.unwrap();
+}
+
+fn ids(from: u64, to: u64) -> Vec<String> {
+    (from..to).map(|i| format!("pd-{BIG}-{i:09}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_of_25_pages_arrives_once_in_order_while_tokens_rotate() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 25_000, Duration::from_secs(300)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    let client = builder(&pd, &clock, &store).build().unwrap();
+    log_in(&client).await;
+    let first_refresh = store.load().await.unwrap().unwrap().refresh_token.unwrap();
+
+    let mut pages = std::pin::pin!(
+        client
+            .audiences()
+            .records(BIG, AudienceWindow::LastDays(90))
+            .by_page()
+    );
+    let mut seen = Vec::new();
+    let mut count = 0;
+    while let Some(page) = pages.try_next().await.unwrap() {
+        count += 1;
+        seen.extend(page.items.into_iter().map(|r| r.id.unwrap()));
+        // Each page "takes" 100 s: the 300 s token goes stale every few pages.
+        manual.advance(Duration::from_secs(100));
+    }
+    assert_eq!(count, 25);
+    assert_eq!(seen.len(), 25_000);
+    assert!(
+        seen == ids(0, 25_000),
+        "records lost, repeated or out of order"
+    );
+
+    let traffic = pd.traffic();
+    assert_eq!(
+        traffic.count("GET", &format!("/v1/audiences/{BIG}")),
+        25,
+        "no page fetched twice"
+    );
+    let refreshes = traffic.token_calls("refresh_token");
+    assert!(
+        refreshes >= 5,
+        "the token should have expired several times, refreshed {refreshes}"
+    );
+    assert_eq!(traffic.refresh_reuse(), 0);
+    assert_eq!(traffic.invalid_grants(), 0);
+    let held = store.load().await.unwrap().unwrap().refresh_token.unwrap();
+    assert!(
+        pd.refresh_token_is_live(held.expose_secret()),
+        "the stored refresh token is the live one"
+    );
+    assert!(
+        !pd.refresh_token_is_live(first_refresh.expose_secret()),
+        "refresh tokens rotated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_stopped_after_page_7_resumes_from_its_saved_cursor_in_a_fresh_client() {
+    let manual = ManualClock::new();
+    // 60 of the 90 days: two thirds of 18,000 records, 12 pages.
+    let pd = emulator(&manual, 18_000, Duration::from_secs(3600)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    let window = AudienceWindow::since(now(&manual) - Duration::from_secs(60 * 86_400));
+    let saved = {
+        let client = builder(&pd, &clock, &store).build().unwrap();
+        log_in(&client).await;
+        let pages: Vec<_> = client
+            .audiences()
+            .records(BIG, window)
+            .by_page()
+            .take(7)
+            .try_collect()
+            .await
+            .unwrap();
+        let seen: Vec<String> = pages
+            .iter()
+            .flat_map(|p| p.items.iter().map(|r| r.id.clone().unwrap()))
+            .collect();
+        assert_eq!(seen, ids(0, 7000));
+        // What a checkpoint file would hold: the cursor and the window, as JSON.
+        serde_json::to_string(&(pages[6].next.clone(), window)).unwrap()
+    };
+    manual.advance(Duration::from_secs(600));
+    let (cursor, window): (Option<Cursor>, AudienceWindow) = serde_json::from_str(&saved).unwrap();
+    let fresh = builder(&pd, &clock, &store).build().unwrap();
+    let rest: Vec<String> = fresh
+        .audiences()
+        .records(BIG, window)
+        .resume_from(cursor)
+        .by_item()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rest, ids(7000, 12_000));
+    assert_eq!(
+        pd.traffic().count("GET", &format!("/v1/audiences/{BIG}")),
+        12
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_faults_are_retried_and_a_404_is_not() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 3_000, Duration::from_secs(3600)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    let client = builder(&pd, &clock, &store).build().unwrap();
+    log_in(&client).await;
+    let pages = format!("/v1/audiences/{BIG}");
+    pd.faults()
+        .push(Fault::status(503).times(2).on_path(pages.clone()))
+        .push(Fault::reset().on_path(pages.clone()))
+        .push(Fault::status(429).retry_after("2").on_path(pages.clone()));
+    let got: Vec<String> = client
+        .audiences()
+        .records(BIG, AudienceWindow::LastDays(90))
+        .by_item()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got, ids(0, 3000));
+    let calls = pd.traffic().matching("GET", &pages);
+    let faults: Vec<_> = calls.iter().filter_map(|c| c.fault.clone()).collect();
+    assert_eq!(faults.len(), 4, "{faults:?}");
+    assert_eq!(calls.len(), 3 + 4, "three pages, four faulted attempts");
+    assert!(
+        clock.slept().contains(&Duration::from_secs(2)),
+        "Retry-After honoured: {:?}",
+        clock.slept()
+    );
+
+    let before = pd.traffic().matching("GET", "/v1/audiences/999").len();
+    let err = client
+        .audiences()
+        .get(999, AudienceWindow::LastDays(30))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(shoal_pearldiver::is_audience_not_found(&err), "{err}");
+    assert!(err.to_string().contains("audience 999 not found"), "{err}");
+    assert_eq!(
+        pd.traffic().matching("GET", "/v1/audiences/999").len(),
+        before + 1,
+        "a 404 is not retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_windows_never_reach_the_emulator() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    let client = builder(&pd, &clock, &store).build().unwrap();
+    log_in(&client).await;
+    let before = pd.traffic().requests().len();
+    let too_old = AudienceWindow::since(now(&manual) - Duration::from_secs(91 * 86_400));
+    for (window, field) in [
+        (AudienceWindow::LastDays(0), "range"),
+        (AudienceWindow::LastDays(91), "range"),
+        (too_old, "since"),
+    ] {
+        let err = client
+            .audiences()
+            .get(BIG, window)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, shoal_core::Error::InvalidInput { field: f, .. } if f == field),
+            "{err}"
+        );
+        assert!(err.to_string().contains("90"), "names the limit: {err}");
+        let streamed: Vec<_> = client
+            .audiences()
+            .records(BIG, window)
+            .by_item()
+            .collect()
+            .await;
+        assert_eq!(streamed.len(), 1);
+        assert!(matches!(
+            &streamed[0],
+            Err(shoal_core::Error::InvalidInput { .. })
+        ));
+    }
+    assert_eq!(
+        pd.traffic().requests().len(),
+        before,
+        "nothing reached the emulator"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_whose_refresh_fails_asks_for_a_new_login() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
+    let clock = SkippingClock::new(&manual);
+    let minted = pd.mint_tokens();
+    // Another holder redeems the refresh token first, so ours is a rotated-away one.
+    let other = Arc::new(MemoryTokenStore::with_record(TokenRecord::unknown_age(
+        AccessToken::new("unknown"),
+        RefreshToken::new(minted.refresh_token.clone()),
+    )));
+    builder(&pd, &clock, &other)
+        .build()
+        .unwrap()
+        .audiences()
+        .list()
+        .send()
+        .await
+        .unwrap();
+    let ours = Arc::new(MemoryTokenStore::with_record(TokenRecord::unknown_age(
+        AccessToken::new("not-a-token-the-server-knows"),
+        RefreshToken::new(minted.refresh_token),
+    )));
+    let settings = RefreshSettings::new(
+        Duration::from_secs(60),
+        Duration::ZERO,
+        UnknownExpiry::UseUntilUnauthorized,
+    );
+    let client = builder(&pd, &clock, &ours)
+        .refresh_settings(settings)
+        .build()
+        .unwrap();
+    let err = client.audiences().list().send().await.unwrap_err();
+    assert_eq!(
+        err.auth_error().map(|a| &a.kind),
+        Some(&AuthErrorKind::ReauthenticationRequired),
+        "{err}"
+    );
+    let lists = pd.traffic().matching("GET", "/v1/audiences");
+    assert_eq!(lists.last().and_then(|r| r.status), Some(401));
+}
