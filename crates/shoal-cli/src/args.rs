@@ -1,0 +1,445 @@
+//! The command line, declared with clap: every flag can also come from `SHOAL_<VENDOR>_<FLAG>`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Shoal: Pearl Diver, PebblePad and Paya Connect from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "shoal", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log what happens (-v: requests, -vv: everything, secrets still redacted).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print one JSON object instead of human output.
+    #[arg(long, global = true, env = "SHOAL_JSON")]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Walk through all three services on built-in emulators: no account, no network.
+    Demo(DemoArgs),
+    /// Run the three emulators on loopback ports until Ctrl-C, for developing against.
+    Sandbox(SandboxArgs),
+    /// Pearl Diver: login, tokens, audiences, export.
+    #[command(name = "pearldiver")]
+    PearlDiver(PearlDiverArgs),
+    /// PebblePad: login, limits, users, groups.
+    #[command(name = "pebblepad")]
+    PebblePad(PebblePadArgs),
+    /// Paya Connect: contacts and locations.
+    Paya(PayaArgs),
+}
+
+/// `shoal demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Records in the audience streamed by the demo.
+    #[arg(long, default_value_t = 100_000, env = "SHOAL_DEMO_RECORDS")]
+    pub records: u64,
+}
+
+/// `shoal sandbox`
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// First of three consecutive ports (Pearl Diver, PebblePad, Paya); 0 picks free ports.
+    #[arg(long, default_value_t = 0, env = "SHOAL_SANDBOX_PORT_BASE")]
+    pub port_base: u16,
+    /// Records in the largest Pearl Diver audience.
+    #[arg(long, default_value_t = 50_000, env = "SHOAL_SANDBOX_RECORDS")]
+    pub records: u64,
+    /// Write `SHOAL_*` variables for the other commands to this file.
+    #[arg(long, env = "SHOAL_SANDBOX_ENV_FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+/// Connection flags for Pearl Diver.
+#[derive(Debug, Args, Clone)]
+pub struct PearlDiverConn {
+    /// OAuth client id.
+    #[arg(long, env = "SHOAL_PEARLDIVER_CLIENT_ID", global = true)]
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    #[arg(long, env = "SHOAL_PEARLDIVER_CLIENT_SECRET", global = true, hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Authorize endpoint.
+    #[arg(long, env = "SHOAL_PEARLDIVER_AUTH_URL", global = true)]
+    pub auth_url: Option<String>,
+    /// Token endpoint (the `audience` query parameter is added from --audience-param).
+    #[arg(long, env = "SHOAL_PEARLDIVER_TOKEN_URL", global = true)]
+    pub token_url: Option<String>,
+    /// API base URL.
+    #[arg(long, env = "SHOAL_PEARLDIVER_API_URL", global = true)]
+    pub api_url: Option<String>,
+    /// Scopes, space-separated.
+    #[arg(long, env = "SHOAL_PEARLDIVER_SCOPE", global = true)]
+    pub scope: Option<String>,
+    /// The `audience` parameter sent to the authorization server.
+    #[arg(long, env = "SHOAL_PEARLDIVER_AUDIENCE_PARAM", global = true)]
+    pub audience_param: Option<String>,
+    /// Where tokens are kept (default: the user's config directory).
+    #[arg(long, env = "SHOAL_PEARLDIVER_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `shoal pearldiver`
+#[derive(Debug, Args)]
+pub struct PearlDiverArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub conn: PearlDiverConn,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PearlDiverCommand,
+}
+
+/// A data window: last N days or since an instant.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WindowArgs {
+    /// The last N days (1–90).
+    #[arg(long, conflicts_with = "since", env = "SHOAL_PEARLDIVER_DAYS")]
+    pub days: Option<u32>,
+    /// Since an RFC 3339 instant (at most 90 days ago).
+    #[arg(long, env = "SHOAL_PEARLDIVER_SINCE")]
+    pub since: Option<String>,
+}
+
+/// Pearl Diver subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PearlDiverCommand {
+    /// Log in through the browser (loopback redirect, PKCE) and store the tokens.
+    Login {
+        /// Print the authorize URL instead of opening a browser.
+        #[arg(long, env = "SHOAL_PEARLDIVER_NO_BROWSER")]
+        no_browser: bool,
+        /// Loopback port for the redirect (default: any free port).
+        #[arg(long, env = "SHOAL_PEARLDIVER_REDIRECT_PORT")]
+        redirect_port: Option<u16>,
+    },
+    /// Stored tokens: status or a forced refresh.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// List audiences.
+    Audiences,
+    /// Show an audience's first page.
+    Audience {
+        /// The audience key.
+        key: u64,
+        /// The data window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Export every record of an audience to NDJSON or CSV, resumably.
+    Export(ExportArgs),
+}
+
+/// Token subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Expiry, refresh-token age and lifetime warnings (no secret printed).
+    Status,
+    /// Rotate the tokens now (persisted before it is reported).
+    Refresh,
+}
+
+/// Output formats of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON record per line, every field kept as received.
+    Ndjson,
+    /// Flattened columns (`phones.0.number`), one header row.
+    Csv,
+}
+
+/// `shoal pearldiver export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The audience key.
+    #[arg(long, env = "SHOAL_PEARLDIVER_AUDIENCE")]
+    pub audience: u64,
+    /// The data window.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, env = "SHOAL_PEARLDIVER_FORMAT")]
+    pub format: ExportFormat,
+    /// Output file (a `FILE.checkpoint` is kept beside it until the export finishes).
+    #[arg(long, env = "SHOAL_PEARLDIVER_OUT")]
+    pub out: PathBuf,
+    /// Continue an interrupted export from its checkpoint.
+    #[arg(long, env = "SHOAL_PEARLDIVER_RESUME")]
+    pub resume: bool,
+}
+
+/// PebblePad installations by short name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InstallationArg {
+    /// United Kingdom.
+    Uk,
+    /// United States.
+    Us,
+    /// Australia.
+    Au,
+    /// Canada.
+    Ca,
+    /// TAQAS (testing).
+    Taqas,
+}
+
+/// Connection flags for PebblePad.
+#[derive(Debug, Args, Clone)]
+pub struct PebblePadConn {
+    /// The installation.
+    #[arg(long, value_enum, env = "SHOAL_PEBBLEPAD_INSTALLATION", global = true)]
+    pub installation: Option<InstallationArg>,
+    /// A custom host instead of an installation (`https://…`).
+    #[arg(long, env = "SHOAL_PEBBLEPAD_HOST", global = true, conflicts_with = "installation")]
+    pub host: Option<String>,
+    /// OAuth client id.
+    #[arg(long, env = "SHOAL_PEBBLEPAD_CLIENT_ID", global = true)]
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    #[arg(long, env = "SHOAL_PEBBLEPAD_CLIENT_SECRET", global = true, hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Service-account access token.
+    #[arg(long, env = "SHOAL_PEBBLEPAD_ACCESS_TOKEN", global = true, hide_env_values = true)]
+    pub access_token: Option<String>,
+    /// Service-account refresh token.
+    #[arg(long, env = "SHOAL_PEBBLEPAD_REFRESH_TOKEN", global = true, hide_env_values = true)]
+    pub refresh_token: Option<String>,
+    /// Where tokens are kept (default: the user's config directory).
+    #[arg(long, env = "SHOAL_PEBBLEPAD_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `shoal pebblepad`
+#[derive(Debug, Args)]
+pub struct PebblePadArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub conn: PebblePadConn,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PebblePadCommand,
+}
+
+/// PebblePad subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PebblePadCommand {
+    /// Log in through the browser and store the tokens.
+    Login {
+        /// Print the authorize URL instead of opening a browser.
+        #[arg(long, env = "SHOAL_PEBBLEPAD_NO_BROWSER")]
+        no_browser: bool,
+    },
+    /// The installation's current rate and concurrency limits.
+    Limits,
+    /// Users.
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Groups.
+    Groups {
+        /// What to do.
+        #[command(subcommand)]
+        command: GroupsCommand,
+    },
+}
+
+/// PebblePad user subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create one user.
+    Create {
+        /// Unique username.
+        #[arg(long)]
+        username: String,
+        /// Forename.
+        #[arg(long)]
+        forename: String,
+        /// Surname.
+        #[arg(long)]
+        surname: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// The institution's own id.
+        #[arg(long)]
+        custom_id: Option<String>,
+    },
+    /// Mark a user for deletion.
+    Delete {
+        /// The user's id (or custom id with --custom-id).
+        id: String,
+        /// Treat the id as the institution's custom id.
+        #[arg(long)]
+        custom_id: bool,
+    },
+    /// Create users from a CSV file, resumably.
+    Import(ImportArgs),
+}
+
+/// PebblePad group subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List a group's members.
+    Members {
+        /// The group's id (or custom id with --custom-id).
+        group: String,
+        /// Treat the id as the institution's custom id.
+        #[arg(long)]
+        custom_id: bool,
+    },
+}
+
+/// Flags shared by the bulk imports.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Continue an interrupted import from its journal.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start even when some rows are invalid (they are skipped and reported).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Rows in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Write a per-row report (row, key, outcome, id or error) to this CSV file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// Paya Connect environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvironmentArg {
+    /// The sandbox.
+    Sandbox,
+    /// Production.
+    Production,
+}
+
+/// Where the Paya API key goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyPlacementArg {
+    /// `user-id` / `user-api-key` headers.
+    Headers,
+    /// Query parameters (redacted wherever a URL is printed).
+    Query,
+    /// HTTP Basic.
+    Basic,
+}
+
+/// Connection flags for Paya Connect.
+#[derive(Debug, Args, Clone)]
+pub struct PayaConn {
+    /// The environment.
+    #[arg(long, value_enum, env = "SHOAL_PAYA_ENVIRONMENT", global = true)]
+    pub environment: Option<EnvironmentArg>,
+    /// A custom base URL instead of an environment.
+    #[arg(long, env = "SHOAL_PAYA_BASE_URL", global = true, conflicts_with = "environment")]
+    pub base_url: Option<String>,
+    /// The integrator's developer id.
+    #[arg(long, env = "SHOAL_PAYA_DEVELOPER_ID", global = true)]
+    pub developer_id: Option<String>,
+    /// User id (key method).
+    #[arg(long, env = "SHOAL_PAYA_USER_ID", global = true)]
+    pub user_id: Option<String>,
+    /// User API key (key method).
+    #[arg(long, env = "SHOAL_PAYA_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Where the key goes.
+    #[arg(long, value_enum, default_value_t = KeyPlacementArg::Headers, env = "SHOAL_PAYA_KEY_PLACEMENT", global = true)]
+    pub key_placement: KeyPlacementArg,
+    /// Username (token method).
+    #[arg(long, env = "SHOAL_PAYA_USERNAME", global = true)]
+    pub username: Option<String>,
+    /// Password (token method).
+    #[arg(long, env = "SHOAL_PAYA_PASSWORD", global = true, hide_env_values = true)]
+    pub password: Option<String>,
+    /// Domain (token method).
+    #[arg(long, env = "SHOAL_PAYA_DOMAIN", global = true)]
+    pub domain: Option<String>,
+}
+
+/// `shoal paya`
+#[derive(Debug, Args)]
+pub struct PayaArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub conn: PayaConn,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PayaCommand,
+}
+
+/// Paya subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PayaCommand {
+    /// Contacts.
+    Contacts {
+        /// What to do.
+        #[command(subcommand)]
+        command: ContactsCommand,
+    },
+    /// Locations the credentials can reach.
+    Locations,
+}
+
+/// Paya contact subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// List contacts (every page).
+    List {
+        /// Sort by a field; prefix `-` for descending.
+        #[arg(long)]
+        sort: Option<String>,
+        /// Page size (1–100).
+        #[arg(long, default_value_t = 100)]
+        page_size: u32,
+    },
+    /// Show one contact.
+    Get {
+        /// The contact id.
+        id: String,
+    },
+    /// Create a contact from `field=value` pairs.
+    Create {
+        /// `field=value` pairs (`location_id=…`, `last_name=…`, …).
+        #[arg(required = true)]
+        fields: Vec<String>,
+    },
+    /// Update fields of a contact.
+    Update {
+        /// The contact id.
+        id: String,
+        /// `field=value` pairs.
+        #[arg(required = true)]
+        fields: Vec<String>,
+    },
+    /// Delete a contact.
+    Delete {
+        /// The contact id.
+        id: String,
+    },
+    /// Upsert contacts from a CSV file, resumably.
+    Import {
+        /// Shared import flags.
+        #[command(flatten)]
+        import: ImportArgs,
+        /// The location every contact belongs to.
+        #[arg(long, env = "SHOAL_PAYA_LOCATION_ID")]
+        location_id: String,
+    },
+}

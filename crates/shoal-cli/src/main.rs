@@ -1,0 +1,66 @@
+//! The `shoal` binary: parse flags, set up logging, run one command, exit with its code.
+
+mod args;
+mod bulk;
+mod exit;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::{CliError, CliResult, Failure};
+use crate::ui::Ui;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("shoal: internal error ({what}) — please report it with the command you ran");
+    }));
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let ui = Ui::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shoal: could not start the async runtime: {e}");
+            return ExitCode::from(Failure::Internal.code());
+        }
+    };
+    match runtime.block_on(run(cli.command, ui)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if ui.json {
+                let err = serde_json::json!({"error": e.message, "hint": e.hint, "exit_code": e.kind.code()});
+                println!("{err}");
+            }
+            eprintln!("shoal: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "shoal=debug,shoal_core=debug,shoal_auth=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(command: Command, ui: Ui) -> CliResult {
+    let _ = ui;
+    match command {
+        Command::Demo(_) | Command::Sandbox(_) | Command::PearlDiver(_) | Command::PebblePad(_) | Command::Paya(_) => {
+            Err(CliError::new(Failure::Internal, "this command is not available in this build"))
+        }
+    }
+}
