@@ -1,0 +1,65 @@
+//! The Data Island `ApplicationReference` controller (`1.1/di/ApplicationReference`): create and
+//! update (both POST), get, get by application id, delete.
+
+use shoal_core::Request;
+
+use crate::call::{self, Call};
+use crate::client::PebblePad;
+use crate::models::application_reference::ApplicationReference;
+use crate::target;
+
+const CONTROLLER: &str = "di/ApplicationReference";
+
+/// The Data Island application-reference actions of a client: `client.application_references()`.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplicationReferences<'a> {
+    client: &'a PebblePad,
+}
+
+impl<'a> ApplicationReferences<'a> {
+    pub(crate) fn new(client: &'a PebblePad) -> Self {
+        Self { client }
+    }
+
+    /// `POST 1.1/di/ApplicationReference/Create`: answers 200 with no body.
+    pub fn create(&self, reference: &ApplicationReference) -> Call<()> {
+        self.post("Create", reference)
+    }
+
+    /// `POST 1.1/di/ApplicationReference/Update` (POST, as the vendor documents).
+    pub fn update(&self, reference: &ApplicationReference) -> Call<()> {
+        self.post("Update", reference)
+    }
+
+    /// `GET 1.1/di/ApplicationReference/Get/{id}`.
+    pub fn get(&self, id: &str) -> Call<ApplicationReference> {
+        let request = target::with_id(CONTROLLER, "Get", id).map(Request::get);
+        Call::new(self.client, request, call::json)
+    }
+
+    /// `GET 1.1/di/ApplicationReference/GetOnApplicationId/{id}`: every reference of an
+    /// application.
+    pub fn for_application(&self, application_id: &str) -> Call<Vec<ApplicationReference>> {
+        let request =
+            target::with_id(CONTROLLER, "GetOnApplicationId", application_id).map(Request::get);
+        Call::new(self.client, request, call::list)
+    }
+
+    /// `DELETE 1.1/di/ApplicationReference/Delete/{id}`.
+    pub fn delete(&self, id: &str) -> Call<()> {
+        let request = target::with_id(CONTROLLER, "Delete", id).map(Request::delete);
+        Call::new(self.client, request, call::unit)
+    }
+
+    fn post(&self, action: &str, reference: &ApplicationReference) -> Call<()> {
+        let request = if reference.id.trim().is_empty() {
+            Err(shoal_core::Error::invalid(
+                "id",
+                "an application reference needs the caller's `id`",
+            ))
+        } else {
+            Request::post(target::action(CONTROLLER, action)).json(reference)
+        };
+        Call::new(self.client, request, call::unit)
+    }
+}

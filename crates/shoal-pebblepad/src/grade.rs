@@ -1,0 +1,67 @@
+//! The `Grade` controller: get (by grade, by user id, by custom user id), import (users by id or
+//! custom id), recall and update.
+
+use shoal_core::Request;
+
+use crate::call::{self, Call};
+use crate::client::PebblePad;
+use crate::models::grade::Grade;
+use crate::target::{self, IdKind, Target};
+
+const CONTROLLER: &str = "Grade";
+
+/// The `Grade` actions of a client: `client.grades()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Grades<'a> {
+    client: &'a PebblePad,
+}
+
+impl<'a> Grades<'a> {
+    pub(crate) fn new(client: &'a PebblePad) -> Self {
+        Self { client }
+    }
+
+    /// `GET 1.1/Grade/Get[OnCustomId]/{id}`: the grade records with that id (an array).
+    pub fn get(&self, grade: Target) -> Call<Vec<Grade>> {
+        let request = grade.path(CONTROLLER, "Get").map(Request::get);
+        Call::new(self.client, request, call::list)
+    }
+
+    /// A user's grades: `GET 1.1/Grade/GetOnUserId/{id}` for [`Target::Id`],
+    /// `GET 1.1/Grade/GetOnCustomUserId/{id}` for [`Target::CustomId`].
+    pub fn for_user(&self, user: Target) -> Call<Vec<Grade>> {
+        let action = match user.kind() {
+            IdKind::Id => "GetOnUserId",
+            IdKind::CustomId => "GetOnCustomUserId",
+        };
+        let request = target::with_id(CONTROLLER, action, user.value()).map(Request::get);
+        Call::new(self.client, request, call::list)
+    }
+
+    /// Imports grades: `POST 1.1/Grade/Import` when the records name users by PebblePad id
+    /// ([`IdKind::Id`], [`Grade::for_user_id`]), `POST 1.1/Grade/ImportOnCustomUserId` when they
+    /// name them by custom id ([`IdKind::CustomId`], [`Grade::for_user_custom_id`]).
+    pub fn import(&self, users_by: IdKind, grades: &[Grade]) -> Call<()> {
+        let action = match users_by {
+            IdKind::Id => "Import",
+            IdKind::CustomId => "ImportOnCustomUserId",
+        };
+        let request = Request::post(target::action(CONTROLLER, action)).json(grades);
+        Call::new(self.client, request, call::unit)
+    }
+
+    /// `PUT 1.1/Grade/Recall[OnCustomId]/{id}`.
+    pub fn recall(&self, grade: Target) -> Call<()> {
+        let request = grade.path(CONTROLLER, "Recall").map(Request::put);
+        Call::new(self.client, request, call::unit)
+    }
+
+    /// `PUT 1.1/Grade/Update[OnCustomId]/{id}`: the server changes only the `Grade` property
+    /// (see [`Grade::value`]).
+    pub fn update(&self, grade: Target, record: &Grade) -> Call<()> {
+        let request = grade
+            .path(CONTROLLER, "Update")
+            .and_then(|path| Request::put(path).json(record));
+        Call::new(self.client, request, call::unit)
+    }
+}

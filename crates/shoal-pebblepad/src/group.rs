@@ -1,0 +1,66 @@
+//! The `Group` controller: create, update, delete, and members (get, add, remove) — each by `Id`
+//! or `CustomId` through one [`Target`].
+
+use shoal_core::Request;
+
+use crate::call::{self, Call};
+use crate::client::PebblePad;
+use crate::models::group::{Group, GroupMember};
+use crate::target::{self, Target};
+
+const CONTROLLER: &str = "Group";
+
+/// The `Group` actions of a client: `client.groups()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Groups<'a> {
+    client: &'a PebblePad,
+}
+
+impl<'a> Groups<'a> {
+    pub(crate) fn new(client: &'a PebblePad) -> Self {
+        Self { client }
+    }
+
+    /// `POST 1.1/Group/Create`: the answer is the created record as far as the server returns it.
+    pub fn create(&self, group: &Group) -> Call<Group> {
+        let request = Request::post(target::action(CONTROLLER, "Create")).json(group);
+        Call::new(self.client, request, call::record)
+    }
+
+    /// `PUT 1.1/Group/Update[OnCustomId]/{id}`.
+    pub fn update(&self, group: Target, changes: &Group) -> Call<()> {
+        let request = group
+            .path(CONTROLLER, "Update")
+            .and_then(|path| Request::put(path).json(changes));
+        Call::new(self.client, request, call::unit)
+    }
+
+    /// `DELETE 1.1/Group/Delete[OnCustomId]/{id}`: the members' work is kept.
+    pub fn delete(&self, group: Target) -> Call<()> {
+        let request = group.path(CONTROLLER, "Delete").map(Request::delete);
+        Call::new(self.client, request, call::unit)
+    }
+
+    /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`.
+    pub fn members(&self, group: Target) -> Call<Vec<GroupMember>> {
+        let request = group.path(CONTROLLER, "GetMembers").map(Request::get);
+        Call::new(self.client, request, call::list)
+    }
+
+    /// `PUT 1.1/Group/AddMembers[OnCustomId]/{id}` with the members as a JSON array.
+    pub fn add_members(&self, group: Target, members: &[GroupMember]) -> Call<()> {
+        self.membership(group, "AddMembers", members)
+    }
+
+    /// `PUT 1.1/Group/RemoveMembers[OnCustomId]/{id}` with the members as a JSON array.
+    pub fn remove_members(&self, group: Target, members: &[GroupMember]) -> Call<()> {
+        self.membership(group, "RemoveMembers", members)
+    }
+
+    fn membership(&self, group: Target, action: &str, members: &[GroupMember]) -> Call<()> {
+        let request = group
+            .path(CONTROLLER, action)
+            .and_then(|path| Request::put(path).json(members));
+        Call::new(self.client, request, call::unit)
+    }
+}

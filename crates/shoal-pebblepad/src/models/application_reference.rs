@@ -1,0 +1,93 @@
+//! Data Island application references: the one PebblePad body with lower-case keys.
+
+use serde::{Deserialize, Serialize};
+
+use super::Extra;
+
+/// An application reference (`1.1/di/ApplicationReference`). The caller supplies `id`.
+///
+/// ```
+/// use shoal_pebblepad::ApplicationReference;
+/// let r = ApplicationReference::new("ref-1", "app-9").name("Dr A. Referee").organisation("Uni");
+/// let json = serde_json::to_value(&r)?;
+/// assert_eq!(json["applicationid"], "app-9");
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub struct ApplicationReference {
+    /// The caller's id for the reference.
+    #[serde(default)]
+    pub id: String,
+    /// The application it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicationid: Option<String>,
+    /// The referee's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The referee's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// The referee's post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// The reference text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// Everything else the server sent, kept.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ApplicationReference {
+    /// A reference with the caller's id, for an application.
+    pub fn new(id: impl Into<String>, application_id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            applicationid: Some(application_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the referee's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the referee's organisation.
+    pub fn organisation(mut self, organisation: impl Into<String>) -> Self {
+        self.organisation = Some(organisation.into());
+        self
+    }
+
+    /// Sets the referee's post.
+    pub fn post(mut self, post: impl Into<String>) -> Self {
+        self.post = Some(post.into());
+        self
+    }
+
+    /// Sets the statement.
+    pub fn statement(mut self, statement: impl Into<String>) -> Self {
+        self.statement = Some(statement.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_lower_case_and_unknown_ones_kept() {
+        let r: ApplicationReference = serde_json::from_str(
+            r#"{"id":"r","applicationid":"a","statement":"Good","created":"2026-01-01"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.statement.as_deref(), Some("Good"));
+        assert_eq!(r.extra["created"], "2026-01-01");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["applicationid"], "a");
+    }
+}

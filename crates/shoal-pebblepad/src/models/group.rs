@@ -1,0 +1,131 @@
+//! Group records and group members. PebblePad publishes only `Id` and `CustomId` for these, so
+//! the models name the likely fields and keep everything else.
+
+use serde::{Deserialize, Serialize};
+
+use super::Extra;
+
+/// A group (a cohort, a course, a workspace's members).
+///
+/// ```
+/// use shoal_pebblepad::Group;
+/// let group = Group::new("Nursing 2026").custom_id("NUR-2026");
+/// let json = serde_json::to_value(&group)?;
+/// assert_eq!(json["Name"], "Nursing 2026");
+/// assert_eq!(json["CustomId"], "NUR-2026");
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
+pub struct Group {
+    /// PebblePad's GUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The institution's own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    /// The group's name *(assumed field name)*.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Everything else the server sent, kept.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Group {
+    /// A group to create, by name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the institution's id.
+    pub fn custom_id(mut self, custom_id: impl Into<String>) -> Self {
+        self.custom_id = Some(custom_id.into());
+        self
+    }
+
+    /// Sets any other field.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it.
+///
+/// ```
+/// use shoal_pebblepad::GroupMember;
+/// let by_custom_id = GroupMember::custom_id("S1234567");
+/// assert_eq!(serde_json::to_value(&by_custom_id)?["CustomId"], "S1234567");
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
+pub struct GroupMember {
+    /// The user's PebblePad id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The user's custom id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    /// The user's username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The member's role in the group *(assumed field name)*.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Everything else the server sent, kept.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl GroupMember {
+    /// A member by PebblePad user id.
+    pub fn id(id: impl Into<String>) -> Self {
+        Self {
+            id: Some(id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A member by the user's custom id.
+    pub fn custom_id(custom_id: impl Into<String>) -> Self {
+        Self {
+            custom_id: Some(custom_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the role.
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let raw = r#"{"Id":"g","CustomId":"c","Name":"n","Owner":{"Id":"u"},"Size":3}"#;
+        let group: Group = serde_json::from_str(raw).unwrap();
+        assert_eq!(group.extra.len(), 2);
+        let back: serde_json::Value = serde_json::to_value(&group).unwrap();
+        let want: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn members_read_with_missing_fields() {
+        let m: GroupMember = serde_json::from_str(r#"{"Username":"jb"}"#).unwrap();
+        assert_eq!(m.username.as_deref(), Some("jb"));
+        assert!(m.id.is_none() && m.extra.is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! PebblePad's v1.1 records: typed where the vendor documents them, tolerant elsewhere (every
+//! model keeps the fields it does not name in `extra`, so a read → write round trip loses
+//! nothing).
+
+pub mod application_reference;
+pub mod datetime;
+pub mod grade;
+pub mod group;
+pub mod rate_limits;
+pub mod user;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// Fields a model does not name, kept as the server sent them.
+pub type Extra = BTreeMap<String, serde_json::Value>;
+
+/// Reads an optional string that the server may send as a string, a number or a boolean.
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// Reads a list that the server may send as an array, a single object, or `null`.
+pub(crate) fn one_or_many<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> serde_json::Result<Vec<T>> {
+    match value {
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::Array(_) => serde_json::from_value(value),
+        other => Ok(vec![serde_json::from_value(other)?]),
+    }
+}

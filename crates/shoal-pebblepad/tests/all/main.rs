@@ -1,0 +1,3 @@
+//! The one integration binary of shoal-pebblepad: request snapshots, fixtures, and runs against
+//! the testkit emulator.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
