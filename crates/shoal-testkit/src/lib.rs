@@ -30,6 +30,7 @@
 //! ```
 
 pub mod faults;
+pub mod paya;
 pub mod pearldiver;
 pub mod pebblepad;
 mod server;

@@ -4,5 +4,6 @@
 
 mod common;
 mod faults;
+mod paya;
 mod pearldiver;
 mod pebblepad;
