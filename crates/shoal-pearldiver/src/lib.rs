@@ -59,7 +59,8 @@ pub use login::{Login, LoopbackPending};
 pub use records::AudienceRecords;
 #[cfg(feature = "client")]
 pub use shoal_auth::{
-    AuthorizationRequest, ClientSecret, FileTokenStore, MemoryTokenStore, TokenStore,
+    AuthorizationRequest, ClientSecret, FileTokenStore, LoopbackOptions, MemoryTokenStore,
+    TokenStore,
 };
 #[cfg(feature = "client")]
 pub use window::{AudienceWindow, MAX_DAYS};

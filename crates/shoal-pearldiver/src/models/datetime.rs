@@ -133,8 +133,10 @@ impl From<OffsetDateTime> for LenientDateTime {
 impl fmt::Debug for LenientDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Offset { text, .. } => write!(f, "Offset({text:?})"),
-            Self::Local { text, .. } => write!(f, "Local({text:?})"),
+            Self::Offset { at, text } => {
+                write!(f, "Offset({text:?} = {})", at.to_offset(UtcOffset::UTC))
+            }
+            Self::Local { at, text } => write!(f, "Local({text:?} = {at})"),
             Self::Unparsed(text) => write!(f, "Unparsed({text:?})"),
             Self::NotText(value) => write!(f, "NotText({value})"),
         }
@@ -274,7 +276,10 @@ mod tests {
     fn from_an_instant_writes_rfc3339() {
         let t = LenientDateTime::from(datetime!(2025-03-01 09:30:00 UTC));
         assert_eq!(t.as_str(), Some("2025-03-01T09:30:00Z"));
-        assert_eq!(format!("{t:?}"), "Offset(\"2025-03-01T09:30:00Z\")");
+        assert_eq!(
+            format!("{t:?}"),
+            "Offset(\"2025-03-01T09:30:00Z\" = 2025-03-01 9:30:00.0 +00:00:00)"
+        );
     }
 
     #[test]

@@ -306,3 +306,42 @@ async fn a_401_whose_refresh_fails_asks_for_a_new_login() {
     let lists = pd.traffic().matching("GET", "/v1/audiences");
     assert_eq!(lists.last().and_then(|r| r.status), Some(401));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loopback_login_stores_tokens_the_api_accepts() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    // A plain manual clock: the skipping one would end the login's wait at once.
+    let client = builder(&pd, &clock, &store)
+        .clock(manual.shared())
+        .build()
+        .unwrap();
+    let login = client.login().unwrap();
+    let pending = login
+        .loopback(shoal_pearldiver::LoopbackOptions::default())
+        .await
+        .unwrap();
+    assert!(pending.redirect_uri().starts_with("http://127.0.0.1:"));
+    // The "browser": follow the authorize redirect to the loopback listener.
+    let browser = shoal_core::ReqwestTransport::new().unwrap();
+    let get = |url: &str| {
+        shoal_core::http::Request::get(url)
+            .body(Bytes::new())
+            .unwrap()
+    };
+    let answer = browser
+        .send(get(pending.authorize_url().as_str()))
+        .await
+        .unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(pending.redirect_uri()), "{location}");
+    let callback = browser.send(get(&location)).await.unwrap();
+    assert!(callback.status().is_success(), "{}", callback.status());
+    pending.finish().await.unwrap();
+    assert!(store.load().await.unwrap().is_some());
+    let list = client.audiences().list().send().await.unwrap();
+    assert_eq!(list.audiences[0].key, BIG);
+    assert_eq!(pd.traffic().token_calls("authorization_code"), 1);
+}

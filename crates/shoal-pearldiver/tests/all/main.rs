@@ -6,6 +6,7 @@
 
 #[cfg(feature = "client")]
 mod emulator;
+mod fixtures;
 #[cfg(feature = "client")]
 mod requests;
 mod roundtrip;
