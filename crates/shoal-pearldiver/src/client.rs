@@ -372,3 +372,81 @@ impl PearlDiverClientBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_core::test_util::CaptureTransport;
+
+    fn with_secret() -> PearlDiverClientBuilder {
+        PearlDiverClient::builder()
+            .oauth(
+                "cid",
+                ClientSecret::new("TOPSECRET"),
+                "http://127.0.0.1:1/cb",
+            )
+            .transport(CaptureTransport::default())
+    }
+
+    fn token_query(client: &PearlDiverClient) -> Vec<(String, String)> {
+        let request = client
+            .inner
+            .oauth
+            .as_ref()
+            .unwrap()
+            .0
+            .token_request(vec![])
+            .unwrap();
+        request.query_pairs().to_vec()
+    }
+
+    #[test]
+    fn neither_credentials_nor_authenticator_is_a_config_error() {
+        let err = PearlDiverClient::builder()
+            .transport(CaptureTransport::default())
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        let err = with_secret().api_base("not a url").build().unwrap_err();
+        assert!(err.to_string().contains("not a url"), "{err}");
+    }
+
+    #[test]
+    fn the_audience_rides_on_the_token_url_once() {
+        let client = with_secret().build().unwrap();
+        assert_eq!(
+            token_query(&client),
+            vec![("audience".to_string(), "pearldiverapi".to_string())]
+        );
+        let own = with_secret()
+            .token_url("https://proxy.test/token?audience=pearldiverapi")
+            .build()
+            .unwrap();
+        assert!(
+            token_query(&own).is_empty(),
+            "already in the URL: not added again"
+        );
+        let none = with_secret().audience(None).build().unwrap();
+        assert!(token_query(&none).is_empty());
+    }
+
+    #[test]
+    fn an_authenticator_replaces_oauth() {
+        let client = PearlDiverClient::builder()
+            .authenticator(Arc::new(shoal_core::NoAuth))
+            .transport(CaptureTransport::default())
+            .build()
+            .unwrap();
+        assert!(client.login().is_err());
+        assert!(client.credential().is_none());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let builder = with_secret();
+        let client = with_secret().build().unwrap();
+        let shown = format!("{builder:?} {client:?}");
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
+        assert!(shown.contains("api.pearldiver.io"), "{shown}");
+    }
+}
