@@ -1,4 +1,6 @@
 //! shoal-redis integration tests: fleets of real processes against the testkit emulators.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fleet;
+mod pearldiver_fleet;
 mod server;
