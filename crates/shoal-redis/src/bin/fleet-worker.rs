@@ -6,7 +6,7 @@
 //!   [`RefreshingCredential`] over a shared [`RedisTokenStore`], until `--until-ms`;
 //! - `--mode hold-lock`: takes the store's refresh lock, prints `LOCKED`, and hangs (to be killed);
 //! - `--mode pebblepad`: calls `GET --path` from `--tasks` concurrent tasks through a pipeline
-//!   paced by a shared [`RedisRateLimiter`], until `--until-ms`.
+//!   paced by a shared [`RedisRateLimiter`] (limits already in Redis), until `--until-ms`.
 //!
 //! With `SHOAL_TOKEN_KEY` (base64 of 32 bytes) in the environment, the store encrypts at rest.
 //! It prints one JSON summary line (`ok`, `failed`, `errors`) on stdout. Times (`--start-ms`,
@@ -23,9 +23,7 @@ use shoal_auth::{
     AccessToken, ClientAuth, ClientSecret, OAuthClient, OAuthConfig, RefreshSettings,
     RefreshingCredential, StaticToken, TokenStore as _, UnknownExpiry,
 };
-use shoal_core::{
-    Pipeline, RateLimitHeaders, RateLimits, Request, RetryPolicy, SharedClock, SystemClock,
-};
+use shoal_core::{Pipeline, RateLimitHeaders, Request, RetryPolicy, SharedClock, SystemClock};
 use shoal_redis::{EncryptionKey, RedisRateLimiter, RedisTokenStore};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -188,6 +186,7 @@ async fn pebblepad(args: &Args, clock: SharedClock) -> Result<serde_json::Value,
         .clock(clock.clone())
         .connect(args.get("redis")?)
         .await?;
+    // Limits come from Redis (learned by whoever asked GetRateLimits or saw headers first).
     let limiter = Arc::new(backend.rate_limiter(RateLimitHeaders::x_rate()));
     let api_base: shoal_core::Url = args.get("api-base")?.parse()?;
     let mut builder = Pipeline::builder(api_base)
@@ -198,12 +197,6 @@ async fn pebblepad(args: &Args, clock: SharedClock) -> Result<serde_json::Value,
         builder = builder.authenticator(Arc::new(StaticToken::new(AccessToken::new(token))));
     }
     let api = builder.build()?;
-    if let Ok(path) = args.get("limits-path") {
-        // What a PebblePad client does first: learn the limits (unauthenticated endpoint).
-        let public = api.derive(api.base_url().clone(), Arc::new(shoal_core::NoAuth));
-        let body: serde_json::Value = public.json(Request::get(path)).await?;
-        limiter.configure(&limits_from(&body)).await?;
-    }
     let path = args.get("path")?.to_string();
     let until = args.num("until-ms", 0)?;
     sleep_until_ms(&clock, args.num("start-ms", 0)?).await;
@@ -213,7 +206,11 @@ async fn pebblepad(args: &Args, clock: SharedClock) -> Result<serde_json::Value,
         let (api, clock, tally, path) = (api.clone(), clock.clone(), tally.clone(), path.clone());
         tasks.push(tokio::spawn(async move {
             while unix_ms(&clock) < until {
-                tally.record(api.execute(Request::get(path.as_str())).await);
+                let result = api.execute(Request::get(path.as_str())).await;
+                // Count only what completed inside the measured interval.
+                if unix_ms(&clock) <= until {
+                    tally.record(result);
+                }
             }
         }));
     }
@@ -221,30 +218,6 @@ async fn pebblepad(args: &Args, clock: SharedClock) -> Result<serde_json::Value,
         t.await?;
     }
     Ok(tally.summary())
-}
-
-/// PebblePad's `GetRateLimits` shape.
-fn limits_from(body: &serde_json::Value) -> RateLimits {
-    let per_method = body["RateLimits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            let method = m["Method"].as_str()?.to_ascii_uppercase();
-            let limit = u32::try_from(m["Limit"].as_u64()?).ok()?;
-            Some((method, limit))
-        })
-        .collect();
-    RateLimits {
-        per_method,
-        concurrency: body["ConcurrencyLimit"]
-            .as_u64()
-            .and_then(|c| u32::try_from(c).ok()),
-        window: body["WindowSeconds"]
-            .as_f64()
-            .filter(|w| *w > 0.0)
-            .map(Duration::from_secs_f64),
-    }
 }
 
 async fn run(args: Args) -> Result<serde_json::Value, BoxError> {

@@ -3,4 +3,5 @@
 
 mod fleet;
 mod pearldiver_fleet;
+mod pebblepad_fleet;
 mod server;
