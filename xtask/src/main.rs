@@ -1,13 +1,15 @@
 //! `cargo xtask …`: the contributor commands (`ci`, …) in one place.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("fixtures") => fixtures(args.get(1).map(String::as_str) == Some("--check")),
         _ => {
-            eprintln!("usage: cargo xtask ci");
+            eprintln!("usage: cargo xtask ci | cargo xtask fixtures [--check]");
             ExitCode::from(2)
         }
     }
@@ -42,6 +44,8 @@ fn has_nextest() -> bool {
 fn ci() -> ExitCode {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
+    let mut fixtures_check = cargo();
+    fixtures_check.args(["xtask", "fixtures", "--check"]);
     let mut clippy = cargo();
     clippy.args([
         "clippy",
@@ -76,4 +80,73 @@ fn ci() -> ExitCode {
     }
     eprintln!("==> ci passed");
     ExitCode::SUCCESS
+}
+
+/// `fixtures/` at the workspace root.
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+}
+
+/// Writes the generated fixtures, or with `check` reports every file that differs, is missing or
+/// is stale, and fails if there is any.
+fn fixtures(check: bool) -> ExitCode {
+    let root = fixtures_dir();
+    let generated = shoal_testkit::fixtures::all();
+    let mut problems = Vec::new();
+    for f in &generated {
+        let path = root.join(&f.path);
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() == Some(f.contents.as_str()) {
+            continue;
+        }
+        if check {
+            problems.push(format!(
+                "{} {}",
+                if current.is_some() {
+                    "differs:"
+                } else {
+                    "missing:"
+                },
+                f.path
+            ));
+            continue;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, &f.contents));
+        if let Err(e) = written {
+            eprintln!("xtask: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    for vendor in shoal_testkit::fixtures::VENDORS {
+        let Ok(entries) = std::fs::read_dir(root.join(vendor)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let rel = format!("{vendor}/{}", entry.file_name().to_string_lossy());
+            if generated.iter().all(|f| f.path != rel) {
+                if check {
+                    problems.push(format!("stale: {rel}"));
+                } else if let Err(e) = std::fs::remove_file(entry.path()) {
+                    eprintln!("xtask: cannot remove {rel}: {e}");
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        eprintln!(
+            "xtask: {} fixtures {}",
+            generated.len(),
+            if check { "up to date" } else { "written" }
+        );
+        ExitCode::SUCCESS
+    } else {
+        problems.iter().for_each(|p| eprintln!("xtask: {p}"));
+        eprintln!("xtask: fixtures are out of date; run `cargo xtask fixtures`");
+        ExitCode::FAILURE
+    }
 }

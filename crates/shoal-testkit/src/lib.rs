@@ -11,7 +11,7 @@
 //! **Cargo features:** none. Each emulator listens on `127.0.0.1` (port 0 by default), takes its
 //! time from an injectable [`shoal_core::SharedClock`], draws data from the seeded [`Synth`]
 //! generator, records its traffic ([`Traffic`]) and obeys a fault script ([`Faults`]).
-//! A `fixtures` module (next) renders deterministic payloads for `cargo xtask fixtures`.
+//! [`fixtures`] renders deterministic payloads for `cargo xtask fixtures`.
 //!
 //! ```
 //! use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
@@ -30,15 +30,18 @@
 //! ```
 
 pub mod faults;
+pub mod fixtures;
 pub mod paya;
 pub mod pearldiver;
 pub mod pebblepad;
+pub mod sandbox;
 mod server;
 pub mod synth;
 pub mod traffic;
 mod util;
 
 pub use faults::{Fault, FaultKind, Faults};
+pub use sandbox::{Sandbox, SandboxConfig, SandboxInfo, run_sandbox};
 pub use shoal_core::{ManualClock, SharedClock, SystemClock};
 pub use synth::{Person, Synth};
 pub use traffic::{RecordedRequest, Traffic};

@@ -1,8 +1,6 @@
-//! Paya contacts: wrapped create/update bodies, partial `PUT`, `update_if_exists`, tombstones
-//! (409 Gone), and lists with `page`, `page_size`, `sort`, column filters, `expand` and the
-//! `meta.pagination` envelope.
+//! Paya contacts: wrapped create/update bodies, partial `PUT`, `update_if_exists` and tombstones
+//! (409 Gone).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, MutexGuard};
 
@@ -14,12 +12,13 @@ use serde_json::{Map, Value, json};
 
 use super::validate::{FieldErrors, label, validate, writable_fields};
 use super::{Contact, PayaState};
+use crate::synth::Synth;
 use crate::util::{empty, form_map, json_response};
 
 type Fields = Map<String, Value>;
 
 /// Query parameters that are not column filters (and credentials never echoed into links).
-const RESERVED: &[&str] = &[
+pub(crate) const RESERVED: &[&str] = &[
     "page",
     "page_size",
     "sort",
@@ -30,8 +29,8 @@ const RESERVED: &[&str] = &[
     "access-token",
     "update_if_exists",
 ];
-const SECRET: &[&str] = &["user-id", "user-api-key", "access-token"];
-const READ_ONLY: &[&str] = &["id", "created_ts", "modified_ts", "created_user_id"];
+pub(crate) const SECRET: &[&str] = &["user-id", "user-api-key", "access-token"];
+pub(crate) const READ_ONLY: &[&str] = &["id", "created_ts", "modified_ts", "created_user_id"];
 
 /// `http://{Host}` of the request, for `_links`.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
@@ -71,74 +70,7 @@ pub fn contact_json(base: &str, fields: &Fields, expand: &[&str]) -> Value {
     Value::Object(out)
 }
 
-fn link(base: &str, path: &str, query: &HashMap<String, String>, page: u64) -> Value {
-    let mut pairs: Vec<(&String, &String)> = query
-        .iter()
-        .filter(|(k, _)| !SECRET.contains(&k.as_str()) && k.as_str() != "page")
-        .collect();
-    pairs.sort();
-    let mut ser = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        ser.append_pair(k, v);
-    }
-    ser.append_pair("page", &page.to_string());
-    json!({"href": format!("{base}{path}?{}", ser.finish())})
-}
-
-/// The list envelope for `items` (already filtered and sorted): one page plus `meta`.
-pub(crate) fn envelope(
-    key: &str,
-    items: Vec<Value>,
-    base: &str,
-    path: &str,
-    query: &HashMap<String, String>,
-    sort: Option<(&str, bool)>,
-) -> Value {
-    let per_page = query
-        .get("page_size")
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(20)
-        .clamp(1, 100);
-    let page = query
-        .get("page")
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let total = items.len() as u64;
-    let page_count = total.div_ceil(per_page).max(1);
-    let start = ((page - 1) * per_page).min(total) as usize;
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip(start)
-        .take(per_page as usize)
-        .collect();
-    let mut links = Map::new();
-    links.insert("self".into(), link(base, path, query, page));
-    links.insert("first".into(), link(base, path, query, 1));
-    if page > 1 {
-        links.insert(
-            "prev".into(),
-            link(base, path, query, (page - 1).min(page_count)),
-        );
-    }
-    if page < page_count {
-        links.insert("next".into(), link(base, path, query, page + 1));
-    }
-    links.insert("last".into(), link(base, path, query, page_count));
-    let attributes = match sort {
-        Some((f, desc)) => json!({ f: if desc { "desc" } else { "asc" } }),
-        None => json!({}),
-    };
-    json!({
-        key: slice,
-        "meta": {
-            "pagination": {"links": links, "totalCount": total, "pageCount": page_count, "currentPage": page, "perPage": per_page},
-            "sort": {"attributes": attributes},
-        },
-    })
-}
-
-fn lock(st: &PayaState) -> MutexGuard<'_, (Vec<Contact>, u64)> {
+pub(crate) fn lock(st: &PayaState) -> MutexGuard<'_, (Vec<Contact>, u64)> {
     st.contacts.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -147,42 +79,65 @@ fn new_id(st: &PayaState, counter: &mut u64) -> String {
     st.synth.hex(71, *counter, 24)
 }
 
+/// Synthetic contact `i` of `n` (created `n - i` hours before `now`), as stored.
+pub(crate) fn synthetic_contact(
+    synth: &Synth,
+    i: u64,
+    n: u64,
+    now: i64,
+    id: &str,
+    location_id: &str,
+    user_id: &str,
+) -> Fields {
+    let p = synth.person(i);
+    let ts = now - ((n - i) as i64) * 3600;
+    let v = json!({
+        "id": id, "location_id": location_id, "first_name": p.first_name, "last_name": p.last_name,
+        "email": p.email, "cell_phone": p.phone, "address": p.street, "city": p.city, "state": p.state,
+        "zip": p.zip, "contact_api_id": format!("crm-{i:04}"), "email_trx_receipt": i % 2 == 0,
+        "created_ts": ts, "modified_ts": ts, "created_user_id": user_id,
+    });
+    match v {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    }
+}
+
 /// Creates the configured number of synthetic contacts.
 pub(crate) fn seed(st: &PayaState) {
     let now = st.common.unix_now();
     let mut g = lock(st);
     let n = st.cfg.seed_contacts;
     for i in 0..n {
-        let p = st.synth.person(i);
         let id = new_id(st, &mut g.1);
-        let ts = now - ((n - i) as i64) * 3600;
-        let v = json!({
-            "id": id, "location_id": st.locations[0].id, "first_name": p.first_name, "last_name": p.last_name,
-            "email": p.email, "cell_phone": p.phone, "address": p.street, "city": p.city, "state": p.state,
-            "zip": p.zip, "contact_api_id": format!("crm-{i:04}"), "email_trx_receipt": i % 2 == 0,
-            "created_ts": ts, "modified_ts": ts, "created_user_id": st.cfg.user_id,
+        let fields = synthetic_contact(
+            &st.synth,
+            i,
+            n,
+            now,
+            &id,
+            &st.locations[0].id,
+            &st.cfg.user_id,
+        );
+        g.0.push(Contact {
+            fields,
+            deleted: false,
         });
-        if let Value::Object(fields) = v {
-            g.0.push(Contact {
-                fields,
-                deleted: false,
-            });
-        }
     }
 }
 
-fn unprocessable(errors: FieldErrors) -> Response {
+pub(crate) fn unprocessable(errors: FieldErrors) -> Response {
     json_response(
         StatusCode::UNPROCESSABLE_ENTITY,
         &json!({ "errors": errors }),
     )
 }
 
-fn one(errors: &mut FieldErrors, field: &str, msg: String) {
+pub(crate) fn one(errors: &mut FieldErrors, field: &str, msg: String) {
     errors.entry(field.into()).or_default().push(msg);
 }
 
-fn expand_list(query: &HashMap<String, String>) -> Vec<&str> {
+pub(crate) fn expand_list(query: &HashMap<String, String>) -> Vec<&str> {
     query
         .get("expand")
         .map(|e| e.split(',').filter(|x| !x.is_empty()).collect())
@@ -371,79 +326,4 @@ pub(crate) async fn remove(State(st): State<Arc<PayaState>>, Path(id): Path<Stri
         }
         Err(_) => st.common.error(404),
     }
-}
-
-fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
-        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
-        (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
-        (None | Some(Value::Null), _) => Ordering::Less,
-        _ => Ordering::Greater,
-    }
-}
-
-fn filter_matches(v: Option<&Value>, wanted: &str) -> bool {
-    match v {
-        Some(Value::String(s)) => s == wanted,
-        Some(Value::Number(n)) => n.to_string() == wanted,
-        Some(Value::Bool(b)) => wanted == if *b { "1" } else { "0" } || wanted == b.to_string(),
-        _ => wanted.is_empty(),
-    }
-}
-
-/// `GET /v2/contacts?page&page_size&sort&<column>=…&expand`.
-pub(crate) async fn list(
-    State(st): State<Arc<PayaState>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let query = form_map(q.as_deref().unwrap_or_default());
-    let known = |f: &str| READ_ONLY.contains(&f) || writable_fields().any(|w| w == f);
-    let sort = query.get("sort").map(|s| match s.strip_prefix('-') {
-        Some(f) => (f, true),
-        None => (s.as_str(), false),
-    });
-    if let Some((f, _)) = sort {
-        if !known(f) {
-            let mut e = FieldErrors::new();
-            one(&mut e, "sort", format!("Unknown sort field: {f}"));
-            return unprocessable(e);
-        }
-    }
-    let filters: Vec<(&String, &String)> = query
-        .iter()
-        .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && known(k))
-        .collect();
-    let g = lock(&st);
-    let mut rows: Vec<&Fields> =
-        g.0.iter()
-            .filter(|c| !c.deleted)
-            .map(|c| &c.fields)
-            .filter(|f| {
-                filters
-                    .iter()
-                    .all(|(k, v)| filter_matches(f.get(k.as_str()), v))
-            })
-            .collect();
-    if let Some((field, desc)) = sort {
-        rows.sort_by(|a, b| {
-            let o = compare(a.get(field), b.get(field));
-            if desc { o.reverse() } else { o }
-        });
-    }
-    let base = base_url(&headers);
-    let expand = expand_list(&query);
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|f| contact_json(&base, f, &expand))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &envelope("contacts", items, &base, "/v2/contacts", &query, sort),
-    )
 }

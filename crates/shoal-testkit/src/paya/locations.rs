@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::PayaState;
-use super::contacts::{base_url, envelope};
+use super::contacts::base_url;
+use super::list::envelope;
 use crate::synth::Synth;
 use crate::util::{form_map, json_response};
 

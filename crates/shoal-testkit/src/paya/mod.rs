@@ -4,6 +4,7 @@
 
 mod auth;
 mod contacts;
+mod list;
 mod locations;
 pub mod validate;
 
@@ -19,6 +20,10 @@ use shoal_core::{SharedClock, SystemClock};
 
 pub use contacts::contact_json;
 pub use locations::{Location, ProductTransaction, seeded_locations};
+
+pub(crate) use contacts::synthetic_contact as contacts_fixture;
+pub(crate) use list::envelope as list_envelope;
+pub(crate) use locations::location_json as location_info_json;
 
 use crate::faults::Faults;
 use crate::server::{Common, Server, wrap};
@@ -166,7 +171,7 @@ impl Paya {
         let router = Router::new()
             .route("/v2/token", post(auth::login))
             .route("/v2/token/{token}", delete(auth::logout))
-            .route("/v2/contacts", get(contacts::list).post(contacts::create))
+            .route("/v2/contacts", get(list::list).post(contacts::create))
             .route(
                 "/v2/contacts/{id}",
                 get(contacts::read)

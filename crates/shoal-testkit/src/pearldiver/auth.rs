@@ -1,23 +1,19 @@
-//! Pearl Diver's authorization server: auto-approving `/authorize`, `/oauth/token` with
-//! client_secret_post, PKCE S256, and refresh-token rotation with family revocation on reuse.
+//! Pearl Diver's token store: codes, PKCE S256, and refresh-token rotation with family
+//! revocation on reuse, plus the inactivity and absolute lifetimes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{AUDIENCE, PdState};
+use super::PdState;
 use crate::synth::Synth;
 use crate::traffic::counters;
-use crate::util::{form_map, is_loopback_match, redirect};
 
 /// A token pair as the token endpoint would return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,13 +26,13 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-struct Code {
-    client_id: String,
-    redirect_uri: String,
-    challenge: Option<String>,
-    scope: String,
-    expires: Instant,
-    used_by_family: Option<u64>,
+pub(super) struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: Option<String>,
+    pub scope: String,
+    pub expires: Instant,
+    pub used_by_family: Option<u64>,
 }
 
 struct Refresh {
@@ -65,9 +61,13 @@ pub(crate) struct AuthStore {
     inner: Mutex<Store>,
 }
 
-type Answer = Result<serde_json::Value, (StatusCode, &'static str, String)>;
+pub(super) type Answer = Result<serde_json::Value, (StatusCode, &'static str, String)>;
 
-fn oauth_error(status: StatusCode, error: &'static str, description: impl Into<String>) -> Answer {
+pub(super) fn oauth_error(
+    status: StatusCode,
+    error: &'static str,
+    description: impl Into<String>,
+) -> Answer {
     Err((status, error, description.into()))
 }
 
@@ -191,7 +191,7 @@ impl AuthStore {
         v
     }
 
-    fn exchange_code(&self, st: &PdState, form: &HashMap<String, String>) -> Answer {
+    pub(super) fn exchange_code(&self, st: &PdState, form: &HashMap<String, String>) -> Answer {
         let code = form.get("code").map(String::as_str).unwrap_or_default();
         let mut s = self.lock();
         let now = st.common.clock.now();
@@ -265,7 +265,7 @@ impl AuthStore {
         Ok(Self::pair_json(st, &pair, &scope, offline))
     }
 
-    fn refresh(&self, st: &PdState, form: &HashMap<String, String>) -> Answer {
+    pub(super) fn refresh(&self, st: &PdState, form: &HashMap<String, String>) -> Answer {
         let token = form
             .get("refresh_token")
             .map(String::as_str)
@@ -330,158 +330,11 @@ impl AuthStore {
         Ok(Self::pair_json(st, &pair, &scope, true))
     }
 
-    fn new_code(&self, st: &PdState, code: Code) -> String {
+    pub(super) fn new_code(&self, st: &PdState, code: Code) -> String {
         let mut s = self.lock();
         let id = self.secret(&mut s, "pd_code_");
         let _ = st;
         s.codes.insert(id.clone(), code);
         id
-    }
-}
-
-/// `GET /authorize`: auto-approves and redirects with `code` and `state`.
-pub(crate) async fn authorize(State(st): State<Arc<PdState>>, RawQuery(q): RawQuery) -> Response {
-    let q = form_map(q.as_deref().unwrap_or_default());
-    let get = |k: &str| q.get(k).cloned();
-    if get("client_id").as_deref() != Some(st.cfg.client_id.as_str()) {
-        return (StatusCode::BAD_REQUEST, "Unknown client").into_response();
-    }
-    let Some(redirect_uri) = get("redirect_uri") else {
-        return (StatusCode::BAD_REQUEST, "Callback URL mismatch").into_response();
-    };
-    let allowed = if st.cfg.redirect_uris.is_empty() {
-        is_loopback_match(&redirect_uri, "http://127.0.0.1/")
-            || is_loopback_match(&redirect_uri, "http://localhost/")
-    } else {
-        st.cfg
-            .redirect_uris
-            .iter()
-            .any(|r| r == &redirect_uri || is_loopback_match(&redirect_uri, r))
-    };
-    if !allowed {
-        return (StatusCode::BAD_REQUEST, "Callback URL mismatch").into_response();
-    }
-    let state = get("state");
-    let fail = |error: &str| {
-        redirect(
-            &redirect_uri,
-            &[("error", Some(error)), ("state", state.as_deref())],
-        )
-    };
-    if get("response_type").as_deref() != Some("code") {
-        return fail("unsupported_response_type");
-    }
-    if get("audience").is_some_and(|a| a != AUDIENCE) {
-        return fail("access_denied");
-    }
-    let challenge = get("code_challenge");
-    match (get("code_challenge_method").as_deref(), &challenge) {
-        (None | Some("S256"), Some(_)) | (None, None) => {}
-        _ => return fail("invalid_request"),
-    }
-    let code = st.auth.new_code(
-        &st,
-        Code {
-            client_id: st.cfg.client_id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            challenge,
-            scope: get("scope").unwrap_or_else(|| "openid".into()),
-            expires: st.common.clock.now() + st.cfg.code_ttl,
-            used_by_family: None,
-        },
-    );
-    redirect(
-        &redirect_uri,
-        &[("code", Some(&code)), ("state", state.as_deref())],
-    )
-}
-
-/// `POST /oauth/token?audience=pearldiverapi`.
-pub(crate) async fn token(
-    State(st): State<Arc<PdState>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let answer = token_answer(&st, q.as_deref(), &headers, &body);
-    match answer {
-        Ok(v) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(v)).into_response(),
-        Err((status, error, description)) => {
-            if error == "invalid_grant" {
-                st.common.traffic.incr(counters::INVALID_GRANT);
-            }
-            let body = json!({"error": error, "error_description": description});
-            (
-                status,
-                [(header::CACHE_CONTROL, "no-store")],
-                axum::Json(body),
-            )
-                .into_response()
-        }
-    }
-}
-
-fn token_answer(st: &PdState, query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Answer {
-    match form_map(query.unwrap_or_default())
-        .get("audience")
-        .map(String::as_str)
-    {
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "audience is required in the token URL",
-            );
-        }
-        Some(AUDIENCE) => {}
-        Some(other) => {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                format!("Service not found: {other}"),
-            );
-        }
-    }
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !ctype.starts_with("application/x-www-form-urlencoded") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "body must be form-encoded",
-        );
-    }
-    let form = form_map(std::str::from_utf8(body).unwrap_or_default());
-    let grant = form.get("grant_type").cloned().unwrap_or_default();
-    st.common
-        .traffic
-        .incr(&format!("{}.{grant}", counters::TOKEN));
-    if headers.contains_key(header::AUTHORIZATION) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication method must be client_secret_post",
-        );
-    }
-    if form.get("client_id") != Some(&st.cfg.client_id)
-        || form.get("client_secret") != Some(&st.cfg.client_secret)
-    {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
-    }
-    match grant.as_str() {
-        "authorization_code" => st.auth.exchange_code(st, &form),
-        "refresh_token" => st.auth.refresh(st, &form),
-        "" => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Missing required parameter: grant_type",
-        ),
-        other => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            format!("Unsupported grant type: {other}"),
-        ),
     }
 }

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod data;
+mod oauth;
 
 use std::io;
 use std::net::SocketAddr;
@@ -192,8 +193,8 @@ impl PearlDiver {
             state.auth.preissue(&state, rt);
         }
         let router = Router::new()
-            .route("/authorize", get(auth::authorize))
-            .route("/oauth/token", post(auth::token))
+            .route("/authorize", get(oauth::authorize))
+            .route("/oauth/token", post(oauth::token))
             .route("/v1/audiences", get(api::list))
             .route("/v1/audiences/{key}", get(api::get_audience))
             .with_state(state.clone());

@@ -7,3 +7,5 @@ mod faults;
 mod paya;
 mod pearldiver;
 mod pebblepad;
+mod sandbox;
+mod snapshots;

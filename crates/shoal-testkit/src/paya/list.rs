@@ -1,0 +1,162 @@
+//! Paya lists: `page`, `page_size`, `sort` (`-field` descending), column filters, `expand`, and
+//! the `meta.pagination` envelope with its links.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::PayaState;
+use super::contacts::{
+    READ_ONLY, RESERVED, SECRET, base_url, contact_json, expand_list, lock, one, unprocessable,
+};
+use super::validate::{FieldErrors, writable_fields};
+use crate::util::{form_map, json_response};
+
+type Fields = Map<String, Value>;
+
+fn link(base: &str, path: &str, query: &HashMap<String, String>, page: u64) -> Value {
+    let mut pairs: Vec<(&String, &String)> = query
+        .iter()
+        .filter(|(k, _)| !SECRET.contains(&k.as_str()) && k.as_str() != "page")
+        .collect();
+    pairs.sort();
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.append_pair("page", &page.to_string());
+    json!({"href": format!("{base}{path}?{}", ser.finish())})
+}
+
+/// The list envelope for `items` (already filtered and sorted): one page plus `meta`.
+pub(crate) fn envelope(
+    key: &str,
+    items: Vec<Value>,
+    base: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    sort: Option<(&str, bool)>,
+) -> Value {
+    let per_page = query
+        .get("page_size")
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(20)
+        .clamp(1, 100);
+    let page = query
+        .get("page")
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len() as u64;
+    let page_count = total.div_ceil(per_page).max(1);
+    let start = ((page - 1) * per_page).min(total) as usize;
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(per_page as usize)
+        .collect();
+    let mut links = Map::new();
+    links.insert("self".into(), link(base, path, query, page));
+    links.insert("first".into(), link(base, path, query, 1));
+    if page > 1 {
+        links.insert(
+            "prev".into(),
+            link(base, path, query, (page - 1).min(page_count)),
+        );
+    }
+    if page < page_count {
+        links.insert("next".into(), link(base, path, query, page + 1));
+    }
+    links.insert("last".into(), link(base, path, query, page_count));
+    let attributes = match sort {
+        Some((f, desc)) => json!({ f: if desc { "desc" } else { "asc" } }),
+        None => json!({}),
+    };
+    json!({
+        key: slice,
+        "meta": {
+            "pagination": {"links": links, "totalCount": total, "pageCount": page_count, "currentPage": page, "perPage": per_page},
+            "sort": {"attributes": attributes},
+        },
+    })
+}
+
+fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
+        (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
+        (None | Some(Value::Null), _) => Ordering::Less,
+        _ => Ordering::Greater,
+    }
+}
+
+fn filter_matches(v: Option<&Value>, wanted: &str) -> bool {
+    match v {
+        Some(Value::String(s)) => s == wanted,
+        Some(Value::Number(n)) => n.to_string() == wanted,
+        Some(Value::Bool(b)) => wanted == if *b { "1" } else { "0" } || wanted == b.to_string(),
+        _ => wanted.is_empty(),
+    }
+}
+
+/// `GET /v2/contacts?page&page_size&sort&<column>=…&expand`.
+pub(crate) async fn list(
+    State(st): State<Arc<PayaState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let query = form_map(q.as_deref().unwrap_or_default());
+    let known = |f: &str| READ_ONLY.contains(&f) || writable_fields().any(|w| w == f);
+    let sort = query.get("sort").map(|s| match s.strip_prefix('-') {
+        Some(f) => (f, true),
+        None => (s.as_str(), false),
+    });
+    if let Some((f, _)) = sort {
+        if !known(f) {
+            let mut e = FieldErrors::new();
+            one(&mut e, "sort", format!("Unknown sort field: {f}"));
+            return unprocessable(e);
+        }
+    }
+    let filters: Vec<(&String, &String)> = query
+        .iter()
+        .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && known(k))
+        .collect();
+    let g = lock(&st);
+    let mut rows: Vec<&Fields> =
+        g.0.iter()
+            .filter(|c| !c.deleted)
+            .map(|c| &c.fields)
+            .filter(|f| {
+                filters
+                    .iter()
+                    .all(|(k, v)| filter_matches(f.get(k.as_str()), v))
+            })
+            .collect();
+    if let Some((field, desc)) = sort {
+        rows.sort_by(|a, b| {
+            let o = compare(a.get(field), b.get(field));
+            if desc { o.reverse() } else { o }
+        });
+    }
+    let base = base_url(&headers);
+    let expand = expand_list(&query);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|f| contact_json(&base, f, &expand))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &envelope("contacts", items, &base, "/v2/contacts", &query, sort),
+    )
+}

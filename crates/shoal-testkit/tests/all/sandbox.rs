@@ -1,0 +1,51 @@
+//! The standalone sandbox: all three emulators with ready credentials.
+
+use reqwest::StatusCode;
+use shoal_testkit::{Sandbox, SandboxConfig, SandboxInfo};
+
+use crate::common::client;
+
+#[tokio::test]
+async fn sandbox_starts_all_three_with_working_credentials() {
+    let sb = Sandbox::start(SandboxConfig::ephemeral()).await.unwrap();
+    let info = sb.info();
+    let round: SandboxInfo = serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+    assert_eq!(round, info);
+    let shown = info.to_string();
+    assert!(shown.contains(&info.pearldiver.api_base) && shown.contains(&info.paya.user_api_key));
+
+    let pd = &info.pearldiver;
+    let r = client()
+        .post(format!("{}?audience={}", pd.token_url, pd.audience))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", pd.refresh_token.as_deref().unwrap()),
+            ("client_id", &pd.client_id),
+            ("client_secret", &pd.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let pp = &info.pebblepad;
+    let r = client()
+        .get(format!("{}1.1/Grade/Get/x", pp.api_base))
+        .bearer_auth(pp.service_access_token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let py = &info.paya;
+    let r = client()
+        .get(format!("{}/v2/locationinfos", py.base_url))
+        .header("developer-id", &py.developer_id)
+        .header("user-id", &py.user_id)
+        .header("user-api-key", &py.user_api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    sb.shutdown().await;
+}
