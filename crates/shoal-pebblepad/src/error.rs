@@ -22,10 +22,12 @@ pub struct PebblePadErrorDecoder;
 impl ErrorDecoder for PebblePadErrorDecoder {
     fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
         let common = CommonErrorDecoder.decode(status, headers, body);
-        let (code, mut message) = (common.code.clone(), common.message.clone());
-        if message.is_none() {
-            message = whole_json(body);
-        }
+        let code = common.code.clone();
+        let message = match status.as_u16() {
+            // Kept whole: the 401 detail's shape is not documented.
+            401 => whole_json(body).or(common.message.clone()),
+            _ => common.message.clone().or_else(|| any_case_message(body)),
+        };
         let message = match status.as_u16() {
             403 => Some(match message {
                 Some(m) => format!("{m} ({FORBIDDEN_EXPLANATION})"),
@@ -36,6 +38,17 @@ impl ErrorDecoder for PebblePadErrorDecoder {
         };
         ServiceDetail::new(code, message).with_fields(common.fields)
     }
+}
+
+/// A `Message` / `ErrorMessage` key in any case (ASP.NET answers `{"Message": …}`).
+fn any_case_message(body: &[u8]) -> Option<String> {
+    let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("message") || k.eq_ignore_ascii_case("errormessage"))
+        .and_then(|(_, v)| v.as_str())
+        .map(|m| Redactor::standard().form(m).replace('+', " "))
 }
 
 /// A JSON body, compacted and redacted, when it is small enough to be a message.
@@ -191,6 +204,13 @@ mod tests {
         let shown = format!("{err} {err:?}");
         assert!(shown.contains("admin_grade:r"), "{shown}");
         assert!(!shown.contains("CANARY"), "{shown}");
+    }
+
+    #[test]
+    fn asp_net_messages_are_read_in_any_case() {
+        let err = answered(404, r#"{"Message":"No HTTP resource was found"}"#);
+        assert_eq!(err.error_message(), Some("No HTTP resource was found"));
+        assert_eq!(err.pebblepad_kind(), PebblePadErrorKind::NotFound);
     }
 
     #[test]

@@ -41,27 +41,30 @@ impl<'a> Grades<'a> {
     /// Imports grades: `POST 1.1/Grade/Import` when the records name users by PebblePad id
     /// ([`IdKind::Id`], [`Grade::for_user_id`]), `POST 1.1/Grade/ImportOnCustomUserId` when they
     /// name them by custom id ([`IdKind::CustomId`], [`Grade::for_user_custom_id`]).
-    pub fn import(&self, users_by: IdKind, grades: &[Grade]) -> Call<()> {
+    ///
+    /// The answer is the imported records as far as the server returns them.
+    pub fn import(&self, users_by: IdKind, grades: &[Grade]) -> Call<Vec<Grade>> {
         let action = match users_by {
             IdKind::Id => "Import",
             IdKind::CustomId => "ImportOnCustomUserId",
         };
         let request = Request::post(target::action(CONTROLLER, action)).json(grades);
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client, request, call::list)
     }
 
-    /// `PUT 1.1/Grade/Recall[OnCustomId]/{id}`.
-    pub fn recall(&self, grade: Target) -> Call<()> {
+    /// `PUT 1.1/Grade/Recall[OnCustomId]/{id}`: the answer is the grade as far as the server
+    /// returns it.
+    pub fn recall(&self, grade: Target) -> Call<Grade> {
         let request = grade.path(CONTROLLER, "Recall").map(Request::put);
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client, request, call::record)
     }
 
     /// `PUT 1.1/Grade/Update[OnCustomId]/{id}`: the server changes only the `Grade` property
-    /// (see [`Grade::value`]).
-    pub fn update(&self, grade: Target, record: &Grade) -> Call<()> {
+    /// (see [`Grade::value`]). The answer is the grade as far as the server returns it.
+    pub fn update(&self, grade: Target, record: &Grade) -> Call<Grade> {
         let request = grade
             .path(CONTROLLER, "Update")
             .and_then(|path| Request::put(path).json(record));
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client, request, call::record)
     }
 }

@@ -27,12 +27,13 @@ impl<'a> Groups<'a> {
         Call::new(self.client, request, call::record)
     }
 
-    /// `PUT 1.1/Group/Update[OnCustomId]/{id}`.
-    pub fn update(&self, group: Target, changes: &Group) -> Call<()> {
+    /// `PUT 1.1/Group/Update[OnCustomId]/{id}`: the answer is the updated group as far as the
+    /// server returns it.
+    pub fn update(&self, group: Target, changes: &Group) -> Call<Group> {
         let request = group
             .path(CONTROLLER, "Update")
             .and_then(|path| Request::put(path).json(changes));
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client, request, call::record)
     }
 
     /// `DELETE 1.1/Group/Delete[OnCustomId]/{id}`: the members' work is kept.

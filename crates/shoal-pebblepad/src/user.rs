@@ -37,30 +37,51 @@ impl<'a> Users<'a> {
         Call::new(self.client, request, call::unit)
     }
 
-    /// `PUT 1.1/User/AddContactDetails[OnCustomId]/{id}`.
-    pub fn add_contact_details(&self, user: Target, details: &UserDetails) -> Call<()> {
+    /// `PUT 1.1/User/AddContactDetails[OnCustomId]/{id}`: merges `details` into the user's
+    /// contact details. The answer is the user as far as the server returns it.
+    pub fn add_contact_details(&self, user: Target, details: &UserDetails) -> Call<BasicUserInfo> {
         self.details(user, "AddContactDetails", details)
     }
 
-    /// `PUT 1.1/User/AddOtherDetails[OnCustomId]/{id}`.
-    pub fn add_other_details(&self, user: Target, details: &UserDetails) -> Call<()> {
+    /// `PUT 1.1/User/AddOtherDetails[OnCustomId]/{id}`: merges `details` into the user's other
+    /// details.
+    pub fn add_other_details(&self, user: Target, details: &UserDetails) -> Call<BasicUserInfo> {
         self.details(user, "AddOtherDetails", details)
     }
 
-    /// `PUT 1.1/User/DeleteContactDetails[OnCustomId]/{id}`: `details` names what to remove.
-    pub fn delete_contact_details(&self, user: Target, details: &UserDetails) -> Call<()> {
-        self.details(user, "DeleteContactDetails", details)
+    /// `PUT 1.1/User/DeleteContactDetails[OnCustomId]/{id}`: removes the named contact-detail
+    /// fields (the body is a JSON array of field names *(assumed shape)*).
+    pub fn delete_contact_details(
+        &self,
+        user: Target,
+        names: &[impl AsRef<str>],
+    ) -> Call<BasicUserInfo> {
+        self.details(user, "DeleteContactDetails", &names_of(names))
     }
 
-    /// `PUT 1.1/User/DeleteOtherDetails[OnCustomId]/{id}`: `details` names what to remove.
-    pub fn delete_other_details(&self, user: Target, details: &UserDetails) -> Call<()> {
-        self.details(user, "DeleteOtherDetails", details)
+    /// `PUT 1.1/User/DeleteOtherDetails[OnCustomId]/{id}`: removes the named other-detail
+    /// fields (a JSON array of field names *(assumed shape)*).
+    pub fn delete_other_details(
+        &self,
+        user: Target,
+        names: &[impl AsRef<str>],
+    ) -> Call<BasicUserInfo> {
+        self.details(user, "DeleteOtherDetails", &names_of(names))
     }
 
-    fn details(&self, user: Target, action: &str, details: &UserDetails) -> Call<()> {
+    fn details<B: serde::Serialize + ?Sized>(
+        &self,
+        user: Target,
+        action: &str,
+        body: &B,
+    ) -> Call<BasicUserInfo> {
         let request = user
             .path(CONTROLLER, action)
-            .and_then(|path| Request::put(path).json(details));
-        Call::new(self.client, request, call::unit)
+            .and_then(|path| Request::put(path).json(body));
+        Call::new(self.client, request, call::record)
     }
+}
+
+fn names_of(names: &[impl AsRef<str>]) -> Vec<&str> {
+    names.iter().map(AsRef::as_ref).collect()
 }

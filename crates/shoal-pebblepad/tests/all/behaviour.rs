@@ -1,0 +1,163 @@
+//! Client behaviour over a scripted transport: rate limits read once before the first call, a
+//! 429 retried even for a POST, a limit change re-read, PebblePad error detail end to end.
+
+use std::sync::Arc;
+
+use shoal_auth::{AccessToken, StaticToken};
+use shoal_core::test_util::{CaptureTransport, Scripted};
+use shoal_core::{Clock, SystemClock};
+use shoal_pebblepad::{
+    BasicUserInfo, Installation, PebblePad, PebblePadErrorExt, PebblePadErrorKind, Target,
+};
+
+use crate::support::TOKEN;
+
+fn limits(get: u32, post: u32) -> Scripted {
+    Scripted::json(
+        200,
+        serde_json::json!({
+            "RateLimits": [{"Method": "GET", "Limit": get}, {"Method": "POST", "Limit": post}],
+            "ConcurrencyLimit": 4, "WindowSeconds": 60
+        }),
+    )
+}
+
+async fn client(t: &CaptureTransport) -> PebblePad {
+    PebblePad::builder(Installation::Taqas)
+        .authenticator(Arc::new(StaticToken::new(AccessToken::new(TOKEN))))
+        .transport(t.clone())
+        .jitter_seed(1)
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn limits_are_read_once_without_auth_before_the_first_of_many_concurrent_calls() {
+    let t = CaptureTransport::new([limits(600, 120)]);
+    let c = client(&t).await;
+    assert!(t.requests().is_empty(), "nothing is sent at build time");
+    let calls: Vec<_> = (0..64)
+        .map(|i| tokio::spawn(c.grades().for_user(Target::id(format!("u{i}"))).send()))
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    let sent = t.requests();
+    assert_eq!(sent.len(), 65);
+    let first = &sent[0];
+    assert_eq!(first.uri().path(), "/api/1.1/Info/GetRateLimits");
+    assert!(first.headers().get("authorization").is_none());
+    let reads = sent
+        .iter()
+        .filter(|r| r.uri().path().ends_with("GetRateLimits"))
+        .count();
+    assert_eq!(reads, 1);
+    assert!(sent[1].headers().get("authorization").is_some());
+    let status = c.rate_limits().await.unwrap();
+    assert_eq!(status.methods["GET"].limit, Some(600));
+    assert_eq!(status.methods["POST"].limit, Some(120));
+    assert_eq!(status.concurrency_limit, Some(4));
+    assert_eq!(
+        c.announced_rate_limits().unwrap().concurrency_limit,
+        Some(4)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_is_retried_for_a_post_after_the_limiter_backs_off() {
+    let rejected = Scripted::json(
+        429,
+        serde_json::json!({"errormessage": "Rate limit exceeded"}),
+    )
+    .with_header("x-rate-limit", "30")
+    .with_header("x-rate-remaining", "0");
+    let created = Scripted::json(200, serde_json::json!({"Id": "u-1", "Username": "jb"}));
+    let t = CaptureTransport::new([limits(600, 30), rejected, created]);
+    let c = client(&t).await;
+    let clock = SystemClock;
+    let start = clock.now();
+    let user = c
+        .users()
+        .create(&BasicUserInfo::new("jb"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.id.as_deref(), Some("u-1"));
+    let posts: Vec<_> = t
+        .requests()
+        .into_iter()
+        .filter(|r| r.method() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2, "the POST was resent once");
+    assert_eq!(posts[0].body(), posts[1].body());
+    // No Retry-After: the limiter treated the window as full and waited it out first.
+    assert!(clock.now() - start >= std::time::Duration::from_secs(60));
+    assert_eq!(c.stats().rate_limited, 1);
+    assert_eq!(c.rate_limits().await.unwrap().rejections, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_limit_in_the_headers_re_reads_get_rate_limits() {
+    let changed = Scripted::json(200, serde_json::json!([]))
+        .with_header("x-rate-limit", "300")
+        .with_header("x-rate-remaining", "299");
+    let t = CaptureTransport::new([limits(600, 120), changed, limits(300, 60)]);
+    let c = client(&t).await;
+    c.grades().for_user(Target::id("u")).send().await.unwrap();
+    let status = c.rate_limits().await.unwrap();
+    assert_eq!(status.methods["GET"].limit, Some(300));
+    assert_eq!(
+        status.methods["POST"].limit,
+        Some(60),
+        "POST learned before any POST"
+    );
+    let reads = t
+        .requests()
+        .iter()
+        .filter(|r| r.uri().path().ends_with("GetRateLimits"))
+        .count();
+    assert_eq!(reads, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_carry_pebblepad_detail() {
+    let t = CaptureTransport::new([
+        limits(600, 120),
+        Scripted::json(
+            400,
+            serde_json::json!({"errormessage": "Username already exists"}),
+        ),
+        Scripted::json(403, serde_json::json!({"errormessage": "Denied"})),
+        Scripted::json(
+            401,
+            serde_json::json!({"Message": "Authorization has been denied"}),
+        ),
+    ]);
+    let c = client(&t).await;
+    let dup = c
+        .users()
+        .create(&BasicUserInfo::new("jb"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(dup.is_username_exists(), "{dup}");
+    let denied = c.users().delete(Target::id("u")).send().await.unwrap_err();
+    assert_eq!(denied.pebblepad_kind(), PebblePadErrorKind::Forbidden);
+    assert!(denied.to_string().contains("access policy"), "{denied}");
+    let unauthorized = c
+        .groups()
+        .members(Target::id("g"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unauthorized.pebblepad_kind(),
+        PebblePadErrorKind::Unauthorized
+    );
+    assert_eq!(
+        unauthorized.unauthorized_detail().unwrap()["Message"],
+        "Authorization has been denied"
+    );
+    assert!(!format!("{dup:?}{denied:?}{unauthorized:?}").contains(TOKEN));
+}
