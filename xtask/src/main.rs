@@ -68,6 +68,7 @@ fn ci() -> ExitCode {
         .env("RUSTDOCFLAGS", "-D warnings");
     let steps = [
         ("fmt", fmt),
+        ("fixtures --check", fixtures_check),
         ("clippy", clippy),
         ("test", test),
         ("doctest", doctest),
