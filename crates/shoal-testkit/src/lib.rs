@@ -13,6 +13,10 @@
 //! generator, records its traffic ([`Traffic`]) and obeys a fault script ([`Faults`]).
 //! [`fixtures`] renders deterministic payloads for `cargo xtask fixtures`.
 //!
+//! Modules: [`pearldiver`], [`pebblepad`], [`paya`] (one emulator each: `start(config)` →
+//! handle with `endpoints()`, `traffic()`, `faults()`, `shutdown()`), [`sandbox`] (all three on
+//! fixed ports until Ctrl-C, for `shoal sandbox`), [`faults`], [`traffic`], [`synth`], [`fixtures`].
+//!
 //! ```
 //! use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
 //! use shoal_testkit::{Fault, ManualClock};
