@@ -531,6 +531,23 @@ mod tests {
         server.client().get_connection().unwrap()
     }
 
+    #[test]
+    fn debug_output_shows_no_key_or_token() {
+        let key = EncryptionKey::from_bytes([0x41; 32]);
+        let builder = RedisTokenStore::builder("n").encryption_key(key);
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("EncryptionKey([redacted])"), "{shown}");
+        assert!(
+            !shown.contains("AAAA") && !shown.contains("65, 65"),
+            "{shown}"
+        );
+        let rec = format!("{:?}", record("ACCESS-X", "REFRESH-X"));
+        assert!(
+            !rec.contains("ACCESS-X") && !rec.contains("REFRESH-X"),
+            "{rec}"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn compare_and_set_writes_only_over_the_expected_version() {
         let server = RedisServer::start();
