@@ -26,7 +26,7 @@ impl ErrorDecoder for PebblePadErrorDecoder {
         let message = match status.as_u16() {
             // Kept whole: the 401 detail's shape is not documented.
             401 => whole_json(body).or(common.message.clone()),
-            _ => common.message.clone().or_else(|| any_case_message(body)),
+            _ => any_case_message(body).or(common.message.clone()),
         };
         let message = match status.as_u16() {
             403 => Some(match message {
@@ -40,15 +40,20 @@ impl ErrorDecoder for PebblePadErrorDecoder {
     }
 }
 
-/// A `Message` / `ErrorMessage` key in any case (ASP.NET answers `{"Message": …}`).
+/// An `errormessage`, `error_description` or `message` key in any case (ASP.NET answers
+/// `{"Message": …}`), redacted as free text.
 fn any_case_message(body: &[u8]) -> Option<String> {
     let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else {
         return None;
     };
-    map.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("message") || k.eq_ignore_ascii_case("errormessage"))
-        .and_then(|(_, v)| v.as_str())
-        .map(|m| Redactor::standard().form(m).replace('+', " "))
+    ["errormessage", "error_description", "message"]
+        .iter()
+        .find_map(|want| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(want))
+                .and_then(|(_, v)| v.as_str())
+        })
+        .map(|m| Redactor::standard().text(m))
 }
 
 /// A JSON body, compacted and redacted, when it is small enough to be a message.

@@ -95,6 +95,13 @@ pub(crate) fn with_id(controller: &str, action: &str, id: &str) -> Result<String
             format!("`{controller}/{action}` needs a non-empty id"),
         ));
     }
+    // URLs treat `.`, `..` and their encodings `%2E` as path steps: no URL can carry them as ids.
+    if id == "." || id == ".." {
+        return Err(Error::invalid(
+            "id",
+            format!("`{id}` cannot be sent as a path segment"),
+        ));
+    }
     Ok(format!(
         "{}/{}",
         self::action(controller, action),
@@ -113,12 +120,7 @@ pub(crate) fn encode_segment(segment: &str) -> String {
             out.push_str(&format!("%{b:02X}"));
         }
     }
-    // `.` and `..` alone would be read as relative path steps.
-    match out.as_str() {
-        "." => "%2E".into(),
-        ".." => "%2E%2E".into(),
-        _ => out,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -145,9 +147,13 @@ mod tests {
     }
 
     #[test]
-    fn dot_segments_cannot_climb() {
-        assert_eq!(encode_segment(".."), "%2E%2E");
-        assert_eq!(encode_segment("a.b"), "a.b");
+    fn dot_segments_are_refused() {
+        assert!(with_id("User", "Delete", "..").is_err());
+        assert!(with_id("User", "Delete", ".").is_err());
+        assert_eq!(
+            with_id("User", "Delete", "a.b").unwrap(),
+            "1.1/User/Delete/a.b"
+        );
     }
 
     proptest! {
