@@ -1,4 +1,6 @@
-//! `cargo xtask …`: the contributor commands (`ci`, …) in one place.
+//! `cargo xtask …`: the contributor commands (`ci`, `fixtures`, `bench`) in one place.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -8,8 +10,12 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("fixtures") => fixtures(args.get(1).map(String::as_str) == Some("--check")),
+        Some("bench") => bench::run(&args[1..]),
+        // Children of `bench`: an emulator in its own process, and the baseline exporter.
+        Some("emulate") => bench::emulate(&args[1..]),
+        Some("bench-baseline-export") => bench::baseline_export(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask fixtures [--check]");
+            eprintln!("usage: cargo xtask ci | fixtures [--check] | bench [--quick]");
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,241 @@
+//! Scenario 2: audience export — `shoal pearldiver export --format ndjson` against a baseline
+//! program that pages with bare reqwest, parses each page into `serde_json::Value` and writes one
+//! line per record. Records/s and peak RSS (the kernel's `VmHWM` of each child process).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+
+use secrecy::ExposeSecret;
+use shoal_auth::{FileTokenStore, TokenStore};
+use shoal_core::Request;
+
+use super::emulate::Emulator;
+use super::measure::{median, spread, watch_child};
+use super::overhead::{refresh_only, shoal_side};
+use super::report::{Goal, Row};
+use super::{BenchResult, Plan, target_dir};
+
+const MIB: f64 = 1024.0;
+
+/// `xtask bench-baseline-export --api-base U --token T --audience K --out FILE`: the hand-written
+/// reqwest exporter the benchmark compares with.
+pub fn baseline_export(args: &[String]) -> ExitCode {
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let (Some(api), Some(token), Some(key), Some(out)) = (
+        get("--api-base"),
+        get("--token"),
+        get("--audience"),
+        get("--out"),
+    ) else {
+        eprintln!(
+            "usage: xtask bench-baseline-export --api-base U --token T --audience K --out FILE"
+        );
+        return ExitCode::from(2);
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return ExitCode::FAILURE;
+    };
+    match rt.block_on(baseline(&api, &token, &key, Path::new(&out))) {
+        Ok(n) => {
+            println!("{n}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("baseline export: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn baseline(api: &str, token: &str, key: &str, out: &Path) -> Result<u64, String> {
+    let client = reqwest::Client::new();
+    let file = std::fs::File::create(out).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::new(file);
+    let mut page_token: Option<String> = None;
+    let mut count = 0u64;
+    loop {
+        let mut req = client
+            .get(format!("{api}/audiences/{key}"))
+            .bearer_auth(token);
+        if let Some(t) = &page_token {
+            req = req.query(&[("pageToken", t)]);
+        }
+        let body = req
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .error_for_status()
+            .map_err(|e| e.to_string())?;
+        let bytes = body.bytes().await.map_err(|e| e.to_string())?;
+        let page: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        for record in page["records"].as_array().into_iter().flatten() {
+            serde_json::to_writer(&mut w, record).map_err(|e| e.to_string())?;
+            w.write_all(b"\n").map_err(|e| e.to_string())?;
+            count += 1;
+        }
+        page_token = page["pageToken"].as_str().map(str::to_string);
+        if page_token.is_none() {
+            break;
+        }
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(count)
+}
+
+struct Outcome {
+    records_per_s: f64,
+    peak_kib: u64,
+}
+
+fn run_child(mut cmd: Command, records: u64, out: &Path) -> BenchResult<Outcome> {
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(out.with_extension("ndjson.checkpoint"));
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let (elapsed, peak_kib, ok) = watch_child(child);
+    if !ok {
+        return Err(format!("exporter failed: {cmd:?}"));
+    }
+    let lines = std::fs::read(out)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64;
+    if lines != records {
+        return Err(format!(
+            "exporter wrote {lines} records, expected {records}"
+        ));
+    }
+    Ok(Outcome {
+        records_per_s: records as f64 / elapsed.as_secs_f64(),
+        peak_kib,
+    })
+}
+
+/// Runs the scenario.
+pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
+    let sizes: [u64; 2] = if plan.quick {
+        [100_000, 300_000]
+    } else {
+        [100_000, 1_000_000]
+    };
+    let runs = if plan.quick { 1 } else { 3 };
+    let dir = target_dir().join("bench").join("export");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let shoal_exe = target_dir().join("release").join("shoal");
+    let xtask_exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    let mut shoal_peaks = Vec::new();
+    for records in sizes {
+        let emu = Emulator::start(&["pearldiver", "--records", &records.to_string()])?;
+        let side = shoal_side(&emu, refresh_only(&emu), false)?;
+        side.pipeline
+            .execute(Request::get("audiences"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let record = side
+            .store
+            .load()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no token")?;
+        let token_file = dir.join("tokens.json");
+        let _ = std::fs::remove_file(&token_file);
+        FileTokenStore::new(&token_file)
+            .save(&record)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bearer = record.access_token.expose_secret().to_string();
+        let (shoal_out, base_out) = (dir.join("shoal.ndjson"), dir.join("baseline.ndjson"));
+        let (mut s, mut b, mut s_peak, mut b_peak) = (Vec::new(), Vec::new(), 0u64, 0u64);
+        for run in 0..runs {
+            let shoal_cmd = || {
+                let mut c = Command::new(&shoal_exe);
+                c.args([
+                    "pearldiver",
+                    "export",
+                    "--audience",
+                    "1",
+                    "--format",
+                    "ndjson",
+                    "--out",
+                ])
+                .arg(&shoal_out)
+                .env("SHOAL_PEARLDIVER_CLIENT_ID", emu.field("client_id"))
+                .env("SHOAL_PEARLDIVER_CLIENT_SECRET", emu.field("client_secret"))
+                .env("SHOAL_PEARLDIVER_AUTH_URL", emu.field("authorize_url"))
+                .env("SHOAL_PEARLDIVER_TOKEN_URL", emu.field("token_url"))
+                .env("SHOAL_PEARLDIVER_API_URL", emu.field("api_base"))
+                .env("SHOAL_PEARLDIVER_TOKEN_FILE", &token_file);
+                c
+            };
+            let base_cmd = || {
+                let mut c = Command::new(&xtask_exe);
+                c.args([
+                    "bench-baseline-export",
+                    "--api-base",
+                    &emu.field("api_base"),
+                    "--token",
+                    &bearer,
+                ])
+                .args(["--audience", "1", "--out"])
+                .arg(&base_out);
+                c
+            };
+            let (so, bo) = if run % 2 == 0 {
+                let so = run_child(shoal_cmd(), records, &shoal_out)?;
+                (so, run_child(base_cmd(), records, &base_out)?)
+            } else {
+                let bo = run_child(base_cmd(), records, &base_out)?;
+                (run_child(shoal_cmd(), records, &shoal_out)?, bo)
+            };
+            s_peak = s_peak.max(so.peak_kib);
+            b_peak = b_peak.max(bo.peak_kib);
+            s.push(so.records_per_s);
+            b.push(bo.records_per_s);
+        }
+        rows.push(Row::new(
+            &format!("export {records}: throughput"),
+            "records/s",
+            median(s.clone()),
+            median(b),
+            Goal::AtLeast(1.0),
+            spread(&s),
+        ));
+        rows.push(Row::new(
+            &format!("export {records}: peak RSS"),
+            "MiB",
+            s_peak as f64 / MIB,
+            b_peak as f64 / MIB,
+            Goal::ValueAtMost(64.0),
+            0.0,
+        ));
+        shoal_peaks.push(s_peak);
+        let _ = std::fs::remove_file(&shoal_out);
+        let _ = std::fs::remove_file(&base_out);
+    }
+    // Flat memory: the large export's peak within 10% of the small one's.
+    if let [small, large] = shoal_peaks[..] {
+        rows.push(Row::new(
+            &format!("export peak RSS, {} vs {}", sizes[1], sizes[0]),
+            "MiB",
+            large as f64 / MIB,
+            small as f64 / MIB,
+            Goal::AtMost(1.10),
+            0.0,
+        ));
+    }
+    Ok(rows)
+}
