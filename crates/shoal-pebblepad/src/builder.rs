@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use shoal_auth::{OAuthClient, RefreshSettings, RefreshingCredential, TokenStore};
 use shoal_core::{
-    Authenticator, NoAuth, Pipeline, RateLimitBackend, RateLimitHeaders, RateLimiter, Result,
-    RetryBudget, RetryPolicy, SharedClock, SystemClock, Transport,
+    Authenticator, LocalRateLimitBackend, NoAuth, Pipeline, RateLimitBackend, RateLimitHeaders,
+    RateLimiter, Result, RetryBudget, RetryPolicy, SharedClock, SystemClock, Transport,
 };
 use tokio::sync::OnceCell;
 use url::Url;
@@ -18,6 +18,7 @@ use crate::client::{Inner, PebblePad};
 use crate::error::PebblePadErrorDecoder;
 use crate::installation::Installation;
 use crate::limits::Discovery;
+use crate::probe::ProbingBackend;
 
 /// PebblePad's rolling window, unless `GetRateLimits` says otherwise.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
@@ -149,6 +150,7 @@ impl PebblePadBuilder {
     }
 
     /// Keeps rate-limit state in a shared backend (e.g. Redis for a fleet) instead of memory.
+    /// The client wraps it in a [`ProbingBackend`].
     pub fn rate_limit_backend(mut self, backend: Arc<dyn RateLimitBackend>) -> Self {
         self.backend = Some(backend);
         self
@@ -165,19 +167,19 @@ impl PebblePadBuilder {
             None => default_transport()?,
         };
         let budget = Arc::new(RetryBudget::default());
-        let limiter = Arc::new(match &self.backend {
-            Some(backend) => RateLimiter::new(
-                backend.clone(),
-                RateLimitHeaders::x_rate(),
-                self.clock.clone(),
-            ),
-            None => RateLimiter::local(
-                self.clock.clone(),
-                self.window,
-                &initial_limits(&self.discovery),
-                RateLimitHeaders::x_rate(),
-            ),
-        });
+        let backend: Arc<dyn RateLimitBackend> = match &self.backend {
+            Some(backend) => backend.clone(),
+            None => Arc::new(LocalRateLimitBackend::new(self.clock.clone(), self.window)),
+        };
+        let probing = ProbingBackend::new(backend);
+        if let Discovery::Fixed(limits) = &self.discovery {
+            probing.configure(limits).await?;
+        }
+        let limiter = Arc::new(RateLimiter::new(
+            Arc::new(probing),
+            RateLimitHeaders::x_rate(),
+            self.clock.clone(),
+        ));
         let pipeline = |base: Url, auth: Arc<dyn Authenticator>, limited: bool| {
             let mut b = Pipeline::builder(base)
                 .shared_transport(transport.clone())
@@ -232,13 +234,6 @@ impl PebblePadBuilder {
             credential,
             oauth,
         }))
-    }
-}
-
-fn initial_limits(discovery: &Discovery) -> shoal_core::RateLimits {
-    match discovery {
-        Discovery::Fixed(limits) => limits.clone(),
-        _ => shoal_core::RateLimits::default(),
     }
 }
 

@@ -74,6 +74,7 @@ mod group;
 mod installation;
 mod limits;
 pub mod models;
+mod probe;
 mod target;
 mod user;
 
@@ -95,6 +96,7 @@ pub use models::grade::Grade;
 pub use models::group::{Group, GroupMember};
 pub use models::rate_limits::{MethodLimit, RateLimitsInfo};
 pub use models::user::{BasicUserInfo, UserDetails, UserStatus};
+pub use probe::ProbingBackend;
 pub use shoal_auth::Password;
 pub use target::{IdKind, Target};
 pub use user::Users;

@@ -98,6 +98,16 @@ impl PebblePad {
         let Ok(_guard) = self.inner().rediscovering.try_lock() else {
             return;
         };
+        // Only if a GET can go now: waiting a window for it would help nobody (until then each
+        // method learns from its own probe, see `ProbingBackend`).
+        let get_free = self.rate_limits().await.is_ok_and(|s| {
+            s.methods
+                .get("GET")
+                .is_none_or(|m| m.limit.is_none_or(|l| m.used < l))
+        });
+        if !get_free {
+            return;
+        }
         if let Err(e) = self.refresh_rate_limits().await {
             tracing::warn!(error = %e, "GetRateLimits failed after a limit change");
         }

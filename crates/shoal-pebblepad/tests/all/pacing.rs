@@ -129,3 +129,50 @@ async fn limits_changed_halfway_are_adopted_without_a_429_storm() {
     // And it still used the new limits well: no more than a window beyond the ideal.
     assert!(elapsed < Duration::from_secs(600), "{elapsed:?}");
 }
+
+/// Calls of the resource API the emulator has answered so far.
+fn answered(emu: &shoal_testkit::pebblepad::PebblePad) -> usize {
+    emu.traffic()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/1.1/") && r.status.is_some())
+        .count()
+}
+
+/// The hard case: the limits drop while calls are on the wire. The calls already sent when the
+/// server changed its limits are judged by the new ones and no client can take them back (at
+/// most the concurrency limit, 4, for the method caught in flight). Every other method learns
+/// the change through one probe (see `ProbingBackend`): at most one 429 each.
+#[tokio::test(start_paused = true)]
+async fn limits_lowered_mid_burst_cost_at_most_one_429_per_other_method() {
+    let emu = Arc::new(emulator(limits(120, 30)).await);
+    let client = emulator_client(&emu, None, RefreshSettings::default()).await;
+    let changer = {
+        let emu = emu.clone();
+        tokio::spawn(async move {
+            // Wake with the second burst (the first window's calls slide out at 60 s plus the
+            // limiter's 25 ms slack), then change the limits in the middle of it: the emulator's
+            // window already holds more calls than the new limits allow.
+            SystemClock.sleep(WINDOW + Duration::from_millis(25)).await;
+            while answered(&emu) < 150 + 110 {
+                tokio::task::yield_now().await;
+            }
+            emu.set_limits(limits(60, 15));
+        })
+    };
+    let elapsed = run(&client).await;
+    changer.await.unwrap();
+
+    let rejected = rejections(&emu);
+    eprintln!("lowered mid-burst: {elapsed:?} of virtual time, 429s {rejected:?}");
+    let caught_in_flight = rejected.values().filter(|n| **n > 1).count();
+    assert!(caught_in_flight <= 1, "429 storm: {rejected:?}");
+    assert!(
+        rejected.values().all(|n| *n <= 4),
+        "429 storm: {rejected:?}"
+    );
+    assert!(rejected.values().sum::<usize>() <= 4 + 1, "{rejected:?}");
+    let status = client.rate_limits().await.unwrap();
+    assert_eq!(status.methods["GET"].limit, Some(60));
+    assert_eq!(status.methods["POST"].limit, Some(15));
+}

@@ -1,0 +1,191 @@
+//! [`ProbingBackend`]: a rate-limit backend wrapper that turns a server-side limit change into
+//! at most one rejected call per method.
+//!
+//! When a response reports a method's limit different from what was known, PebblePad changed its
+//! limits, and every *other* method's known limit is suspect too. Until a method has had one
+//! answer after the change (which carries its new `X-Rate-Limit`), it may have only one call in
+//! flight: a probe. So a lowered limit costs each method at most its probe, not a burst of
+//! concurrent 429s. The wrapped backend does all the counting; this only gates admission.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use shoal_core::{
+    Admission, Lease, RateLimitBackend, RateLimitStatus, RateLimits, RateObservation, Result,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Limits last learned, by method.
+    known: HashMap<String, u32>,
+    /// Bumped on every detected change.
+    epoch: u64,
+    /// The epoch in which each method last learned its limit.
+    confirmed: HashMap<String, u64>,
+    /// Methods with a probe in flight.
+    probing: HashSet<String>,
+}
+
+impl State {
+    fn unconfirmed(&self, method: &str) -> bool {
+        self.confirmed.get(method).copied().unwrap_or(0) < self.epoch
+    }
+}
+
+/// Wraps a backend; see the module documentation.
+#[derive(Debug)]
+pub struct ProbingBackend {
+    inner: Arc<dyn RateLimitBackend>,
+    state: Mutex<State>,
+}
+
+impl ProbingBackend {
+    /// Gates `inner`'s admissions after limit changes.
+    pub fn new(inner: Arc<dyn RateLimitBackend>) -> Self {
+        Self {
+            inner,
+            state: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a method must still probe (for tests and status).
+    pub fn is_probing(&self, method: &str) -> bool {
+        self.lock().unconfirmed(method)
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for ProbingBackend {
+    async fn try_acquire(&self, method: &str) -> Result<Admission> {
+        let probe = {
+            let st = self.lock();
+            if st.unconfirmed(method) && st.probing.contains(method) {
+                // Woken when any lease is released, including the probe's.
+                return Ok(Admission::Wait(None));
+            }
+            st.unconfirmed(method)
+        };
+        let admission = self.inner.try_acquire(method).await?;
+        if probe && matches!(admission, Admission::Granted(_)) {
+            self.lock().probing.insert(method.to_string());
+        }
+        Ok(admission)
+    }
+
+    fn release(&self, lease: Lease) {
+        // The pipeline observes the answer right after releasing, before it yields.
+        self.lock().probing.remove(&lease.method);
+        self.inner.release(lease);
+    }
+
+    async fn observe(&self, o: &RateObservation) -> Result<()> {
+        if let Some(limit) = o.limit {
+            let mut st = self.lock();
+            let previous = st.known.insert(o.method.clone(), limit);
+            if previous.is_some_and(|p| p != limit) {
+                st.epoch += 1;
+                tracing::info!(method = %o.method, from = ?previous, to = limit, "server changed its rate limits; other methods probe until they learn theirs");
+            }
+            let epoch = st.epoch;
+            st.confirmed.insert(o.method.clone(), epoch);
+        }
+        self.inner.observe(o).await
+    }
+
+    async fn configure(&self, limits: &RateLimits) -> Result<()> {
+        {
+            let mut st = self.lock();
+            let epoch = st.epoch;
+            for (method, limit) in &limits.per_method {
+                st.known.insert(method.clone(), *limit);
+                st.confirmed.insert(method.clone(), epoch);
+            }
+        }
+        self.inner.configure(limits).await
+    }
+
+    async fn status(&self) -> Result<RateLimitStatus> {
+        self.inner.status().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use shoal_core::{LocalRateLimitBackend, ManualClock};
+
+    fn backend() -> ProbingBackend {
+        let clock = ManualClock::new();
+        let local = LocalRateLimitBackend::new(clock.shared(), Duration::from_secs(60));
+        ProbingBackend::new(Arc::new(local))
+    }
+
+    fn seen(method: &str, limit: u32) -> RateObservation {
+        RateObservation {
+            method: method.into(),
+            limit: Some(limit),
+            remaining: Some(0),
+            ..RateObservation::default()
+        }
+    }
+
+    async fn grant(b: &ProbingBackend, method: &str) -> Option<Lease> {
+        match b.try_acquire(method).await.unwrap() {
+            Admission::Granted(l) => Some(l),
+            Admission::Wait(_) => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_on_one_method_makes_the_others_probe_one_at_a_time() {
+        let b = backend();
+        let limits = RateLimits {
+            per_method: [("GET".into(), 100), ("POST".into(), 100)].into(),
+            ..RateLimits::default()
+        };
+        b.configure(&limits).await.unwrap();
+        let _a = grant(&b, "POST").await.unwrap();
+        let _b = grant(&b, "POST").await.unwrap();
+        b.observe(&RateObservation {
+            remaining: Some(40),
+            ..seen("GET", 50)
+        })
+        .await
+        .unwrap();
+        assert!(b.is_probing("POST") && !b.is_probing("GET"));
+        let probe = grant(&b, "POST").await.expect("one probe");
+        assert!(grant(&b, "POST").await.is_none(), "a second must wait");
+        assert!(grant(&b, "GET").await.is_some(), "GET already knows");
+        b.release(probe);
+        b.observe(&RateObservation {
+            remaining: Some(90),
+            ..seen("POST", 100)
+        })
+        .await
+        .unwrap();
+        assert!(!b.is_probing("POST"));
+        assert!(grant(&b, "POST").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn configure_confirms_every_method_it_names() {
+        let b = backend();
+        b.observe(&seen("GET", 10)).await.unwrap();
+        b.observe(&seen("GET", 5)).await.unwrap();
+        assert!(b.is_probing("PUT"));
+        b.configure(&RateLimits {
+            per_method: [("PUT".into(), 3)].into(),
+            ..RateLimits::default()
+        })
+        .await
+        .unwrap();
+        assert!(!b.is_probing("PUT"));
+    }
+}
