@@ -1,7 +1,8 @@
 //! Rate limits: learned once, lazily, from `GET 1.1/Info/GetRateLimits` before the first call;
 //! kept current from every response's `X-Rate-*` / `X-Concurrency-*` headers (core's limiter
-//! observes them); re-read when a header shows a method's limit changed, so the other methods
-//! learn the change before they trip over it.
+//! observes them); after a header shows a method's limit changed, every other method sends one
+//! probe before pacing on (`ProbingBackend`), and `GetRateLimits` is re-read at once when a GET
+//! can go now, so the other methods learn the change without even the probe.
 
 use http::{HeaderMap, Method};
 use shoal_core::{RateLimitStatus, RateLimits, Request, Result};

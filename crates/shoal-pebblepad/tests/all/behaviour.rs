@@ -161,3 +161,49 @@ async fn errors_carry_pebblepad_detail() {
     );
     assert!(!format!("{dup:?}{denied:?}{unauthorized:?}").contains(TOKEN));
 }
+
+#[tokio::test(start_paused = true)]
+async fn nothing_secret_in_any_debug_form() {
+    use shoal_auth::{ClientSecret, RefreshToken};
+    use shoal_pebblepad::{OAuthApp, ServiceAccount};
+    let t = CaptureTransport::new([limits(600, 120)]);
+    t.push(Scripted::json(
+        200,
+        serde_json::json!({"access_token": "CANARY-A2", "refresh_token": "CANARY-R2",
+                           "token_type": "bearer", "expires_in": 3600}),
+    ));
+    let app = OAuthApp::new("svc", ClientSecret::new("CANARY-SECRET"), "");
+    let account = ServiceAccount::new(
+        app,
+        AccessToken::new("CANARY-A1"),
+        RefreshToken::new("CANARY-R1"),
+    );
+    let builder = PebblePad::builder(Installation::UnitedStates)
+        .service_account(account.clone())
+        .transport(t.clone());
+    let shown_builder = format!("{builder:?} {account:?}");
+    let c = builder.build().await.unwrap();
+    c.users().delete(Target::id("u")).send().await.unwrap();
+    let sent = t.requests();
+    assert!(
+        sent[1]
+            .uri()
+            .path()
+            .ends_with("/login/OAuth2/TokenEndpoint"),
+        "refreshed first"
+    );
+    let shown = format!(
+        "{shown_builder} {c:?} {:?} {:?}",
+        c.credential(),
+        sent.len()
+    );
+    for canary in [
+        "CANARY-SECRET",
+        "CANARY-A1",
+        "CANARY-R1",
+        "CANARY-A2",
+        "CANARY-R2",
+    ] {
+        assert!(!shown.contains(canary), "{canary} in {shown}");
+    }
+}
