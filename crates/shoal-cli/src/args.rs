@@ -3,6 +3,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use shoal::auth::{AccessToken, ApiKey, ClientSecret, Password, RefreshToken};
+
+/// Wraps a secret flag or variable in its `secrecy` type the moment clap reads it.
+fn secret<T: From<String>>(value: &str) -> Result<T, std::convert::Infallible> {
+    Ok(T::from(value.to_string()))
+}
 
 /// Shoal: Pearl Diver, PebblePad and Paya Connect from the command line.
 #[derive(Debug, Parser)]
@@ -42,6 +48,9 @@ pub struct DemoArgs {
     /// Records in the audience streamed by the demo.
     #[arg(long, default_value_t = 100_000, env = "SHOAL_DEMO_RECORDS")]
     pub records: u64,
+    /// Pearl Diver access-token lifetime in seconds (short, so tokens rotate during the stream).
+    #[arg(long, default_value_t = 3, env = "SHOAL_DEMO_TOKEN_TTL")]
+    pub token_ttl: u64,
 }
 
 /// `shoal sandbox`
@@ -65,8 +74,8 @@ pub struct PearlDiverConn {
     #[arg(long, env = "SHOAL_PEARLDIVER_CLIENT_ID", global = true)]
     pub client_id: Option<String>,
     /// OAuth client secret.
-    #[arg(long, env = "SHOAL_PEARLDIVER_CLIENT_SECRET", global = true, hide_env_values = true)]
-    pub client_secret: Option<String>,
+    #[arg(long, env = "SHOAL_PEARLDIVER_CLIENT_SECRET", global = true, hide_env_values = true, value_parser = secret::<ClientSecret>)]
+    pub client_secret: Option<ClientSecret>,
     /// Authorize endpoint.
     #[arg(long, env = "SHOAL_PEARLDIVER_AUTH_URL", global = true)]
     pub auth_url: Option<String>,
@@ -201,20 +210,25 @@ pub struct PebblePadConn {
     #[arg(long, value_enum, env = "SHOAL_PEBBLEPAD_INSTALLATION", global = true)]
     pub installation: Option<InstallationArg>,
     /// A custom host instead of an installation (`https://…`).
-    #[arg(long, env = "SHOAL_PEBBLEPAD_HOST", global = true, conflicts_with = "installation")]
+    #[arg(
+        long,
+        env = "SHOAL_PEBBLEPAD_HOST",
+        global = true,
+        conflicts_with = "installation"
+    )]
     pub host: Option<String>,
     /// OAuth client id.
     #[arg(long, env = "SHOAL_PEBBLEPAD_CLIENT_ID", global = true)]
     pub client_id: Option<String>,
     /// OAuth client secret.
-    #[arg(long, env = "SHOAL_PEBBLEPAD_CLIENT_SECRET", global = true, hide_env_values = true)]
-    pub client_secret: Option<String>,
+    #[arg(long, env = "SHOAL_PEBBLEPAD_CLIENT_SECRET", global = true, hide_env_values = true, value_parser = secret::<ClientSecret>)]
+    pub client_secret: Option<ClientSecret>,
     /// Service-account access token.
-    #[arg(long, env = "SHOAL_PEBBLEPAD_ACCESS_TOKEN", global = true, hide_env_values = true)]
-    pub access_token: Option<String>,
+    #[arg(long, env = "SHOAL_PEBBLEPAD_ACCESS_TOKEN", global = true, hide_env_values = true, value_parser = secret::<AccessToken>)]
+    pub access_token: Option<AccessToken>,
     /// Service-account refresh token.
-    #[arg(long, env = "SHOAL_PEBBLEPAD_REFRESH_TOKEN", global = true, hide_env_values = true)]
-    pub refresh_token: Option<String>,
+    #[arg(long, env = "SHOAL_PEBBLEPAD_REFRESH_TOKEN", global = true, hide_env_values = true, value_parser = secret::<RefreshToken>)]
+    pub refresh_token: Option<RefreshToken>,
     /// Where tokens are kept (default: the user's config directory).
     #[arg(long, env = "SHOAL_PEBBLEPAD_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
@@ -239,6 +253,9 @@ pub enum PebblePadCommand {
         /// Print the authorize URL instead of opening a browser.
         #[arg(long, env = "SHOAL_PEBBLEPAD_NO_BROWSER")]
         no_browser: bool,
+        /// Loopback port for the redirect (default: any free port).
+        #[arg(long, env = "SHOAL_PEBBLEPAD_REDIRECT_PORT")]
+        redirect_port: Option<u16>,
     },
     /// The installation's current rate and concurrency limits.
     Limits,
@@ -262,28 +279,28 @@ pub enum UsersCommand {
     /// Create one user.
     Create {
         /// Unique username.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PEBBLEPAD_USERNAME")]
         username: String,
         /// Forename.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PEBBLEPAD_FORENAME")]
         forename: String,
         /// Surname.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PEBBLEPAD_SURNAME")]
         surname: String,
         /// Email address.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PEBBLEPAD_EMAIL")]
         email: String,
         /// The institution's own id.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PEBBLEPAD_CUSTOM_ID")]
         custom_id: Option<String>,
     },
     /// Mark a user for deletion.
     Delete {
-        /// The user's id (or custom id with --custom-id).
+        /// The user's id (or custom id with --by-custom-id).
         id: String,
         /// Treat the id as the institution's custom id.
-        #[arg(long)]
-        custom_id: bool,
+        #[arg(long, env = "SHOAL_PEBBLEPAD_BY_CUSTOM_ID")]
+        by_custom_id: bool,
     },
     /// Create users from a CSV file, resumably.
     Import(ImportArgs),
@@ -294,11 +311,11 @@ pub enum UsersCommand {
 pub enum GroupsCommand {
     /// List a group's members.
     Members {
-        /// The group's id (or custom id with --custom-id).
+        /// The group's id (or custom id with --by-custom-id).
         group: String,
         /// Treat the id as the institution's custom id.
-        #[arg(long)]
-        custom_id: bool,
+        #[arg(long, env = "SHOAL_PEBBLEPAD_BY_CUSTOM_ID")]
+        by_custom_id: bool,
     },
 }
 
@@ -348,7 +365,12 @@ pub struct PayaConn {
     #[arg(long, value_enum, env = "SHOAL_PAYA_ENVIRONMENT", global = true)]
     pub environment: Option<EnvironmentArg>,
     /// A custom base URL instead of an environment.
-    #[arg(long, env = "SHOAL_PAYA_BASE_URL", global = true, conflicts_with = "environment")]
+    #[arg(
+        long,
+        env = "SHOAL_PAYA_BASE_URL",
+        global = true,
+        conflicts_with = "environment"
+    )]
     pub base_url: Option<String>,
     /// The integrator's developer id.
     #[arg(long, env = "SHOAL_PAYA_DEVELOPER_ID", global = true)]
@@ -357,8 +379,8 @@ pub struct PayaConn {
     #[arg(long, env = "SHOAL_PAYA_USER_ID", global = true)]
     pub user_id: Option<String>,
     /// User API key (key method).
-    #[arg(long, env = "SHOAL_PAYA_API_KEY", global = true, hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[arg(long, env = "SHOAL_PAYA_API_KEY", global = true, hide_env_values = true, value_parser = secret::<ApiKey>)]
+    pub api_key: Option<ApiKey>,
     /// Where the key goes.
     #[arg(long, value_enum, default_value_t = KeyPlacementArg::Headers, env = "SHOAL_PAYA_KEY_PLACEMENT", global = true)]
     pub key_placement: KeyPlacementArg,
@@ -366,8 +388,8 @@ pub struct PayaConn {
     #[arg(long, env = "SHOAL_PAYA_USERNAME", global = true)]
     pub username: Option<String>,
     /// Password (token method).
-    #[arg(long, env = "SHOAL_PAYA_PASSWORD", global = true, hide_env_values = true)]
-    pub password: Option<String>,
+    #[arg(long, env = "SHOAL_PAYA_PASSWORD", global = true, hide_env_values = true, value_parser = secret::<Password>)]
+    pub password: Option<Password>,
     /// Domain (token method).
     #[arg(long, env = "SHOAL_PAYA_DOMAIN", global = true)]
     pub domain: Option<String>,
@@ -403,10 +425,10 @@ pub enum ContactsCommand {
     /// List contacts (every page).
     List {
         /// Sort by a field; prefix `-` for descending.
-        #[arg(long)]
+        #[arg(long, env = "SHOAL_PAYA_SORT")]
         sort: Option<String>,
         /// Page size (1–100).
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, env = "SHOAL_PAYA_PAGE_SIZE")]
         page_size: u32,
     },
     /// Show one contact.
@@ -416,9 +438,12 @@ pub enum ContactsCommand {
     },
     /// Create a contact from `field=value` pairs.
     Create {
-        /// `field=value` pairs (`location_id=…`, `last_name=…`, …).
+        /// `field=value` pairs (`last_name=…`, `email=…`, …).
         #[arg(required = true)]
         fields: Vec<String>,
+        /// The location the contact belongs to (or a `location_id=…` pair).
+        #[arg(long, env = "SHOAL_PAYA_LOCATION_ID")]
+        location_id: Option<String>,
     },
     /// Update fields of a contact.
     Update {

@@ -50,7 +50,11 @@ pub struct CliError {
 impl CliError {
     /// A failure with a message.
     pub fn new(kind: Failure, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), hint: None }
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
     }
     /// Bad input.
     pub fn usage(message: impl Into<String>) -> Self {
@@ -89,7 +93,9 @@ impl From<Error> for CliError {
             Error::InvalidInput { .. } | Error::Config(_) => CliError::usage(message),
             Error::Auth(a) => {
                 let hint = match a.kind {
-                    AuthErrorKind::ReauthenticationRequired => "run the vendor's `login` command again",
+                    AuthErrorKind::ReauthenticationRequired => {
+                        "run the vendor's `login` command again"
+                    }
                     AuthErrorKind::OAuth(_) => "check the client id, client secret and endpoints",
                     AuthErrorKind::TokenStore => "check the token file's path and permissions",
                     _ => "check the credentials",
@@ -100,12 +106,12 @@ impl From<Error> for CliError {
                 CliError::new(Failure::Auth, message).hint("check the credentials, or log in again")
             }
             _ if status == Some(404) => CliError::new(Failure::NotFound, message),
-            Error::RateLimited { .. } => {
-                CliError::new(Failure::Service, message).hint("wait for the limit window to pass, then retry")
-            }
+            Error::RateLimited { .. } => CliError::new(Failure::Service, message)
+                .hint("wait for the limit window to pass, then retry"),
             Error::MaybeProcessed { .. } => CliError::new(Failure::Service, message),
             Error::Transport { .. } | Error::Timeout { .. } => {
-                CliError::new(Failure::Service, message).hint("check the URL and your connection, then retry")
+                CliError::new(Failure::Service, message)
+                    .hint("check the URL and your connection, then retry")
             }
             _ if status.is_some_and(|s| (400..500).contains(&s)) => CliError::usage(message),
             _ => CliError::new(Failure::Service, message),
@@ -128,8 +134,18 @@ mod tests {
 
     #[test]
     fn core_errors_map_to_distinct_exit_codes() {
-        assert_eq!(CliError::from(Error::invalid("days", "must be 1..=90")).kind.code(), 2);
-        assert_eq!(CliError::from(Error::auth(AuthErrorKind::ReauthenticationRequired, "x")).kind.code(), 3);
+        assert_eq!(
+            CliError::from(Error::invalid("days", "must be 1..=90"))
+                .kind
+                .code(),
+            2
+        );
+        assert_eq!(
+            CliError::from(Error::auth(AuthErrorKind::ReauthenticationRequired, "x"))
+                .kind
+                .code(),
+            3
+        );
         let io = CliError::from(std::io::Error::other("disk full"));
         assert_eq!(io.kind.code(), 6);
         assert_eq!(Failure::NotFound.code(), 4);

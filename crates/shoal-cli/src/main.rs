@@ -2,7 +2,14 @@
 
 mod args;
 mod bulk;
+mod config;
+mod demo;
 mod exit;
+mod http;
+mod paya;
+mod pearldiver;
+mod pebblepad;
+mod sandbox;
 mod ui;
 
 use std::process::ExitCode;
@@ -10,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
-use crate::exit::{CliError, CliResult, Failure};
+use crate::exit::{CliResult, Failure};
 use crate::ui::Ui;
 
 fn main() -> ExitCode {
@@ -26,7 +33,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let ui = Ui::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shoal: could not start the async runtime: {e}");
@@ -52,15 +62,20 @@ fn init_tracing(verbose: u8) {
         1 => "shoal=debug,shoal_core=debug,shoal_auth=debug,info",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(command: Command, ui: Ui) -> CliResult {
-    let _ = ui;
     match command {
-        Command::Demo(_) | Command::Sandbox(_) | Command::PearlDiver(_) | Command::PebblePad(_) | Command::Paya(_) => {
-            Err(CliError::new(Failure::Internal, "this command is not available in this build"))
-        }
+        Command::Demo(args) => demo::run(args, ui).await,
+        Command::Sandbox(args) => sandbox::run(args, ui).await,
+        Command::PearlDiver(args) => pearldiver::run(args, ui).await,
+        Command::PebblePad(args) => pebblepad::run(args, ui).await,
+        Command::Paya(args) => paya::run(args, ui).await,
     }
 }

@@ -3,7 +3,11 @@
 
 use std::io::IsTerminal;
 
+use std::time::{Duration, SystemTime};
+
 use indicatif::{ProgressBar, ProgressStyle};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Output settings for one run.
 #[derive(Clone, Copy, Debug)]
@@ -17,10 +21,14 @@ pub struct Ui {
 impl Ui {
     /// Settings from the global flags and the terminal.
     pub fn new(json: bool) -> Self {
-        Self { json, progress: !json && std::io::stderr().is_terminal() }
+        Self {
+            json,
+            progress: !json && std::io::stderr().is_terminal(),
+        }
     }
 
     /// A spinner-style counter on stderr, or a hidden bar when progress is off.
+    #[allow(dead_code)] // for the bulk jobs
     pub fn counter(&self, template: &str) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
@@ -52,5 +60,68 @@ impl Ui {
         } else if !human.is_empty() {
             println!("{human}");
         }
+    }
+}
+
+/// `1d 4h`, `5m 2s`, `800ms`: the two largest units of a duration.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (days, hours, mins, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else if mins > 0 {
+        format!("{mins}m {s}s")
+    } else if secs > 0 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// An instant as RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
+    let at = OffsetDateTime::from(t);
+    let at = at.replace_nanosecond(0).unwrap_or(at);
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+/// A JSON summary object as `key: value` lines for people.
+pub fn summary_lines(value: &serde_json::Value) -> String {
+    match value.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(Duration::from_secs(90_000)), "1d 1h");
+        assert_eq!(human_duration(Duration::from_secs(3_700)), "1h 1m");
+        assert_eq!(human_duration(Duration::from_secs(62)), "1m 2s");
+        assert_eq!(human_duration(Duration::from_millis(2_500)), "2.5s");
+        assert_eq!(human_duration(Duration::from_millis(20)), "20ms");
+    }
+
+    #[test]
+    fn summaries_and_instants() {
+        let v = serde_json::json!({"records": 3, "out": "a.ndjson"});
+        assert_eq!(summary_lines(&v), "out: a.ndjson\nrecords: 3");
+        assert_eq!(
+            rfc3339(SystemTime::UNIX_EPOCH + Duration::from_millis(1_500)),
+            "1970-01-01T00:00:01Z"
+        );
     }
 }
