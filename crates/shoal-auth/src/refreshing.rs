@@ -74,6 +74,8 @@ enum Trigger {
 struct Current {
     record: TokenRecord,
     refresh_at: Option<SystemTime>,
+    /// `Bearer …`, built once per token so the hot path only clones a shared buffer.
+    header: Option<HeaderValue>,
 }
 
 #[derive(Default)]
@@ -169,7 +171,13 @@ impl RefreshingCredential {
 
     /// A valid access token, refreshing first if needed.
     pub async fn access_token(&self) -> Result<AccessToken> {
-        Ok(self.valid_token().await?.0)
+        self.valid_token().await?;
+        let state = self.lock_state();
+        state
+            .current
+            .as_ref()
+            .map(|c| c.record.access_token.clone())
+            .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))
     }
 
     /// Lifetime warnings for the refresh-token family held now (from the store if not loaded).
@@ -189,11 +197,11 @@ impl RefreshingCredential {
     }
 
     /// The current token if it needs no refresh now.
-    fn fresh(&self) -> Option<(AccessToken, u64)> {
+    fn fresh(&self) -> Option<(Option<HeaderValue>, u64)> {
         let state = self.lock_state();
         let current = state.current.as_ref()?;
         self.is_fresh(current)
-            .then(|| (current.record.access_token.clone(), state.generation))
+            .then(|| (current.header.clone(), state.generation))
     }
 
     fn is_fresh(&self, current: &Current) -> bool {
@@ -218,7 +226,18 @@ impl RefreshingCredential {
             at.checked_sub(s.buffer + jitter)
                 .unwrap_or(SystemTime::UNIX_EPOCH)
         });
-        Current { record, refresh_at }
+        let header =
+            HeaderValue::try_from(format!("Bearer {}", record.access_token.expose_secret()))
+                .ok()
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                });
+        Current {
+            record,
+            refresh_at,
+            header,
+        }
     }
 
     fn install(&self, record: TokenRecord, own: bool) {
@@ -235,7 +254,7 @@ impl RefreshingCredential {
         }
     }
 
-    async fn valid_token(&self) -> Result<(AccessToken, u64)> {
+    async fn valid_token(&self) -> Result<(Option<HeaderValue>, u64)> {
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
@@ -252,7 +271,7 @@ impl RefreshingCredential {
             .current
             .as_ref()
             .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))?;
-        Ok((current.record.access_token.clone(), state.generation))
+        Ok((current.header.clone(), state.generation))
     }
 
     /// The error of a refresh that ran while this task waited, if one failed.
@@ -364,15 +383,13 @@ fn save_failed(e: Error) -> Error {
 #[async_trait]
 impl Authenticator for RefreshingCredential {
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        let (token, generation) = self.valid_token().await?;
-        let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| {
-                Error::auth(
-                    AuthErrorKind::Unauthorized,
-                    "the access token cannot go in a header",
-                )
-            })?;
-        value.set_sensitive(true);
+        let (header, generation) = self.valid_token().await?;
+        let value = header.ok_or_else(|| {
+            Error::auth(
+                AuthErrorKind::Unauthorized,
+                "the access token cannot go in a header",
+            )
+        })?;
         request.headers_mut().insert(AUTHORIZATION, value);
         Ok(AuthStamp(generation))
     }

@@ -51,7 +51,12 @@ impl ErrorDecoder for CommonErrorDecoder {
         else {
             return ServiceDetail::default();
         };
-        let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let text = |k: &str| {
+            map.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_string)
+        };
         let code = text("error").or_else(|| text("code"));
         let message = text("error_description")
             .or_else(|| text("errormessage"))
@@ -506,10 +511,10 @@ impl Pipeline {
         }
         inner.stats.attempts.fetch_add(1, Ordering::Relaxed);
         let sent = inner.transport.send(http_req).await;
-        drop(permit);
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
+                drop(permit);
                 tracing::debug!(error = %e, "transport failure");
                 let class = classify_transport(&e);
                 let err = Error::Transport {

@@ -170,7 +170,14 @@ pub struct RateLimiter {
     backend: Arc<dyn RateLimitBackend>,
     headers: RateLimitHeaders,
     clock: SharedClock,
-    released: Arc<Notify>,
+    released: Arc<Released>,
+}
+
+/// Wakes tasks waiting for a concurrency slot; silent (and lock-free) when nobody waits.
+#[derive(Default)]
+struct Released {
+    notify: Notify,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -182,11 +189,30 @@ impl fmt::Debug for RateLimiter {
     }
 }
 
+struct WaitingGuard<'a>(&'a Released);
+
+impl<'a> WaitingGuard<'a> {
+    fn new(released: &'a Released) -> Self {
+        released
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Self(released)
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// Admission to send one call; dropping it frees the concurrency slot.
 pub struct Permit {
     lease: Option<Lease>,
     backend: Arc<dyn RateLimitBackend>,
-    released: Arc<Notify>,
+    released: Arc<Released>,
 }
 
 impl fmt::Debug for Permit {
@@ -201,7 +227,14 @@ impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(lease) = self.lease.take() {
             self.backend.release(lease);
-            self.released.notify_waiters();
+            if self
+                .released
+                .waiting
+                .load(std::sync::atomic::Ordering::Acquire)
+                > 0
+            {
+                self.released.notify.notify_waiters();
+            }
         }
     }
 }
@@ -217,7 +250,7 @@ impl RateLimiter {
             backend,
             headers,
             clock,
-            released: Arc::new(Notify::new()),
+            released: Arc::default(),
         }
     }
 
@@ -235,18 +268,18 @@ impl RateLimiter {
 
     /// Waits until a call of `method` may be sent.
     pub async fn acquire(&self, method: &Method) -> Result<Permit> {
+        // The fast path registers no waiter: most calls are admitted at once.
+        if let Admission::Granted(lease) = self.backend.try_acquire(method.as_str()).await? {
+            return Ok(self.permit(lease));
+        }
         loop {
-            let notified = self.released.notified();
+            let notified = self.released.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let _waiting = WaitingGuard::new(&self.released);
+            // Asked again once registered, so a release in between cannot be missed.
             match self.backend.try_acquire(method.as_str()).await? {
-                Admission::Granted(lease) => {
-                    return Ok(Permit {
-                        lease: Some(lease),
-                        backend: self.backend.clone(),
-                        released: self.released.clone(),
-                    });
-                }
+                Admission::Granted(lease) => return Ok(self.permit(lease)),
                 Admission::Wait(Some(wait)) => {
                     tracing::trace!(method = %method, wait_ms = wait.as_millis() as u64, "pacing");
                     tokio::select! {
@@ -256,6 +289,14 @@ impl RateLimiter {
                 }
                 Admission::Wait(None) => notified.await,
             }
+        }
+    }
+
+    fn permit(&self, lease: Lease) -> Permit {
+        Permit {
+            lease: Some(lease),
+            backend: self.backend.clone(),
+            released: self.released.clone(),
         }
     }
 
@@ -371,7 +412,12 @@ impl RateLimitBackend for LocalRateLimitBackend {
         let mut st = self.lock();
         let span = st.window + self.slack;
         let concurrency_full = st.concurrency.is_some_and(|c| st.in_flight >= c.max(1));
-        let w = st.methods.entry(method.to_string()).or_default();
+        if !st.methods.contains_key(method) {
+            st.methods.insert(method.to_string(), Window::default());
+        }
+        let Some(w) = st.methods.get_mut(method) else {
+            return Ok(Admission::Wait(None));
+        };
         if let Some(until) = w.blocked_until {
             if until > now {
                 return Ok(Admission::Wait(Some(until - now)));
@@ -417,7 +463,12 @@ impl RateLimitBackend for LocalRateLimitBackend {
         if o.concurrency_remaining.is_some() {
             st.server_concurrency_remaining = o.concurrency_remaining;
         }
-        let w = st.methods.entry(o.method.clone()).or_default();
+        if !st.methods.contains_key(&o.method) {
+            st.methods.insert(o.method.clone(), Window::default());
+        }
+        let Some(w) = st.methods.get_mut(&o.method) else {
+            return Ok(());
+        };
         if let Some(limit) = o.limit {
             w.limit = Some(limit);
         }

@@ -114,11 +114,16 @@ impl Redactor {
 
     /// The URL with secret query parameter values and any user-info password replaced.
     pub fn url(&self, url: &Url) -> String {
+        let secret_query =
+            url.query().is_some() && url.query_pairs().any(|(k, _)| self.is_secret_field(&k));
+        if url.password().is_none() && !secret_query {
+            return url.to_string();
+        }
         let mut out = url.clone();
         if out.password().is_some() {
             let _ = out.set_password(Some(REDACTED));
         }
-        if url.query().is_some() {
+        if secret_query {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
                 .map(|(k, v)| {

@@ -1,6 +1,6 @@
 //! Retry in four parts: classify what happened, let a policy decide, back off, spend a budget.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, StatusCode};
@@ -227,7 +227,7 @@ pub struct RetryBudget {
     capacity: u32,
     retry_cost: u32,
     success_refund: u32,
-    tokens: Mutex<u32>,
+    tokens: AtomicU32,
 }
 
 impl Default for RetryBudget {
@@ -244,7 +244,7 @@ impl RetryBudget {
             capacity,
             retry_cost,
             success_refund,
-            tokens: Mutex::new(capacity),
+            tokens: AtomicU32::new(capacity),
         }
     }
 
@@ -255,26 +255,29 @@ impl RetryBudget {
 
     /// Takes the cost of one retry; `false` when the bucket cannot pay it.
     pub fn try_spend(&self) -> bool {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if *tokens >= self.retry_cost {
-            *tokens -= self.retry_cost;
-            true
-        } else {
-            false
-        }
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                t.checked_sub(self.retry_cost)
+            })
+            .is_ok()
     }
 
     /// Returns tokens after a success.
     pub fn refund(&self) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        *tokens = tokens
-            .saturating_add(self.success_refund)
-            .min(self.capacity);
+        // A full bucket (the common case) costs one load, no write.
+        if self.success_refund == 0 || self.available() >= self.capacity {
+            return;
+        }
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                Some(t.saturating_add(self.success_refund).min(self.capacity))
+            });
     }
 
     /// Tokens left.
     pub fn available(&self) -> u32 {
-        *self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+        self.tokens.load(Ordering::Acquire)
     }
 }
 
