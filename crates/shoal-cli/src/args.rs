@@ -49,7 +49,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 100_000, env = "SHOAL_DEMO_RECORDS")]
     pub records: u64,
     /// Pearl Diver access-token lifetime in seconds (short, so tokens rotate during the stream).
-    #[arg(long, default_value_t = 3, env = "SHOAL_DEMO_TOKEN_TTL")]
+    #[arg(long, default_value_t = 1, env = "SHOAL_DEMO_TOKEN_TTL")]
     pub token_ttl: u64,
 }
 

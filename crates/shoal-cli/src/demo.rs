@@ -149,7 +149,7 @@ async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
     const V: &str = "Pearl Diver";
     let started = now();
     let emulator = PearlDiver::start(PearlDiverConfig {
-        access_token_ttl: Duration::from_secs(args.token_ttl.max(2)),
+        access_token_ttl: Duration::from_secs(args.token_ttl.max(1)),
         audiences: vec![
             AudienceSpec::new(AUDIENCE, "All visitors, last 90 days", args.records),
             AudienceSpec::new(17, "Website visitors — Boston", 2_500),
@@ -176,7 +176,7 @@ async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
         .oauth_config(config::pearldiver_oauth(&conn)?)
         .api_base(&ep.api_base)
         .refresh_settings(RefreshSettings::new(
-            Duration::from_secs(1),
+            Duration::from_millis(300),
             Duration::ZERO,
             UnknownExpiry::RefreshFirst,
         ))
@@ -203,7 +203,7 @@ async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
         ui,
         &format!(
             "Pearl Diver   logged in: loopback redirect on 127.0.0.1, authorization code + PKCE (S256), tokens live {}s",
-            args.token_ttl.max(2)
+            args.token_ttl.max(1)
         ),
     );
 
@@ -439,7 +439,7 @@ async fn pebblepad(ui: Ui) -> CliResult<Row> {
     );
     let row = Row {
         vendor: V,
-        records: (USERS * (READS + 1)) as u64,
+        records: USERS as u64,
         calls: stats.calls,
         refreshes: emulator.traffic().token_calls("refresh_token"),
         retries: stats.retries,
@@ -453,34 +453,34 @@ async fn pebblepad(ui: Ui) -> CliResult<Row> {
 /// Prints the limiter's view (limit, server's remaining, in flight) while a burst runs.
 fn live_limits(client: PebblePad, ui: Ui) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last = String::new();
         loop {
-            SystemClock.sleep(Duration::from_millis(400)).await;
+            SystemClock.sleep(Duration::from_millis(250)).await;
             let Ok(status) = client.rate_limits().await else {
                 continue;
             };
-            let line: Vec<String> = status
+            let show = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
+            let methods: Vec<String> = status
                 .methods
                 .iter()
                 .filter(|(m, _)| m.as_str() == "GET" || m.as_str() == "POST")
                 .map(|(m, s)| {
-                    let remaining = s
-                        .server_remaining
-                        .map(|r| r.to_string())
-                        .unwrap_or_else(|| "?".into());
                     format!(
-                        "{m} limit {} remaining {remaining}",
-                        s.limit.map(|l| l.to_string()).unwrap_or_else(|| "?".into())
+                        "{m} {}/{} remaining",
+                        show(s.server_remaining),
+                        show(s.limit)
                     )
                 })
                 .collect();
-            say(
-                ui,
-                &format!(
-                    "              live: {}; in flight {}",
-                    line.join(", "),
-                    status.in_flight
-                ),
+            let line = format!(
+                "              live: {}; concurrency limit {}",
+                methods.join(", "),
+                show(status.concurrency_limit)
             );
+            if line != last {
+                say(ui, &line);
+                last = line;
+            }
         }
     })
 }

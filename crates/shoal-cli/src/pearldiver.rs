@@ -47,7 +47,8 @@ fn now() -> SystemTime {
 /// The data window from `--days` / `--since`; a malformed instant is a usage error.
 pub fn window(args: &WindowArgs) -> CliResult<AudienceWindow> {
     match (args.days, &args.since) {
-        (Some(days), _) => Ok(AudienceWindow::last_days(days)?),
+        (Some(days), _) => AudienceWindow::last_days(days)
+            .map_err(|e| CliError::from(e).hint("--days takes 1 to 90")),
         (None, Some(since)) => OffsetDateTime::parse(since.trim(), &Rfc3339)
             .map(AudienceWindow::since)
             .map_err(|e| {

@@ -1,0 +1,9 @@
+//! The `shoal` binary driven as a real process against the emulators (started by `shoal sandbox`
+//! as a child process, or in-process by `shoal demo`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod demo;
+mod pearldiver;
+mod sandbox;
+mod support;
+mod wire;

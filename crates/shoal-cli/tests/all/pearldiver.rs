@@ -1,0 +1,147 @@
+//! `shoal pearldiver`: loopback login with `--no-browser`, forced rotation, and one-line errors
+//! with distinct exit codes.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::{Guard, Sandbox, follow_authorize, read_url_line, stderr, stdout, wait_exit};
+
+#[test]
+fn login_no_browser_completes_when_the_printed_url_is_followed() {
+    let sandbox = Sandbox::start(1_000);
+    let tokens = sandbox.dir.path().join("fresh").join("tokens.json");
+    let mut child = Guard(
+        sandbox
+            .shoal()
+            .args(["pearldiver", "login", "--no-browser", "--token-file"])
+            .arg(&tokens)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let urls = read_url_line(child.0.stderr.take().unwrap());
+    let url = urls
+        .recv_timeout(Duration::from_secs(30))
+        .expect("an authorize URL on stderr");
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("audience=pearldiverapi"),
+        "{url}"
+    );
+    let callback = follow_authorize(&url);
+    assert_eq!(callback.status, 200, "{}", callback.body);
+    assert_eq!(wait_exit(&mut child), 0);
+    #[cfg(unix)]
+    assert_eq!(crate::support::mode(&tokens), 0o600);
+    let out = sandbox.run(&[
+        "pearldiver",
+        "audiences",
+        "--token-file",
+        tokens.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Website visitors"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn token_refresh_rotates_and_persists_before_reporting() {
+    let sandbox = Sandbox::start(1_000);
+    let tokens = sandbox.token_copy("rotate.json");
+    let before = std::fs::read_to_string(&tokens).unwrap();
+    let out = sandbox.run(&[
+        "pearldiver",
+        "token",
+        "refresh",
+        "--token-file",
+        tokens.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Tokens rotated and saved"),
+        "{}",
+        stdout(&out)
+    );
+    let after = std::fs::read_to_string(&tokens).unwrap();
+    let refresh =
+        |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap()["refresh_token"].clone();
+    assert_ne!(
+        refresh(&before),
+        refresh(&after),
+        "a new refresh token was stored"
+    );
+    assert!(
+        !stdout(&out).contains(refresh(&after).as_str().unwrap()),
+        "no secret printed"
+    );
+    let out = sandbox.run(&[
+        "pearldiver",
+        "audiences",
+        "--token-file",
+        tokens.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "the rotated pair works: {}",
+        stderr(&out)
+    );
+}
+
+/// Exit code and the single stderr line.
+fn failure(out: &std::process::Output) -> (i32, String) {
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line, got:\n{err}");
+    assert!(err.starts_with("shoal: "), "{err}");
+    (out.status.code().unwrap(), err)
+}
+
+#[test]
+fn bad_input_gives_one_line_and_its_own_exit_code() {
+    let sandbox = Sandbox::start(1_000);
+    let (code, err) = failure(&sandbox.run(&["pearldiver", "audience", "999"]));
+    assert_eq!(code, 4, "not found: {err}");
+    assert!(
+        err.contains("999") && err.contains("shoal pearldiver audiences"),
+        "{err}"
+    );
+
+    let (code, err) =
+        failure(&sandbox.run(&["pearldiver", "audience", "17", "--since", "last tuesday"]));
+    assert_eq!(code, 2, "usage: {err}");
+    assert!(err.contains("--since") && err.contains("RFC 3339"), "{err}");
+
+    let tokens = sandbox.token_copy("wrong-secret.json");
+    let out = sandbox
+        .shoal()
+        .args([
+            "pearldiver",
+            "token",
+            "refresh",
+            "--token-file",
+            tokens.to_str().unwrap(),
+        ])
+        .env("SHOAL_PEARLDIVER_CLIENT_SECRET", "not-the-secret")
+        .output()
+        .unwrap();
+    let (code, err) = failure(&out);
+    assert_eq!(code, 3, "auth: {err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+
+    let out = sandbox.run(&["pearldiver", "audience", "not-a-number"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap usage error: {}",
+        stderr(&out)
+    );
+    let out = crate::support::shoal()
+        .args(["pearldiver", "audiences"])
+        .output()
+        .unwrap();
+    let (code, err) = failure(&out);
+    assert_eq!(code, 2, "missing client id: {err}");
+    assert!(err.contains("SHOAL_PEARLDIVER_CLIENT_ID"), "{err}");
+}
