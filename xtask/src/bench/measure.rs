@@ -3,22 +3,22 @@
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-/// This process's user + system CPU time (all threads), from `/proc/self/stat`.
+/// This process's CPU time: the sum over its threads of nanosecond `schedstat` run time
+/// (`/proc/self/stat` only counts 10 ms ticks, too coarse for microsecond requests).
 pub fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Duration::ZERO;
     };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // USER_HZ is 100 on Linux.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 /// Wall and CPU time of a piece of work.

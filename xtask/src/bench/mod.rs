@@ -28,6 +28,8 @@ pub struct Plan {
     pub quick: bool,
     /// A/B runs per scenario.
     pub runs: usize,
+    /// Run only this scenario (1–5).
+    pub only: Option<u32>,
 }
 
 /// The workspace's target directory.
@@ -72,9 +74,15 @@ pub fn run(args: &[String]) -> ExitCode {
             _ => ExitCode::FAILURE,
         };
     }
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok());
     let plan = Plan {
         quick,
         runs: if quick { 3 } else { 5 },
+        only,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -110,12 +118,16 @@ async fn scenarios(plan: Plan) -> BenchResult<Vec<Row>> {
     let mut failed = Vec::new();
     macro_rules! scenario {
         ($n:literal, $name:literal, $run:expr) => {
-            eprintln!(concat!("==> ", $n, "/5 ", $name));
-            match $run.await {
-                Ok(r) => rows.extend(r),
-                Err(e) => {
-                    eprintln!(concat!("xtask bench: ", $name, " failed: {}"), e);
-                    failed.push($name);
+            if plan.only.is_some_and(|o| o.to_string() != $n) {
+                eprintln!(concat!("==> ", $n, "/5 ", $name, " (skipped)"));
+            } else {
+                eprintln!(concat!("==> ", $n, "/5 ", $name));
+                match $run.await {
+                    Ok(r) => rows.extend(r),
+                    Err(e) => {
+                        eprintln!(concat!("xtask bench: ", $name, " failed: {}"), e);
+                        failed.push($name);
+                    }
                 }
             }
         };

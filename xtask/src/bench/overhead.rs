@@ -173,11 +173,19 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         .await
         .map_err(|e| e.to_string())?;
     let bearer = bearer.expose_secret().to_string();
-    let baseline = reqwest::Client::new();
+    let baseline = if std::env::var_os("SHOAL_BENCH_BASELINE_TIMEOUTS").is_some() {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?
+    } else {
+        reqwest::Client::new()
+    };
     let list_url = format!("{}/audiences", emu.field("api_base"));
     baseline_burst(&baseline, &list_url, &bearer, 50, 1).await?;
 
-    let n = if plan.quick { 1_000 } else { 4_000 };
+    let n = if plan.quick { 2_000 } else { 6_000 };
     let mut rows = Vec::new();
     for conc in [1usize, 64] {
         let (mut s, mut b): (Vec<Sample>, Vec<Sample>) = (Vec::new(), Vec::new());
