@@ -75,4 +75,4 @@ pub use secret::{
 pub use session::{SessionConfig, SessionTokenAuth};
 pub use shoal_core::NoAuth;
 pub use static_token::StaticToken;
-pub use store::{FileTokenStore, MemoryTokenStore, TokenLockGuard, TokenStore};
+pub use store::{FileTokenStore, MemoryTokenStore, SaveOutcome, TokenLockGuard, TokenStore};

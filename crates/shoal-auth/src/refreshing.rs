@@ -14,6 +14,7 @@ use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result
 use crate::oauth::{OAuthClient, TokenResponse, is_invalid_grant};
 use crate::record::{LifetimeLimits, LifetimeWarning, TokenRecord};
 use crate::secret::{AccessToken, ExposeSecret as _};
+use crate::store::SaveOutcome;
 use crate::store::TokenStore;
 
 /// Called with each new pair this credential obtains, after the store has saved it.
@@ -290,19 +291,39 @@ impl RefreshingCredential {
         result
     }
 
+    /// Uses the pair another holder stored after ours was refused as older.
+    async fn adopt_stored(&self) -> Result<()> {
+        match self.inner.store.load().await? {
+            Some(stored) => {
+                tracing::debug!("a newer token pair was stored meanwhile; using it");
+                self.install(stored, false);
+                Ok(())
+            }
+            None => Err(Error::auth(
+                AuthErrorKind::TokenStore,
+                "the store refused our pair as older but holds none",
+            )),
+        }
+    }
+
     /// Runs with the in-process flight lock held; takes the store's lock for the rest.
     async fn refresh_locked(&self, trigger: Trigger) -> Result<()> {
         let store = &self.inner.store;
         let guard = store.lock().await?;
         let pending = self.lock_state().pending.take();
         if let Some(pending) = pending {
-            if let Err(e) = store.save_locked(&pending, guard.fence()).await {
-                self.lock_state().pending = Some(pending);
-                return Err(save_failed(e));
-            }
-            self.install(pending.clone(), true);
-            self.notify(&pending);
-            return Ok(());
+            return match store.save_locked(&pending, guard.fence()).await {
+                Err(e) => {
+                    self.lock_state().pending = Some(pending);
+                    Err(save_failed(e))
+                }
+                Ok(SaveOutcome::Superseded) => self.adopt_stored().await,
+                Ok(SaveOutcome::Saved) => {
+                    self.install(pending.clone(), true);
+                    self.notify(&pending);
+                    Ok(())
+                }
+            };
         }
         // Re-read under the lock: another process may have rotated already.
         let stored = store.load().await?;
@@ -334,10 +355,14 @@ impl RefreshingCredential {
         match self.inner.client.refresh(&refresh_token, None).await {
             Ok(response) => {
                 let record = base.rotated(response, self.inner.clock.system_now());
-                if let Err(e) = store.save_locked(&record, guard.fence()).await {
-                    tracing::error!(error = %e, "refreshed tokens could not be saved; not using them");
-                    self.lock_state().pending = Some(record);
-                    return Err(save_failed(e));
+                match store.save_locked(&record, guard.fence()).await {
+                    Err(e) => {
+                        tracing::error!(error = %e, "refreshed tokens could not be saved; not using them");
+                        self.lock_state().pending = Some(record);
+                        return Err(save_failed(e));
+                    }
+                    Ok(SaveOutcome::Superseded) => return self.adopt_stored().await,
+                    Ok(SaveOutcome::Saved) => {}
                 }
                 tracing::info!(expires_in_s = ?record.expires_at.and_then(|t| t.duration_since(self.inner.clock.system_now()).ok()).map(|d| d.as_secs()), "access token refreshed");
                 self.install(record.clone(), true);

@@ -293,7 +293,7 @@ async fn a_failed_save_holds_the_new_pair_back_and_retries_the_save() {
         if s.fetch_add(1, Ordering::SeqCst) == 0 {
             Err(Error::auth(AuthErrorKind::TokenStore, "disk full"))
         } else {
-            Ok(())
+            Ok(crate::SaveOutcome::Saved)
         }
     });
     let cred = credential(&t, &clock, Arc::new(store));
@@ -310,6 +310,40 @@ async fn a_failed_save_holds_the_new_pair_back_and_retries_the_save() {
     assert_eq!(bearer(&req), "Bearer A1");
     assert_eq!(t.requests().len(), 1);
     assert_eq!(saves.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_superseded_save_uses_the_newer_stored_pair_instead_of_its_own() {
+    let clock = ManualClock::new();
+    let expired = clock.system_now();
+    let valid = expired + Duration::from_secs(3600);
+    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
+    let loads = Arc::new(AtomicUsize::new(0));
+    let l = loads.clone();
+    let mut store = MockTokenStore::new();
+    store
+        .expect_lock()
+        .returning(|| Ok(Box::new(Fence) as Box<dyn TokenLockGuard>));
+    // Under the lock the old pair is read; after the refused save, a newer pair is there.
+    store.expect_load().returning(move || {
+        Ok(Some(if l.fetch_add(1, Ordering::SeqCst) == 0 {
+            record("A0", "R0", expired)
+        } else {
+            record("A2", "R2", valid)
+        }))
+    });
+    store
+        .expect_save_locked()
+        .times(1)
+        .returning(|_, _| Ok(crate::SaveOutcome::Superseded));
+    let cred = credential(&t, &clock, Arc::new(store));
+    let mut req = Request::get("x");
+    cred.authenticate(&mut req).await.unwrap();
+    assert_eq!(bearer(&req), "Bearer A2", "the newer stored pair wins");
+    assert!(
+        cred.lock_state().pending.is_none(),
+        "the refused older pair is not saved again later"
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use rand::Rng as _;
 use redis::Script;
 use redis::aio::ConnectionManager;
 use secrecy::zeroize::Zeroizing;
-use shoal_auth::{TokenLockGuard, TokenRecord, TokenStore};
+use shoal_auth::{SaveOutcome, TokenLockGuard, TokenRecord, TokenStore};
 use shoal_core::{AuthErrorKind, Error, Result, SharedClock, SystemClock};
 
 use crate::crypto::EncryptionKey;
@@ -475,10 +475,10 @@ impl TokenStore for RedisTokenStore {
 
     /// Compare-and-set against the version read when the lock was taken (or by the last load
     /// under it). When a newer pair was stored meanwhile (this holder's lock lapsed and another
-    /// worker rotated), the older pair is **not** written and the save reports success: the
-    /// stored pair stays, and the credential picks it up on its next re-read under the lock.
+    /// worker rotated), the older pair is **not** written and the answer is
+    /// [`SaveOutcome::Superseded`]: the credential loads and uses the newer pair.
     /// See [`conflicts`](RedisTokenStore::conflicts).
-    async fn save_locked(&self, record: &TokenRecord, fence: u64) -> Result<()> {
+    async fn save_locked(&self, record: &TokenRecord, fence: u64) -> Result<SaveOutcome> {
         let base = self.inner.bases().get(&fence).copied();
         let Some(base) = base else {
             return Err(Error::auth(
@@ -491,7 +491,7 @@ impl TokenStore for RedisTokenStore {
                 if let Some(b) = self.inner.bases().get_mut(&fence) {
                     *b = version;
                 }
-                Ok(())
+                Ok(SaveOutcome::Saved)
             }
             CasOutcome::Conflict { current } => {
                 self.inner.conflicts.fetch_add(1, Ordering::Relaxed);
@@ -501,7 +501,7 @@ impl TokenStore for RedisTokenStore {
                     current,
                     "a newer token pair was stored while our lock had lapsed; keeping it"
                 );
-                Ok(())
+                Ok(SaveOutcome::Superseded)
             }
         }
     }
@@ -656,9 +656,11 @@ mod tests {
             .unwrap();
         drop(fast);
         // a finishes late with a pair based on version 1: refused, the newer pair stays.
-        a.save_locked(&record("A-old", "R-old"), slow.fence())
+        let outcome = a
+            .save_locked(&record("A-old", "R-old"), slow.fence())
             .await
             .unwrap();
+        assert_eq!(outcome, SaveOutcome::Superseded);
         assert_eq!(a.conflicts(), 1);
         let stored = a.load().await.unwrap().unwrap();
         assert_eq!(stored.access_token.expose_secret(), "A2");

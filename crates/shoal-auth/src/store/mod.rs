@@ -32,11 +32,22 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
 
     /// Saves while holding the lock whose [`TokenLockGuard::fence`] is `fence`. A store with
     /// expiring locks checks the fencing value so a holder whose lock lapsed cannot overwrite a
-    /// newer pair; the default just saves.
-    async fn save_locked(&self, record: &TokenRecord, fence: u64) -> Result<()> {
+    /// newer pair: it answers [`SaveOutcome::Superseded`] and keeps the newer pair, which the
+    /// caller then loads and uses. The default just saves.
+    async fn save_locked(&self, record: &TokenRecord, fence: u64) -> Result<SaveOutcome> {
         let _ = fence;
-        self.save(record).await
+        self.save(record).await.map(|()| SaveOutcome::Saved)
     }
+}
+
+/// What became of a [`TokenStore::save_locked`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// The record is stored.
+    Saved,
+    /// A newer record was stored meanwhile (this holder's lock had lapsed); it was kept and the
+    /// given one was not written.
+    Superseded,
 }
 
 /// A held refresh lock; dropping it releases the lock.
