@@ -145,3 +145,49 @@ fn bad_input_gives_one_line_and_its_own_exit_code() {
     assert_eq!(code, 2, "missing client id: {err}");
     assert!(err.contains("SHOAL_PEARLDIVER_CLIENT_ID"), "{err}");
 }
+
+#[test]
+fn trace_logs_stay_redacted() {
+    let sandbox = Sandbox::start(1_000);
+    let tokens = sandbox.token_copy("traced.json");
+    let file = |t: &std::path::Path| {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(t).unwrap()).unwrap()
+    };
+    let before = file(&tokens);
+    let path = tokens.to_str().unwrap();
+    let refresh = sandbox.run(&[
+        "-vv",
+        "pearldiver",
+        "token",
+        "refresh",
+        "--token-file",
+        path,
+    ]);
+    let list = sandbox.run(&["-vv", "pearldiver", "audiences", "--token-file", path]);
+    let paya = sandbox.run(&[
+        "-vv",
+        "paya",
+        "contacts",
+        "list",
+        "--key-placement",
+        "query",
+    ]);
+    for out in [&refresh, &list, &paya] {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    let after = file(&tokens);
+    let logs = format!("{}{}{}", stderr(&refresh), stderr(&list), stderr(&paya));
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "-vv logs something:\n{logs}"
+    );
+    for secret in [
+        sandbox.var("SHOAL_PEARLDIVER_CLIENT_SECRET"),
+        sandbox.var("SHOAL_PAYA_API_KEY"),
+        before["refresh_token"].as_str().unwrap().to_string(),
+        after["refresh_token"].as_str().unwrap().to_string(),
+        after["access_token"].as_str().unwrap().to_string(),
+    ] {
+        assert!(!logs.contains(&secret), "a secret leaked into the -vv logs");
+    }
+}
