@@ -4,7 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use shoal::auth::{FileTokenStore, LifetimeLimits, LifetimeWarning, LoopbackOptions, TokenStore};
+
+use shoal::auth::{
+    FileTokenStore, LifetimeLimits, LifetimeWarning, LoopbackOptions, SaveOutcome, TokenStore,
+};
 use shoal::core::{Clock, SystemClock};
 use shoal::pearldiver::AudienceWindow;
 use time::OffsetDateTime;
@@ -214,7 +217,13 @@ async fn refresh(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
     let response = setup.oauth.refresh(&refresh_token, None).await?;
     let rotated = record.rotated(response, now());
     // Persisted (and synced) before anything is reported: the old refresh token is dead now.
-    store.save_locked(&rotated, guard.fence()).await?;
+    if store.save_locked(&rotated, guard.fence()).await? == SaveOutcome::Superseded {
+        return Err(CliError::new(
+            Failure::Auth,
+            "another process stored newer tokens while this refresh ran; they were kept",
+        )
+        .hint("run `shoal pearldiver token status`; log in again if commands fail"));
+    }
     drop(guard);
     let expires = rotated.expires_at.map(rfc3339);
     ui.print(

@@ -172,7 +172,8 @@ async fn login(conn: &PebblePadConn, no_browser: bool, port: Option<u16>, ui: Ui
     let record = TokenRecord::from_login(tokens, SystemClock.system_now());
     let store = FileTokenStore::new(path.clone());
     let guard = store.lock().await?;
-    store.save_locked(&record, guard.fence()).await?;
+    // A new login starts a new family: nothing newer can exist, whatever the store answers.
+    let _ = store.save_locked(&record, guard.fence()).await?;
     drop(guard);
     let path = path.display().to_string();
     ui.print(
