@@ -5,3 +5,4 @@ mod pacing;
 mod redaction;
 mod retry;
 mod server;
+mod transport;
