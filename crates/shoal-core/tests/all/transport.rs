@@ -8,10 +8,9 @@ use shoal_core::{Pipeline, Request};
 
 use crate::server::{Seen, reply, serve};
 
-fn recorder() -> (
-    Arc<Mutex<Vec<Seen>>>,
-    impl Fn(Seen) -> Arc<Mutex<Vec<Seen>>> + Clone,
-) {
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+fn recorder() -> (Log, impl Fn(Seen) -> Log + Clone) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     (seen, move |req| {
