@@ -125,6 +125,7 @@ struct Inner {
     deadline: Option<Duration>,
     default_headers: HeaderMap,
     rng: Mutex<StdRng>,
+    seed: Option<u64>,
     stats: Arc<Stats>,
 }
 
@@ -272,6 +273,7 @@ impl PipelineBuilder {
                 deadline: self.deadline,
                 default_headers: self.default_headers,
                 rng: Mutex::new(rng),
+                seed: self.seed,
                 stats: Arc::default(),
             }),
         })
@@ -331,7 +333,12 @@ impl Pipeline {
                 decoder: i.decoder.clone(),
                 deadline: i.deadline,
                 default_headers: i.default_headers.clone(),
-                rng: Mutex::new(StdRng::from_os_rng()),
+                // A seeded pipeline's siblings stay repeatable, each on its own stream.
+                rng: Mutex::new(match i.seed {
+                    Some(seed) => StdRng::seed_from_u64(seed.wrapping_add(1)),
+                    None => StdRng::from_os_rng(),
+                }),
+                seed: i.seed.map(|s| s.wrapping_add(1)),
                 stats: i.stats.clone(),
             }),
         }
