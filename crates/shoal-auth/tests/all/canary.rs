@@ -1,48 +1,21 @@
 //! Canary secrets through every flow with tracing at TRACE: none may appear in the logs, in any
 //! error's `Display`/`Debug`, or in the `Debug` of any public auth type.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use shoal_auth::*;
+use shoal_core::test_util::LogCapture;
 use shoal_core::{Clock as _, ManualClock, Request, Transport as _};
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::server::{self, OAuthServer, SessionServer};
 use crate::{api, oauth_client, pipeline};
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 // Current-thread runtime: the thread-local subscriber sees every task.
 #[tokio::test]
 async fn no_canary_in_logs_errors_or_debug() {
-    let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buffer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::start();
     let mut shown: Vec<String> = Vec::new();
     let mut canaries: Vec<String> = vec!["CANARY".into()];
 
@@ -174,7 +147,7 @@ async fn no_canary_in_logs_errors_or_debug() {
     let refused = wrong.token().await.unwrap_err();
     shown.push(format!("{refused} {refused:?}"));
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("TRACE") && logs.contains("sending") && logs.contains("/oauth/token"),
         "tracing captured nothing useful:\n{logs}"
