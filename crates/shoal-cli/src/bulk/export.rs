@@ -1,0 +1,589 @@
+//! `shoal pearldiver export`: every record of an audience to NDJSON or CSV, page by page, with a
+//! checkpoint after every synced page so that a crash at any instant can be resumed without a
+//! record lost or repeated.
+//!
+//! # Crash safety
+//! For each page: the page is encoded into a reused buffer, appended to the output, the output
+//! is `fsync`ed (`sync_data`), and only then `FILE.checkpoint` is replaced atomically (temp file,
+//! fsync, rename, directory fsync) with the next page's cursor, the output's byte length, the
+//! record and page counts and the job (audience, window, format). At every instant the
+//! checkpoint therefore describes a prefix of the output that is complete on disk; bytes past it
+//! belong to a page whose checkpoint was never written. `--resume` truncates the output to the
+//! checkpointed length and fetches from the checkpointed cursor, so that page is written again,
+//! once. The checkpoint is written before the output is created and removed once the last page
+//! is synced.
+//!
+//! # Memory
+//! Pages are fetched by a task one page ahead of the writer through a channel of one slot, so at
+//! most three pages are alive at once (being fetched, queued, being written) whatever the
+//! audience size; NDJSON copies each record's raw JSON bytes without decoding them.
+
+use std::fs::File;
+use std::io::{Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt as _;
+use serde_json::json;
+use serde_json::value::RawValue;
+use shoal::core::{Clock as _, Cursor, Page, SystemClock};
+use shoal::pearldiver::PearlDiverClient;
+
+use super::checkpoint::{Checkpoint, ExportJob, format_name};
+use super::flatten::Flattener;
+use super::fsutil;
+use crate::args::{ExportArgs, ExportFormat};
+use crate::exit::{CliError, CliResult};
+use crate::ui::Ui;
+
+/// The output file of an export with its checkpoint: opens (fresh or resumed) and appends pages.
+#[derive(Debug)]
+pub struct ExportSink {
+    out: PathBuf,
+    checkpoint_path: PathBuf,
+    file: File,
+    checkpoint: Checkpoint,
+    buf: Vec<u8>,
+    csv: Option<Flattener>,
+    resumed_at: Option<u64>,
+    finished: bool,
+}
+
+fn io_err(path: &Path, what: &str) -> impl Fn(std::io::Error) -> CliError {
+    let message = format!("cannot {what} {}", path.display());
+    move |e| CliError::io(&message, e)
+}
+
+impl ExportSink {
+    /// Opens `out` for `job`. Without `resume`, an existing output or checkpoint is an error;
+    /// with it, the output is truncated to the checkpointed length (an output without a
+    /// checkpoint, or a checkpoint of another job, is refused; nothing at all starts afresh).
+    pub fn open(out: &Path, job: ExportJob, resume: bool) -> CliResult<Self> {
+        let checkpoint_path = fsutil::sidecar(out, "checkpoint");
+        let existing = Checkpoint::load(&checkpoint_path)?;
+        let out_exists = std::fs::symlink_metadata(out).is_ok();
+        let start_over = format!(
+            "remove {} and {} to start over",
+            out.display(),
+            checkpoint_path.display()
+        );
+        if !resume && (out_exists || existing.is_some()) {
+            let what = if out_exists {
+                out.display().to_string()
+            } else {
+                checkpoint_path.display().to_string()
+            };
+            return Err(
+                CliError::usage(format!("{what} already exists")).hint(format!(
+                    "pass --resume to continue that export, or remove {} (and {}) to start over",
+                    out.display(),
+                    checkpoint_path.display()
+                )),
+            );
+        }
+        let (file, checkpoint, resumed_at) = match existing {
+            None if out_exists => {
+                return Err(CliError::usage(format!(
+                    "nothing to resume: {} has no checkpoint beside it (a finished export removes its checkpoint)",
+                    out.display()
+                ))
+                .hint(format!("remove {} to export again", out.display())));
+            }
+            None => {
+                let checkpoint = Checkpoint::start(job);
+                checkpoint.save(&checkpoint_path)?;
+                let file = File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(out)
+                    .map_err(io_err(out, "create"))?;
+                fsutil::sync_dir(fsutil::parent_dir(out));
+                (file, checkpoint, None)
+            }
+            Some(checkpoint) => {
+                if checkpoint.job != job {
+                    return Err(CliError::usage(format!(
+                        "{} belongs to another export ({}); this one is {}",
+                        checkpoint_path.display(),
+                        checkpoint.job.describe(),
+                        job.describe()
+                    ))
+                    .hint(format!(
+                        "resume with the same --audience, window and --format, or {start_over}"
+                    )));
+                }
+                let file = File::options()
+                    .write(true)
+                    .create(checkpoint.bytes == 0)
+                    .truncate(false)
+                    .open(out)
+                    .map_err(|e| {
+                        CliError::io(format!("cannot open {} to resume it", out.display()), e)
+                            .hint(start_over.clone())
+                    })?;
+                let len = file.metadata().map_err(io_err(out, "read"))?.len();
+                if len < checkpoint.bytes {
+                    return Err(CliError::usage(format!(
+                        "{} holds {len} bytes but its checkpoint says {} were written: it was changed since",
+                        out.display(),
+                        checkpoint.bytes
+                    ))
+                    .hint(start_over));
+                }
+                file.set_len(checkpoint.bytes)
+                    .map_err(io_err(out, "truncate"))?;
+                file.sync_data().map_err(io_err(out, "sync"))?;
+                let records = checkpoint.records;
+                (file, checkpoint, Some(records))
+            }
+        };
+        let mut file = file;
+        file.seek(SeekFrom::Start(checkpoint.bytes))
+            .map_err(io_err(out, "seek in"))?;
+        let csv = (checkpoint.job.format == format_name(ExportFormat::Csv)).then(Flattener::new);
+        let finished = checkpoint.pages > 0 && checkpoint.cursor.is_none();
+        let mut sink = Self {
+            out: out.to_path_buf(),
+            checkpoint_path,
+            file,
+            checkpoint,
+            buf: Vec::with_capacity(1 << 20),
+            csv,
+            resumed_at,
+            finished: false,
+        };
+        if finished {
+            sink.finish()?;
+        }
+        Ok(sink)
+    }
+
+    /// The cursor of the next page to fetch (`None`: the first page).
+    pub fn cursor(&self) -> Option<Cursor> {
+        self.checkpoint.cursor.clone()
+    }
+
+    /// The checkpoint as it stands.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// Whether the last page has been written (and the checkpoint removed).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Records already in the output when a resumed export started (`None` if not resumed).
+    pub fn resumed_at(&self) -> Option<u64> {
+        self.resumed_at
+    }
+
+    /// Appends one page, syncs it, then records `next` in the checkpoint (or removes the
+    /// checkpoint when `next` is `None`: the export is complete).
+    pub fn write_page(&mut self, records: &[Box<RawValue>], next: Option<Cursor>) -> CliResult<()> {
+        self.encode(records)?;
+        self.append()?;
+        self.commit(records.len() as u64, next)
+    }
+
+    /// Encodes a page into the reused buffer.
+    fn encode(&mut self, records: &[Box<RawValue>]) -> CliResult<()> {
+        self.buf.clear();
+        match &mut self.csv {
+            None => {
+                for record in records {
+                    push_ndjson_line(&mut self.buf, record.get());
+                }
+            }
+            Some(flat) => {
+                let mut w = csv::WriterBuilder::new().from_writer(&mut self.buf);
+                let csv_err = |e: csv::Error| {
+                    CliError::new(
+                        crate::exit::Failure::Internal,
+                        format!("cannot encode CSV: {e}"),
+                    )
+                };
+                if self.checkpoint.bytes == 0 && self.checkpoint.pages == 0 {
+                    w.write_record(flat.header()).map_err(csv_err)?;
+                }
+                for record in records {
+                    let row = flat.row(record.get()).map_err(|e| {
+                        CliError::new(
+                            crate::exit::Failure::Service,
+                            format!(
+                                "a record of page {} is not valid JSON: {e}",
+                                self.checkpoint.pages + 1
+                            ),
+                        )
+                    })?;
+                    w.write_record(row).map_err(csv_err)?;
+                }
+                w.flush()
+                    .map_err(|e| CliError::io("cannot encode CSV", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the buffer to the output and syncs it.
+    fn append(&mut self) -> CliResult<()> {
+        self.file
+            .write_all(&self.buf)
+            .map_err(io_err(&self.out, "write"))?;
+        self.file.sync_data().map_err(io_err(&self.out, "sync"))
+    }
+
+    /// Records the synced page in the checkpoint.
+    fn commit(&mut self, records: u64, next: Option<Cursor>) -> CliResult<()> {
+        self.checkpoint.bytes += self.buf.len() as u64;
+        self.checkpoint.records += records;
+        self.checkpoint.pages += 1;
+        self.checkpoint.cursor = next;
+        if self.checkpoint.cursor.is_none() {
+            return self.finish();
+        }
+        self.checkpoint.save(&self.checkpoint_path)
+    }
+
+    fn finish(&mut self) -> CliResult<()> {
+        fsutil::remove_durably(&self.checkpoint_path)?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// After a failure before any page was written by a fresh export: removes the empty output
+    /// and its checkpoint so that the same command can simply be run again.
+    fn discard_if_empty(self) {
+        if self.resumed_at.is_none() && self.checkpoint.pages == 0 {
+            drop(self.file);
+            let _ = std::fs::remove_file(&self.out);
+            let _ = fsutil::remove_durably(&self.checkpoint_path);
+        }
+    }
+}
+
+/// Appends a record's JSON and a newline. The bytes are copied as received; only a record that
+/// itself spans lines (whitespace newlines from a pretty-printing server) has its whitespace
+/// outside strings removed, so each record stays one line.
+fn push_ndjson_line(buf: &mut Vec<u8>, json: &str) {
+    let bytes = json.as_bytes();
+    if !bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+        buf.extend_from_slice(bytes);
+    } else {
+        let (mut in_string, mut escaped) = (false, false);
+        for &b in bytes {
+            if in_string {
+                buf.push(b);
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+            } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                if b == b'"' {
+                    in_string = true;
+                }
+                buf.push(b);
+            }
+        }
+    }
+    buf.push(b'\n');
+}
+
+/// Aborts the page fetcher when the export ends early.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `shoal pearldiver export`; the `--json` summary.
+pub async fn run(
+    client: &PearlDiverClient,
+    args: &ExportArgs,
+    ui: Ui,
+) -> CliResult<serde_json::Value> {
+    let clock = SystemClock;
+    let started = clock.now();
+    let window = crate::pearldiver::window(&args.window)?;
+    window.validate(clock.system_now())?;
+    let job = ExportJob::new(args.audience, window, args.format);
+    let mut sink = ExportSink::open(&args.out, job, args.resume)?;
+    let start_records = sink.checkpoint().records;
+    let bar = ui.counter("{spinner} {human_pos} records · {msg} · {per_sec} · {elapsed}");
+    bar.set_position(start_records);
+    bar.reset_eta();
+    bar.set_message(format!("{} pages", sink.checkpoint().pages));
+
+    if !sink.is_finished() {
+        let pages = client
+            .audiences()
+            .records(args.audience, window)
+            .raw()
+            .resume_from(sink.cursor())
+            .by_page();
+        let (tx, mut rx) =
+            tokio::sync::mpsc::channel::<shoal::core::Result<Page<Box<RawValue>>>>(1);
+        let _fetcher = AbortOnDrop(tokio::spawn(async move {
+            let mut pages = std::pin::pin!(pages);
+            while let Some(page) = pages.next().await {
+                let failed = page.is_err();
+                if tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        }));
+        while let Some(page) = rx.recv().await {
+            let written = page
+                .map_err(|e| resume_hint(CliError::from(e), &sink))
+                .and_then(|page| {
+                    sink.write_page(&page.items, page.next)
+                        .map(|()| page.items.len() as u64)
+                });
+            match written {
+                Ok(n) => {
+                    bar.inc(n);
+                    bar.set_message(format!("{} pages", sink.checkpoint().pages));
+                }
+                Err(e) => {
+                    bar.abandon();
+                    sink.discard_if_empty();
+                    return Err(e);
+                }
+            }
+            if sink.is_finished() {
+                break;
+            }
+        }
+        if !sink.is_finished() {
+            bar.abandon();
+            return Err(resume_hint(
+                CliError::new(
+                    crate::exit::Failure::Service,
+                    "the audience listing ended without a last page",
+                ),
+                &sink,
+            ));
+        }
+    }
+    bar.finish_and_clear();
+    let cp = sink.checkpoint();
+    let elapsed = clock.now().saturating_duration_since(started).as_secs_f64();
+    let this_run = cp.records - start_records;
+    Ok(json!({
+        "out": args.out.display().to_string(),
+        "audience": args.audience,
+        "format": format_name(args.format),
+        "records": cp.records,
+        "pages": cp.pages,
+        "bytes": cp.bytes,
+        "resumed": sink.resumed_at().is_some(),
+        "records_this_run": this_run,
+        "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
+        "records_per_second": if elapsed > 0.0 { (this_run as f64 / elapsed).round() } else { 0.0 },
+    }))
+}
+
+fn resume_hint(err: CliError, sink: &ExportSink) -> CliError {
+    if sink.checkpoint().pages == 0 && sink.resumed_at().is_none() {
+        return err;
+    }
+    let hint = format!(
+        "{} pages ({} records) are saved; run the same command with --resume to continue",
+        sink.checkpoint().pages,
+        sink.checkpoint().records
+    );
+    match err.hint {
+        Some(h) => CliError {
+            hint: Some(format!("{h}; {hint}")),
+            ..err
+        },
+        None => err.hint(hint),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shoal::pearldiver::AudienceWindow;
+
+    use super::*;
+    use crate::exit::Failure;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    fn page(from: usize, n: usize) -> Vec<Box<RawValue>> {
+        (from..from + n)
+            .map(|i| {
+                raw(&format!(
+                    r#"{{"id":"r{i}","firstName":"N{i}","zz":{{"keep":[1, 2.50]}}}}"#
+                ))
+            })
+            .collect()
+    }
+
+    fn job(format: ExportFormat) -> ExportJob {
+        ExportJob::new(17, AudienceWindow::LastDays(30), format)
+    }
+
+    /// Writes pages 0..pages (3 records each) in one go.
+    fn export_all(out: &Path, format: ExportFormat, pages: usize) {
+        let mut sink = ExportSink::open(out, job(format), false).unwrap();
+        for p in 0..pages {
+            let next = (p + 1 < pages).then(|| Cursor::new(format!("c{}", p + 1)));
+            sink.write_page(&page(p * 3, 3), next).unwrap();
+        }
+        assert!(sink.is_finished());
+    }
+
+    #[test]
+    fn ndjson_passes_records_through_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.ndjson");
+        export_all(&out, ExportFormat::Ndjson, 2);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 6);
+        assert_eq!(
+            text.lines().next().unwrap(),
+            r#"{"id":"r0","firstName":"N0","zz":{"keep":[1, 2.50]}}"#
+        );
+        assert!(
+            !fsutil::sidecar(&out, "checkpoint").exists(),
+            "a finished export removes its checkpoint"
+        );
+    }
+
+    #[test]
+    fn multi_line_records_become_one_line_with_strings_intact() {
+        let mut buf = Vec::new();
+        push_ndjson_line(
+            &mut buf,
+            "{\n  \"a\": \"x \\\" y\\n z\",\n  \"b\": [1, 2]\n}",
+        );
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"a\":\"x \\\" y\\n z\",\"b\":[1,2]}\n"
+        );
+    }
+
+    #[test]
+    fn csv_has_one_header_and_flattened_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.csv");
+        export_all(&out, ExportFormat::Csv, 3);
+        let mut reader = csv::Reader::from_path(&out).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.len(), super::super::flatten::columns().len());
+        let rows: Vec<_> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 9);
+        assert_eq!(&rows[4][0], "r4");
+        assert_eq!(
+            rows[4].get(headers.len() - 1).unwrap(),
+            r#"{"zz.keep.0":1,"zz.keep.1":2.5}"#
+        );
+    }
+
+    /// A crash after a page was appended (even partly) but before its checkpoint: resume
+    /// truncates the stray bytes and rewrites that page once — byte-identical to a clean run.
+    #[test]
+    fn resume_truncates_to_the_checkpoint_and_matches_a_clean_run() {
+        for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
+            let dir = tempfile::tempdir().unwrap();
+            let clean = dir.path().join("clean");
+            export_all(&clean, format, 4);
+
+            let out = dir.path().join("crashed");
+            let mut sink = ExportSink::open(&out, job(format), false).unwrap();
+            sink.write_page(&page(0, 3), Some(Cursor::new("c1")))
+                .unwrap();
+            sink.write_page(&page(3, 3), Some(Cursor::new("c2")))
+                .unwrap();
+            // Page 3 reached the file (half of it) but its checkpoint was never written.
+            sink.encode(&page(6, 3)).unwrap();
+            let half = sink.buf.len() / 2;
+            sink.file.write_all(&sink.buf[..half]).unwrap();
+            drop(sink);
+
+            let mut sink = ExportSink::open(&out, job(format), true).unwrap();
+            assert_eq!(sink.cursor(), Some(Cursor::new("c2")));
+            assert_eq!(sink.resumed_at(), Some(6));
+            sink.write_page(&page(6, 3), Some(Cursor::new("c3")))
+                .unwrap();
+            drop(sink);
+            // Another interruption, then the last page.
+            let mut sink = ExportSink::open(&out, job(format), true).unwrap();
+            sink.write_page(&page(9, 3), None).unwrap();
+            assert!(sink.is_finished());
+            assert_eq!(sink.checkpoint().records, 12);
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                std::fs::read(&clean).unwrap(),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_crash_before_the_first_page_resumes_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.csv");
+        drop(ExportSink::open(&out, job(ExportFormat::Csv), false).unwrap());
+        // The output may not even have been created.
+        std::fs::remove_file(&out).unwrap();
+        let mut sink = ExportSink::open(&out, job(ExportFormat::Csv), true).unwrap();
+        assert_eq!(sink.cursor(), None);
+        sink.write_page(&page(0, 1), None).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 2);
+    }
+
+    #[test]
+    fn existing_files_need_resume_and_the_same_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.ndjson");
+        let mut sink = ExportSink::open(&out, job(ExportFormat::Ndjson), false).unwrap();
+        sink.write_page(&page(0, 3), Some(Cursor::new("c1")))
+            .unwrap();
+        drop(sink);
+
+        let err = ExportSink::open(&out, job(ExportFormat::Ndjson), false).unwrap_err();
+        assert_eq!(err.kind, Failure::Usage);
+        assert!(err.to_string().contains("--resume"), "{err}");
+
+        let other = ExportJob::new(17, AudienceWindow::LastDays(7), ExportFormat::Ndjson);
+        let err = ExportSink::open(&out, other, true).unwrap_err();
+        assert!(err.to_string().contains("another export"), "{err}");
+        let err = ExportSink::open(&out, job(ExportFormat::Csv), true).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("audience 17, last 30 days, ndjson"),
+            "{err}"
+        );
+
+        // An output shorter than its checkpoint was changed behind our back.
+        std::fs::write(&out, b"x").unwrap();
+        let err = ExportSink::open(&out, job(ExportFormat::Ndjson), true).unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+
+        // A checkpoint alone also blocks a fresh run; an output alone cannot be resumed.
+        std::fs::remove_file(&out).unwrap();
+        assert!(ExportSink::open(&out, job(ExportFormat::Ndjson), false).is_err());
+        fsutil::remove_durably(&fsutil::sidecar(&out, "checkpoint")).unwrap();
+        std::fs::write(&out, b"done\n").unwrap();
+        let err = ExportSink::open(&out, job(ExportFormat::Ndjson), true).unwrap_err();
+        assert!(err.to_string().contains("nothing to resume"), "{err}");
+    }
+
+    #[test]
+    fn a_failure_before_any_page_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.ndjson");
+        let sink = ExportSink::open(&out, job(ExportFormat::Ndjson), false).unwrap();
+        sink.discard_if_empty();
+        assert!(!out.exists());
+        assert!(!fsutil::sidecar(&out, "checkpoint").exists());
+    }
+}
