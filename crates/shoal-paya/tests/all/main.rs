@@ -2,6 +2,7 @@
 //! transport, decoded fixtures, and (with shoal-testkit) end-to-end runs against the emulator.
 
 mod credentials;
+mod emulator;
 mod fixtures;
 mod redaction;
 mod requests;

@@ -1,44 +1,15 @@
-//! Shared helpers: a client over core's capturing transport, a stand-in API-key authenticator,
-//! and a stable, redacted text form of a request for snapshots.
+//! Shared helpers: a client over core's capturing transport (with shoal-auth's API-key strategy,
+//! headers placement), and a stable, redacted text form of a request for snapshots.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use shoal_core::test_util::{CaptureTransport, Scripted};
-use shoal_core::{
-    AuthStamp, Authenticator, Backoff, Bytes, ManualClock, Redactor, Request, Result, RetryPolicy,
-};
-use shoal_paya::{Environment, PayaClient};
+use shoal_core::{Backoff, Bytes, ManualClock, Redactor, RetryPolicy};
+use shoal_paya::{ApiKey, Environment, KeyPlacement, PayaClient};
 
 pub const LOCATION: &str = "11e95f8ec39de8fbdb0a4f1b";
 pub const CONTACT: &str = "11e95f8ec39de8fbdb0a4f1a";
 pub const API_KEY: &str = "CANARY-KEY-7f3a9";
-
-/// Adds `user-id` / `user-api-key` headers, counting calls (stands in for shoal-auth's strategy
-/// in tests that are about requests, not credentials).
-#[derive(Debug, Default)]
-pub struct HeaderKey {
-    pub authenticated: AtomicU32,
-}
-
-#[async_trait]
-impl Authenticator for HeaderKey {
-    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        self.authenticated.fetch_add(1, Ordering::SeqCst);
-        request
-            .headers_mut()
-            .insert("user-id", "user-1".parse().expect("header"));
-        request
-            .headers_mut()
-            .insert("user-api-key", API_KEY.parse().expect("header"));
-        Ok(AuthStamp(1))
-    }
-    async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {
-        Ok(false)
-    }
-}
 
 /// A retry policy that waits zero time between attempts.
 pub fn quick_retries() -> RetryPolicy {
@@ -57,7 +28,7 @@ pub fn captured(script: impl IntoIterator<Item = Scripted>) -> (PayaClient, Capt
     let transport = CaptureTransport::new(script);
     let client = PayaClient::builder(Environment::Sandbox)
         .developer_id("dev-shoal")
-        .authenticator(Arc::new(HeaderKey::default()))
+        .api_key("user-1", ApiKey::new(API_KEY), KeyPlacement::Headers)
         .transport(transport.clone())
         .clock(ManualClock::new().shared())
         .retry_policy(quick_retries())
