@@ -4,18 +4,24 @@
 //!   (see `export.rs` for the crash-safety argument, `flatten.rs` for the CSV columns).
 //! - [`import_users`], [`import_contacts`]: rows of a CSV validated up front, sent concurrently,
 //!   each recorded in an append-only journal beside the input (*started*, then *done* or
-//!   *failed*) so that `--resume` sends only what is not done.
+//!   *failed*) so that `--resume` sends only what is not done (`journal.rs`, `import.rs`; the
+//!   vendor rules that make a resend safe are in `users.rs` and `contacts.rs`).
 
 mod checkpoint;
+mod contacts;
 mod export;
 mod flatten;
 mod fsutil;
+mod import;
+mod journal;
+mod users;
 
 use shoal::paya::PayaClient;
 use shoal::pearldiver::PearlDiverClient;
+use shoal::pebblepad::PebblePad;
 
 use crate::args::{ExportArgs, ImportArgs};
-use crate::exit::{CliError, CliResult, Failure};
+use crate::exit::CliResult;
 use crate::ui::Ui;
 
 /// `shoal pearldiver export`: returns the JSON summary.
@@ -34,9 +40,15 @@ pub async fn import_contacts(
     location_id: &str,
     ui: Ui,
 ) -> CliResult<serde_json::Value> {
-    let _ = (client, args, location_id, ui);
-    Err(CliError::new(
-        Failure::Internal,
-        "contact import is not available in this build",
-    ))
+    contacts::run(client, args, location_id, ui).await
+}
+
+/// `shoal pebblepad users import`: returns the JSON summary.
+#[allow(dead_code)] // until the dispatch in pebblepad.rs calls it
+pub async fn import_users(
+    client: &PebblePad,
+    args: &ImportArgs,
+    ui: Ui,
+) -> CliResult<serde_json::Value> {
+    users::run(client, args, ui).await
 }

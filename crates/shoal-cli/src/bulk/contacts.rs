@@ -1,0 +1,323 @@
+//! `shoal paya contacts import FILE.csv --location-id ID`: Paya Connect contacts from a CSV whose
+//! columns are the documented contact fields — `contact_api_id` and `last_name` required on every
+//! row; `first_name`, `company_name`, `account_number`, `email`, `address`, `city`, `state`,
+//! `zip`, `home_phone`, `cell_phone`, `office_phone`, `office_ext_phone`, `contact_balance`,
+//! `contact_c1`..`contact_c3`, `date_of_birth` (`yyyy-mm-dd`), `email_trx_receipt` (`1`/`0`,
+//! `true`/`false`), `header_message`, `header_message_type` (0–4) optional.
+//!
+//! Every row is checked against the documented field limits (shoal-paya's `validate()`), and
+//! `contact_api_id` must be unique within the file; the job does not start while a row is
+//! invalid unless `--skip-invalid`.
+//!
+//! # Why a resend is safe
+//! A contact create is not idempotent: after a 500 or a timeout the contact may or may not exist,
+//! and sending the same POST again could create a second one. So every row is sent as an
+//! **upsert** (`update_if_exists=1`), which Paya matches on `contact_api_id`: if the earlier
+//! attempt went through, the resend updates that contact with the same fields instead of adding
+//! another. That is why `contact_api_id` is required on every row, and why the job resends a row
+//! whose answer was ambiguous (5xx, timeout, broken connection) — a few times within a run, and
+//! again on `--resume` for a row the journal shows started but not done.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use shoal::core::{Clock as _, Error, SystemClock};
+use shoal::paya::{NewContact, PayaClient, PayaErrorExt as _};
+
+use super::import::{self, Invalid, Plan, Row, RowSender, Sent, TableRow};
+use super::journal::Entry;
+use crate::args::ImportArgs;
+use crate::exit::{CliError, CliResult};
+use crate::ui::Ui;
+
+/// The columns, in the documented order, and whether each is required.
+pub const COLUMNS: &[(&str, bool)] = &[
+    ("contact_api_id", true),
+    ("last_name", true),
+    ("first_name", false),
+    ("company_name", false),
+    ("account_number", false),
+    ("email", false),
+    ("address", false),
+    ("city", false),
+    ("state", false),
+    ("zip", false),
+    ("home_phone", false),
+    ("cell_phone", false),
+    ("office_phone", false),
+    ("office_ext_phone", false),
+    ("contact_balance", false),
+    ("contact_c1", false),
+    ("contact_c2", false),
+    ("contact_c3", false),
+    ("date_of_birth", false),
+    ("email_trx_receipt", false),
+    ("header_message", false),
+    ("header_message_type", false),
+];
+
+/// Attempts per row for ambiguous or passing failures (safe: the send is an upsert).
+const ATTEMPTS: u32 = 6;
+
+fn cell(row: &TableRow, name: &str) -> Option<String> {
+    let i = COLUMNS.iter().position(|(n, _)| *n == name)?;
+    row.get(i).map(str::to_string)
+}
+
+/// Checks `--location-id` once, before any row.
+pub fn check_location(location_id: &str) -> CliResult<()> {
+    NewContact::new(location_id, "x")
+        .validate()
+        .map_err(|e| CliError::from(e).hint("--location-id takes a location id (24 to 36 characters); `shoal paya locations` lists them"))
+}
+
+/// Validates every row: the contacts to upsert and the rows refused, with every reason.
+pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
+    let mut valid = Vec::new();
+    let mut invalid = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for row in rows {
+        let mut reasons: Vec<String> = row.error.iter().cloned().collect();
+        let api_id = cell(&row, "contact_api_id").unwrap_or_default();
+        if api_id.is_empty() {
+            reasons.push("contact_api_id is required (it makes a resend safe)".into());
+        } else if let Some(first) = seen.get(&api_id) {
+            reasons.push(format!("contact_api_id {api_id:?} repeats row {first}"));
+        } else {
+            seen.insert(api_id.clone(), row.line);
+        }
+        let last_name = cell(&row, "last_name");
+        if last_name.is_none() {
+            reasons.push("last_name is required".into());
+        }
+        let mut contact = NewContact::new(location_id, last_name.as_deref().unwrap_or("-"));
+        let d = &mut contact.details;
+        d.contact_api_id = Some(api_id.clone()).filter(|s| !s.is_empty());
+        d.first_name = cell(&row, "first_name");
+        d.company_name = cell(&row, "company_name");
+        d.account_number = cell(&row, "account_number");
+        d.email = cell(&row, "email");
+        d.address = cell(&row, "address");
+        d.city = cell(&row, "city");
+        d.state = cell(&row, "state");
+        d.zip = cell(&row, "zip");
+        d.home_phone = cell(&row, "home_phone");
+        d.cell_phone = cell(&row, "cell_phone");
+        d.office_phone = cell(&row, "office_phone");
+        d.office_ext_phone = cell(&row, "office_ext_phone");
+        d.contact_balance = cell(&row, "contact_balance");
+        d.contact_c1 = cell(&row, "contact_c1");
+        d.contact_c2 = cell(&row, "contact_c2");
+        d.contact_c3 = cell(&row, "contact_c3");
+        d.date_of_birth = cell(&row, "date_of_birth");
+        d.header_message = cell(&row, "header_message");
+        if let Some(v) = cell(&row, "email_trx_receipt") {
+            match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => d.email_trx_receipt = Some(true),
+                "0" | "false" | "no" => d.email_trx_receipt = Some(false),
+                _ => reasons.push(format!("email_trx_receipt {v:?} is not 1 or 0")),
+            }
+        }
+        if let Some(v) = cell(&row, "header_message_type") {
+            match v.parse::<u8>() {
+                Ok(t) => d.header_message_type = Some(t),
+                Err(_) => reasons.push(format!(
+                    "header_message_type {v:?} is not 0 (popup) to 4 (banners)"
+                )),
+            }
+        }
+        if let Err(e) = contact.validate() {
+            reasons.push(e.to_string());
+        }
+        if !reasons.is_empty() {
+            invalid.push(Invalid {
+                line: row.line,
+                key: api_id,
+                reason: reasons.join("; "),
+            });
+            continue;
+        }
+        valid.push(Row {
+            line: row.line,
+            key: api_id,
+            item: contact,
+        });
+    }
+    Plan {
+        job: Entry::Job {
+            kind: "paya-contacts".into(),
+            location_id: Some(location_id.to_string()),
+        },
+        key_name: "contact_api_id",
+        rows: valid,
+        invalid,
+    }
+}
+
+struct Sender<'c> {
+    client: &'c PayaClient,
+}
+
+fn is_fatal(e: &Error) -> bool {
+    e.is_auth()
+        || e.status()
+            .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403)
+}
+
+fn describe(e: &Error) -> String {
+    match e.validation_errors() {
+        Some(fields) if !fields.is_empty() => fields
+            .iter()
+            .map(|(f, m)| format!("{f}: {}", m.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => e.to_string(),
+    }
+}
+
+impl RowSender<NewContact> for Sender<'_> {
+    fn send<'a>(&'a self, contact: &'a NewContact, _resend: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(async move {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let sent = self
+                    .client
+                    .contacts()
+                    .create(contact.clone())
+                    .update_if_exists()
+                    .send()
+                    .await;
+                match sent {
+                    Ok(c) => return Sent::Done("upserted", c.id),
+                    Err(e) if is_fatal(&e) => return Sent::Fatal(CliError::from(e)),
+                    // Ambiguous (may have been processed) or passing: the upsert makes a resend
+                    // safe — it updates the contact an earlier attempt may have created.
+                    Err(e)
+                        if (e.may_have_been_processed() || e.is_retryable())
+                            && attempt < ATTEMPTS =>
+                    {
+                        SystemClock
+                            .sleep(Duration::from_millis(100 << attempt.min(5)))
+                            .await;
+                    }
+                    Err(e) => return Sent::Failed(describe(&e)),
+                }
+            }
+        })
+    }
+}
+
+/// Runs the import; the `--json` summary.
+pub async fn run(
+    client: &PayaClient,
+    args: &ImportArgs,
+    location_id: &str,
+    ui: Ui,
+) -> CliResult<serde_json::Value> {
+    check_location(location_id)?;
+    let rows = import::read_table(&args.file, COLUMNS)?;
+    let plan = plan(rows, location_id);
+    import::run(args, ui, plan, &Sender { client }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOC: &str = "11e95f8ec39de8fbdb0a4f1b";
+
+    fn table(text: &str) -> Vec<TableRow> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.csv");
+        std::fs::write(&p, text).unwrap();
+        import::read_table(&p, COLUMNS).unwrap()
+    }
+
+    #[test]
+    fn each_documented_limit_is_caught() {
+        let long = |n: usize| "x".repeat(n);
+        let header = COLUMNS
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut text = format!("{header}\n");
+        let row = |field: &str, value: &str| {
+            COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| match *n {
+                    n if n == field => value.to_string(),
+                    "contact_api_id" => format!("id-{field}-{i}"),
+                    "last_name" => "Smith".into(),
+                    _ => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        text.push_str(&row("email", "ok@example.test"));
+        text.push('\n');
+        let bad = [
+            ("last_name", long(65)),
+            ("first_name", long(65)),
+            ("company_name", long(65)),
+            ("account_number", long(33)),
+            ("contact_api_id", long(37)),
+            ("email", "a@b".into()),
+            ("address", long(256)),
+            ("city", long(101)),
+            ("state", "NYC".into()),
+            ("zip", "12".into()),
+            ("home_phone", "555123".into()),
+            ("cell_phone", "55512345678".into()),
+            ("office_phone", "phone".into()),
+            ("office_ext_phone", long(11)),
+            ("contact_balance", long(13)),
+            ("contact_c1", long(129)),
+            ("contact_c2", long(129)),
+            ("contact_c3", long(129)),
+            ("date_of_birth", "1990/01/02".into()),
+            ("email_trx_receipt", "maybe".into()),
+            ("header_message", long(251)),
+            ("header_message_type", "5".into()),
+        ];
+        for (field, value) in &bad {
+            text.push_str(&row(field, value));
+            text.push('\n');
+        }
+        let plan = plan(table(&text), LOC);
+        assert_eq!(plan.rows.len(), 1, "{:?}", plan.invalid);
+        assert_eq!(plan.invalid.len(), bad.len());
+        for (i, (field, _)) in bad.iter().enumerate() {
+            let inv = &plan.invalid[i];
+            assert_eq!(inv.line, i as u64 + 3);
+            assert!(
+                inv.reason.contains(field),
+                "row for {field}: {}",
+                inv.reason
+            );
+        }
+    }
+
+    #[test]
+    fn contact_api_id_is_required_and_unique() {
+        let plan = plan(
+            table("contact_api_id,last_name\ncrm-1,Smith\n,Jones\ncrm-1,Again\ncrm-2,\n"),
+            LOC,
+        );
+        assert_eq!(plan.rows.len(), 1);
+        let reasons: Vec<_> = plan.invalid.iter().map(|i| i.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "contact_api_id is required (it makes a resend safe)",
+                "contact_api_id \"crm-1\" repeats row 2",
+                "last_name is required",
+            ]
+        );
+        assert!(check_location("short").is_err());
+        assert!(check_location(LOC).is_ok());
+    }
+}
