@@ -2,6 +2,8 @@
 //! as a child process, or in-process by `shoal demo`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk_export;
+mod bulk_support;
 mod demo;
 mod pearldiver;
 mod sandbox;

@@ -1,0 +1,178 @@
+//! `shoal pearldiver export` as a real process: a 50,000-record audience exported whole, and
+//! exported again with SIGKILLs after the first page, mid-run and near the end, each followed by
+//! `--resume`: the two files are byte-identical (NDJSON and CSV).
+
+use std::path::Path;
+
+use crate::bulk_support::{AUDIENCE, kill, pearldiver, poll_for, runtime, shoal, spawn};
+use crate::support::{stderr, stdout};
+
+const RECORDS: u64 = 50_000;
+/// The emulator serves 1000 records a page.
+const PAGES: u64 = 50;
+
+fn pages_done(checkpoint: &Path) -> u64 {
+    std::fs::read(checkpoint)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["pages"].as_u64())
+        .unwrap_or(0)
+}
+
+fn killed_and_resumed_matches_uninterrupted(format: &str) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
+    let audience = AUDIENCE.to_string();
+    let export = |out: &Path, resume: bool| {
+        let mut args = vec![
+            "pearldiver".to_string(),
+            "export".into(),
+            "--audience".into(),
+            audience.clone(),
+            "--days".into(),
+            "90".into(),
+            "--format".into(),
+            format.into(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        if resume {
+            args.push("--resume".into());
+        }
+        args
+    };
+
+    let clean = dir.path().join(format!("clean.{format}"));
+    let args = export(&clean, false);
+    let out = shoal(&env).args(&args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["records"], RECORDS, "{summary}");
+    assert_eq!(summary["pages"], PAGES, "{summary}");
+    assert!(
+        stderr(&out).is_empty(),
+        "no progress when not a terminal: {}",
+        stderr(&out)
+    );
+
+    let file = dir.path().join(format!("killed.{format}"));
+    let checkpoint = dir.path().join(format!("killed.{format}.checkpoint"));
+    let log = dir.path().join("export.log");
+    let mut kills = 0;
+    for (i, at_pages) in [1, PAGES / 2, PAGES - 3].into_iter().enumerate() {
+        let mut child = spawn(
+            &env,
+            &export(&file, i > 0)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            &log,
+        );
+        assert!(
+            poll_for(60, || pages_done(&checkpoint) >= at_pages
+                || child.0.try_wait().unwrap().is_some()),
+            "no progress to page {at_pages}"
+        );
+        if kill(&mut child) {
+            kills += 1;
+            assert!(checkpoint.exists(), "a killed export keeps its checkpoint");
+        }
+    }
+    assert!(
+        kills >= 2,
+        "the export was killed mid-run at least twice ({kills})"
+    );
+
+    let args = export(&file, true);
+    let out = shoal(&env).args(&args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["resumed"], true, "{summary}");
+    assert_eq!(summary["records"], RECORDS, "{summary}");
+    assert!(
+        !checkpoint.exists(),
+        "a finished export removes its checkpoint"
+    );
+
+    let (a, b) = (
+        std::fs::read(&clean).unwrap(),
+        std::fs::read(&file).unwrap(),
+    );
+    assert!(
+        a == b,
+        "resumed export differs from the uninterrupted one ({} vs {} bytes)",
+        b.len(),
+        a.len()
+    );
+    let text = String::from_utf8(b).unwrap();
+    let expected_lines = if format == "csv" {
+        RECORDS + 1
+    } else {
+        RECORDS
+    };
+    assert_eq!(text.lines().count() as u64, expected_lines);
+    // Every record once, in order.
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(usize::from(format == "csv"))
+        .map(|l| {
+            let start = l.find("pd-").unwrap();
+            &l[start..start + 3 + 2 + 1 + 9]
+        })
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(*id, format!("pd-{AUDIENCE}-{i:09}"));
+    }
+
+    // Done means done: exporting again over it needs a decision.
+    let out = shoal(&env).args(export(&file, false)).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+}
+
+#[test]
+fn ndjson_export_killed_three_times_resumes_byte_identical() {
+    killed_and_resumed_matches_uninterrupted("ndjson");
+}
+
+#[test]
+fn csv_export_killed_three_times_resumes_byte_identical() {
+    killed_and_resumed_matches_uninterrupted("csv");
+}
+
+#[test]
+fn a_checkpoint_of_another_job_is_refused() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
+    let file = dir.path().join("a.ndjson");
+    let checkpoint = dir.path().join("a.ndjson.checkpoint");
+    let args = |days: &str| {
+        vec![
+            "pearldiver".to_string(),
+            "export".into(),
+            "--audience".into(),
+            AUDIENCE.to_string(),
+            "--days".into(),
+            days.into(),
+            "--out".into(),
+            file.display().to_string(),
+            "--resume".into(),
+        ]
+    };
+    let log = dir.path().join("log");
+    let mut child = spawn(
+        &env,
+        &args("90").iter().map(String::as_str).collect::<Vec<_>>(),
+        &log,
+    );
+    poll_for(30, || {
+        pages_done(&checkpoint) >= 1 || child.0.try_wait().unwrap().is_some()
+    });
+    assert!(kill(&mut child), "killed after its first page: {}", std::fs::read_to_string(&log).unwrap());
+    assert!(pages_done(&checkpoint) >= 1);
+    let out = shoal(&env).args(args("30")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("another export"), "{}", stderr(&out));
+}
