@@ -434,11 +434,10 @@ impl Pipeline {
                 Ok(response) => return Ok(response),
                 Err(f) => f,
             };
-            if let Failure::Answered(service, _) = &failure
-                && service.status == StatusCode::UNAUTHORIZED
-                && !replayed
-                && inner.auth.unauthorized(stamp).await?
-            {
+            // A 401 gets one refresh-and-replay (not a retry); let-chains would need Rust 1.88.
+            let unauthorized = matches!(&failure, Failure::Answered(service, _)
+                if service.status == StatusCode::UNAUTHORIZED);
+            if unauthorized && !replayed && inner.auth.unauthorized(stamp).await? {
                 replayed = true;
                 attempt -= 1;
                 inner.stats.auth_replays.fetch_add(1, Ordering::Relaxed);
