@@ -43,3 +43,39 @@ fn the_fixture_page_re_encodes_to_the_same_json_apart_from_normalised_values() {
         .remove("email");
     assert_eq!(serde_json::to_value(&page).unwrap(), expected);
 }
+
+/// The generated fixtures (`cargo xtask fixtures`), read from the workspace's `fixtures/`.
+fn generated(name: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pearldiver/");
+    std::fs::read_to_string(format!("{path}{name}")).unwrap()
+}
+
+#[test]
+fn every_generated_page_and_record_fixture_decodes_and_round_trips() {
+    for name in [
+        "audience_empty.json",
+        "audience_page_first.json",
+        "audience_page_last.json",
+        "audience_page_last_null_token.json",
+    ] {
+        let page: Audience = serde_json::from_str(&generated(name)).unwrap();
+        let again: Audience = serde_json::from_value(serde_json::to_value(&page).unwrap()).unwrap();
+        assert_eq!(again.records.len(), page.records.len(), "{name}");
+    }
+    let first: Audience = serde_json::from_str(&generated("audience_page_first.json")).unwrap();
+    assert!(first.page_token.is_some() && !first.records.is_empty());
+    let last: Audience =
+        serde_json::from_str(&generated("audience_page_last_null_token.json")).unwrap();
+    assert!(last.page_token.is_none());
+    let list: shoal_pearldiver::AudienceList =
+        serde_json::from_str(&generated("audiences.json")).unwrap();
+    assert!(!list.audiences.is_empty());
+}
+
+#[test]
+fn the_generated_record_with_unknown_fields_keeps_them() {
+    let text = generated("record_unknown_fields.json");
+    let record: shoal_pearldiver::Record = serde_json::from_str(&text).unwrap();
+    assert!(!record.extra.is_empty(), "unknown fields were dropped");
+    insta::assert_debug_snapshot!("generated_record_unknown_fields", record);
+}
