@@ -170,7 +170,11 @@ fn a_checkpoint_of_another_job_is_refused() {
     poll_for(30, || {
         pages_done(&checkpoint) >= 1 || child.0.try_wait().unwrap().is_some()
     });
-    assert!(kill(&mut child), "killed after its first page: {}", std::fs::read_to_string(&log).unwrap());
+    assert!(
+        kill(&mut child),
+        "killed after its first page: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
     assert!(pages_done(&checkpoint) >= 1);
     let out = shoal(&env).args(args("30")).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -59,19 +59,6 @@ pub fn poll_for(secs: u64, mut ready: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// Waits for a child to exit (up to `secs` seconds); its exit code.
-pub fn exit_code(child: &mut Guard, secs: u64) -> i32 {
-    let mut code = None;
-    assert!(
-        poll_for(secs, || {
-            code = child.0.try_wait().unwrap().map(|s| s.code().unwrap_or(-1));
-            code.is_some()
-        }),
-        "the child did not exit within {secs} s"
-    );
-    code.unwrap()
-}
-
 /// SIGKILLs the child (no chance to clean up) and reaps it; whether it was still running.
 pub fn kill(child: &mut Guard) -> bool {
     let running = child.0.try_wait().unwrap().is_none();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bulk_export;
+mod bulk_import;
 mod bulk_support;
 mod demo;
 mod pearldiver;
