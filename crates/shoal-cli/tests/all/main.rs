@@ -4,6 +4,7 @@
 
 mod bulk_export;
 mod bulk_import;
+mod bulk_progress;
 mod bulk_support;
 mod demo;
 mod pearldiver;
