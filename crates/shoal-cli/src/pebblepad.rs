@@ -55,20 +55,6 @@ pub async fn run(args: PebblePadArgs, ui: Ui) -> CliResult {
     }
 }
 
-/// The user import. `bulk::import_users` (issue 10) is not in this checkout yet; until it is,
-/// this says so instead of failing to compile.
-async fn import_users(
-    client: &PebblePad,
-    args: &crate::args::ImportArgs,
-    ui: Ui,
-) -> CliResult<serde_json::Value> {
-    let _ = (client, args, ui);
-    Err(crate::exit::CliError::new(
-        crate::exit::Failure::Internal,
-        "the user import is not available in this build",
-    ))
-}
-
 fn target(id: String, by_custom_id: bool) -> Target {
     if by_custom_id {
         Target::custom_id(id)
@@ -116,7 +102,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
         }
         UsersCommand::Import(import) => {
             let client = config::pebblepad(conn, true).await?;
-            let summary = import_users(&client, &import, ui).await?;
+            let summary = crate::bulk::import_users(&client, &import, ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
         }

@@ -28,7 +28,6 @@ impl Ui {
     }
 
     /// A spinner-style counter on stderr, or a hidden bar when progress is off.
-    #[allow(dead_code)] // for the bulk jobs
     pub fn counter(&self, template: &str) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();

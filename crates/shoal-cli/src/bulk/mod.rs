@@ -44,7 +44,6 @@ pub async fn import_contacts(
 }
 
 /// `shoal pebblepad users import`: returns the JSON summary.
-#[allow(dead_code)] // until the dispatch in pebblepad.rs calls it
 pub async fn import_users(
     client: &PebblePad,
     args: &ImportArgs,

@@ -34,21 +34,6 @@ fn contacts_csv(path: &Path, n: usize) {
     std::fs::write(path, text).unwrap();
 }
 
-/// Until `shoal pebblepad users import` dispatches to `bulk::import_users` (the CLI issue wires
-/// it), the binary answers "not available in this build": the user tests say so and stop.
-fn user_import_missing(env: &[(String, String)], dir: &Path) -> bool {
-    let out = shoal(env)
-        .args(["pebblepad", "users", "import"])
-        .arg(dir.join("no-such-file.csv"))
-        .output()
-        .unwrap();
-    let missing = stderr(&out).contains("not available in this build");
-    if missing {
-        eprintln!("SKIPPED: `shoal pebblepad users import` is not wired to bulk::import_users yet");
-    }
-    missing
-}
-
 fn args<'a>(vendor: &[&'a str], file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vendor.to_vec();
     a.push(file);
@@ -63,9 +48,6 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
     let dir = tempfile::tempdir().unwrap();
     // 120 POST per one-second "minute": the whole import takes ~17 s of pacing.
     let (pp, env) = pebblepad(&rt, 120, Duration::from_secs(1), dir.path());
-    if user_import_missing(&env, dir.path()) {
-        return;
-    }
     let input = dir.path().join("users.csv");
     users_csv(&input, ROWS);
     let file = input.display().to_string();
@@ -360,9 +342,6 @@ fn user_rows_with_each_problem_are_listed_and_nothing_is_sent() {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let (pp, env) = pebblepad(&rt, 120, Duration::from_secs(60), dir.path());
-    if user_import_missing(&env, dir.path()) {
-        return;
-    }
     let input = dir.path().join("users.csv");
     std::fs::write(
         &input,
