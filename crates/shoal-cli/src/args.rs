@@ -303,7 +303,7 @@ pub enum UsersCommand {
         by_custom_id: bool,
     },
     /// Create users from a CSV file, resumably.
-    Import(ImportArgs),
+    Import(PebblePadImportArgs),
 }
 
 /// PebblePad group subcommands.
@@ -319,24 +319,60 @@ pub enum GroupsCommand {
     },
 }
 
-/// Flags shared by the bulk imports.
-#[derive(Debug, Args)]
+/// What the bulk imports take, whichever vendor's command parsed it.
+#[derive(Debug, Clone)]
 pub struct ImportArgs {
     /// The CSV file.
     pub file: PathBuf,
     /// Continue an interrupted import from its journal.
-    #[arg(long)]
     pub resume: bool,
     /// Start even when some rows are invalid (they are skipped and reported).
-    #[arg(long)]
     pub skip_invalid: bool,
     /// Rows in flight at once.
-    #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Write a per-row report (row, key, outcome, id or error) to this CSV file.
-    #[arg(long)]
     pub report: Option<PathBuf>,
 }
+
+/// The import flags of one vendor's command, each with that vendor's `SHOAL_<VENDOR>_…` variable.
+macro_rules! import_flags {
+    ($name:ident, $vendor:literal) => {
+        #[doc = concat!("Import flags of the ", $vendor, " command.")]
+        #[derive(Debug, Args)]
+        pub struct $name {
+            /// The CSV file.
+            #[arg(env = concat!("SHOAL_", $vendor, "_IMPORT_FILE"))]
+            pub file: PathBuf,
+            /// Continue an interrupted import from its journal.
+            #[arg(long, env = concat!("SHOAL_", $vendor, "_RESUME"))]
+            pub resume: bool,
+            /// Start even when some rows are invalid (they are skipped and reported).
+            #[arg(long, env = concat!("SHOAL_", $vendor, "_SKIP_INVALID"))]
+            pub skip_invalid: bool,
+            /// Rows in flight at once.
+            #[arg(long, default_value_t = 4, env = concat!("SHOAL_", $vendor, "_CONCURRENCY"))]
+            pub concurrency: usize,
+            /// Write a per-row report (row, key, outcome, id or error) to this CSV file.
+            #[arg(long, env = concat!("SHOAL_", $vendor, "_REPORT"))]
+            pub report: Option<PathBuf>,
+        }
+
+        impl From<&$name> for ImportArgs {
+            fn from(a: &$name) -> Self {
+                ImportArgs {
+                    file: a.file.clone(),
+                    resume: a.resume,
+                    skip_invalid: a.skip_invalid,
+                    concurrency: a.concurrency,
+                    report: a.report.clone(),
+                }
+            }
+        }
+    };
+}
+
+import_flags!(PebblePadImportArgs, "PEBBLEPAD");
+import_flags!(PayaImportArgs, "PAYA");
 
 /// Paya Connect environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -462,7 +498,7 @@ pub enum ContactsCommand {
     Import {
         /// Shared import flags.
         #[command(flatten)]
-        import: ImportArgs,
+        import: PayaImportArgs,
         /// The location every contact belongs to.
         #[arg(long, env = "SHOAL_PAYA_LOCATION_ID")]
         location_id: String,

@@ -128,7 +128,8 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
             import,
             location_id,
         } => {
-            let summary = bulk::import_contacts(client, &import, &location_id, ui).await?;
+            let summary =
+                bulk::import_contacts(client, &(&import).into(), &location_id, ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
         }

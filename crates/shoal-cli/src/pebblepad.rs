@@ -102,7 +102,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
         }
         UsersCommand::Import(import) => {
             let client = config::pebblepad(conn, true).await?;
-            let summary = crate::bulk::import_users(&client, &import, ui).await?;
+            let summary = crate::bulk::import_users(&client, &(&import).into(), ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
         }

@@ -7,6 +7,7 @@ mod bulk_import;
 mod bulk_progress;
 mod bulk_support;
 mod demo;
+mod env;
 mod pearldiver;
 mod sandbox;
 mod support;
