@@ -385,7 +385,9 @@ impl Pipeline {
 
     /// Sends a request through the whole path and returns a success response, or the error.
     pub async fn execute(&self, request: Request) -> Result<Response> {
-        let summary = self.summary(&request);
+        let base = &self.inner.base_url;
+        let url = request.url(base)?;
+        let summary = request.summary_at(&url, base, &self.inner.redactor);
         let span = tracing::debug_span!(
             "shoal.request",
             method = %summary.method,
@@ -396,7 +398,9 @@ impl Pipeline {
         );
         self.inner.stats.calls.fetch_add(1, Ordering::Relaxed);
         let started = self.inner.clock.now();
-        let run = self.run(request, summary.clone()).instrument(span.clone());
+        let run = self
+            .run(request, url, summary.clone())
+            .instrument(span.clone());
         let result = match self.inner.deadline {
             None => run.await,
             Some(deadline) => {
@@ -423,14 +427,14 @@ impl Pipeline {
         result
     }
 
-    async fn run(&self, request: Request, summary: RequestSummary) -> Result<Response> {
+    async fn run(&self, request: Request, url: Url, summary: RequestSummary) -> Result<Response> {
         let inner = &self.inner;
         let mut attempt = 0u32;
         let mut replayed = false;
         loop {
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);
-            let (failure, stamp) = match self.attempt(&request, &summary).await? {
+            let (failure, stamp) = match self.attempt(&request, &url, &summary).await? {
                 Ok(response) => return Ok(response),
                 Err(f) => f,
             };
@@ -493,6 +497,7 @@ impl Pipeline {
     async fn attempt(
         &self,
         request: &Request,
+        url: &Url,
         summary: &RequestSummary,
     ) -> Result<std::result::Result<Response, (Failure, crate::auth::AuthStamp)>> {
         let inner = &self.inner;
@@ -507,7 +512,19 @@ impl Pipeline {
             }
         }
         let stamp = inner.auth.authenticate(&mut req).await?;
-        let http_req = req.to_http(&inner.base_url)?;
+        // The URL was resolved once per call; only query pairs the authenticator added are new.
+        // (Request offers authenticators `push_query` only, so the original pairs are a prefix.)
+        let added = req
+            .query_pairs()
+            .get(request.query_pairs().len()..)
+            .unwrap_or_default();
+        let http_req = if added.is_empty() {
+            req.into_http(url)?
+        } else {
+            let mut with_auth = url.clone();
+            with_auth.query_pairs_mut().extend_pairs(added.iter());
+            req.into_http(&with_auth)?
+        };
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(
                 headers = ?inner.redactor.headers(http_req.headers()),

@@ -238,13 +238,29 @@ impl Request {
 
     /// The method and redacted URL, for errors and logs.
     pub fn summary(&self, base: &Url, redactor: &Redactor) -> RequestSummary {
-        let shown = Request {
-            target: self.display_target().to_string(),
-            ..self.clone()
-        };
-        let url = match shown.url(base) {
-            Ok(u) => redactor.url(&u),
-            Err(_) => redactor.form(shown.display_target()),
+        match self.url(base) {
+            Ok(url) => self.summary_at(&url, base, redactor),
+            Err(_) => RequestSummary {
+                method: self.method.clone(),
+                url: redactor.form(self.display_target()),
+            },
+        }
+    }
+
+    /// [`summary`](Self::summary) given the request's already resolved URL.
+    pub fn summary_at(&self, url: &Url, base: &Url, redactor: &Redactor) -> RequestSummary {
+        let url = match &self.display_target {
+            None => redactor.url(url),
+            Some(shown) => {
+                let shown = Request {
+                    target: shown.clone(),
+                    ..self.clone()
+                };
+                match shown.url(base) {
+                    Ok(u) => redactor.url(&u),
+                    Err(_) => redactor.form(shown.display_target()),
+                }
+            }
         };
         RequestSummary {
             method: self.method.clone(),
@@ -255,14 +271,20 @@ impl Request {
     /// The `http::Request` to hand to a transport.
     pub fn to_http(&self, base: &Url) -> Result<http::Request<Bytes>> {
         let url = self.url(base)?;
+        self.clone().into_http(&url)
+    }
+
+    /// The `http::Request` for an already resolved URL, consuming the request.
+    pub fn into_http(self, url: &Url) -> Result<http::Request<Bytes>> {
+        let content_type = self.body.content_type();
         let mut builder = http::Request::builder()
-            .method(self.method.clone())
+            .method(self.method)
             .uri(url.as_str());
         let headers = builder
             .headers_mut()
             .ok_or_else(|| Error::Config("request builder".into()))?;
-        headers.extend(self.headers.clone());
-        if let Some(ct) = self.body.content_type() {
+        *headers = self.headers;
+        if let Some(ct) = content_type {
             headers
                 .entry(CONTENT_TYPE)
                 .or_insert(HeaderValue::from_static(ct));
