@@ -505,6 +505,8 @@ impl Pipeline {
             Some(l) => Some(l.acquire(request.method()).await?),
             None => None,
         };
+        // The limiter counted this call at admission: measure from there.
+        let admitted_at = inner.clock.now();
         let mut req = request.clone();
         for (name, value) in &inner.default_headers {
             if !req.headers().contains_key(name) {
@@ -549,8 +551,14 @@ impl Pipeline {
         };
         let (parts, body): (http::response::Parts, Bytes) = response.into_parts();
         if let Some(l) = &inner.limiter {
-            l.observe(request.method(), parts.status, &parts.headers)
-                .await?;
+            let latency = inner.clock.now().saturating_duration_since(admitted_at);
+            l.observe_timed(
+                request.method(),
+                parts.status,
+                &parts.headers,
+                Some(latency),
+            )
+            .await?;
         }
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(

@@ -48,6 +48,8 @@ pub struct RateObservation {
     pub concurrency_remaining: Option<u32>,
     /// How long the server asked to wait.
     pub retry_after: Option<Duration>,
+    /// How long the call took from admission to its answer, when the caller measured it.
+    pub latency: Option<Duration>,
 }
 
 /// Names of the headers a service reports its limits in.
@@ -99,6 +101,7 @@ impl RateLimitHeaders {
             concurrency_limit: num(&self.concurrency_limit),
             concurrency_remaining: num(&self.concurrency_remaining),
             retry_after: RetryAfter::from_headers(headers).map(|r| r.delay(now)),
+            latency: None,
         }
     }
 }
@@ -307,9 +310,22 @@ impl RateLimiter {
         status: StatusCode,
         headers: &HeaderMap,
     ) -> Result<()> {
-        let observation = self
-            .headers
-            .observe(method, status, headers, self.clock.system_now());
+        self.observe_timed(method, status, headers, None).await
+    }
+
+    /// [`observe`](Self::observe) with how long the call took from admission to its answer, so
+    /// the limiter can allow for the gap between our clock and the server's receipt.
+    pub async fn observe_timed(
+        &self,
+        method: &Method,
+        status: StatusCode,
+        headers: &HeaderMap,
+        latency: Option<Duration>,
+    ) -> Result<()> {
+        let mut observation =
+            self.headers
+                .observe(method, status, headers, self.clock.system_now());
+        observation.latency = latency;
         self.backend.observe(&observation).await
     }
 
@@ -340,6 +356,18 @@ struct LocalState {
     in_flight: u32,
     server_concurrency_remaining: Option<u32>,
     rejections: u64,
+    /// A decaying maximum of recent call latencies: how late the server may see a call we
+    /// counted at admission.
+    latency: Duration,
+}
+
+impl LocalState {
+    /// How long a call stays counted: the window, plus a margin for the server seeing it later
+    /// than we admitted it (the larger of the fixed slack and recent latency, at most a quarter
+    /// of the window).
+    fn span(&self, slack: Duration) -> Duration {
+        self.window + slack.max(self.latency.min(self.window / 4))
+    }
 }
 
 /// Rate-limit state in this process's memory.
@@ -363,6 +391,7 @@ impl LocalRateLimitBackend {
                 in_flight: 0,
                 server_concurrency_remaining: None,
                 rejections: 0,
+                latency: Duration::ZERO,
             }),
         }
     }
@@ -410,7 +439,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
     async fn try_acquire(&self, method: &str) -> Result<Admission> {
         let now = self.clock.now();
         let mut st = self.lock();
-        let span = st.window + self.slack;
+        let span = st.span(self.slack);
         let concurrency_full = st.concurrency.is_some_and(|c| st.in_flight >= c.max(1));
         if !st.methods.contains_key(method) {
             st.methods.insert(method.to_string(), Window::default());
@@ -453,9 +482,13 @@ impl RateLimitBackend for LocalRateLimitBackend {
     async fn observe(&self, o: &RateObservation) -> Result<()> {
         let now = self.clock.now();
         let mut st = self.lock();
-        let span = st.window + self.slack;
+        let span = st.span(self.slack);
         if o.rejected {
             st.rejections += 1;
+        }
+        if let Some(latency) = o.latency {
+            // Decays by 1/32 per answer, so one slow call widens the margin only for a while.
+            st.latency = latency.max(st.latency - st.latency / 32);
         }
         if let Some(c) = o.concurrency_limit {
             st.concurrency = Some(c);
@@ -504,7 +537,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
     async fn status(&self) -> Result<RateLimitStatus> {
         let now = self.clock.now();
         let mut st = self.lock();
-        let span = st.window + self.slack;
+        let span = st.span(self.slack);
         let mut methods = BTreeMap::new();
         for (m, w) in st.methods.iter_mut() {
             purge(w, now, span);
@@ -631,6 +664,29 @@ mod tests {
         .unwrap();
         assert!(admitted_now(&l, &Method::GET).await.is_none());
         clock.advance(Duration::from_secs(61));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn slow_answers_keep_calls_counted_longer() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        drop(l.acquire(&Method::GET).await.unwrap());
+        // The answer took 400 ms: the server may have counted the call that much later.
+        l.observe_timed(
+            &Method::GET,
+            StatusCode::OK,
+            &HeaderMap::new(),
+            Some(Duration::from_millis(400)),
+        )
+        .await
+        .unwrap();
+        clock.advance(Duration::from_secs(60) + Duration::from_millis(25));
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "the fixed slack is not enough"
+        );
+        clock.advance(Duration::from_millis(375));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
     }
 
