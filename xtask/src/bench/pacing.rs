@@ -37,7 +37,11 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         "8",
     ])?;
     let (mut fractions, mut rejected) = (Vec::new(), 0u64);
-    for _ in 0..runs {
+    for run in 0..runs {
+        if run > 0 {
+            // Each run starts with a fresh client, so give it a fresh server window too.
+            tokio::time::sleep(Duration::from_millis(WINDOW_MS + 200)).await;
+        }
         let clock = SystemClock::shared();
         let limits = RateLimits {
             per_method: [("GET".to_string(), limit)].into_iter().collect(),
