@@ -292,11 +292,18 @@ impl Request {
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("application/json"));
+        // The parsed URL rides along so a transport that wants a `Url` need not parse it again.
         builder
+            .extension(ResolvedUrl(url.clone()))
             .body(self.body.bytes())
             .map_err(|e| Error::invalid("request", e.to_string()))
     }
 }
+
+/// The URL an `http::Request` built by [`Request::into_http`] was made from, kept in its
+/// extensions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedUrl(pub Url);
 
 fn join(base: &Url, path: &str) -> Result<Url> {
     let mut base = base.clone();

@@ -160,9 +160,7 @@ mod reqwest_impl {
             &self,
             request: http::Request<Bytes>,
         ) -> Result<http::Response<Bytes>, TransportError> {
-            let request = reqwest::Request::try_from(request).map_err(|e| {
-                TransportError::new(TransportErrorKind::Other, e.without_url().to_string())
-            })?;
+            let request = to_reqwest(request)?;
             let response = self.client.execute(request).await.map_err(classify)?;
             let status = response.status();
             let version = response.version();
@@ -173,6 +171,23 @@ mod reqwest_impl {
             *out.version_mut() = version;
             *out.headers_mut() = headers;
             Ok(out)
+        }
+    }
+
+    /// Converts, reusing the parsed URL a Shoal request carries instead of parsing the URI again.
+    fn to_reqwest(request: http::Request<Bytes>) -> Result<reqwest::Request, TransportError> {
+        let (mut parts, body) = request.into_parts();
+        match parts.extensions.remove::<crate::request::ResolvedUrl>() {
+            Some(crate::request::ResolvedUrl(url)) if url.as_str() == parts.uri => {
+                let mut request = reqwest::Request::new(parts.method, url);
+                *request.headers_mut() = parts.headers;
+                *request.version_mut() = parts.version;
+                *request.body_mut() = Some(body.into());
+                Ok(request)
+            }
+            _ => reqwest::Request::try_from(http::Request::from_parts(parts, body)).map_err(|e| {
+                TransportError::new(TransportErrorKind::Other, e.without_url().to_string())
+            }),
         }
     }
 
