@@ -33,10 +33,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let ui = Ui::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // An export is one stream of pages: on one thread, each page is freed where it was
+    // allocated, so memory stays flat however large the audience (glibc keeps per-thread arenas).
+    let single_stream = matches!(
+        &cli.command,
+        Command::PearlDiver(args::PearlDiverArgs {
+            command: args::PearlDiverCommand::Export(_),
+            ..
+        })
+    );
+    let mut builder = if single_stream {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shoal: could not start the async runtime: {e}");
