@@ -162,15 +162,13 @@ mod reqwest_impl {
         ) -> Result<http::Response<Bytes>, TransportError> {
             let request = to_reqwest(request)?;
             let response = self.client.execute(request).await.map_err(classify)?;
-            let status = response.status();
-            let version = response.version();
-            let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(classify)?;
-            let mut out = http::Response::new(body);
-            *out.status_mut() = status;
-            *out.version_mut() = version;
-            *out.headers_mut() = headers;
-            Ok(out)
+            // Taken apart rather than copied: the headers move, the (decoded) body is collected.
+            let (parts, body) = http::Response::from(response).into_parts();
+            let body = http_body_util::BodyExt::collect(body)
+                .await
+                .map_err(classify)?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, body))
         }
     }
 
