@@ -170,47 +170,12 @@ fn pairs(fields: &[String]) -> CliResult<Vec<(String, String)>> {
         .collect()
 }
 
-const FIELDS: [ContactField; 26] = {
-    use ContactField::*;
-    [
-        Id,
-        LocationId,
-        AccountNumber,
-        ContactApiId,
-        CompanyName,
-        FirstName,
-        LastName,
-        Email,
-        Address,
-        City,
-        State,
-        Zip,
-        HomePhone,
-        CellPhone,
-        OfficePhone,
-        OfficeExtPhone,
-        ContactBalance,
-        ContactC1,
-        ContactC2,
-        ContactC3,
-        DateOfBirth,
-        EmailTrxReceipt,
-        HeaderMessage,
-        HeaderMessageType,
-        CreatedTs,
-        ModifiedTs,
-    ]
-};
-
 fn field(name: &str) -> CliResult<ContactField> {
-    FIELDS
-        .into_iter()
-        .find(|f| f.as_str() == name)
-        .ok_or_else(|| unknown(name))
+    name.parse().map_err(|_| unknown(name))
 }
 
 fn unknown(name: &str) -> CliError {
-    let known: Vec<&str> = FIELDS.iter().map(|f| f.as_str()).collect();
+    let known: Vec<&str> = ContactField::ALL.iter().map(|f| f.as_str()).collect();
     CliError::usage(format!("unknown contact field {name:?}"))
         .hint(format!("fields: {}", known.join(", ")))
 }

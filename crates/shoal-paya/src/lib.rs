@@ -68,7 +68,9 @@ pub mod wire_format;
 pub use client::{DEVELOPER_ID_HEADER, PayaClient, PayaClientBuilder};
 pub use contact::input::{ContactDetails, ContactUpdate, NewContact};
 pub use contact::model::{Contact, ContactExpand, Link, Links};
-pub use contact::query::{ContactField, ContactQuery, MAX_PAGE_SIZE, Sort, SortOrder};
+pub use contact::query::{
+    ContactField, ContactQuery, MAX_PAGE_SIZE, Sort, SortOrder, UnknownContactField,
+};
 pub use contact::{
     Contacts, CreateContact, DeleteContact, GetContact, ListContacts, UpdateContact,
 };

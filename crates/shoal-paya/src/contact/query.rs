@@ -11,6 +11,29 @@ use super::model::ContactExpand;
 /// The largest `page_size` accepted *(assumed from the contract: the vendor does not document it)*.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// A column name that is not a documented contact field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownContactField(pub String);
+
+impl std::fmt::Display for UnknownContactField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown contact field {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownContactField {}
+
+impl std::str::FromStr for ContactField {
+    type Err = UnknownContactField;
+    /// Parses the wire name (`last_name`).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        ContactField::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| UnknownContactField(name.to_string()))
+    }
+}
+
 /// A contact column, for filters and sorting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -45,6 +68,36 @@ pub enum ContactField {
 }
 
 impl ContactField {
+    /// Every column, in the documented order.
+    pub const ALL: [ContactField; 26] = [
+        ContactField::Id,
+        ContactField::LocationId,
+        ContactField::AccountNumber,
+        ContactField::ContactApiId,
+        ContactField::CompanyName,
+        ContactField::FirstName,
+        ContactField::LastName,
+        ContactField::Email,
+        ContactField::Address,
+        ContactField::City,
+        ContactField::State,
+        ContactField::Zip,
+        ContactField::HomePhone,
+        ContactField::CellPhone,
+        ContactField::OfficePhone,
+        ContactField::OfficeExtPhone,
+        ContactField::ContactBalance,
+        ContactField::ContactC1,
+        ContactField::ContactC2,
+        ContactField::ContactC3,
+        ContactField::DateOfBirth,
+        ContactField::EmailTrxReceipt,
+        ContactField::HeaderMessage,
+        ContactField::HeaderMessageType,
+        ContactField::CreatedTs,
+        ContactField::ModifiedTs,
+    ];
+
     /// The column name on the wire.
     pub fn as_str(self) -> &'static str {
         use ContactField::*;
@@ -215,6 +268,14 @@ impl ContactQuery {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_field_parses_from_its_wire_name() {
+        for f in super::ContactField::ALL {
+            assert_eq!(f.as_str().parse::<super::ContactField>(), Ok(f));
+        }
+        assert!("nope".parse::<super::ContactField>().is_err());
+    }
+
     use super::*;
 
     #[test]
