@@ -97,7 +97,11 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
                 .iter()
                 .filter(|(k, _)| k != "location_id" && k != "last_name")
             {
-                contact = set_new(contact, k, v)?;
+                let (c, err) = set_new(contact, k, v);
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                contact = c;
             }
             show(
                 ui,
@@ -108,7 +112,11 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
         ContactsCommand::Update { id, fields } => {
             let mut update = ContactUpdate::new();
             for (k, v) in pairs(&fields)? {
-                update = set_update(update, &k, &v)?;
+                let (u, err) = set_update(update, &k, &v);
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                update = u;
             }
             show(
                 ui,
@@ -181,7 +189,7 @@ fn unknown(name: &str) -> CliError {
 }
 
 fn flag(name: &str, value: &str) -> CliResult<bool> {
-    match value {
+    match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "0" | "false" | "no" => Ok(false),
         _ => Err(CliError::usage(format!(
@@ -196,15 +204,23 @@ fn small(name: &str, value: &str) -> CliResult<u8> {
         .map_err(|_| CliError::usage(format!("{name} must be a number 0–4, got {value:?}")))
 }
 
+/// Field setters by wire name. On a bad name or value the contact comes back with the error,
+/// unchanged, so a caller can keep collecting reasons (the bulk import does).
 macro_rules! setter {
     ($fn_name:ident, $ty:ty, [$($f:ident),*]) => {
-        fn $fn_name(c: $ty, name: &str, value: &str) -> CliResult<$ty> {
-            Ok(match name {
-                $(stringify!($f) => c.$f(value),)*
-                "email_trx_receipt" => c.email_trx_receipt(flag(name, value)?),
-                "header_message_type" => c.header_message_type(small(name, value)?),
-                _ => return Err(unknown(name)),
-            })
+        pub(crate) fn $fn_name(c: $ty, name: &str, value: &str) -> ($ty, Option<CliError>) {
+            match name {
+                $(stringify!($f) => (c.$f(value), None),)*
+                "email_trx_receipt" => match flag(name, value) {
+                    Ok(b) => (c.email_trx_receipt(b), None),
+                    Err(e) => (c, Some(e)),
+                },
+                "header_message_type" => match small(name, value) {
+                    Ok(t) => (c.header_message_type(t), None),
+                    Err(e) => (c, Some(e)),
+                },
+                _ => (c, Some(unknown(name))),
+            }
         }
     };
 }
@@ -272,8 +288,13 @@ mod tests {
         assert_eq!(pairs(&["oops".into()]).unwrap_err().kind.code(), 2);
         assert_eq!(field("created_ts").unwrap(), ContactField::CreatedTs);
         assert!(field("nope").is_err());
-        let u = set_update(ContactUpdate::new(), "email_trx_receipt", "1").unwrap();
+        let (u, err) = set_update(ContactUpdate::new(), "email_trx_receipt", "1");
+        assert!(err.is_none());
         assert_eq!(u.details.email_trx_receipt, Some(true));
-        assert!(set_update(ContactUpdate::new(), "location_id", "x").is_err());
+        assert!(
+            set_update(ContactUpdate::new(), "location_id", "x")
+                .1
+                .is_some()
+        );
     }
 }

@@ -92,39 +92,16 @@ pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
             reasons.push("last_name is required".into());
         }
         let mut contact = NewContact::new(location_id, last_name.as_deref().unwrap_or("-"));
-        let d = &mut contact.details;
-        d.contact_api_id = Some(api_id.clone()).filter(|s| !s.is_empty());
-        d.first_name = cell(&row, "first_name");
-        d.company_name = cell(&row, "company_name");
-        d.account_number = cell(&row, "account_number");
-        d.email = cell(&row, "email");
-        d.address = cell(&row, "address");
-        d.city = cell(&row, "city");
-        d.state = cell(&row, "state");
-        d.zip = cell(&row, "zip");
-        d.home_phone = cell(&row, "home_phone");
-        d.cell_phone = cell(&row, "cell_phone");
-        d.office_phone = cell(&row, "office_phone");
-        d.office_ext_phone = cell(&row, "office_ext_phone");
-        d.contact_balance = cell(&row, "contact_balance");
-        d.contact_c1 = cell(&row, "contact_c1");
-        d.contact_c2 = cell(&row, "contact_c2");
-        d.contact_c3 = cell(&row, "contact_c3");
-        d.date_of_birth = cell(&row, "date_of_birth");
-        d.header_message = cell(&row, "header_message");
-        if let Some(v) = cell(&row, "email_trx_receipt") {
-            match v.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" => d.email_trx_receipt = Some(true),
-                "0" | "false" | "no" => d.email_trx_receipt = Some(false),
-                _ => reasons.push(format!("email_trx_receipt {v:?} is not 1 or 0")),
+        contact.details.contact_api_id = Some(api_id.clone()).filter(|s| !s.is_empty());
+        // The same setters as `shoal paya contacts create field=value`.
+        for (name, _) in COLUMNS {
+            if matches!(*name, "contact_api_id" | "last_name") {
+                continue;
             }
-        }
-        if let Some(v) = cell(&row, "header_message_type") {
-            match v.parse::<u8>() {
-                Ok(t) => d.header_message_type = Some(t),
-                Err(_) => reasons.push(format!(
-                    "header_message_type {v:?} is not 0 (popup) to 4 (banners)"
-                )),
+            if let Some(value) = cell(&row, name) {
+                let (c, err) = crate::paya::set_new(contact, name, &value);
+                reasons.extend(err.map(|e| e.message));
+                contact = c;
             }
         }
         if let Err(e) = contact.validate() {
