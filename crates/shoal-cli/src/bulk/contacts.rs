@@ -19,10 +19,9 @@
 //! again on `--resume` for a row the journal shows started but not done.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use shoal::core::{Clock as _, Error, SystemClock};
+use shoal::core::Error;
 use shoal::paya::{NewContact, PayaClient, PayaErrorExt as _};
 
 use super::import::{self, Invalid, Plan, Row, RowSender, Sent, TableRow};
@@ -56,9 +55,6 @@ pub const COLUMNS: &[(&str, bool)] = &[
     ("header_message", false),
     ("header_message_type", false),
 ];
-
-/// Attempts per row for ambiguous or passing failures (safe: the send is an upsert).
-const ATTEMPTS: u32 = 6;
 
 fn cell(row: &TableRow, name: &str) -> Option<String> {
     let i = COLUMNS.iter().position(|(n, _)| *n == name)?;
@@ -136,12 +132,6 @@ struct Sender<'c> {
     client: &'c PayaClient,
 }
 
-fn is_fatal(e: &Error) -> bool {
-    e.is_auth()
-        || e.status()
-            .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403)
-}
-
 fn describe(e: &Error) -> String {
     match e.validation_errors() {
         Some(fields) if !fields.is_empty() => fields
@@ -156,31 +146,19 @@ fn describe(e: &Error) -> String {
 impl RowSender<NewContact> for Sender<'_> {
     fn send<'a>(&'a self, contact: &'a NewContact, _resend: bool) -> BoxFuture<'a, Sent> {
         Box::pin(async move {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let sent = self
-                    .client
-                    .contacts()
-                    .create(contact.clone())
-                    .update_if_exists()
-                    .send()
-                    .await;
-                match sent {
-                    Ok(c) => return Sent::Done("upserted", c.id),
-                    Err(e) if is_fatal(&e) => return Sent::Fatal(CliError::from(e)),
-                    // Ambiguous (may have been processed) or passing: the upsert makes a resend
-                    // safe — it updates the contact an earlier attempt may have created.
-                    Err(e)
-                        if (e.may_have_been_processed() || e.is_retryable())
-                            && attempt < ATTEMPTS =>
-                    {
-                        SystemClock
-                            .sleep(Duration::from_millis(100 << attempt.min(5)))
-                            .await;
-                    }
-                    Err(e) => return Sent::Failed(describe(&e)),
-                }
+            // An upsert is idempotent: the client's retry policy already resent it after a 5xx
+            // or a timeout, and a later `--resume` may send it again for the same reason.
+            let sent = self
+                .client
+                .contacts()
+                .create(contact.clone())
+                .update_if_exists()
+                .send()
+                .await;
+            match sent {
+                Ok(c) => Sent::Done("upserted", c.id),
+                Err(e) if e.is_auth() => Sent::Fatal(CliError::from(e)),
+                Err(e) => Sent::Failed(describe(&e)),
             }
         })
     }

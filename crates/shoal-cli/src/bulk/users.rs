@@ -155,12 +155,6 @@ struct Sender<'c> {
     client: &'c PebblePad,
 }
 
-fn is_fatal(e: &Error) -> bool {
-    e.is_auth()
-        || e.status()
-            .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403)
-}
-
 fn may_pass(e: &Error) -> bool {
     e.is_retryable() || matches!(e, Error::MaybeProcessed { .. })
 }
@@ -180,7 +174,7 @@ impl RowSender<BasicUserInfo> for Sender<'_> {
                     {
                         return Sent::Done("exists", None);
                     }
-                    Err(e) if is_fatal(&e) => return Sent::Fatal(CliError::from(e)),
+                    Err(e) if e.is_auth() => return Sent::Fatal(CliError::from(e)),
                     Err(e) if may_pass(&e) && attempt < ATTEMPTS => {
                         SystemClock
                             .sleep(Duration::from_millis(250 << attempt))

@@ -63,7 +63,8 @@ impl Contacts {
     /// # Ok(()) }
     /// ```
     /// Or send it as an upsert ([`CreateContact::update_if_exists`]): resending an upsert with
-    /// the same `contact_api_id` updates the record instead of adding a second one.
+    /// the same `contact_api_id` updates the record instead of adding a second one, so an upsert
+    /// is marked idempotent and the client's retry policy resends it after a 5xx or a timeout.
     pub fn create(&self, contact: NewContact) -> CreateContact {
         CreateContact {
             pipeline: self.pipeline.clone(),
@@ -173,7 +174,11 @@ impl CreateContact {
             contact: &self.contact,
             update_if_exists: self.update_if_exists.then_some(1),
         };
-        Request::post("v2/contacts").json(&ContactBody { contact: &fields })
+        // An upsert keyed by `contact_api_id` may be sent twice with the effect of once, so the
+        // pipeline's retry policy may resend it after a 5xx or a timeout; a plain create may not.
+        Request::post("v2/contacts")
+            .idempotent(self.update_if_exists)
+            .json(&ContactBody { contact: &fields })
     }
 
     /// Sends it once; see [`Contacts::create`] for what to do after an ambiguous failure.
