@@ -60,8 +60,7 @@ impl ErrorDecoder for CommonErrorDecoder {
         let code = text("error").or_else(|| text("code"));
         let message = text("error_description")
             .or_else(|| text("errormessage"))
-            .or_else(|| text("message"))
-            .map(|m| Redactor::standard().text(&m));
+            .or_else(|| text("message"));
         let mut fields = Vec::new();
         if let Some(serde_json::Value::Object(errors)) = map.get("errors") {
             for (field, msgs) in errors {
@@ -255,10 +254,7 @@ impl PipelineBuilder {
             Some(t) => t,
             None => default_transport()?,
         };
-        let rng = match self.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
+        let rng = jitter_rng(self.seed);
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 base_url: self.base_url,
@@ -290,6 +286,14 @@ fn default_transport() -> Result<Arc<dyn Transport>> {
     Err(Error::Config(
         "no transport given and the `reqwest` feature is off".into(),
     ))
+}
+
+/// Seeded jitter for repeatable tests, OS entropy otherwise.
+fn jitter_rng(seed: Option<u64>) -> StdRng {
+    match seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    }
 }
 
 enum Failure {
@@ -334,10 +338,7 @@ impl Pipeline {
                 deadline: i.deadline,
                 default_headers: i.default_headers.clone(),
                 // A seeded pipeline's siblings stay repeatable, each on its own stream.
-                rng: Mutex::new(match i.seed {
-                    Some(seed) => StdRng::seed_from_u64(seed.wrapping_add(1)),
-                    None => StdRng::from_os_rng(),
-                }),
+                rng: Mutex::new(jitter_rng(i.seed.map(|s| s.wrapping_add(1)))),
                 seed: i.seed.map(|s| s.wrapping_add(1)),
                 stats: i.stats.clone(),
             }),
@@ -385,6 +386,13 @@ impl Pipeline {
 
     /// Sends a request through the whole path and returns a success response, or the error.
     pub async fn execute(&self, request: Request) -> Result<Response> {
+        let mut request = request;
+        // Defaults once per call, not per attempt; a request's own header wins.
+        for (name, value) in &self.inner.default_headers {
+            if !request.headers().contains_key(name) {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
         let base = &self.inner.base_url;
         let url = request.url(base)?;
         let summary = request.summary_at(&url, base, &self.inner.redactor);
@@ -508,11 +516,6 @@ impl Pipeline {
         // The limiter counted this call at admission: measure from there.
         let admitted_at = inner.clock.now();
         let mut req = request.clone();
-        for (name, value) in &inner.default_headers {
-            if !req.headers().contains_key(name) {
-                req.headers_mut().insert(name.clone(), value.clone());
-            }
-        }
         let stamp = inner.auth.authenticate(&mut req).await?;
         // The URL was resolved once per call; only query pairs the authenticator added are new.
         // (Request offers authenticators `push_query` only, so the original pairs are a prefix.)
@@ -582,7 +585,9 @@ impl Pipeline {
             )));
         }
         let class = classify_status(parts.status, &parts.headers);
-        let detail = inner.decoder.decode(parts.status, &parts.headers, &body);
+        let mut detail = inner.decoder.decode(parts.status, &parts.headers, &body);
+        // Redacted here, with this pipeline's rules, so no decoder has to remember to.
+        detail.message = detail.message.map(|m| inner.redactor.text(&m));
         let service = Box::new(ServiceError {
             request: summary.clone(),
             status: parts.status,

@@ -3,7 +3,7 @@
 //! error hierarchy.
 
 use http::{HeaderMap, StatusCode};
-use shoal_core::{CommonErrorDecoder, Error, ErrorDecoder, Redactor, ServiceDetail};
+use shoal_core::{CommonErrorDecoder, Error, ErrorDecoder, ServiceDetail};
 
 /// Reads Paya error bodies: 422 `{"errors": {field: [messages]}}` into per-field messages, and a
 /// `message`/`error` text (or a short plain-text body) into the message. Bodies of other statuses
@@ -24,13 +24,11 @@ impl ErrorDecoder for PayaErrorDecoder {
                     .and_then(|e| e.get("message"))
                     .and_then(|m| m.as_str());
                 let plain = map.get("errors").and_then(|e| e.as_str());
-                detail.message = nested
-                    .or(plain)
-                    .map(|m| Redactor::standard().form(m).replace('+', " "));
+                detail.message = nested.or(plain).map(str::to_string);
             } else if !body.is_empty() && body.len() <= 500 && !body.starts_with(b"<") {
                 let text = String::from_utf8_lossy(body).trim().to_string();
                 if !text.is_empty() {
-                    detail.message = Some(Redactor::standard().body(text.as_bytes(), 500));
+                    detail.message = Some(text);
                 }
             }
         }

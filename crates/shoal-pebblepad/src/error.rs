@@ -53,7 +53,7 @@ fn any_case_message(body: &[u8]) -> Option<String> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(want))
                 .and_then(|(_, v)| v.as_str())
         })
-        .map(|m| Redactor::standard().text(m))
+        .map(str::to_string)
 }
 
 /// A JSON body, compacted and redacted, when it is small enough to be a message.
