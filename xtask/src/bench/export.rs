@@ -108,11 +108,7 @@ fn run_child(mut cmd: Command, records: u64, out: &Path) -> BenchResult<Outcome>
     if !ok {
         return Err(format!("exporter failed: {cmd:?}"));
     }
-    let lines = std::fs::read(out)
-        .map_err(|e| e.to_string())?
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u64;
+    let lines = count_lines(out)?;
     if lines != records {
         return Err(format!(
             "exporter wrote {lines} records, expected {records}"
@@ -238,4 +234,19 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         ));
     }
     Ok(rows)
+}
+
+/// Newlines in a file, read in 64 KiB pieces (an export can be a gigabyte).
+fn count_lines(path: &Path) -> BenchResult<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+    }
 }
