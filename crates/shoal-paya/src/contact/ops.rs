@@ -1,8 +1,8 @@
 //! Contact operations (`/v2/contacts`): create, get, update, delete, list, and a stream over
 //! every page — each a builder that reads like the call and ends in `.send()`.
 
-use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use shoal_core::{Cursor, Error, Page, Paginator, Pipeline, Request, Result};
 
@@ -380,10 +380,8 @@ impl ListContacts {
     /// Every contact of every page, in order (see [`pages`](Self::pages)).
     pub fn stream(self) -> BoxStream<'static, Result<Contact>> {
         self.pages()
-            .flat_map(|page| match page {
-                Ok(page) => stream::iter(page.items.into_iter().map(Ok).collect::<Vec<_>>()),
-                Err(e) => stream::iter(vec![Err(e)]),
-            })
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
             .boxed()
     }
 }
