@@ -167,31 +167,6 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// Writes the file whole or not at all (temp file beside it, then rename), mode 0600.
-fn write_atomic(path: &Path, text: &str) -> CliResult<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| CliError::io(format!("cannot write beside {}", path.display()), e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
-    tmp.persist(path)
-        .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e.error))?;
-    Ok(())
-}
-
-fn remove_stale(path: &Path) -> CliResult<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(CliError::io(format!("cannot remove {}", path.display()), e))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Runs `shoal sandbox` until Ctrl-C or SIGTERM.
 pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
     let emulators = start(args.port_base, args.records).await?;
@@ -201,8 +176,8 @@ pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
             .map_err(|e| CliError::io(format!("cannot resolve {}", env_file.display()), e))?;
         let pd_tokens = env_file.with_extension("pearldiver-tokens.json");
         let pp_tokens = env_file.with_extension("pebblepad-tokens.json");
-        remove_stale(&pd_tokens)?;
-        remove_stale(&pp_tokens)?;
+        crate::bulk::fsutil::remove_durably(&pd_tokens)?;
+        crate::bulk::fsutil::remove_durably(&pp_tokens)?;
         code_flow_login(&emulators.pearldiver_conn(pd_tokens.clone()))
             .await
             .map_err(|e| {
@@ -220,7 +195,7 @@ pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
         for (name, value) in emulators.variables(&pd_tokens, &pp_tokens) {
             let _ = writeln!(text, "{name}={}", shell_quote(&value));
         }
-        write_atomic(&env_file, &text)?;
+        crate::bulk::fsutil::write_atomic(&env_file, text.as_bytes())?;
         written = Some(env_file);
     }
     let (pd, pp, py) = (

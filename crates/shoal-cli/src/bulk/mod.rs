@@ -11,7 +11,7 @@ mod checkpoint;
 mod contacts;
 mod export;
 mod flatten;
-mod fsutil;
+pub(crate) mod fsutil;
 mod import;
 mod journal;
 mod users;

@@ -47,17 +47,7 @@ pub fn spawn(env: &[(String, String)], args: &[&str], log: &Path) -> Guard {
     )
 }
 
-/// Polls `ready` every 2 ms for up to `secs` seconds; false when it never became true.
-pub fn poll_for(secs: u64, mut ready: impl FnMut() -> bool) -> bool {
-    let polls = secs * 500;
-    for _ in 0..polls {
-        if ready() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    false
-}
+pub use crate::support::poll_for;
 
 /// SIGKILLs the child (no chance to clean up) and reaps it; whether it was still running.
 pub fn kill(child: &mut Guard) -> bool {

@@ -17,15 +17,20 @@ pub fn shoal() -> Command {
     c
 }
 
-/// Polls `ready` every 50 ms, up to 30 s; false when it never became true.
-pub fn poll(mut ready: impl FnMut() -> bool) -> bool {
-    for _ in 0..600 {
+/// Polls `ready` every 2 ms for up to `secs` seconds; false when it never became true.
+pub fn poll_for(secs: u64, mut ready: impl FnMut() -> bool) -> bool {
+    for _ in 0..secs * 500 {
         if ready() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(2));
     }
     false
+}
+
+/// [`poll_for`] with the 30 s that starting a process may take on a loaded machine.
+pub fn poll(ready: impl FnMut() -> bool) -> bool {
+    poll_for(30, ready)
 }
 
 /// A child process killed and reaped when dropped, whatever the test's outcome.
