@@ -76,6 +76,26 @@ pub(crate) fn header(name: &str, value: &str, secret: bool) -> Result<(HeaderNam
     Ok((name, value))
 }
 
+/// The headers a key placement adds (none for query placement).
+fn key_headers(c: &ApiKeyConfig) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let key = c.api_key.expose_secret();
+    Ok(match c.key_placement {
+        KeyPlacement::Headers => vec![
+            header(&c.user_id_name, &c.user_id, false)?,
+            header(&c.api_key_name, key, true)?,
+        ],
+        KeyPlacement::Query => Vec::new(),
+        KeyPlacement::Basic => {
+            let encoded = STANDARD.encode(format!("{}:{key}", c.user_id));
+            vec![header(
+                AUTHORIZATION.as_str(),
+                &format!("Basic {encoded}"),
+                true,
+            )?]
+        }
+    })
+}
+
 /// Key-method credentials and where each piece goes.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -140,12 +160,16 @@ impl ApiKeyConfig {
 #[derive(Clone, Debug)]
 pub struct ApiKeyAuth {
     config: ApiKeyConfig,
+    /// The key's headers (header or Basic placement), built once; the error, if they cannot be
+    /// built, is reported on the first request as before.
+    headers: Result<Vec<(HeaderName, HeaderValue)>>,
 }
 
 impl ApiKeyAuth {
     /// An authenticator for `config`.
     pub fn new(config: ApiKeyConfig) -> Self {
-        Self { config }
+        let headers = key_headers(&config);
+        Self { config, headers }
     }
 
     /// `base` plus the key's name as a secret header and query field — give the result to the
@@ -161,23 +185,12 @@ impl Authenticator for ApiKeyAuth {
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
         let c = &self.config;
         c.developer_id.apply(request)?;
-        let key = c.api_key.expose_secret();
-        match c.key_placement {
-            KeyPlacement::Headers => {
-                let (name, value) = header(&c.user_id_name, &c.user_id, false)?;
-                request.headers_mut().insert(name, value);
-                let (name, value) = header(&c.api_key_name, key, true)?;
-                request.headers_mut().insert(name, value);
-            }
-            KeyPlacement::Query => {
-                request.push_query(&c.user_id_name, &c.user_id);
-                request.push_query(&c.api_key_name, key);
-            }
-            KeyPlacement::Basic => {
-                let encoded = STANDARD.encode(format!("{}:{key}", c.user_id));
-                let (_, value) = header(AUTHORIZATION.as_str(), &format!("Basic {encoded}"), true)?;
-                request.headers_mut().insert(AUTHORIZATION, value);
-            }
+        if c.key_placement == KeyPlacement::Query {
+            request.push_query(&c.user_id_name, &c.user_id);
+            request.push_query(&c.api_key_name, c.api_key.expose_secret());
+        }
+        for (name, value) in self.headers.as_ref().map_err(Clone::clone)? {
+            request.headers_mut().insert(name.clone(), value.clone());
         }
         Ok(AuthStamp(1))
     }

@@ -227,13 +227,7 @@ impl RefreshingCredential {
             at.checked_sub(s.buffer + jitter)
                 .unwrap_or(SystemTime::UNIX_EPOCH)
         });
-        let header =
-            HeaderValue::try_from(format!("Bearer {}", record.access_token.expose_secret()))
-                .ok()
-                .map(|mut v| {
-                    v.set_sensitive(true);
-                    v
-                });
+        let header = crate::static_token::bearer(&record.access_token);
         Current {
             record,
             refresh_at,

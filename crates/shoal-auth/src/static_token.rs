@@ -13,6 +13,8 @@ use crate::secret::{AccessToken, ExposeSecret as _};
 #[derive(Clone)]
 pub struct StaticToken {
     token: AccessToken,
+    /// `Bearer …`, built once; `None` when the token cannot go in a header.
+    header: Option<HeaderValue>,
 }
 
 impl fmt::Debug for StaticToken {
@@ -26,21 +28,28 @@ impl fmt::Debug for StaticToken {
 impl StaticToken {
     /// A bearer authenticator for `token`.
     pub fn new(token: AccessToken) -> Self {
-        Self { token }
+        let header = bearer(&token);
+        Self { token, header }
     }
+}
+
+/// The sensitive `Authorization: Bearer <token>` value; `None` when the token has characters no
+/// header may carry.
+pub(crate) fn bearer(token: &AccessToken) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 #[async_trait]
 impl Authenticator for StaticToken {
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        let mut value = HeaderValue::try_from(format!("Bearer {}", self.token.expose_secret()))
-            .map_err(|_| {
-                Error::auth(
-                    AuthErrorKind::Unauthorized,
-                    "the token cannot go in a header",
-                )
-            })?;
-        value.set_sensitive(true);
+        let value = self.header.clone().ok_or_else(|| {
+            Error::auth(
+                AuthErrorKind::Unauthorized,
+                "the token cannot go in a header",
+            )
+        })?;
         request.headers_mut().insert(AUTHORIZATION, value);
         Ok(AuthStamp(1))
     }
