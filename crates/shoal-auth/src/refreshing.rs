@@ -236,7 +236,10 @@ impl RefreshingCredential {
     }
 
     fn install(&self, record: TokenRecord, own: bool) {
-        let current = self.current_of(record);
+        self.install_current(self.current_of(record), own);
+    }
+
+    fn install_current(&self, current: Current, own: bool) {
         let mut state = self.lock_state();
         state.current = Some(current);
         state.generation += 1;
@@ -324,13 +327,15 @@ impl RefreshingCredential {
         let held = self.lock_state().current.as_ref().map(|c| c.record.clone());
         if let Some(stored) = &stored {
             let differs = held.as_ref().is_none_or(|h| !h.same_access_token(stored));
+            // Built once: the refresh time installed is the one that was judged fresh.
+            let candidate = self.current_of(stored.clone());
             let usable = match trigger {
-                Trigger::Expiry => self.is_fresh(&self.current_of(stored.clone())),
+                Trigger::Expiry => self.is_fresh(&candidate),
                 Trigger::Unauthorized => differs,
             };
             if differs && usable {
                 tracing::debug!("using the token pair another holder stored");
-                self.install(stored.clone(), false);
+                self.install_current(candidate, false);
                 return Ok(());
             }
         }
