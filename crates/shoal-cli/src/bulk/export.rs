@@ -45,7 +45,6 @@ pub struct ExportSink {
     buf: Vec<u8>,
     csv: Option<Flattener>,
     resumed_at: Option<u64>,
-    finished: bool,
 }
 
 fn io_err(path: &Path, what: &str) -> impl Fn(std::io::Error) -> CliError {
@@ -140,7 +139,6 @@ impl ExportSink {
         file.seek(SeekFrom::Start(checkpoint.bytes))
             .map_err(io_err(out, "seek in"))?;
         let csv = (checkpoint.job.format == format_name(ExportFormat::Csv)).then(Flattener::new);
-        let finished = checkpoint.pages > 0 && checkpoint.cursor.is_none();
         let mut sink = Self {
             out: out.to_path_buf(),
             checkpoint_path,
@@ -149,9 +147,8 @@ impl ExportSink {
             buf: Vec::with_capacity(1 << 20),
             csv,
             resumed_at,
-            finished: false,
         };
-        if finished {
+        if sink.is_finished() {
             sink.finish()?;
         }
         Ok(sink)
@@ -169,7 +166,7 @@ impl ExportSink {
 
     /// Whether the last page has been written (and the checkpoint removed).
     pub fn is_finished(&self) -> bool {
-        self.finished
+        self.checkpoint.pages > 0 && self.checkpoint.cursor.is_none()
     }
 
     /// Records already in the output when a resumed export started (`None` if not resumed).
@@ -245,9 +242,7 @@ impl ExportSink {
     }
 
     fn finish(&mut self) -> CliResult<()> {
-        fsutil::remove_durably(&self.checkpoint_path)?;
-        self.finished = true;
-        Ok(())
+        fsutil::remove_durably(&self.checkpoint_path)
     }
 
     /// After a failure before any page was written by a fresh export: removes the empty output
