@@ -68,8 +68,8 @@ pub fn emulate(args: &[String]) -> ExitCode {
                 })
                 .await?;
                 let mut endpoints = serde_json::to_value(pp.endpoints()).unwrap_or_default();
-                let pair = pp.service_account(Duration::ZERO);
-                endpoints["access_token"] = serde_json::Value::String(pair.access_token.clone());
+                // The default config issues a service account; its token is the bench's bearer.
+                endpoints["access_token"] = endpoints["service_access_token"].clone();
                 println!("{endpoints}");
                 wait_for_stdin_eof().await;
                 pp.shutdown().await;
