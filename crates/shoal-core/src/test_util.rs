@@ -116,9 +116,14 @@ impl Transport for CaptureTransport {
 
 /// Everything tracing emits at TRACE on this thread, kept in memory for canary tests (secrets
 /// must not appear). Use a current-thread runtime so every task logs to the capture.
+///
+/// The subscriber is process-global and installed once; it records only events on threads with
+/// a live capture. A per-thread default subscriber would miss events whose callsites other
+/// tests' threads registered first (tracing caches each callsite's interest process-wide), so
+/// canary tests passed alone and failed under `cargo test`.
 pub struct LogCapture {
     buffer: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+    previous: Option<Arc<Mutex<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for LogCapture {
@@ -127,15 +132,27 @@ impl std::fmt::Debug for LogCapture {
     }
 }
 
-#[derive(Clone)]
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static ACTIVE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
-impl std::io::Write for CaptureWriter {
+fn capturing() -> bool {
+    ACTIVE.with(|a| a.borrow().is_some())
+}
+
+/// Writes to this thread's capture, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        ACTIVE.with(|a| {
+            if let Some(buffer) = a.borrow().as_ref() {
+                buffer
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -143,24 +160,43 @@ impl std::io::Write for CaptureWriter {
     }
 }
 
-impl LogCapture {
-    /// Starts capturing on this thread until the capture is dropped.
-    pub fn start() -> Self {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = CaptureWriter(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+fn install_global_subscriber() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let layer = tracing_subscriber::fmt::layer()
             .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        Self {
-            buffer,
-            _guard: tracing::subscriber::set_default(subscriber),
+            .with_writer(|| ThreadWriter)
+            // Judged per event: a plain `filter_fn` caches each callsite as on or off for everyone.
+            .with_filter(tracing_subscriber::filter::dynamic_filter_fn(|_, _| capturing()));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        if tracing::subscriber::set_global_default(subscriber).is_err() {
+            tracing::warn!(
+                "LogCapture: another global subscriber is installed; captures may miss events"
+            );
         }
+    });
+}
+
+impl LogCapture {
+    /// Starts capturing this thread's events at every level until the capture is dropped.
+    pub fn start() -> Self {
+        install_global_subscriber();
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let previous = ACTIVE.with(|a| a.borrow_mut().replace(buffer.clone()));
+        Self { buffer, previous }
     }
 
     /// What has been logged so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        ACTIVE.with(|a| *a.borrow_mut() = previous);
     }
 }

@@ -1,11 +1,8 @@
 //! With credentials in the query string, no error `Display`/`Debug` and no TRACE log line shows
 //! the API key or the session token.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use shoal_core::ManualClock;
-use shoal_core::test_util::{CaptureTransport, Scripted};
+use shoal_core::test_util::{CaptureTransport, LogCapture, Scripted};
 use shoal_paya::{
     ApiKey, Environment, KeyPlacement, NewContact, Password, PayaClient, PayaErrorExt,
 };
@@ -15,29 +12,9 @@ use crate::support::{API_KEY, CONTACT, LOCATION, quick_retries};
 const TOKEN: &str = "CANARY-TOKEN-3pPzNQst";
 const PASSWORD: &str = "CANARY-PASSWORD-91x";
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::start();
 
     // API key in the query: a GET failing 500 three times, a create refused 422, a create
     // answered 500 (maybe processed).
@@ -118,7 +95,7 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
         "the token really was in the query"
     );
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("TRACE") && logs.contains("v2/contacts"),
         "trace logs were captured: {logs}"
