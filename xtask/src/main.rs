@@ -1,6 +1,7 @@
 //! `cargo xtask …`: the contributor commands (`ci`, `fixtures`, `bench`) in one place.
 
 mod bench;
+mod provision;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -8,14 +9,16 @@ use std::process::{Command, ExitCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("ci") => ci(),
+        Some("ci") => ci(args.iter().any(|a| a == "--no-nextest")),
         Some("fixtures") => fixtures(args.get(1).map(String::as_str) == Some("--check")),
         Some("bench") => bench::run(&args[1..]),
         // Children of `bench`: an emulator in its own process, and the baseline exporter.
         Some("emulate") => bench::emulate(&args[1..]),
         Some("bench-baseline-export") => bench::baseline_export(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | fixtures [--check] | bench [--quick]");
+            eprintln!(
+                "usage: cargo xtask ci [--no-nextest] | fixtures [--check] | bench [--quick]"
+            );
             ExitCode::from(2)
         }
     }
@@ -47,7 +50,12 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn ci() -> ExitCode {
+fn ci(no_nextest: bool) -> ExitCode {
+    // Before anything is built: a missing server fails in seconds, with the command to run.
+    if let Err(e) = provision::ensure() {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     let mut fixtures_check = cargo();
@@ -62,7 +70,7 @@ fn ci() -> ExitCode {
         "warnings",
     ]);
     let mut test = cargo();
-    if has_nextest() {
+    if !no_nextest && has_nextest() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
         test.args(["test", "--workspace"]);

@@ -169,7 +169,9 @@ fn install_global_subscriber() {
             .with_ansi(false)
             .with_writer(|| ThreadWriter)
             // Judged per event: a plain `filter_fn` caches each callsite as on or off for everyone.
-            .with_filter(tracing_subscriber::filter::dynamic_filter_fn(|_, _| capturing()));
+            .with_filter(tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+                capturing()
+            }));
         let subscriber = tracing_subscriber::registry().with(layer);
         if tracing::subscriber::set_global_default(subscriber).is_err() {
             tracing::warn!(

@@ -18,7 +18,7 @@
 //! in-memory limiter and auth's file store do the same job there.
 //!
 //! **Cargo features:** `test-util` — `RedisServer`, a throwaway `redis-server` on a free
-//! loopback port for tests (needs `redis-server` on the PATH: `scripts/setup.sh` installs it).
+//! loopback port for tests (needs `redis-server` on the PATH: `cargo xtask ci` installs it).
 //!
 //! Requires Redis 5 or newer (scripts read `TIME` before writing).
 //!

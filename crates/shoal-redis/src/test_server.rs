@@ -1,7 +1,7 @@
 //! [`RedisServer`] (feature `test-util`): a throwaway `redis-server` on a free loopback port.
 //!
 //! Tests never skip because Redis is missing: [`RedisServer::start`] panics with a message that
-//! says how to install it (`scripts/setup.sh`, or `apt-get install redis-server`).
+//! says how to install it (`cargo xtask ci` does, or `apt-get install redis-server`).
 
 use std::io;
 use std::net::TcpListener;
@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// How to get `redis-server` when it is missing.
-pub const INSTALL_HINT: &str = "redis-server is required by the shoal-redis tests: run `scripts/setup.sh` \
-     (or `sudo apt-get install redis-server`) so that `redis-server` is on the PATH";
+pub const INSTALL_HINT: &str = "redis-server is required by the shoal-redis tests: run `cargo xtask ci` \
+     (it installs it) or `sudo apt-get install redis-server`, so that `redis-server` is on the PATH";
 
 /// A `redis-server` child process bound to `127.0.0.1` on a free port, with a temporary working
 /// directory and no persistence. Killed (and its directory removed) on drop.
@@ -168,7 +168,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = spawn("redis-server-that-does-not-exist", 1, dir.path()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
-        assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
+        assert!(err.to_string().contains("cargo xtask ci"), "{err}");
         assert!(
             err.to_string().contains("apt-get install redis-server"),
             "{err}"
