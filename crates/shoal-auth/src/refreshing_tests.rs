@@ -14,13 +14,7 @@ use crate::store::{MemoryTokenStore, MockTokenStore, TokenLockGuard};
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn client(transport: &CaptureTransport, clock: &ManualClock) -> OAuthClient {
-    let policy = RetryPolicy {
-        backoff: Backoff {
-            base: Duration::ZERO,
-            cap: Duration::ZERO,
-        },
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
     let base = Pipeline::builder("https://api.example.test/v1".parse().unwrap())
         .transport(transport.clone())
         .retry_policy(policy)

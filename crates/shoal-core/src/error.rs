@@ -123,6 +123,8 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection broke while the request or response was in flight.
     Io,
+    /// The response body was larger than the client accepts; it was not read.
+    TooLarge,
     /// The request could not be built or sent for another reason.
     Other,
 }
@@ -145,6 +147,14 @@ impl TransportError {
         }
     }
 
+    /// A body larger than `max` bytes was refused.
+    pub fn too_large(max: usize) -> Self {
+        Self::new(
+            TransportErrorKind::TooLarge,
+            format!("the response body is larger than the {max}-byte limit (see `max_body_bytes`)"),
+        )
+    }
+
     /// Whether the request provably never reached the server, so even a non-idempotent request
     /// may be sent again.
     pub fn not_sent(&self) -> bool {
@@ -161,6 +171,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection failed mid-request",
+            TransportErrorKind::TooLarge => "response refused",
             TransportErrorKind::Other => "request failed",
         };
         write!(f, "{what}: {}", self.message)
@@ -300,6 +311,49 @@ impl fmt::Display for AuthError {
     }
 }
 
+/// What a failure means, the same for every vendor: see [`Error::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Refused before sending: the input was invalid.
+    InvalidInput,
+    /// 400: the server refused the request as malformed.
+    BadRequest,
+    /// 401 after any refresh: the credentials were refused.
+    Unauthorized,
+    /// 403: the credentials are valid but may not do this.
+    Forbidden,
+    /// 404: no such record or endpoint.
+    NotFound,
+    /// 405: the method is not allowed there.
+    MethodNotAllowed,
+    /// 409 or 410: the record was deleted.
+    Gone,
+    /// 422: the server refused fields (see [`Error::validation_errors`]).
+    Validation,
+    /// 429 after retries, or a `Retry-After` longer than allowed.
+    RateLimited,
+    /// 5xx after retries.
+    Server,
+    /// Another status.
+    OtherStatus,
+    /// Authentication could not complete: a refresh refused, a login needed, a token store
+    /// failure.
+    Auth,
+    /// A non-idempotent call failed in a way that means it may have been processed.
+    MaybeProcessed,
+    /// No answer: connection refused or broken, an attempt timed out.
+    Transport,
+    /// The call's overall deadline passed.
+    Timeout,
+    /// The answer did not have the expected shape.
+    Decode,
+    /// Pagination could not continue safely.
+    Pagination,
+    /// The client is configured wrongly.
+    Config,
+}
+
 /// Everything that can go wrong in a Shoal call.
 ///
 /// `Display` says what the server said (vendor code and message) and which request it was, with
@@ -412,11 +466,71 @@ impl Error {
     /// Whether trying the same call again later could succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Timeout { .. } | Error::RateLimited { .. } => true,
-            Error::Status(s) => matches!(s.status.as_u16(), 500 | 502 | 503 | 504),
+            Error::Transport { source, .. } => !matches!(
+                source.kind,
+                TransportErrorKind::Other | TransportErrorKind::TooLarge
+            ),
+            Error::Timeout { .. } | Error::RateLimited { .. } => true,
+            Error::Status(s) => crate::retry::is_retryable_status(s.status),
             Error::RetryBudgetExhausted { .. } | Error::RetryAfterTooLong { .. } => true,
             _ => false,
         }
+    }
+
+    /// What the failure means, for a `match` — the same kinds for every vendor; a vendor crate's
+    /// error extension adds only what is truly its own (PebblePad's "username exists", Paya's
+    /// "not signed up").
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::RetryAfterTooLong { .. } => ErrorKind::RateLimited,
+            Error::RetryBudgetExhausted { last } => last.kind(),
+            Error::MaybeProcessed { .. } => ErrorKind::MaybeProcessed,
+            Error::Decode { .. } => ErrorKind::Decode,
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::Pagination(_) => ErrorKind::Pagination,
+            Error::Auth(_) => ErrorKind::Auth,
+            Error::Config(_) => ErrorKind::Config,
+            Error::Status(s) => match s.status.as_u16() {
+                400 => ErrorKind::BadRequest,
+                401 => ErrorKind::Unauthorized,
+                403 => ErrorKind::Forbidden,
+                404 => ErrorKind::NotFound,
+                405 => ErrorKind::MethodNotAllowed,
+                409 | 410 => ErrorKind::Gone,
+                422 => ErrorKind::Validation,
+                429 => ErrorKind::RateLimited,
+                500..=599 => ErrorKind::Server,
+                _ => ErrorKind::OtherStatus,
+            },
+        }
+    }
+
+    /// Whether a non-idempotent call may have been processed although it failed: check (by the
+    /// caller's own id) before sending it again.
+    pub fn may_have_been_processed(&self) -> bool {
+        matches!(self, Error::MaybeProcessed { .. })
+    }
+
+    /// The vendor's message, when the answer carried one (redacted).
+    pub fn message(&self) -> Option<&str> {
+        self.service()?.detail.message.as_deref()
+    }
+
+    /// Per-field messages of a validation answer (422), in the server's order.
+    pub fn validation_errors(&self) -> Option<&[(String, Vec<String>)]> {
+        let s = self.service()?;
+        (s.status == StatusCode::UNPROCESSABLE_ENTITY).then_some(s.detail.fields.as_slice())
+    }
+
+    /// The messages a validation answer gave for one field.
+    pub fn field_errors(&self, field: &str) -> Option<&[String]> {
+        self.validation_errors()?
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_slice())
     }
 
     /// Whether the error is about credentials (refused, expired, re-login needed).

@@ -2,8 +2,10 @@
 //!
 //! The layer every Shoal vendor client sends its requests through: a [`Transport`] seam with a
 //! reqwest implementation, the [`Pipeline`] (rate limiter → authenticator → transport → observe,
-//! inside a retry loop, under a deadline), [`RetryPolicy`], [`RateLimiter`], [`Paginator`], one
-//! [`Error`] type, [`Redactor`] and an injectable [`Clock`].
+//! inside a retry loop, under a deadline), [`ClientOptions`] (the plumbing every vendor client
+//! shares, set through [`ConfigureClient`]), [`Call`] (one operation ready to `.send()`),
+//! [`RetryPolicy`] and [`RetryClassifier`], [`RateLimiter`], [`Paginator`], one [`Error`] type
+//! with one [`ErrorKind`] for every vendor, [`Redactor`] and an injectable [`Clock`].
 //!
 //! **Who depends on it directly:** authors of vendor clients and credential strategies, and
 //! anyone sending their own requests through Shoal's retry, pacing and redaction. Integrators
@@ -26,7 +28,7 @@
 //! # };
 //! let pipeline = Pipeline::builder("https://api.example.test/v1".parse()?)
 //!     # .transport(transport)
-//!     .retry_policy(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() })
+//!     .retry_policy(RetryPolicy::default().max_attempts(5))
 //!     .deadline(Duration::from_secs(120))
 //!     .build()?;
 //! let list: serde_json::Value = pipeline.json(Request::get("audiences")).await?;
@@ -36,8 +38,11 @@
 //! ```
 
 pub mod auth;
+pub mod call;
 pub mod clock;
 pub mod error;
+pub mod interceptor;
+pub mod options;
 pub mod pagination;
 pub mod pipeline;
 pub mod ratelimit;
@@ -49,11 +54,14 @@ pub mod test_util;
 pub mod transport;
 
 pub use auth::{AuthStamp, Authenticator, NoAuth};
+pub use call::{Call, Decode};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{
-    AuthError, AuthErrorKind, Error, OAuthErrorCode, RequestSummary, Result, ServiceDetail,
-    ServiceError, TransportError, TransportErrorKind,
+    AuthError, AuthErrorKind, Error, ErrorKind, OAuthErrorCode, RequestSummary, Result,
+    ServiceDetail, ServiceError, TransportError, TransportErrorKind,
 };
+pub use interceptor::Interceptor;
+pub use options::{ClientOptions, ConfigureClient, DEFAULT_MAX_BODY_BYTES};
 pub use pagination::{Cursor, Page, Paginator};
 pub use pipeline::{CommonErrorDecoder, ErrorDecoder, Pipeline, PipelineBuilder, PipelineStats};
 pub use ratelimit::{
@@ -62,7 +70,10 @@ pub use ratelimit::{
 };
 pub use redact::Redactor;
 pub use request::{Body, Request, Response};
-pub use retry::{Backoff, RetryAfter, RetryBudget, RetryPolicy};
+pub use retry::{
+    Backoff, Classification, Decision, GiveUp, RetryAfter, RetryBudget, RetryClassifier,
+    RetryPolicy, StandardClassifier,
+};
 pub use transport::Transport;
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder};

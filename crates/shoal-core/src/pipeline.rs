@@ -17,18 +17,28 @@ use url::Url;
 use crate::auth::{Authenticator, NoAuth};
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, RequestSummary, Result, ServiceDetail, ServiceError};
+use crate::interceptor::Interceptor;
 use crate::ratelimit::RateLimiter;
 use crate::redact::Redactor;
 use crate::request::{Request, Response};
 use crate::retry::{
-    Classification, Decision, GiveUp, RetryBudget, RetryPolicy, classify_status, classify_transport,
+    Classification, Decision, GiveUp, RetryBudget, RetryClassifier, RetryPolicy, StandardClassifier,
 };
 use crate::transport::Transport;
 
-/// Turns a vendor's error body into a [`ServiceDetail`] (code, message, field errors).
+/// How a vendor's errors are read: its error body into a [`ServiceDetail`] (code, message,
+/// field errors), and — once, when a call has failed for good — the error given its vendor
+/// meaning.
 pub trait ErrorDecoder: Send + Sync + 'static {
     /// Reads an error response.
     fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail;
+
+    /// Gives a call's final error its vendor meaning (Pearl Diver: a 401 that survived a
+    /// refresh means "log in again"). Runs once per failed call, inside the pipeline, so a
+    /// request sent through the pipeline directly is shaped as the typed calls are.
+    fn refine(&self, error: Error) -> Error {
+        error
+    }
 }
 
 impl<F> ErrorDecoder for F
@@ -117,6 +127,10 @@ struct Inner {
     auth: Arc<dyn Authenticator>,
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
+    classifier: Arc<dyn RetryClassifier>,
+    unprocessed: Vec<StatusCode>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    max_body_bytes: Option<usize>,
     budget: Arc<RetryBudget>,
     clock: SharedClock,
     redactor: Arc<Redactor>,
@@ -170,6 +184,10 @@ pub struct PipelineBuilder {
     auth: Arc<dyn Authenticator>,
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
+    classifier: Arc<dyn RetryClassifier>,
+    unprocessed: Vec<StatusCode>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    max_body_bytes: Option<usize>,
     budget: Option<Arc<RetryBudget>>,
     clock: SharedClock,
     redactor: Redactor,
@@ -210,6 +228,29 @@ impl PipelineBuilder {
     /// How failures are retried.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+    /// What counts as a retryable failure (default: [`StandardClassifier`]).
+    pub fn retry_classifier(mut self, classifier: Arc<dyn RetryClassifier>) -> Self {
+        self.classifier = classifier;
+        self
+    }
+    /// Declares statuses whose answers the vendor documents as *not processed* (PebblePad's
+    /// 429): a non-idempotent request answered so may be sent again. Vendor crates declare
+    /// this; nothing else makes a POST safe to resend after an answer.
+    pub fn unprocessed_statuses(mut self, statuses: impl IntoIterator<Item = StatusCode>) -> Self {
+        self.unprocessed = statuses.into_iter().collect();
+        self
+    }
+    /// Adds a stage around every call (see [`Interceptor`]).
+    pub fn interceptor(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+    /// Refuses a response body larger than this, whatever the transport delivered (the
+    /// default transport refuses it before reading it).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = Some(max);
         self
     }
     /// The retry budget (default: a fresh [`RetryBudget::default`] for this pipeline).
@@ -262,6 +303,10 @@ impl PipelineBuilder {
                 auth: self.auth,
                 limiter: self.limiter,
                 retry: self.retry,
+                classifier: self.classifier,
+                unprocessed: self.unprocessed,
+                interceptors: self.interceptors,
+                max_body_bytes: self.max_body_bytes,
                 budget: self.budget.unwrap_or_default(),
                 clock: self.clock,
                 redactor: Arc::new(self.redactor),
@@ -310,6 +355,10 @@ impl Pipeline {
             auth: Arc::new(NoAuth),
             limiter: None,
             retry: RetryPolicy::default(),
+            classifier: Arc::new(StandardClassifier),
+            unprocessed: Vec::new(),
+            interceptors: Vec::new(),
+            max_body_bytes: None,
             budget: None,
             clock: SystemClock::shared(),
             redactor: Redactor::standard().clone(),
@@ -320,8 +369,9 @@ impl Pipeline {
         }
     }
 
-    /// A pipeline sharing this one's transport, clock, redaction, retry policy and budget, with
-    /// another base URL and credential strategy and no rate limiter — e.g. for a token endpoint.
+    /// A pipeline sharing this one's transport, clock, redaction, retry policy, budget and error
+    /// reading, with another base URL and credential strategy and no rate limiter or
+    /// interceptors — e.g. for a token endpoint.
     pub fn derive(&self, base_url: Url, auth: Arc<dyn Authenticator>) -> Pipeline {
         let i = &self.inner;
         Pipeline {
@@ -331,6 +381,10 @@ impl Pipeline {
                 auth,
                 limiter: None,
                 retry: i.retry.clone(),
+                classifier: i.classifier.clone(),
+                unprocessed: i.unprocessed.clone(),
+                interceptors: Vec::new(),
+                max_body_bytes: i.max_body_bytes,
                 budget: i.budget.clone(),
                 clock: i.clock.clone(),
                 redactor: i.redactor.clone(),
@@ -406,18 +460,30 @@ impl Pipeline {
         );
         self.inner.stats.calls.fetch_add(1, Ordering::Relaxed);
         let started = self.inner.clock.now();
+        let idempotent = request.is_idempotent();
+        // Set once an attempt is handed to the transport: after that, a non-idempotent call cut
+        // off by the deadline may have been processed.
+        let sent = std::sync::atomic::AtomicBool::new(false);
         let run = self
-            .run(request, url, summary.clone())
+            .run(request, url, summary.clone(), &sent)
             .instrument(span.clone());
         let result = match self.inner.deadline {
             None => run.await,
             Some(deadline) => {
                 tokio::select! {
                     r = run => r,
-                    _ = self.inner.clock.sleep(deadline) => Err(Error::Timeout { request: summary, deadline }),
+                    _ = self.inner.clock.sleep(deadline) => {
+                        let timeout = Error::Timeout { request: summary, deadline };
+                        if idempotent || !sent.load(Ordering::Acquire) {
+                            Err(timeout)
+                        } else {
+                            Err(Error::MaybeProcessed { last: Box::new(timeout) })
+                        }
+                    }
                 }
             }
         };
+        let result = result.map_err(|e| self.inner.decoder.refine(e));
         let elapsed = self.inner.clock.now().saturating_duration_since(started);
         span.record("elapsed_ms", elapsed.as_millis() as u64);
         match &result {
@@ -435,14 +501,23 @@ impl Pipeline {
         result
     }
 
-    async fn run(&self, request: Request, url: Url, summary: RequestSummary) -> Result<Response> {
+    async fn run(
+        &self,
+        request: Request,
+        url: Url,
+        summary: RequestSummary,
+        sent: &std::sync::atomic::AtomicBool,
+    ) -> Result<Response> {
         let inner = &self.inner;
+        for interceptor in &inner.interceptors {
+            interceptor.before_call(&request).await?;
+        }
         let mut attempt = 0u32;
         let mut replayed = false;
         loop {
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);
-            let (failure, stamp) = match self.attempt(&request, &url, &summary).await? {
+            let (failure, stamp) = match self.attempt(&request, &url, &summary, sent).await? {
                 Ok(response) => return Ok(response),
                 Err(f) => f,
             };
@@ -492,7 +567,7 @@ impl Pipeline {
                     return Err(Error::RetryAfterTooLong {
                         request: summary,
                         requested,
-                        cap: inner.retry.max_retry_after,
+                        cap: inner.retry.retry_after_cap(),
                     });
                 }
                 Decision::GiveUp(_) => return Err(last),
@@ -507,6 +582,7 @@ impl Pipeline {
         request: &Request,
         url: &Url,
         summary: &RequestSummary,
+        sent: &std::sync::atomic::AtomicBool,
     ) -> Result<std::result::Result<Response, (Failure, crate::auth::AuthStamp)>> {
         let inner = &self.inner;
         let permit = match &inner.limiter {
@@ -538,13 +614,14 @@ impl Pipeline {
             );
         }
         inner.stats.attempts.fetch_add(1, Ordering::Relaxed);
-        let sent = inner.transport.send(http_req).await;
-        let response = match sent {
+        sent.store(true, Ordering::Release);
+        let answer = inner.transport.send(http_req).await;
+        let response = match answer {
             Ok(r) => r,
             Err(e) => {
                 drop(permit);
                 tracing::debug!(error = %e, "transport failure");
-                let class = classify_transport(&e);
+                let class = inner.classifier.classify_transport(&e);
                 let err = Error::Transport {
                     request: summary.clone(),
                     source: e,
@@ -562,6 +639,23 @@ impl Pipeline {
                 Some(latency),
             )
             .await?;
+        }
+        for interceptor in &inner.interceptors {
+            interceptor
+                .after_answer(request.method(), parts.status, &parts.headers)
+                .await;
+        }
+        if let Some(max) = inner.max_body_bytes {
+            if body.len() > max {
+                drop(permit);
+                let source = crate::error::TransportError::too_large(max);
+                let class = inner.classifier.classify_transport(&source);
+                let err = Error::Transport {
+                    request: summary.clone(),
+                    source,
+                };
+                return Ok(Err((Failure::Lost(err, class), stamp)));
+            }
         }
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(
@@ -584,10 +678,18 @@ impl Pipeline {
                 body,
             )));
         }
-        let class = classify_status(parts.status, &parts.headers);
+        let mut class = inner
+            .classifier
+            .classify_status(parts.status, &parts.headers);
+        class.not_processed |= inner.unprocessed.contains(&parts.status);
         let mut detail = inner.decoder.decode(parts.status, &parts.headers, &body);
         // Redacted here, with this pipeline's rules, so no decoder has to remember to.
         detail.message = detail.message.map(|m| inner.redactor.text(&m));
+        for (_, messages) in &mut detail.fields {
+            for m in messages.iter_mut() {
+                *m = inner.redactor.text(m);
+            }
+        }
         let service = Box::new(ServiceError {
             request: summary.clone(),
             status: parts.status,

@@ -11,6 +11,7 @@ use super::*;
 use crate::auth::{AuthStamp, MockAuthenticator};
 use crate::clock::{Clock, Sleep, SystemClock};
 use crate::error::{TransportError, TransportErrorKind};
+use crate::retry::Backoff;
 use crate::transport::MockTransport;
 
 /// Monotonic time and sleeps from paused tokio time; wall time moves with it from a fixed start.
@@ -148,18 +149,30 @@ async fn a_post_that_lost_its_connection_is_not_resent() {
 #[tokio::test(start_paused = true)]
 async fn a_vendor_that_does_not_process_errors_gets_a_post_resent_after_429() {
     let (t, calls) = scripted(vec![Ok(respond(429, &[("retry-after", "1")]))]);
-    let policy = RetryPolicy {
-        error_responses_unprocessed: true,
-        ..RetryPolicy::default()
-    };
     pipeline(t)
-        .retry_policy(policy)
+        .unprocessed_statuses([StatusCode::TOO_MANY_REQUESTS])
         .build()
         .unwrap()
         .execute(Request::post("x"))
         .await
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_answered_5xx_is_not_resent_even_when_429s_are_unprocessed() {
+    for status in [500, 502, 503, 504] {
+        let (t, calls) = scripted(vec![Ok(respond(status, &[]))]);
+        let err = pipeline(t)
+            .unprocessed_statuses([StatusCode::TOO_MANY_REQUESTS])
+            .build()
+            .unwrap()
+            .execute(Request::post("x"))
+            .await
+            .unwrap_err();
+        assert!(err.may_have_been_processed(), "{status}: {err}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{status}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -197,10 +210,7 @@ async fn retry_after_beyond_the_cap_is_an_error_not_a_sleep() {
 #[tokio::test(start_paused = true)]
 async fn attempts_are_bounded() {
     let (t, calls) = scripted((0..10).map(|_| Ok(respond(500, &[]))).collect());
-    let policy = RetryPolicy {
-        max_attempts: 3,
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().max_attempts(3);
     let err = pipeline(t)
         .retry_policy(policy)
         .build()
@@ -215,10 +225,7 @@ async fn attempts_are_bounded() {
 #[tokio::test(start_paused = true)]
 async fn an_exhausted_budget_stops_retrying() {
     let (t, calls) = scripted((0..10).map(|_| Ok(respond(503, &[]))).collect());
-    let policy = RetryPolicy {
-        max_attempts: 10,
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().max_attempts(10);
     let budget = Arc::new(RetryBudget::new(10, 5, 1));
     let err = pipeline(t)
         .retry_policy(policy)
@@ -236,14 +243,9 @@ async fn an_exhausted_budget_stops_retrying() {
 #[tokio::test(start_paused = true)]
 async fn backoff_delays_lie_within_the_cap() {
     let (t, _) = scripted((0..5).map(|_| Ok(respond(502, &[]))).collect());
-    let policy = RetryPolicy {
-        max_attempts: 6,
-        backoff: crate::retry::Backoff {
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(4),
-        },
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default()
+        .max_attempts(6)
+        .backoff(Backoff::new(Duration::from_secs(1), Duration::from_secs(4)));
     let p = pipeline(t).retry_policy(policy).build().unwrap();
     let start = p.clock().now();
     p.execute(Request::get("x")).await.unwrap();
@@ -257,10 +259,7 @@ async fn the_deadline_ends_a_hanging_call() {
     t.expect_send()
         .returning(|_| Err(TransportError::new(TransportErrorKind::Timeout, "read")));
     let p = pipeline(t)
-        .retry_policy(RetryPolicy {
-            max_attempts: 1000,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().max_attempts(1000))
         .retry_budget(Arc::new(RetryBudget::unlimited()))
         .deadline(Duration::from_secs(30))
         .build()
@@ -290,10 +289,7 @@ async fn a_401_refreshes_and_replays_once_without_counting_a_retry() {
         .times(1)
         .return_const(());
     let p = pipeline(t)
-        .retry_policy(RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().max_attempts(1))
         .authenticator(Arc::new(auth))
         .build()
         .unwrap();
@@ -384,4 +380,140 @@ async fn default_headers_and_the_decoder_apply() {
         service.detail.fields,
         vec![("zip".to_string(), vec!["is invalid".to_string()])]
     );
+}
+
+/// A transport whose answer never comes (a stalled server).
+fn stalled() -> impl Transport {
+    |_req: http::Request<Bytes>| async {
+        std::future::pending::<()>().await;
+        Ok::<_, TransportError>(respond(200, &[]))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_cut_off_by_the_deadline_may_have_been_processed() {
+    let p = Pipeline::builder("http://127.0.0.1:9/v1".parse().unwrap())
+        .transport(stalled())
+        .clock(PausedClock::shared())
+        .deadline(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let post = p.execute(Request::post("contacts")).await.unwrap_err();
+    assert!(post.may_have_been_processed(), "{post}");
+    assert!(
+        matches!(&post, Error::MaybeProcessed { last } if matches!(**last, Error::Timeout { .. }))
+    );
+    let get = p.execute(Request::get("contacts")).await.unwrap_err();
+    assert!(matches!(get, Error::Timeout { .. }), "{get}");
+    assert!(get.is_retryable());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_still_waiting_for_the_limiter_at_the_deadline_was_not_sent() {
+    let clock = PausedClock::shared();
+    let limits = crate::RateLimits {
+        per_method: [("POST".to_string(), 1)].into_iter().collect(),
+        concurrency: None,
+        window: None,
+    };
+    let limiter = Arc::new(crate::RateLimiter::local(
+        clock.clone(),
+        Duration::from_secs(60),
+        &limits,
+        crate::RateLimitHeaders::x_rate(),
+    ));
+    let (t, calls) = scripted(vec![]);
+    let p = pipeline(t)
+        .clock(clock)
+        .rate_limiter(limiter)
+        .deadline(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    p.execute(Request::post("x")).await.unwrap();
+    let err = p.execute(Request::post("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_over_the_cap_is_a_non_retryable_error() {
+    let (t, calls) = scripted(vec![Ok(http::Response::new(Bytes::from(vec![b'x'; 2048])))]);
+    let err = pipeline(t)
+        .max_body_bytes(1024)
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport { source, .. } if source.kind == TransportErrorKind::TooLarge),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1024-byte limit"), "{err}");
+    assert!(!err.is_retryable());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[derive(Default)]
+struct Recording {
+    before: AtomicU32,
+    after: std::sync::Mutex<Vec<u16>>,
+}
+
+#[async_trait::async_trait]
+impl crate::Interceptor for Recording {
+    async fn before_call(&self, request: &Request) -> Result<()> {
+        if request.target() == "refuse" {
+            return Err(Error::invalid("target", "refused by the interceptor"));
+        }
+        self.before.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn after_answer(&self, _m: &http::Method, status: StatusCode, _h: &HeaderMap) {
+        self.after.lock().unwrap().push(status.as_u16());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn interceptors_run_once_before_a_call_and_after_every_answer() {
+    let (t, calls) = scripted(vec![Ok(respond(503, &[]))]);
+    let seen = Arc::new(Recording::default());
+    let p = pipeline(t).interceptor(seen.clone()).build().unwrap();
+    p.execute(Request::get("x")).await.unwrap();
+    assert_eq!(seen.before.load(Ordering::SeqCst), 1);
+    assert_eq!(*seen.after.lock().unwrap(), vec![503, 200]);
+    let err = p.execute(Request::get("refuse")).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "a refused call is not sent"
+    );
+}
+
+struct Renaming;
+
+impl ErrorDecoder for Renaming {
+    fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
+        CommonErrorDecoder.decode(status, headers, body)
+    }
+    fn refine(&self, error: Error) -> Error {
+        match error.status() {
+            Some(StatusCode::NOT_FOUND) => Error::invalid("thing", "no such thing"),
+            _ => error,
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_decoder_refines_a_final_error_once() {
+    let (t, _) = scripted(vec![Ok(respond(404, &[]))]);
+    let err = pipeline(t)
+        .error_decoder(Renaming)
+        .build()
+        .unwrap()
+        .execute(Request::get("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "invalid thing: no such thing");
 }

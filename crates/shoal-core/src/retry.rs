@@ -58,6 +58,7 @@ impl RetryAfter {
 
 /// What an attempt's failure was, as the policy sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Classification {
     /// Whether this kind of failure is worth trying again at all.
     pub retryable: bool,
@@ -65,6 +66,9 @@ pub struct Classification {
     pub not_sent: bool,
     /// Whether the server answered with an error response (as opposed to no answer).
     pub answered: bool,
+    /// Whether the vendor documents that a call answered this way was not processed (PebblePad's
+    /// 429), so even a non-idempotent request may be sent again.
+    pub not_processed: bool,
     /// Whether the server said "too many requests".
     pub rate_limited: bool,
     /// The server's `Retry-After`, if any.
@@ -74,25 +78,56 @@ pub struct Classification {
 /// Statuses retried by default: 429, 500, 502, 503, 504.
 pub const RETRYABLE_STATUSES: &[u16] = &[429, 500, 502, 503, 504];
 
-/// Classifies a response status and its headers.
-pub fn classify_status(status: StatusCode, headers: &HeaderMap) -> Classification {
-    Classification {
-        retryable: RETRYABLE_STATUSES.contains(&status.as_u16()),
-        not_sent: false,
-        answered: true,
-        rate_limited: status == StatusCode::TOO_MANY_REQUESTS,
-        retry_after: RetryAfter::from_headers(headers),
-    }
+/// Whether a status is one the standard table retries ([`RETRYABLE_STATUSES`]); the one table
+/// behind [`StandardClassifier`] and [`Error::is_retryable`](crate::Error::is_retryable).
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    RETRYABLE_STATUSES.contains(&status.as_u16())
 }
 
-/// Classifies a transport failure.
-pub fn classify_transport(error: &TransportError) -> Classification {
-    Classification {
-        retryable: !matches!(error.kind, TransportErrorKind::Other),
-        not_sent: error.not_sent(),
-        answered: false,
-        rate_limited: false,
-        retry_after: None,
+/// Decides what a failed attempt was: the first of retry's four parts.
+///
+/// The pipeline asks it about every error response and every transport failure; the
+/// [`RetryPolicy`] then decides from the [`Classification`]. Plug in your own with
+/// [`PipelineBuilder::retry_classifier`](crate::PipelineBuilder::retry_classifier) (or
+/// [`ClientOptions::retry_classifier`](crate::ClientOptions::retry_classifier)), e.g. to retry a
+/// vendor's 409; the vendor's "not processed" statuses are filled in by the pipeline.
+pub trait RetryClassifier: Send + Sync + std::fmt::Debug + 'static {
+    /// Classifies an error response.
+    fn classify_status(&self, status: StatusCode, headers: &HeaderMap) -> Classification;
+    /// Classifies a failure to get any response.
+    fn classify_transport(&self, error: &TransportError) -> Classification;
+}
+
+/// Today's table: 429 and 500/502/503/504 are retryable, with the server's `Retry-After`;
+/// transport failures are retryable unless they could not even be attempted, and "not sent"
+/// only when the connection was refused.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StandardClassifier;
+
+impl RetryClassifier for StandardClassifier {
+    fn classify_status(&self, status: StatusCode, headers: &HeaderMap) -> Classification {
+        Classification {
+            retryable: is_retryable_status(status),
+            not_sent: false,
+            answered: true,
+            not_processed: false,
+            rate_limited: status == StatusCode::TOO_MANY_REQUESTS,
+            retry_after: RetryAfter::from_headers(headers),
+        }
+    }
+
+    fn classify_transport(&self, error: &TransportError) -> Classification {
+        Classification {
+            retryable: !matches!(
+                error.kind,
+                TransportErrorKind::Other | TransportErrorKind::TooLarge
+            ),
+            not_sent: error.not_sent(),
+            answered: false,
+            not_processed: false,
+            rate_limited: false,
+            retry_after: None,
+        }
     }
 }
 
@@ -100,22 +135,38 @@ pub fn classify_transport(error: &TransportError) -> Classification {
 /// `[0, min(cap, base × 2ⁿ)]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
-    /// The first step.
-    pub base: Duration,
-    /// The largest delay.
-    pub cap: Duration,
+    base: Duration,
+    cap: Duration,
 }
 
 impl Default for Backoff {
+    /// 200 ms doubling up to 20 s.
     fn default() -> Self {
-        Self {
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(20),
-        }
+        Self::new(Duration::from_millis(200), Duration::from_secs(20))
     }
 }
 
 impl Backoff {
+    /// A backoff whose first step is `base` and whose delays never exceed `cap`.
+    pub const fn new(base: Duration, cap: Duration) -> Self {
+        Self { base, cap }
+    }
+
+    /// No delay between attempts (for tests, or a server that says when to come back).
+    pub const fn none() -> Self {
+        Self::new(Duration::ZERO, Duration::ZERO)
+    }
+
+    /// The first step.
+    pub fn base(&self) -> Duration {
+        self.base
+    }
+
+    /// The largest delay.
+    pub fn cap(&self) -> Duration {
+        self.cap
+    }
+
     /// The ceiling for retry number `retry` (0 for the first retry).
     pub fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
@@ -135,6 +186,7 @@ impl Backoff {
 
 /// Why the policy stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GiveUp {
     /// The failure is not one that retrying fixes.
     NotRetryable,
@@ -148,6 +200,7 @@ pub enum GiveUp {
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Wait this long, then try again.
     Retry(Duration),
@@ -156,27 +209,31 @@ pub enum Decision {
 }
 
 /// How many times, how long, and which requests may be retried.
-#[derive(Clone, Debug)]
+///
+/// ```
+/// use std::time::Duration;
+/// use shoal_core::{Backoff, RetryPolicy};
+/// let policy = RetryPolicy::default()
+///     .max_attempts(6)
+///     .backoff(Backoff::new(Duration::from_millis(100), Duration::from_secs(5)))
+///     .max_retry_after(Duration::from_secs(30));
+/// assert_eq!(policy.attempts(), 6);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
-    /// Total attempts, the first included (default 4).
-    pub max_attempts: u32,
-    /// Delay between attempts when the server does not say.
-    pub backoff: Backoff,
-    /// The longest `Retry-After` honoured (default 60 s); longer is an error, not a sleep.
-    pub max_retry_after: Duration,
-    /// Set by a vendor crate whose service documents that a call answered with an error status
-    /// was not processed (PebblePad): then even a non-idempotent request is resent after an
-    /// error *response*. Never set for a service that does not promise it.
-    pub error_responses_unprocessed: bool,
+    max_attempts: u32,
+    backoff: Backoff,
+    max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// 4 attempts, [`Backoff::default`], `Retry-After` honoured up to 60 s.
     fn default() -> Self {
         Self {
             max_attempts: 4,
             backoff: Backoff::default(),
             max_retry_after: Duration::from_secs(60),
-            error_responses_unprocessed: false,
         }
     }
 }
@@ -184,10 +241,40 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn never() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self::default().max_attempts(1)
+    }
+
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The delay between attempts when the server does not say.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one is an error, not a sleep.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Total attempts, the first included.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff.
+    pub fn backoff_schedule(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn retry_after_cap(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// Decides after attempt number `attempt` (1 for the first) failed as `class`.
@@ -202,9 +289,7 @@ impl RetryPolicy {
         if !class.retryable {
             return Decision::GiveUp(GiveUp::NotRetryable);
         }
-        let safe =
-            idempotent || class.not_sent || (class.answered && self.error_responses_unprocessed);
-        if !safe {
+        if !(idempotent || class.not_sent || class.not_processed) {
             return Decision::GiveUp(GiveUp::NotIdempotent);
         }
         if attempt >= self.max_attempts {
@@ -289,7 +374,7 @@ mod tests {
     use rand::rngs::StdRng;
 
     fn class(status: u16) -> Classification {
-        classify_status(StatusCode::from_u16(status).unwrap(), &HeaderMap::new())
+        StandardClassifier.classify_status(StatusCode::from_u16(status).unwrap(), &HeaderMap::new())
     }
 
     fn rng() -> StdRng {
@@ -314,7 +399,7 @@ mod tests {
             p.decide(1, false, &class(503), now, &mut rng()),
             Decision::GiveUp(GiveUp::NotIdempotent)
         );
-        let refused = classify_transport(&TransportError::new(
+        let refused = StandardClassifier.classify_transport(&TransportError::new(
             TransportErrorKind::ConnectRefused,
             "x",
         ));
@@ -322,32 +407,28 @@ mod tests {
             p.decide(1, false, &refused, now, &mut rng()),
             Decision::Retry(_)
         ));
-        let reset = classify_transport(&TransportError::new(TransportErrorKind::Io, "x"));
+        let reset = StandardClassifier
+            .classify_transport(&TransportError::new(TransportErrorKind::Io, "x"));
         assert_eq!(
             p.decide(1, false, &reset, now, &mut rng()),
             Decision::GiveUp(GiveUp::NotIdempotent)
         );
-        let vendor = RetryPolicy {
-            error_responses_unprocessed: true,
-            ..p.clone()
-        };
+        // A status the vendor documents as not processed may be resent; others may not.
+        let mut unprocessed = class(429);
+        unprocessed.not_processed = true;
         assert!(matches!(
-            vendor.decide(1, false, &class(429), now, &mut rng()),
+            p.decide(1, false, &unprocessed, now, &mut rng()),
             Decision::Retry(_)
         ));
-        // The vendor's promise covers answered errors, not lost connections.
         assert_eq!(
-            vendor.decide(1, false, &reset, now, &mut rng()),
+            p.decide(1, false, &class(502), now, &mut rng()),
             Decision::GiveUp(GiveUp::NotIdempotent)
         );
     }
 
     #[test]
     fn attempts_run_out() {
-        let p = RetryPolicy {
-            max_attempts: 3,
-            ..RetryPolicy::default()
-        };
+        let p = RetryPolicy::default().max_attempts(3);
         let now = SystemTime::UNIX_EPOCH;
         assert!(matches!(
             p.decide(2, true, &class(500), now, &mut rng()),
@@ -361,10 +442,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
-        let p = RetryPolicy {
-            max_retry_after: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        };
+        let p = RetryPolicy::default().max_retry_after(Duration::from_secs(30));
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut c = class(503);
         c.retry_after = Some(RetryAfter::Delay(Duration::from_secs(2)));
@@ -426,9 +504,9 @@ mod tests {
         fn backoff_stays_within_zero_and_cap(
             base_ms in 0u64..5_000, cap_ms in 0u64..120_000, retry in 0u32..100, seed in any::<u64>()
         ) {
-            let b = Backoff { base: Duration::from_millis(base_ms), cap: Duration::from_millis(cap_ms) };
+            let b = Backoff::new(Duration::from_millis(base_ms), Duration::from_millis(cap_ms));
             let d = b.delay(retry, &mut StdRng::seed_from_u64(seed));
-            prop_assert!(d <= b.cap);
+            prop_assert!(d <= b.cap());
             prop_assert!(d <= b.ceiling(retry));
         }
     }

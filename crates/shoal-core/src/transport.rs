@@ -71,6 +71,7 @@ mod reqwest_impl {
     #[derive(Clone, Debug)]
     pub struct ReqwestTransport {
         client: reqwest::Client,
+        max_body_bytes: usize,
     }
 
     /// Settings for a [`ReqwestTransport`].
@@ -80,6 +81,7 @@ mod reqwest_impl {
         read_timeout: Duration,
         pool_idle_timeout: Duration,
         max_redirects: usize,
+        max_body_bytes: usize,
     }
 
     impl Default for ReqwestTransportBuilder {
@@ -89,6 +91,7 @@ mod reqwest_impl {
                 read_timeout: Duration::from_secs(60),
                 pool_idle_timeout: Duration::from_secs(90),
                 max_redirects: 5,
+                max_body_bytes: crate::options::DEFAULT_MAX_BODY_BYTES,
             }
         }
     }
@@ -112,6 +115,12 @@ mod reqwest_impl {
         /// How many same-origin redirects to follow (default 5).
         pub fn max_redirects(mut self, max: usize) -> Self {
             self.max_redirects = max;
+            self
+        }
+        /// The largest (decoded) response body read (default 16 MiB). A larger announced
+        /// `Content-Length` is refused before reading; a body that grows past it is cut off.
+        pub fn max_body_bytes(mut self, max: usize) -> Self {
+            self.max_body_bytes = max;
             self
         }
 
@@ -138,7 +147,10 @@ mod reqwest_impl {
                 .gzip(true)
                 .build()
                 .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-            Ok(ReqwestTransport { client })
+            Ok(ReqwestTransport {
+                client,
+                max_body_bytes: self.max_body_bytes,
+            })
         }
     }
 
@@ -162,14 +174,43 @@ mod reqwest_impl {
         ) -> Result<http::Response<Bytes>, TransportError> {
             let request = to_reqwest(request)?;
             let response = self.client.execute(request).await.map_err(classify)?;
+            let max = self.max_body_bytes;
+            // A server's announced length never sizes an allocation: over the cap, nothing is read.
+            if response.content_length().is_some_and(|n| n > max as u64) {
+                return Err(TransportError::too_large(max));
+            }
             // Taken apart rather than copied: the headers move, the (decoded) body is collected.
             let (parts, body) = http::Response::from(response).into_parts();
-            let body = http_body_util::BodyExt::collect(body)
-                .await
-                .map_err(classify)?
-                .to_bytes();
+            let body = read_capped(body, max).await?;
             Ok(http::Response::from_parts(parts, body))
         }
+    }
+
+    /// Reads a body frame by frame, refusing it once it grows past `max` bytes. A body of one
+    /// frame is kept as it came, without a copy.
+    async fn read_capped(mut body: reqwest::Body, max: usize) -> Result<Bytes, TransportError> {
+        use http_body_util::BodyExt as _;
+        let mut first: Option<Bytes> = None;
+        let mut rest = bytes::BytesMut::new();
+        let mut len = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(classify)?.into_data() else {
+                continue;
+            };
+            len = len.saturating_add(data.len());
+            if len > max {
+                return Err(TransportError::too_large(max));
+            }
+            match first.take() {
+                None if rest.is_empty() => first = Some(data),
+                Some(head) => {
+                    rest.extend_from_slice(&head);
+                    rest.extend_from_slice(&data);
+                }
+                None => rest.extend_from_slice(&data),
+            }
+        }
+        Ok(first.unwrap_or_else(|| rest.freeze()))
     }
 
     /// Converts, reusing the parsed URL a Shoal request carries instead of parsing the URI again.

@@ -184,10 +184,7 @@ impl PebblePadBuilder {
             let mut b = Pipeline::builder(base)
                 .shared_transport(transport.clone())
                 .clock(self.clock.clone())
-                .retry_policy(RetryPolicy {
-                    error_responses_unprocessed: true,
-                    ..self.retry.clone()
-                })
+                .retry_policy(self.retry.clone())
                 .retry_budget(budget.clone())
                 .error_decoder(PebblePadErrorDecoder)
                 .authenticator(auth);

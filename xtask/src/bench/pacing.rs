@@ -58,10 +58,7 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         let pipeline = Pipeline::builder(api)
             .clock(clock)
             .rate_limiter(limiter)
-            .retry_policy(RetryPolicy {
-                error_responses_unprocessed: true,
-                ..RetryPolicy::default()
-            })
+            .unprocessed_statuses([http::StatusCode::TOO_MANY_REQUESTS])
             .authenticator(Arc::new(StaticToken::new(AccessToken::new(
                 emu.field("access_token"),
             ))))

@@ -280,13 +280,7 @@ mod tests {
     }
 
     fn client(auth: ClientAuth, transport: &CaptureTransport) -> OAuthClient {
-        let policy = RetryPolicy {
-            backoff: Backoff {
-                base: Duration::ZERO,
-                cap: Duration::ZERO,
-            },
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
         let base = Pipeline::builder("https://api.example.test/v1".parse().unwrap())
             .transport(transport.clone())
             .retry_policy(policy)

@@ -15,13 +15,7 @@ use shoal_core::{Backoff, ManualClock, Pipeline, RetryPolicy};
 
 /// A pipeline on `base` with the manual clock and no waiting between retries.
 pub fn pipeline(base: &str, clock: &ManualClock) -> Pipeline {
-    let policy = RetryPolicy {
-        backoff: Backoff {
-            base: Duration::ZERO,
-            cap: Duration::ZERO,
-        },
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
     Pipeline::builder(base.parse().unwrap())
         .clock(clock.shared())
         .retry_policy(policy)

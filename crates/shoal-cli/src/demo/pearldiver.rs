@@ -41,10 +41,7 @@ pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
         .on_token_change(Arc::new(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         }))
-        .retry_policy(RetryPolicy {
-            max_attempts: 6,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().max_attempts(6))
         .build()
         .map_err(|e| step(V, "client")(e.into()))?;
 

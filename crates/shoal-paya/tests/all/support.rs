@@ -13,14 +13,9 @@ pub const API_KEY: &str = "CANARY-KEY-7f3a9";
 
 /// A retry policy that waits zero time between attempts.
 pub fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        backoff: Backoff {
-            base: Duration::ZERO,
-            cap: Duration::ZERO,
-        },
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
+        .max_attempts(3)
+        .backoff(Backoff::new(Duration::ZERO, Duration::ZERO))
 }
 
 /// A sandbox client whose transport answers from `script` and records what it was sent.

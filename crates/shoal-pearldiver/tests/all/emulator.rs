@@ -46,10 +46,7 @@ fn builder(
         .api_base(&ep.api_base)
         .token_store(store.clone())
         .clock(Arc::new(clock.clone()))
-        .retry_policy(RetryPolicy {
-            max_attempts: 6,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().max_attempts(6))
         .jitter_seed(7)
 }
 
