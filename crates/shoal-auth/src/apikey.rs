@@ -12,9 +12,9 @@ use shoal_core::{AuthStamp, Authenticator, Error, Redactor, Request, Result};
 
 use crate::secret::{ApiKey, ExposeSecret as _};
 
-/// Where a value goes on the request.
+/// Where one value goes on the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Placement {
+pub enum ParamPlacement {
     /// A request header (default: kept out of URLs and so out of proxy logs).
     #[default]
     Header,
@@ -42,12 +42,16 @@ pub struct PlacedParam {
     /// The value.
     pub value: String,
     /// Where it goes.
-    pub placement: Placement,
+    pub placement: ParamPlacement,
 }
 
 impl PlacedParam {
     /// A value for `name` at `placement`.
-    pub fn new(name: impl Into<String>, value: impl Into<String>, placement: Placement) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        value: impl Into<String>,
+        placement: ParamPlacement,
+    ) -> Self {
         Self {
             name: name.into(),
             value: value.into(),
@@ -57,11 +61,11 @@ impl PlacedParam {
 
     pub(crate) fn apply(&self, request: &mut Request) -> Result<()> {
         match self.placement {
-            Placement::Header => {
+            ParamPlacement::Header => {
                 let (name, value) = header(&self.name, &self.value, false)?;
                 request.headers_mut().insert(name, value);
             }
-            Placement::Query => request.push_query(&self.name, &self.value),
+            ParamPlacement::Query => request.push_query(&self.name, &self.value),
         }
         Ok(())
     }
@@ -96,28 +100,23 @@ fn key_headers(c: &ApiKeyConfig) -> Result<Vec<(HeaderName, HeaderValue)>> {
     })
 }
 
-/// Key-method credentials and where each piece goes.
+/// Key-method credentials and where each piece goes: a user id and its API key under the
+/// service's names, plus fixed values sent with every request (Paya's `developer-id`).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ApiKeyConfig {
-    /// The integrator's id, on every request (Paya: `developer-id`, header or query).
-    pub developer_id: PlacedParam,
-    /// The user id (Paya: `user-id`).
-    pub user_id: String,
-    /// The user's API key.
-    pub api_key: ApiKey,
-    /// Where user id and key go.
-    pub key_placement: KeyPlacement,
-    /// Header / query names for the user id and the key (Paya: `user-id`, `user-api-key`).
-    pub user_id_name: String,
-    /// See `user_id_name`.
-    pub api_key_name: String,
+    params: Vec<PlacedParam>,
+    user_id_name: String,
+    user_id: String,
+    api_key_name: String,
+    api_key: ApiKey,
+    key_placement: KeyPlacement,
 }
 
 impl fmt::Debug for ApiKeyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyConfig")
-            .field("developer_id", &self.developer_id)
+            .field("params", &self.params)
             .field("user_id", &self.user_id)
             .field("api_key", &self.api_key)
             .field("key_placement", &self.key_placement)
@@ -126,19 +125,21 @@ impl fmt::Debug for ApiKeyConfig {
 }
 
 impl ApiKeyConfig {
-    /// Paya's names (`developer-id` as a header, `user-id`, `user-api-key`), keys in headers.
+    /// `user_id` sent as `user_id_name` and `api_key` as `api_key_name` (both headers by
+    /// default).
     pub fn new(
-        developer_id: impl Into<String>,
+        user_id_name: impl Into<String>,
         user_id: impl Into<String>,
+        api_key_name: impl Into<String>,
         api_key: ApiKey,
     ) -> Self {
         Self {
-            developer_id: PlacedParam::new("developer-id", developer_id, Placement::Header),
+            params: Vec::new(),
+            user_id_name: user_id_name.into(),
             user_id: user_id.into(),
+            api_key_name: api_key_name.into(),
             api_key,
             key_placement: KeyPlacement::Headers,
-            user_id_name: "user-id".into(),
-            api_key_name: "user-api-key".into(),
         }
     }
 
@@ -148,9 +149,9 @@ impl ApiKeyConfig {
         self
     }
 
-    /// Sets where the developer id goes.
-    pub fn developer_id_placement(mut self, placement: Placement) -> Self {
-        self.developer_id.placement = placement;
+    /// Adds a (non-secret) value sent with every request.
+    pub fn param(mut self, param: PlacedParam) -> Self {
+        self.params.push(param);
         self
     }
 }
@@ -184,7 +185,9 @@ impl ApiKeyAuth {
 impl Authenticator for ApiKeyAuth {
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
         let c = &self.config;
-        c.developer_id.apply(request)?;
+        for p in &c.params {
+            p.apply(request)?;
+        }
         if c.key_placement == KeyPlacement::Query {
             request.push_query(&c.user_id_name, &c.user_id);
             request.push_query(&c.api_key_name, c.api_key.expose_secret());
@@ -204,8 +207,14 @@ impl Authenticator for ApiKeyAuth {
 mod tests {
     use super::*;
 
+    fn config() -> ApiKeyConfig {
+        ApiKeyConfig::new("user-id", "U1", "user-api-key", ApiKey::new("K1")).param(
+            PlacedParam::new("developer-id", "DEV", ParamPlacement::Header),
+        )
+    }
+
     fn auth(placement: KeyPlacement) -> ApiKeyAuth {
-        ApiKeyAuth::new(ApiKeyConfig::new("DEV", "U1", ApiKey::new("K1")).key_placement(placement))
+        ApiKeyAuth::new(config().key_placement(placement))
     }
 
     #[tokio::test]
@@ -226,9 +235,13 @@ mod tests {
     #[tokio::test]
     async fn query_placement_is_redacted_in_summaries() {
         let a = ApiKeyAuth::new(
-            ApiKeyConfig::new("DEV", "U1", ApiKey::new("K1"))
-                .key_placement(KeyPlacement::Query)
-                .developer_id_placement(Placement::Query),
+            ApiKeyConfig::new("user-id", "U1", "user-api-key", ApiKey::new("K1"))
+                .param(PlacedParam::new(
+                    "developer-id",
+                    "DEV",
+                    ParamPlacement::Query,
+                ))
+                .key_placement(KeyPlacement::Query),
         );
         let mut req = Request::get("contacts");
         a.authenticate(&mut req).await.unwrap();

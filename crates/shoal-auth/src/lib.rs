@@ -7,15 +7,22 @@
 //!   [`AuthorizationRequest`]) with a [`RefreshingCredential`] that refreshes single-flight,
 //!   ahead of expiry, and rotates refresh tokens transactionally through a [`TokenStore`]
 //!   ([`MemoryTokenStore`], [`FileTokenStore`]);
-//! - a **loopback login** helper (RFC 8252) for command-line tools ([`LoopbackLogin`]);
+//! - a [`Login`] for every OAuth vendor client (`client.login()`): the authorize URL and code
+//!   exchange, or a **loopback login** (RFC 8252) on the registered redirect URI for
+//!   command-line tools ([`LoopbackLogin`]);
 //! - **API keys** placed in headers, query or Basic ([`ApiKeyAuth`]) and **session tokens** with a
 //!   sliding idle limit ([`SessionTokenAuth`]);
 //! - a [`StaticToken`] bearer and core's [`NoAuth`].
 //!
 //! Token-endpoint and login calls go through a pipeline derived from the caller's, so they share
-//! its transport, retry policy, redaction and tracing. Every secret is a `secrecy` newtype
+//! its transport, retry policy, redaction and tracing. Refreshes and logins run single-flight
+//! ([`SingleFlight`]) in a task of their own: a caller dropped at any `.await` cannot lose a
+//! rotated refresh token between the server's answer and the save. Every secret is a `secrecy` newtype
 //! ([`ClientSecret`], [`AccessToken`], [`RefreshToken`], [`ApiKey`], [`Password`],
 //! [`SessionToken`], …) whose `Debug` prints `Kind([redacted])`; nothing here logs a secret.
+//!
+//! Nothing here names a vendor: a vendor crate declares its names and limits
+//! ([`ApiKeyConfig::new`], [`SessionEndpoint`], [`LifetimeLimits`]).
 //!
 //! **Who depends on it directly:** the vendor crates (`shoal-pearldiver`, `shoal-pebblepad`,
 //! `shoal-paya`), `shoal-redis` (to implement [`TokenStore`]), and applications that manage
@@ -52,6 +59,8 @@
 //! ```
 
 pub mod apikey;
+mod flight;
+mod login;
 pub mod loopback;
 pub mod oauth;
 pub mod record;
@@ -61,18 +70,24 @@ pub mod session;
 mod static_token;
 pub mod store;
 
-pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, PlacedParam, Placement};
-pub use loopback::{LoopbackLogin, LoopbackOptions};
+pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, PlacedParam};
+pub use flight::SingleFlight;
+pub use login::{Login, LoopbackPending};
+pub use loopback::{DEFAULT_REDIRECT_URI, LoopbackLogin, LoopbackOptions};
 pub use oauth::{
-    AuthorizationRequest, BasicEncoding, ClientAuth, OAuthClient, OAuthConfig, TokenResponse,
+    AuthorizationRequest, BasicEncoding, ClientAuth, MAX_EXPIRES_IN, OAuthClient, OAuthConfig,
+    TokenResponse,
 };
 pub use record::{LifetimeLimits, LifetimeWarning, TokenRecord};
-pub use refreshing::{RefreshSettings, RefreshingCredential, TokenChangeHook, UnknownExpiry};
+pub use refreshing::{
+    RefreshSettings, RefreshingCredential, RefreshingCredentialBuilder, TokenChangeHook,
+    UnknownExpiry,
+};
 pub use secret::{
     AccessToken, ApiKey, AuthorizationCode, ClientSecret, CsrfState, ExposeSecret, Password,
     PkceVerifier, RefreshToken, SessionToken,
 };
-pub use session::{SessionConfig, SessionTokenAuth};
+pub use session::{SessionConfig, SessionEndpoint, SessionTokenAuth};
 pub use shoal_core::NoAuth;
 pub use static_token::StaticToken;
 pub use store::{FileTokenStore, MemoryTokenStore, SaveOutcome, TokenLockGuard, TokenStore};

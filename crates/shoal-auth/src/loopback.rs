@@ -19,39 +19,85 @@ use url::Url;
 use crate::oauth::{AuthorizationRequest, OAuthClient, TokenResponse};
 use crate::secret::AuthorizationCode;
 
-/// Where to listen and how long to wait.
+/// The redirect URI a loopback login uses unless told otherwise: register exactly this with
+/// the service (servers compare redirect URIs exactly, port included).
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
+
+/// Which registered redirect URI to listen on, and how long to wait.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoopbackOptions {
-    /// The port on 127.0.0.1 (0, the default, picks a free one).
-    pub port: u16,
-    /// The redirect path (default `/callback`).
-    pub path: String,
-    /// How long to wait for the browser (default 5 minutes), on the pipeline's clock.
-    pub timeout: Duration,
+    redirect_uri: Option<String>,
+    timeout: Duration,
 }
 
 impl Default for LoopbackOptions {
+    /// The client's configured redirect URI when it is a loopback one, else
+    /// [`DEFAULT_REDIRECT_URI`]; 5 minutes to wait.
     fn default() -> Self {
         Self {
-            port: 0,
-            path: "/callback".into(),
+            redirect_uri: None,
             timeout: Duration::from_secs(300),
         }
     }
 }
 
 impl LoopbackOptions {
-    /// Options with this port (0 for any).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
+    /// Listens on exactly this registered redirect URI (`http://127.0.0.1:PORT/path`, or
+    /// `localhost` / `[::1]`). Port 0 picks a free port — only for servers that accept any
+    /// loopback port (RFC 8252 §7.3), such as test servers.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
         self
     }
-    /// Options with this timeout.
+    /// How long to wait for the browser (on the pipeline's clock).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
+    /// The redirect URI asked for, if one was.
+    pub fn requested_redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+}
+
+/// A loopback redirect URI, checked: where to bind and what to send.
+struct Redirect {
+    host: String,
+    port: u16,
+    path: String,
+}
+
+fn parse_redirect(uri: &str) -> Result<Redirect> {
+    let bad = |why: &str| {
+        Error::auth(
+            AuthErrorKind::Login,
+            format!("the redirect URI {uri:?} cannot be used for a loopback login: {why}"),
+        )
+    };
+    let url = Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+    if url.scheme() != "http" {
+        return Err(bad(
+            "it must be http:// (RFC 8252 loopback redirects are plain HTTP)",
+        ));
+    }
+    let host = match url.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => ip.to_string(),
+        Some(url::Host::Domain("localhost")) => "127.0.0.1".to_string(),
+        _ => return Err(bad("its host must be 127.0.0.1, [::1] or localhost")),
+    };
+    let port = url
+        .port()
+        .ok_or_else(|| bad("it must name a port (the one registered with the service)"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must have no query or fragment"));
+    }
+    Ok(Redirect {
+        host,
+        port,
+        path: url.path().to_string(),
+    })
 }
 
 type Outcome = Result<AuthorizationCode>;
@@ -97,42 +143,59 @@ impl Drop for LoopbackLogin {
 }
 
 impl LoopbackLogin {
-    /// Binds 127.0.0.1 and prepares an authorization whose redirect URI is exactly
-    /// `http://127.0.0.1:{port}{path}` — the same string the exchange will send.
+    /// Binds the redirect URI's loopback address and port and prepares an authorization whose
+    /// redirect URI is exactly that URI — the same string the exchange will send. The URI is the
+    /// options', else the client's configured one when it is a loopback URI, else
+    /// [`DEFAULT_REDIRECT_URI`]. A port already in use is a clear error, never another port.
     pub async fn start(client: &OAuthClient, options: LoopbackOptions) -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", options.port))
+        let configured = &client.config().redirect_uri;
+        let uri = match &options.redirect_uri {
+            Some(uri) => uri.clone(),
+            None if parse_redirect(configured).is_ok() => configured.clone(),
+            None => DEFAULT_REDIRECT_URI.to_string(),
+        };
+        let target = parse_redirect(&uri)?;
+        let listener = TcpListener::bind((target.host.as_str(), target.port))
             .await
             .map_err(|e| {
+                let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                    " — another program (or another login) is using it; stop it, or register another loopback redirect URI with the service and pass it"
+                } else {
+                    ""
+                };
                 Error::auth(
                     AuthErrorKind::Login,
-                    format!("cannot listen on 127.0.0.1:{}: {e}", options.port),
+                    format!("cannot listen on {}:{} for the redirect: {e}{hint}", target.host, target.port),
                 )
             })?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::auth(AuthErrorKind::Login, e.to_string()))?
-            .port();
-        let path = if options.path.starts_with('/') {
-            options.path.clone()
+        let redirect_uri = if target.port == 0 {
+            let port = listener
+                .local_addr()
+                .map_err(|e| Error::auth(AuthErrorKind::Login, e.to_string()))?
+                .port();
+            let mut url =
+                Url::parse(&uri).map_err(|e| Error::auth(AuthErrorKind::Login, e.to_string()))?;
+            let _ = url.set_port(Some(port));
+            url.to_string()
         } else {
-            format!("/{}", options.path)
+            uri
         };
-        let redirect_uri = format!("http://127.0.0.1:{port}{path}");
         let request = client.authorize_with_redirect(&redirect_uri);
         let (tx, rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             request,
-            path,
+            path: target.path,
             done: Mutex::new(Some(tx)),
         });
-        let server = tokio::spawn(serve(listener, shared.clone()));
+        let clock = client.pipeline().clock().clone();
+        let server = tokio::spawn(serve(listener, shared.clone(), clock.clone()));
         tracing::info!(redirect_uri = %redirect_uri, "waiting for the browser on the loopback interface");
         Ok(Self {
             client: client.clone(),
             shared,
             rx,
             server,
-            clock: client.pipeline().clock().clone(),
+            clock,
             timeout: options.timeout,
         })
     }
@@ -160,10 +223,16 @@ impl LoopbackLogin {
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+async fn serve(listener: TcpListener, shared: Arc<Shared>, clock: SharedClock) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, say: retrying at once would spin; wait a little.
+                tracing::debug!(error = %e, "loopback: accept failed");
+                clock.sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(async move {

@@ -48,7 +48,7 @@ impl TokenRecord {
     /// The record of a fresh login at `now`: a new refresh-token family starts here.
     pub fn from_login(response: TokenResponse, now: SystemTime) -> Self {
         Self {
-            expires_at: response.expires_in.map(|d| now + d),
+            expires_at: response.expires_in.and_then(|d| now.checked_add(d)),
             refresh_issued_at: response.refresh_token.as_ref().map(|_| now),
             family_started_at: Some(now),
             access_token: response.access_token,
@@ -79,7 +79,7 @@ impl TokenRecord {
             refresh_token: response
                 .refresh_token
                 .or_else(|| self.refresh_token.clone()),
-            expires_at: response.expires_in.map(|d| now + d),
+            expires_at: response.expires_in.and_then(|d| now.checked_add(d)),
             // Using a refresh token resets the server's inactivity clock even without rotation.
             refresh_issued_at: Some(now).filter(|_| rotated || self.refresh_token.is_some()),
             family_started_at: self.family_started_at,
@@ -95,49 +95,61 @@ impl TokenRecord {
         )
     }
 
+    /// When the current refresh token dies from disuse, under `limits`.
+    pub fn inactivity_ends(&self, limits: &LifetimeLimits) -> Option<SystemTime> {
+        self.refresh_issued_at?.checked_add(limits.inactivity?)
+    }
+
+    /// When the refresh-token family dies whatever happens, under `limits`.
+    pub fn family_ends(&self, limits: &LifetimeLimits) -> Option<SystemTime> {
+        self.family_started_at?.checked_add(limits.absolute?)
+    }
+
     /// Warnings about the refresh-token family's lifetimes at `now` (see [`LifetimeLimits`]).
     pub fn lifetime_warnings(
         &self,
         limits: &LifetimeLimits,
         now: SystemTime,
     ) -> Vec<LifetimeWarning> {
+        let horizon = now.checked_add(limits.warn_before).unwrap_or(now);
         let mut out = Vec::new();
-        let ends = |start: SystemTime, life: Duration| start + life;
-        if let (Some(life), Some(issued)) = (limits.inactivity, self.refresh_issued_at) {
-            let end = ends(issued, life);
-            if end <= now + limits.warn_before {
-                out.push(LifetimeWarning::Inactivity { expires_at: end });
-            }
+        if let Some(end) = self.inactivity_ends(limits).filter(|end| *end <= horizon) {
+            out.push(LifetimeWarning::Inactivity { expires_at: end });
         }
-        if let (Some(life), Some(start)) = (limits.absolute, self.family_started_at) {
-            let end = ends(start, life);
-            if end <= now + limits.warn_before {
-                out.push(LifetimeWarning::Absolute { expires_at: end });
-            }
+        if let Some(end) = self.family_ends(limits).filter(|end| *end <= horizon) {
+            out.push(LifetimeWarning::Absolute { expires_at: end });
         }
         out
     }
 }
 
-/// A server's refresh-token lifetimes, and how early to warn.
+/// A server's refresh-token lifetimes, and how early to warn (a vendor crate declares its
+/// own: Pearl Diver's are 30 days of inactivity and one year in all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LifetimeLimits {
-    /// A refresh token unused this long dies (Pearl Diver: 30 days).
+    /// A refresh token unused this long dies.
     pub inactivity: Option<Duration>,
-    /// A family dies this long after the login that began it (Pearl Diver: 1 year).
+    /// A family dies this long after the login that began it.
     pub absolute: Option<Duration>,
     /// Warn this long before either limit.
     pub warn_before: Duration,
 }
 
 impl LifetimeLimits {
-    /// 30-day inactivity (2,592,000 s) and 1-year absolute (31,557,600 s) lifetimes, the
-    /// Auth0-style limits Pearl Diver documents, warning 7 days ahead.
-    pub const AUTH0_DEFAULT: LifetimeLimits = LifetimeLimits {
-        inactivity: Some(Duration::from_secs(2_592_000)),
-        absolute: Some(Duration::from_secs(31_557_600)),
-        warn_before: Duration::from_secs(7 * 86_400),
-    };
+    /// Limits of `inactivity` and `absolute` (either may be unknown), warned of `warn_before`
+    /// they end.
+    pub const fn new(
+        inactivity: Option<Duration>,
+        absolute: Option<Duration>,
+        warn_before: Duration,
+    ) -> Self {
+        Self {
+            inactivity,
+            absolute,
+            warn_before,
+        }
+    }
 }
 
 /// A refresh-token lifetime about to run out (or already run out).
@@ -259,7 +271,11 @@ mod tests {
 
     #[test]
     fn warns_about_inactivity_and_absolute_lifetimes() {
-        let limits = LifetimeLimits::AUTH0_DEFAULT;
+        let limits = LifetimeLimits::new(
+            Some(Duration::from_secs(2_592_000)),
+            Some(Duration::from_secs(31_557_600)),
+            Duration::from_secs(7 * DAY),
+        );
         let mut rec = TokenRecord::from_login(response(Some("R")), t(0));
         assert!(rec.lifetime_warnings(&limits, t(DAY)).is_empty());
         assert_eq!(

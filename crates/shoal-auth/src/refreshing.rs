@@ -11,6 +11,7 @@ use http::header::AUTHORIZATION;
 use rand::Rng as _;
 use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result, SharedClock};
 
+use crate::flight::SingleFlight;
 use crate::oauth::{OAuthClient, TokenResponse, is_invalid_grant};
 use crate::record::{LifetimeLimits, LifetimeWarning, TokenRecord};
 use crate::secret::{AccessToken, ExposeSecret as _};
@@ -66,10 +67,14 @@ impl RefreshSettings {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Trigger {
+    /// The token is (about to be) stale: refresh unless another holder already did.
     Expiry,
-    Unauthorized,
+    /// The server answered 401 to the token of this generation.
+    Unauthorized(u64),
+    /// The caller asked for a rotation now.
+    Force,
 }
 
 struct Current {
@@ -85,8 +90,6 @@ struct State {
     generation: u64,
     /// A rotated pair the store failed to save: never handed out, saved again before anything else.
     pending: Option<TokenRecord>,
-    attempts: u64,
-    last_failure: Option<Error>,
 }
 
 struct Inner {
@@ -95,20 +98,26 @@ struct Inner {
     clock: SharedClock,
     settings: RefreshSettings,
     on_change: Option<TokenChangeHook>,
+    /// Used when the store holds nothing yet (a service account's issued pair).
+    seed: Option<TokenRecord>,
     state: Mutex<State>,
-    flight: tokio::sync::Mutex<()>,
+    flight: SingleFlight,
 }
 
 /// An OAuth bearer credential that refreshes itself.
 ///
-/// - **Single-flight:** however many tasks find the token stale, one refresh runs; the others
-///   wait for it and share its result (or its error).
+/// - **Single-flight, run to completion:** however many tasks find the token stale, one refresh
+///   runs, in a task of its own; the others wait for it and share its result (or its error). A
+///   caller dropped mid-refresh (a deadline, a `select!`) cannot lose the rotated pair: the
+///   refresh and its save finish regardless.
 /// - **Transactional rotation:** refresh → [`TokenStore::save_locked`] → only then is the new
 ///   token handed out. If the save fails the call fails loudly, the store keeps the old pair,
 ///   and the new pair is held back and saved again on the next call.
 /// - **`invalid_grant`:** the store is re-read once (another process may have rotated);
 ///   otherwise [`AuthErrorKind::ReauthenticationRequired`]. Never a loop, never a login.
 /// - **401:** refreshes only if the failed request carried the current token.
+/// - **Any lifetime:** the refresh margin scales with the token's lifetime, so even a token that
+///   lives a few seconds is refreshed once per expiry, not on every call.
 #[derive(Clone)]
 pub struct RefreshingCredential {
     inner: Arc<Inner>,
@@ -116,12 +125,7 @@ pub struct RefreshingCredential {
 
 impl fmt::Debug for RefreshingCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let generation = self
-            .inner
-            .state
-            .lock()
-            .map(|s| s.generation)
-            .unwrap_or_default();
+        let generation = self.inner.lock_state().generation;
         f.debug_struct("RefreshingCredential")
             .field("client", &self.inner.client)
             .field("store", &self.inner.store)
@@ -131,49 +135,129 @@ impl fmt::Debug for RefreshingCredential {
     }
 }
 
-impl RefreshingCredential {
-    /// A credential whose tokens live in `store` and refresh through `client` (time comes from
-    /// the client's pipeline clock).
-    pub fn new(client: OAuthClient, store: Arc<dyn TokenStore>) -> Self {
-        Self::with_settings(client, store, RefreshSettings::default(), None)
+/// Settings for a [`RefreshingCredential`]; finish with [`build`](Self::build).
+#[must_use]
+pub struct RefreshingCredentialBuilder {
+    client: OAuthClient,
+    store: Arc<dyn TokenStore>,
+    settings: RefreshSettings,
+    on_change: Option<TokenChangeHook>,
+    seed: Option<TokenRecord>,
+}
+
+impl fmt::Debug for RefreshingCredentialBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshingCredentialBuilder")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl RefreshingCredentialBuilder {
+    /// When to refresh (default [`RefreshSettings::default`]).
+    pub fn settings(mut self, settings: RefreshSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
-    /// A credential with refresh settings and an optional token-change hook.
-    pub fn with_settings(
-        client: OAuthClient,
-        store: Arc<dyn TokenStore>,
-        settings: RefreshSettings,
-        on_change: Option<TokenChangeHook>,
-    ) -> Self {
-        let clock = client.pipeline().clock().clone();
-        Self {
+    /// Called with each new pair after the store has saved it.
+    pub fn on_change(mut self, hook: TokenChangeHook) -> Self {
+        self.on_change = Some(hook);
+        self
+    }
+
+    /// A pair to start from while the store holds none — a service account's issued pair. A
+    /// stored pair always wins (it is newer: the seed's refresh token is spent once rotated).
+    pub fn seed(mut self, record: TokenRecord) -> Self {
+        self.seed = Some(record);
+        self
+    }
+
+    /// The credential (time comes from the OAuth client's pipeline clock).
+    pub fn build(self) -> RefreshingCredential {
+        let clock = self.client.pipeline().clock().clone();
+        RefreshingCredential {
             inner: Arc::new(Inner {
-                client,
-                store,
+                client: self.client,
+                store: self.store,
                 clock,
-                settings,
-                on_change,
+                settings: self.settings,
+                on_change: self.on_change,
+                seed: self.seed,
                 state: Mutex::new(State::default()),
-                flight: tokio::sync::Mutex::new(()),
+                flight: SingleFlight::default(),
             }),
         }
+    }
+}
+
+impl RefreshingCredential {
+    /// A credential whose tokens live in `store` and refresh through `client`, with default
+    /// settings.
+    pub fn new(client: OAuthClient, store: Arc<dyn TokenStore>) -> Self {
+        Self::builder(client, store).build()
+    }
+
+    /// Settings for a credential whose tokens live in `store` and refresh through `client`.
+    pub fn builder(client: OAuthClient, store: Arc<dyn TokenStore>) -> RefreshingCredentialBuilder {
+        RefreshingCredentialBuilder {
+            client,
+            store,
+            settings: RefreshSettings::default(),
+            on_change: None,
+            seed: None,
+        }
+    }
+
+    /// The OAuth client refreshes go through.
+    pub fn oauth_client(&self) -> &OAuthClient {
+        &self.inner.client
+    }
+
+    /// The token store.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.inner.store
     }
 
     /// Stores and starts using the tokens of a fresh interactive login (a new family).
     pub async fn login(&self, response: TokenResponse) -> Result<()> {
-        let _flight = self.inner.flight.lock().await;
+        let inner = self.inner.clone();
         let record = TokenRecord::from_login(response, self.inner.clock.system_now());
-        let guard = self.inner.store.lock().await?;
-        self.inner.store.save_locked(&record, guard.fence()).await?;
-        self.install(record.clone(), true);
-        self.notify(&record);
-        Ok(())
+        // In a flight of its own: the store holds the new family even if the caller goes away.
+        self.inner
+            .flight
+            .run_own(move || async move {
+                let guard = inner.store.lock().await?;
+                inner.store.save_locked(&record, guard.fence()).await?;
+                inner.install(record.clone(), true);
+                inner.notify(&record);
+                Ok(())
+            })
+            .await
+    }
+
+    /// Rotates the pair now, whatever its expiry — from the newest stored pair, under the
+    /// store's lock — and returns the new record once it is saved.
+    pub async fn force_refresh(&self) -> Result<TokenRecord> {
+        let inner = self.inner.clone();
+        self.inner
+            .flight
+            .run_own(move || inner.refresh(Trigger::Force))
+            .await?;
+        self.inner
+            .lock_state()
+            .current
+            .as_ref()
+            .map(|c| c.record.clone())
+            .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))
     }
 
     /// A valid access token, refreshing first if needed.
     pub async fn access_token(&self) -> Result<AccessToken> {
         self.valid_token().await?;
-        let state = self.lock_state();
+        let state = self.inner.lock_state();
         state
             .current
             .as_ref()
@@ -181,20 +265,55 @@ impl RefreshingCredential {
             .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))
     }
 
+    /// The pair held now, or the stored one when none is loaded yet.
+    pub async fn record(&self) -> Result<Option<TokenRecord>> {
+        let held = self
+            .inner
+            .lock_state()
+            .current
+            .as_ref()
+            .map(|c| c.record.clone());
+        match held {
+            Some(r) => Ok(Some(r)),
+            None => self.inner.store.load().await,
+        }
+    }
+
     /// Lifetime warnings for the refresh-token family held now (from the store if not loaded).
     pub async fn lifetime_warnings(&self, limits: &LifetimeLimits) -> Result<Vec<LifetimeWarning>> {
-        let held = self.lock_state().current.as_ref().map(|c| c.record.clone());
-        let record = match held {
-            Some(r) => Some(r),
-            None => self.inner.store.load().await?,
-        };
-        Ok(record
+        Ok(self
+            .record()
+            .await?
             .map(|r| r.lifetime_warnings(limits, self.inner.clock.system_now()))
             .unwrap_or_default())
     }
 
+    /// Waits for a refresh or login in flight, if any, to finish (and be saved).
+    pub async fn settle(&self) {
+        self.inner.flight.settle().await;
+    }
+
+    async fn valid_token(&self) -> Result<(Option<HeaderValue>, u64)> {
+        if let Some(t) = self.inner.fresh() {
+            return Ok(t);
+        }
+        let inner = self.inner.clone();
+        self.inner
+            .flight
+            .run(move || inner.refresh(Trigger::Expiry))
+            .await?;
+        let state = self.inner.lock_state();
+        let current = state
+            .current
+            .as_ref()
+            .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))?;
+        Ok((current.header.clone(), state.generation))
+    }
+}
+
+impl Inner {
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The current token if it needs no refresh now.
@@ -207,25 +326,19 @@ impl RefreshingCredential {
 
     fn is_fresh(&self, current: &Current) -> bool {
         match current.refresh_at {
-            Some(at) => self.inner.clock.system_now() < at,
+            Some(at) => self.clock.system_now() < at,
             None => {
                 current.record.refresh_issued_at.is_some()
                     || current.record.refresh_token.is_none()
-                    || self.inner.settings.unknown_expiry == UnknownExpiry::UseUntilUnauthorized
+                    || self.settings.unknown_expiry == UnknownExpiry::UseUntilUnauthorized
             }
         }
     }
 
     fn current_of(&self, record: TokenRecord) -> Current {
-        let s = &self.inner.settings;
-        let jitter = if s.jitter.is_zero() {
-            Duration::ZERO
-        } else {
-            rand::rng().random_range(Duration::ZERO..=s.jitter)
-        };
         let refresh_at = record.expires_at.map(|at| {
-            at.checked_sub(s.buffer + jitter)
-                .unwrap_or(SystemTime::UNIX_EPOCH)
+            let margin = refresh_margin(&self.settings, &record, at, self.clock.system_now());
+            at.checked_sub(margin).unwrap_or(SystemTime::UNIX_EPOCH)
         });
         let header = crate::static_token::bearer(&record.access_token);
         Current {
@@ -247,50 +360,14 @@ impl RefreshingCredential {
     }
 
     fn notify(&self, record: &TokenRecord) {
-        if let Some(hook) = &self.inner.on_change {
+        if let Some(hook) = &self.on_change {
             hook(record);
         }
     }
 
-    async fn valid_token(&self) -> Result<(Option<HeaderValue>, u64)> {
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        let seen = self.lock_state().attempts;
-        let _flight = self.inner.flight.lock().await;
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        self.shared_failure(seen)?;
-        let result = self.refresh_locked(Trigger::Expiry).await;
-        self.finish(result)?;
-        let state = self.lock_state();
-        let current = state
-            .current
-            .as_ref()
-            .ok_or_else(|| Error::auth(AuthErrorKind::ReauthenticationRequired, "no token"))?;
-        Ok((current.header.clone(), state.generation))
-    }
-
-    /// The error of a refresh that ran while this task waited, if one failed.
-    fn shared_failure(&self, seen: u64) -> Result<()> {
-        let state = self.lock_state();
-        match &state.last_failure {
-            Some(e) if state.attempts > seen => Err(e.clone()),
-            _ => Ok(()),
-        }
-    }
-
-    fn finish(&self, result: Result<()>) -> Result<()> {
-        let mut state = self.lock_state();
-        state.attempts += 1;
-        state.last_failure = result.as_ref().err().cloned();
-        result
-    }
-
     /// Uses the pair another holder stored after ours was refused as older.
     async fn adopt_stored(&self) -> Result<()> {
-        match self.inner.store.load().await? {
+        match self.store.load().await? {
             Some(stored) => {
                 tracing::debug!("a newer token pair was stored meanwhile; using it");
                 self.install(stored, false);
@@ -303,9 +380,15 @@ impl RefreshingCredential {
         }
     }
 
-    /// Runs with the in-process flight lock held; takes the store's lock for the rest.
-    async fn refresh_locked(&self, trigger: Trigger) -> Result<()> {
-        let store = &self.inner.store;
+    /// One flight: decides whether a refresh is still needed, then refreshes and saves under
+    /// the store's lock.
+    async fn refresh(self: Arc<Self>, trigger: Trigger) -> Result<()> {
+        match trigger {
+            Trigger::Expiry if self.fresh().is_some() => return Ok(()),
+            Trigger::Unauthorized(stamp) if self.lock_state().generation != stamp => return Ok(()),
+            _ => {}
+        }
+        let store = &self.store;
         let guard = store.lock().await?;
         let pending = self.lock_state().pending.take();
         if let Some(pending) = pending {
@@ -323,15 +406,15 @@ impl RefreshingCredential {
             };
         }
         // Re-read under the lock: another process may have rotated already.
-        let stored = store.load().await?;
+        let stored = store.load().await?.or_else(|| self.seed.clone());
         let held = self.lock_state().current.as_ref().map(|c| c.record.clone());
-        if let Some(stored) = &stored {
+        if let Some(stored) = stored.as_ref().filter(|_| trigger != Trigger::Force) {
             let differs = held.as_ref().is_none_or(|h| !h.same_access_token(stored));
             // Built once: the refresh time installed is the one that was judged fresh.
             let candidate = self.current_of(stored.clone());
             let usable = match trigger {
                 Trigger::Expiry => self.is_fresh(&candidate),
-                Trigger::Unauthorized => differs,
+                _ => differs,
             };
             if differs && usable {
                 tracing::debug!("using the token pair another holder stored");
@@ -348,12 +431,12 @@ impl RefreshingCredential {
         let Some(refresh_token) = base.refresh_token.clone() else {
             return Err(Error::auth(
                 AuthErrorKind::ReauthenticationRequired,
-                "the access token expired and there is no refresh token",
+                "the access token expired and there is no refresh token: log in again",
             ));
         };
-        match self.inner.client.refresh(&refresh_token, None).await {
+        match self.client.refresh(&refresh_token, None).await {
             Ok(response) => {
-                let record = base.rotated(response, self.inner.clock.system_now());
+                let record = base.rotated(response, self.clock.system_now());
                 match store.save_locked(&record, guard.fence()).await {
                     Err(e) => {
                         tracing::error!(error = %e, "refreshed tokens could not be saved; not using them");
@@ -363,7 +446,7 @@ impl RefreshingCredential {
                     Ok(SaveOutcome::Superseded) => return self.adopt_stored().await,
                     Ok(SaveOutcome::Saved) => {}
                 }
-                tracing::info!(expires_in_s = ?record.expires_at.and_then(|t| t.duration_since(self.inner.clock.system_now()).ok()).map(|d| d.as_secs()), "access token refreshed");
+                tracing::info!(expires_in_s = ?record.expires_at.and_then(|t| t.duration_since(self.clock.system_now()).ok()).map(|d| d.as_secs()), "access token refreshed");
                 self.install(record.clone(), true);
                 self.notify(&record);
                 Ok(())
@@ -377,15 +460,50 @@ impl RefreshingCredential {
                         self.install(again, false);
                         Ok(())
                     }
-                    _ => Err(Error::auth(
-                        AuthErrorKind::ReauthenticationRequired,
-                        format!("the refresh token was refused ({e}); log in again"),
-                    )),
+                    _ => Err(grant_gone(&e)),
                 }
             }
             Err(e) => Err(e),
         }
     }
+}
+
+/// How long before `expires_at` to refresh: the configured buffer plus jitter, but never more
+/// than a quarter (plus an eighth of jitter) of the token's lifetime — so a token of a few
+/// seconds is still used for most of its life, and refreshed once per expiry.
+fn refresh_margin(
+    settings: &RefreshSettings,
+    record: &TokenRecord,
+    expires_at: SystemTime,
+    now: SystemTime,
+) -> Duration {
+    let issued = record
+        .refresh_issued_at
+        .filter(|t| *t <= now)
+        .unwrap_or(now);
+    let lifetime = expires_at.duration_since(issued).unwrap_or_default();
+    let buffer = settings.buffer.min(lifetime / 4);
+    let jitter_cap = settings.jitter.min(lifetime / 8);
+    let jitter = if jitter_cap.is_zero() {
+        Duration::ZERO
+    } else {
+        rand::rng().random_range(Duration::ZERO..=jitter_cap)
+    };
+    buffer + jitter
+}
+
+/// The one message for a refresh token the server no longer honours.
+fn grant_gone(cause: &Error) -> Error {
+    let detail = cause
+        .auth_error()
+        .map(|a| a.message.clone())
+        .unwrap_or_else(|| cause.to_string());
+    Error::auth(
+        AuthErrorKind::ReauthenticationRequired,
+        format!(
+            "the refresh token was refused (invalid_grant: {detail}): the grant is gone — expired, revoked, or replayed after a rotation — so a new login is needed"
+        ),
+    )
 }
 
 fn same_refresh(record: &TokenRecord, token: &crate::secret::RefreshToken) -> bool {
@@ -419,18 +537,15 @@ impl Authenticator for RefreshingCredential {
     }
 
     async fn unauthorized(&self, stamp: AuthStamp) -> Result<bool> {
-        if self.lock_state().generation != stamp.0 {
+        if self.inner.lock_state().generation != stamp.0 {
             return Ok(true);
         }
-        let seen = self.lock_state().attempts;
-        let _flight = self.inner.flight.lock().await;
-        if self.lock_state().generation != stamp.0 {
-            return Ok(true);
-        }
-        self.shared_failure(seen)?;
         tracing::debug!("401 with the current token; refreshing");
-        let result = self.refresh_locked(Trigger::Unauthorized).await;
-        self.finish(result)?;
+        let inner = self.inner.clone();
+        self.inner
+            .flight
+            .run(move || inner.refresh(Trigger::Unauthorized(stamp.0)))
+            .await?;
         Ok(true)
     }
 }

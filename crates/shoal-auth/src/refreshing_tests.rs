@@ -12,6 +12,7 @@ use crate::secret::{ClientSecret, RefreshToken};
 use crate::store::{MemoryTokenStore, MockTokenStore, TokenLockGuard};
 
 const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
 
 fn client(transport: &CaptureTransport, clock: &ManualClock) -> OAuthClient {
     let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
@@ -58,7 +59,9 @@ fn credential(
     clock: &ManualClock,
     store: Arc<dyn TokenStore>,
 ) -> RefreshingCredential {
-    RefreshingCredential::with_settings(client(t, clock), store, no_jitter(), None)
+    RefreshingCredential::builder(client(t, clock), store)
+        .settings(no_jitter())
+        .build()
 }
 
 fn bearer(req: &Request) -> String {
@@ -99,12 +102,10 @@ async fn refreshes_within_the_buffer_saves_then_hands_out() {
             .unwrap()
             .push(r.access_token.expose_secret().to_string())
     });
-    let cred = RefreshingCredential::with_settings(
-        client(&t, &clock),
-        Arc::new(store.clone()),
-        no_jitter(),
-        Some(hook),
-    );
+    let cred = RefreshingCredential::builder(client(&t, &clock), Arc::new(store.clone()))
+        .settings(no_jitter())
+        .on_change(hook)
+        .build();
     let first = cred.authenticate(&mut Request::get("x")).await.unwrap();
     clock.advance(HOUR - Duration::from_secs(59));
     let mut req = Request::get("x");
@@ -132,8 +133,9 @@ async fn jitter_refreshes_early_but_within_bounds() {
         Duration::from_secs(30),
         UnknownExpiry::RefreshFirst,
     );
-    let cred =
-        RefreshingCredential::with_settings(client(&t, &clock), Arc::new(store), settings, None);
+    let cred = RefreshingCredential::builder(client(&t, &clock), Arc::new(store))
+        .settings(settings)
+        .build();
     cred.authenticate(&mut Request::get("x")).await.unwrap();
     clock.advance(HOUR - Duration::from_secs(91));
     cred.authenticate(&mut Request::get("x")).await.unwrap();
@@ -177,8 +179,9 @@ async fn a_pair_of_unknown_age_can_wait_for_a_401() {
         Duration::ZERO,
         UnknownExpiry::UseUntilUnauthorized,
     );
-    let cred =
-        RefreshingCredential::with_settings(client(&t, &clock), Arc::new(store), settings, None);
+    let cred = RefreshingCredential::builder(client(&t, &clock), Arc::new(store))
+        .settings(settings)
+        .build();
     let mut req = Request::get("x");
     let stamp = cred.authenticate(&mut req).await.unwrap();
     assert_eq!(bearer(&req), "Bearer A0");
@@ -295,7 +298,7 @@ async fn a_failed_save_holds_the_new_pair_back_and_retries_the_save() {
     assert_eq!(err.auth_error().unwrap().kind, AuthErrorKind::TokenStore);
     assert!(err.to_string().contains("disk full"));
     assert!(
-        cred.lock_state().current.is_none(),
+        cred.inner.lock_state().current.is_none(),
         "the unsaved token must not be in use"
     );
     // Next call: the held-back pair is saved, then used — no second token call (R0 is dead).
@@ -335,7 +338,7 @@ async fn a_superseded_save_uses_the_newer_stored_pair_instead_of_its_own() {
     cred.authenticate(&mut req).await.unwrap();
     assert_eq!(bearer(&req), "Bearer A2", "the newer stored pair wins");
     assert!(
-        cred.lock_state().pending.is_none(),
+        cred.inner.lock_state().pending.is_none(),
         "the refused older pair is not saved again later"
     );
 }
@@ -370,12 +373,9 @@ async fn waiters_share_one_failed_refresh() {
         "http://127.0.0.1/cb",
     );
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now()));
-    let cred = RefreshingCredential::with_settings(
-        OAuthClient::new(config, &base),
-        Arc::new(store),
-        no_jitter(),
-        None,
-    );
+    let cred = RefreshingCredential::builder(OAuthClient::new(config, &base), Arc::new(store))
+        .settings(no_jitter())
+        .build();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let c = cred.clone();
@@ -416,9 +416,120 @@ async fn login_stores_a_new_family() {
     assert_eq!(cred.access_token().await.unwrap().expose_secret(), "A1");
     let _ = RefreshToken::new("unused");
     assert!(
-        cred.lifetime_warnings(&LifetimeLimits::AUTH0_DEFAULT)
+        cred.lifetime_warnings(&LifetimeLimits::new(
+            Some(30 * DAY),
+            Some(365 * DAY),
+            7 * DAY
+        ))
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+fn granted_for(access: &str, refresh: &str, expires_in: u64) -> Scripted {
+    Scripted::json(
+        200,
+        serde_json::json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in, "refresh_token": refresh}),
+    )
+}
+
+#[tokio::test]
+async fn a_three_second_token_is_refreshed_once_per_expiry_not_on_every_call() {
+    let clock = ManualClock::new();
+    let script: Vec<Scripted> = (1..=10)
+        .map(|i| granted_for(&format!("A{i}"), &format!("R{i}"), 3))
+        .collect();
+    let t = CaptureTransport::new(script);
+    let store = MemoryTokenStore::with_record(TokenRecord::unknown_age("A0".into(), "R0".into()));
+    // The default settings: a 60 s buffer and 30 s of jitter, both far longer than the token.
+    let cred = RefreshingCredential::new(client(&t, &clock), Arc::new(store));
+    // 20 calls, 500 ms apart: 10 s of 3-second tokens.
+    for _ in 0..20 {
+        cred.authenticate(&mut Request::get("x")).await.unwrap();
+        clock.advance(Duration::from_millis(500));
+    }
+    let refreshes = t.requests().len();
+    assert!(
+        (4..=6).contains(&refreshes),
+        "one refresh per ~2-3 s of a 3 s token over 10 s, got {refreshes}"
+    );
+}
+
+#[tokio::test]
+async fn force_refresh_rotates_a_fresh_token_from_the_stored_pair() {
+    let clock = ManualClock::new();
+    let t = CaptureTransport::new([granted("A2", Some("R2"))]);
+    let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
+    let cred = credential(&t, &clock, Arc::new(store.clone()));
+    cred.authenticate(&mut Request::get("x")).await.unwrap();
+    // Another holder rotated meanwhile: the forced rotation must start from its pair.
+    store
+        .save(&record("A1", "R1", clock.system_now() + HOUR))
+        .await
+        .unwrap();
+    let rotated = cred.force_refresh().await.unwrap();
+    assert_eq!(rotated.refresh_token.unwrap().expose_secret(), "R2");
+    assert!(form(&t, 0).contains("refresh_token=R1"), "{}", form(&t, 0));
+    let saved = store.load().await.unwrap().unwrap();
+    assert_eq!(saved.access_token.expose_secret(), "A2");
+}
+
+#[tokio::test]
+async fn a_seed_is_used_only_while_the_store_is_empty() {
+    let clock = ManualClock::new();
+    let t = CaptureTransport::new([granted("A1", Some("R1")), granted("A2", Some("R2"))]);
+    let store = MemoryTokenStore::new();
+    let seed = TokenRecord::unknown_age("S0".into(), "SR0".into());
+    let cred = RefreshingCredential::builder(client(&t, &clock), Arc::new(store.clone()))
+        .settings(no_jitter())
+        .seed(seed.clone())
+        .build();
+    cred.authenticate(&mut Request::get("x")).await.unwrap();
+    assert!(form(&t, 0).contains("refresh_token=SR0"));
+    assert_eq!(
+        store
+            .load()
             .await
             .unwrap()
-            .is_empty()
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .expose_secret(),
+        "R1",
+        "the rotation of the seed is saved"
     );
+    // A second run with the same (now spent) seed starts from the stored pair instead.
+    let again = RefreshingCredential::builder(client(&t, &clock), Arc::new(store.clone()))
+        .settings(no_jitter())
+        .seed(seed)
+        .build();
+    clock.advance(HOUR);
+    again.authenticate(&mut Request::get("x")).await.unwrap();
+    assert!(form(&t, 1).contains("refresh_token=R1"), "{}", form(&t, 1));
+}
+
+#[tokio::test]
+async fn absurd_lifetimes_are_clamped_and_saved() {
+    let clock = ManualClock::new();
+    let t = CaptureTransport::new([Scripted::json(
+        200,
+        serde_json::json!({"access_token": "A1", "expires_in": 10_000_000_000_000u64, "refresh_token": "R1"}),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::FileTokenStore::new(dir.path().join("t.json"));
+    store
+        .save(&TokenRecord::unknown_age("A0".into(), "R0".into()))
+        .await
+        .unwrap();
+    let cred = credential(&t, &clock, Arc::new(store.clone()));
+    cred.authenticate(&mut Request::get("x")).await.unwrap();
+    let saved = store.load().await.unwrap().unwrap();
+    assert_eq!(saved.refresh_token.unwrap().expose_secret(), "R1");
+    let life = saved
+        .expires_at
+        .unwrap()
+        .duration_since(clock.system_now())
+        .unwrap();
+    assert!(life <= crate::MAX_EXPIRES_IN, "{life:?}");
 }

@@ -6,6 +6,8 @@ use shoal_core::test_util::{CaptureTransport, Scripted};
 use super::*;
 
 const MIN: Duration = Duration::from_secs(60);
+const ENDPOINT: SessionEndpoint =
+    SessionEndpoint::new("token", "access-token", Duration::from_secs(900));
 
 fn setup(script: Vec<Scripted>) -> (SessionTokenAuth, CaptureTransport, ManualClock) {
     let clock = ManualClock::new();
@@ -15,11 +17,9 @@ fn setup(script: Vec<Scripted>) -> (SessionTokenAuth, CaptureTransport, ManualCl
         .clock(clock.shared())
         .build()
         .unwrap();
-    let config = SessionConfig::new("ann", Password::new("PW"), "acme").param(PlacedParam::new(
-        "developer-id",
-        "DEV",
-        Placement::Header,
-    ));
+    let config = SessionConfig::new(ENDPOINT, "ann", Password::new("PW"), "acme").param(
+        PlacedParam::new("developer-id", "DEV", ParamPlacement::Header),
+    );
     (SessionTokenAuth::new(config, &base), t, clock)
 }
 
@@ -114,14 +114,11 @@ async fn query_placement() {
     let (auth, _, _) = setup(vec![login_ok("T1")]);
     let auth = SessionTokenAuth {
         inner: Arc::new(Inner {
-            config: SessionConfig {
-                placement: Placement::Query,
-                ..auth.inner.config.clone()
-            },
+            config: auth.inner.config.clone().placement(ParamPlacement::Query),
             pipeline: auth.inner.pipeline.clone(),
             clock: auth.inner.clock.clone(),
             state: Mutex::new(State::default()),
-            flight: tokio::sync::Mutex::new(()),
+            flight: SingleFlight::default(),
         }),
     };
     let mut req = Request::get("x");

@@ -247,6 +247,27 @@ impl OAuthErrorCode {
         }
     }
 
+    /// What the code means, as RFC 6749 and PebblePad document it, for a person.
+    pub fn meaning(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::InvalidRequest => {
+                "the request was refused: a parameter was missing, unknown or repeated"
+            }
+            Self::InvalidClient => "the client id or secret (or the redirect URI) was not accepted",
+            Self::InvalidGrant => "the code or refresh token is invalid, expired, used or revoked",
+            Self::UnauthorizedClient => "this client may not use this grant",
+            Self::UnsupportedGrantType => "the server does not support this grant type",
+            Self::InvalidScope => "the scope asked for is unknown or wider than granted",
+            Self::AccessDenied => "the user denied access (or had already authorised it)",
+            Self::UnsupportedResponseType | Self::UnsupportedRequestType => {
+                "the server does not accept this response_type (it must be `code`)"
+            }
+            Self::ServerError => "the authorization server failed",
+            Self::TemporarilyUnavailable => "the authorization server is temporarily unavailable",
+            Self::Other(_) => return None,
+        })
+    }
+
     /// The code as it appears on the wire.
     pub fn as_str(&self) -> &str {
         match self {

@@ -95,9 +95,11 @@ impl AuthorizationRequest {
 
     /// Reads the redirect (a full URL, or just its query string) and returns the code.
     ///
-    /// A missing or different `state` is refused as [`AuthErrorKind::StateMismatch`] before
-    /// anything else is believed; an `error=` becomes [`AuthErrorKind::Authorization`] with the
-    /// server's description.
+    /// A different `state` is refused as [`AuthErrorKind::StateMismatch`] before anything else
+    /// is believed, and a code is accepted only with the matching `state`. An `error=` becomes
+    /// [`AuthErrorKind::Authorization`] with the server's description (or the code's documented
+    /// meaning), also when the redirect carries no `state` — PebblePad's error redirects may
+    /// omit it.
     pub fn parse_callback(&self, redirect: &str) -> Result<AuthorizationCode> {
         let query = match redirect.split_once('?') {
             Some((_, q)) => q,
@@ -117,25 +119,33 @@ impl AuthorizationRequest {
                 _ => {}
             }
         }
-        match &state {
-            Some(s) if same_secret(s.expose_secret(), self.state.expose_secret()) => {}
-            Some(_) => {
+        let state_matches = state
+            .as_ref()
+            .is_some_and(|s| same_secret(s.expose_secret(), self.state.expose_secret()));
+        match (&state, &error) {
+            (Some(_), _) if !state_matches => {
                 return Err(Error::auth(
                     AuthErrorKind::StateMismatch,
                     "the redirect's state does not match the request's",
                 ));
             }
-            None => {
+            // An error redirect may come without `state` (PebblePad documents it so): report
+            // the server's error. A code never counts without the matching state.
+            (None, None) => {
                 return Err(Error::auth(
                     AuthErrorKind::StateMismatch,
                     "the redirect carries no state",
                 ));
             }
+            _ => {}
         }
         if let Some(error) = error {
             let code = OAuthErrorCode::parse(&error);
-            let message = description.unwrap_or_else(|| "no description given".into());
-            let message = shoal_core::Redactor::standard().text(&message);
+            let meaning = code.meaning();
+            let message = match description {
+                Some(d) => shoal_core::Redactor::standard().text(&d),
+                None => meaning.unwrap_or("no description given").to_string(),
+            };
             return Err(Error::auth(AuthErrorKind::Authorization(code), message));
         }
         code.ok_or_else(|| {
@@ -254,5 +264,37 @@ mod tests {
         );
         let err = req.parse_callback(&format!("state={state}")).unwrap_err();
         assert_eq!(err.auth_error().unwrap().kind, AuthErrorKind::Login);
+    }
+
+    #[test]
+    fn an_error_redirect_without_state_reports_the_servers_error() {
+        let req = AuthorizationRequest::new(&config(), "x");
+        for (error, code, meaning) in [
+            ("access_denied", OAuthErrorCode::AccessDenied, "denied"),
+            (
+                "invalid_request",
+                OAuthErrorCode::InvalidRequest,
+                "parameter",
+            ),
+            (
+                "unsupported_request_type",
+                OAuthErrorCode::UnsupportedRequestType,
+                "response_type",
+            ),
+        ] {
+            let err = req.parse_callback(&format!("error={error}")).unwrap_err();
+            let auth = err.auth_error().unwrap();
+            assert_eq!(auth.kind, AuthErrorKind::Authorization(code), "{error}");
+            assert!(auth.message.contains(meaning), "{error}: {}", auth.message);
+        }
+        // A code still needs the matching state, error or not.
+        let err = req
+            .parse_callback("code=C1&error=access_denied")
+            .unwrap_err();
+        assert!(matches!(
+            err.auth_error().unwrap().kind,
+            AuthErrorKind::Authorization(OAuthErrorCode::AccessDenied)
+        ));
+        assert!(req.parse_callback("code=C1").is_err());
     }
 }

@@ -17,6 +17,9 @@ use super::authorize::AuthorizationRequest;
 use super::config::{BasicEncoding, ClientAuth, OAuthConfig};
 use crate::secret::{AccessToken, AuthorizationCode, ExposeSecret as _, RefreshToken};
 
+/// The longest access-token lifetime believed: a year.
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(366 * 86_400);
+
 /// What a token endpoint answered, read leniently: `token_type` in any case (absent means
 /// bearer), `expires_in` as a number or a string, refresh token optional.
 #[derive(Clone)]
@@ -78,6 +81,11 @@ impl TokenResponse {
             ),
             Some(_) => return Err(decode("expires_in", "not a number of seconds")),
         };
+        // 0 (or less) says nothing useful: treated as unknown (used until a 401). More than a
+        // year is not believed beyond a year (refreshed sooner, never later).
+        let expires_in = expires_in
+            .filter(|s| *s > 0)
+            .map(|s| s.min(MAX_EXPIRES_IN.as_secs()));
         Ok(Self {
             access_token: AccessToken::new(access),
             refresh_token: text("refresh_token").map(RefreshToken::new),

@@ -6,5 +6,5 @@ mod config;
 
 pub use authorize::{AuthorizationRequest, pkce_challenge};
 pub(crate) use client::is_invalid_grant;
-pub use client::{OAuthClient, TokenResponse};
+pub use client::{MAX_EXPIRES_IN, OAuthClient, TokenResponse};
 pub use config::{BasicEncoding, ClientAuth, OAuthConfig};

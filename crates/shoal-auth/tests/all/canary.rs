@@ -10,7 +10,7 @@ use shoal_core::test_util::LogCapture;
 use shoal_core::{Clock as _, ManualClock, Request, Transport as _};
 
 use crate::server::{self, OAuthServer, SessionServer};
-use crate::{api, oauth_client, pipeline};
+use crate::{any_port, api, oauth_client, pipeline};
 
 // Current-thread runtime: the thread-local subscriber sees every task.
 #[tokio::test]
@@ -24,9 +24,7 @@ async fn no_canary_in_logs_errors_or_debug() {
     let clock = ManualClock::new();
     let base = pipeline(&oauth.url("/api"), &clock);
     let client = oauth_client(&oauth, &base);
-    let login = LoopbackLogin::start(&client, LoopbackOptions::default())
-        .await
-        .unwrap();
+    let login = LoopbackLogin::start(&client, any_port()).await.unwrap();
     let state = login
         .authorize_url()
         .query_pairs()
@@ -106,9 +104,13 @@ async fn no_canary_in_logs_errors_or_debug() {
     let paya = SessionServer::start(session_clock.clone()).await;
     for key in [server::API_KEY, "CANARY-WRONG-KEY"] {
         let auth = ApiKeyAuth::new(
-            ApiKeyConfig::new("DEV-1", "U-1", ApiKey::new(key))
-                .key_placement(KeyPlacement::Query)
-                .developer_id_placement(Placement::Query),
+            ApiKeyConfig::new("user-id", "U-1", "user-api-key", ApiKey::new(key))
+                .param(PlacedParam::new(
+                    "developer-id",
+                    "DEV-1",
+                    ParamPlacement::Query,
+                ))
+                .key_placement(KeyPlacement::Query),
         );
         shown.push(format!("{auth:?}"));
         let base = shoal_core::Pipeline::builder(paya.base())
@@ -127,8 +129,17 @@ async fn no_canary_in_logs_errors_or_debug() {
 
     // Session: login, idle renewal, 401 re-login, logout, a refused login.
     let base = pipeline(paya.base().as_str(), &session_clock);
-    let config = SessionConfig::new("ann", Password::new(server::PASSWORD), "acme")
-        .param(PlacedParam::new("developer-id", "DEV-1", Placement::Header));
+    let config = SessionConfig::new(
+        server::SESSION,
+        "ann",
+        Password::new(server::PASSWORD),
+        "acme",
+    )
+    .param(PlacedParam::new(
+        "developer-id",
+        "DEV-1",
+        ParamPlacement::Header,
+    ));
     shown.push(format!("{config:?}"));
     let session = SessionTokenAuth::new(config, &base);
     let api_paya = api(&base, Arc::new(session.clone()));
@@ -140,8 +151,17 @@ async fn no_canary_in_logs_errors_or_debug() {
     session.logout().await.unwrap();
     shown.push(format!("{session:?}"));
     let wrong = SessionTokenAuth::new(
-        SessionConfig::new("ann", Password::new("CANARY-WRONG-PASSWORD"), "acme")
-            .param(PlacedParam::new("developer-id", "DEV-1", Placement::Header)),
+        SessionConfig::new(
+            server::SESSION,
+            "ann",
+            Password::new("CANARY-WRONG-PASSWORD"),
+            "acme",
+        )
+        .param(PlacedParam::new(
+            "developer-id",
+            "DEV-1",
+            ParamPlacement::Header,
+        )),
         &base,
     );
     let refused = wrong.token().await.unwrap_err();

@@ -42,3 +42,8 @@ pub fn oauth_client(server: &server::OAuthServer, base: &Pipeline) -> OAuthClien
 pub fn api(base: &Pipeline, auth: Arc<dyn shoal_core::Authenticator>) -> Pipeline {
     base.derive(base.base_url().clone(), auth)
 }
+
+/// Loopback options on any free port (the test servers accept any loopback port).
+pub fn any_port() -> shoal_auth::LoopbackOptions {
+    shoal_auth::LoopbackOptions::default().redirect_uri("http://127.0.0.1:0/callback")
+}

@@ -7,15 +7,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use shoal_auth::{
-    ExposeSecret as _, FileTokenStore, LoopbackLogin, LoopbackOptions, MemoryTokenStore,
-    RefreshSettings, RefreshingCredential, TokenLockGuard, TokenRecord, TokenStore, UnknownExpiry,
+    ExposeSecret as _, FileTokenStore, LoopbackLogin, MemoryTokenStore, RefreshSettings,
+    RefreshingCredential, TokenLockGuard, TokenRecord, TokenStore, UnknownExpiry,
 };
 use shoal_core::{
     AuthErrorKind, Authenticator as _, Clock as _, Error, ManualClock, Request, Transport as _,
 };
 
 use crate::server::OAuthServer;
-use crate::{api, oauth_client, pipeline};
+use crate::{any_port, api, oauth_client, pipeline};
 
 fn expired_record(access: &str, refresh: &str, clock: &ManualClock) -> TokenRecord {
     let mut r = TokenRecord::unknown_age(access.into(), refresh.into());
@@ -39,12 +39,11 @@ async fn five_hundred_tasks_with_an_expired_token_cause_one_refresh() {
     let base = pipeline(&server.url("/api"), &clock);
     let (access, refresh) = server.seed();
     let store = MemoryTokenStore::with_record(expired_record(&access, &refresh, &clock));
-    let cred = Arc::new(RefreshingCredential::with_settings(
-        oauth_client(&server, &base),
-        Arc::new(store),
-        settings(),
-        None,
-    ));
+    let cred = Arc::new(
+        RefreshingCredential::builder(oauth_client(&server, &base), Arc::new(store))
+            .settings(settings())
+            .build(),
+    );
     let tasks: Vec<_> = (0..500)
         .map(|_| {
             let cred = cred.clone();
@@ -99,12 +98,12 @@ async fn a_failing_save_puts_no_new_token_in_use_and_keeps_the_old_refresh_token
     let base = pipeline(&server.url("/api"), &clock);
     let (access, refresh) = server.seed();
     let inner = MemoryTokenStore::with_record(expired_record(&access, &refresh, &clock));
-    let cred = RefreshingCredential::with_settings(
+    let cred = RefreshingCredential::builder(
         oauth_client(&server, &base),
         Arc::new(BrokenSaves(inner.clone())),
-        settings(),
-        None,
-    );
+    )
+    .settings(settings())
+    .build();
     let api = api(&base, Arc::new(cred));
     let err = api.execute(Request::get("me")).await.unwrap_err();
     assert_eq!(
@@ -139,12 +138,12 @@ async fn two_processes_sharing_a_file_store_refresh_once() {
         .unwrap();
     let run = |name: &'static str| {
         let base = pipeline(&server.url("/api"), &clock);
-        let cred = RefreshingCredential::with_settings(
+        let cred = RefreshingCredential::builder(
             oauth_client(&server, &base),
             Arc::new(FileTokenStore::new(&path)),
-            settings(),
-            None,
-        );
+        )
+        .settings(settings())
+        .build();
         let api = api(&base, Arc::new(cred));
         tokio::spawn(async move {
             (
@@ -171,22 +170,22 @@ async fn reusing_a_rotated_token_ends_in_reauthentication_not_a_loop() {
     let base = pipeline(&server.url("/api"), &clock);
     let (access, refresh) = server.seed();
     // Two holders of the same pair with separate stores: the second reuses a rotated token.
-    let first = RefreshingCredential::with_settings(
+    let first = RefreshingCredential::builder(
         oauth_client(&server, &base),
         Arc::new(MemoryTokenStore::with_record(expired_record(
             &access, &refresh, &clock,
         ))),
-        settings(),
-        None,
-    );
-    let second = RefreshingCredential::with_settings(
+    )
+    .settings(settings())
+    .build();
+    let second = RefreshingCredential::builder(
         oauth_client(&server, &base),
         Arc::new(MemoryTokenStore::with_record(expired_record(
             &access, &refresh, &clock,
         ))),
-        settings(),
-        None,
-    );
+    )
+    .settings(settings())
+    .build();
     first.access_token().await.unwrap();
     let err = second.access_token().await.unwrap_err();
     assert_eq!(
@@ -206,12 +205,12 @@ async fn a_401_with_the_current_token_refreshes_and_replays_once() {
     let (access, refresh) = server.seed();
     let mut record = expired_record(&access, &refresh, &clock);
     record.expires_at = Some(clock.system_now() + Duration::from_secs(3600));
-    let cred = RefreshingCredential::with_settings(
+    let cred = RefreshingCredential::builder(
         oauth_client(&server, &base),
         Arc::new(MemoryTokenStore::with_record(record)),
-        settings(),
-        None,
-    );
+    )
+    .settings(settings())
+    .build();
     let api = api(&base, Arc::new(cred));
     api.execute(Request::get("me")).await.unwrap();
     server.expire_access_tokens();
@@ -248,9 +247,7 @@ async fn loopback_login_round_trip_with_pkce_refusing_a_wrong_state() {
     let clock = ManualClock::new();
     let base = pipeline(&server.url("/api"), &clock);
     let client = oauth_client(&server, &base);
-    let login = LoopbackLogin::start(&client, LoopbackOptions::default())
-        .await
-        .unwrap();
+    let login = LoopbackLogin::start(&client, any_port()).await.unwrap();
     let redirect = login.redirect_uri().to_string();
     assert!(
         redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"),
@@ -309,12 +306,9 @@ async fn loopback_login_times_out_on_the_clock() {
     let clock = ManualClock::new();
     let base = pipeline(&server.url("/api"), &clock);
     let client = oauth_client(&server, &base);
-    let login = LoopbackLogin::start(
-        &client,
-        LoopbackOptions::default().timeout(Duration::from_secs(120)),
-    )
-    .await
-    .unwrap();
+    let login = LoopbackLogin::start(&client, any_port().timeout(Duration::from_secs(120)))
+        .await
+        .unwrap();
     let waiting = tokio::spawn(login.finish());
     for _ in 0..10 {
         tokio::task::yield_now().await;

@@ -273,6 +273,9 @@ impl OAuthServer {
 pub const PASSWORD: &str = "CANARY-PASSWORD";
 pub const API_KEY: &str = "CANARY-APIKEY";
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
+/// The session service the test server plays (Paya's shape).
+pub const SESSION: shoal_auth::SessionEndpoint =
+    shoal_auth::SessionEndpoint::new("token", "access-token", IDLE);
 
 #[derive(Default)]
 pub struct SessionState {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_auth::{
-    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, Password, PlacedParam, Placement,
+    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, Password, PlacedParam,
     SessionConfig, SessionTokenAuth,
 };
 use shoal_core::{ManualClock, Pipeline, Request};
@@ -14,8 +14,17 @@ use crate::{api, pipeline};
 
 fn session(server: &SessionServer, clock: &ManualClock) -> (SessionTokenAuth, Pipeline) {
     let base = pipeline(server.base().as_str(), clock);
-    let config = SessionConfig::new("ann", Password::new(server::PASSWORD), "acme")
-        .param(PlacedParam::new("developer-id", "DEV-1", Placement::Header));
+    let config = SessionConfig::new(
+        server::SESSION,
+        "ann",
+        Password::new(server::PASSWORD),
+        "acme",
+    )
+    .param(PlacedParam::new(
+        "developer-id",
+        "DEV-1",
+        ParamPlacement::Header,
+    ));
     let auth = SessionTokenAuth::new(config, &base);
     let api = api(&base, Arc::new(auth.clone()));
     (auth, api)
@@ -80,13 +89,18 @@ async fn api_keys_in_headers_or_query() {
     let clock = ManualClock::new();
     let server = SessionServer::start(clock.clone()).await;
     for (keys, dev) in [
-        (KeyPlacement::Headers, Placement::Header),
-        (KeyPlacement::Query, Placement::Query),
+        (KeyPlacement::Headers, ParamPlacement::Header),
+        (KeyPlacement::Query, ParamPlacement::Query),
     ] {
         let auth = ApiKeyAuth::new(
-            ApiKeyConfig::new("DEV-1", "U-1", ApiKey::new(server::API_KEY))
-                .key_placement(keys)
-                .developer_id_placement(dev),
+            ApiKeyConfig::new(
+                "user-id",
+                "U-1",
+                "user-api-key",
+                ApiKey::new(server::API_KEY),
+            )
+            .param(PlacedParam::new("developer-id", "DEV-1", dev))
+            .key_placement(keys),
         );
         let base = Pipeline::builder(server.base())
             .clock(clock.shared())
