@@ -1,53 +1,67 @@
-//! [`PearlDiverClient`] and its builder: OAuth with Pearl Diver's defaults, a token store, and
-//! core's transport, retry and deadline.
+//! [`PearlDiverClient`] and its builder: OAuth with Pearl Diver's defaults, a token store that
+//! keeps every rotation, and core's [`ClientOptions`] for everything below.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use shoal_auth::{
-    ClientAuth, ClientSecret, MemoryTokenStore, OAuthClient, OAuthConfig, RefreshSettings,
-    RefreshingCredential, TokenChangeHook, TokenStore,
+    ClientAuth, ClientSecret, LifetimeLimits, Login, MemoryTokenStore, OAuthClient, OAuthConfig,
+    RefreshSettings, RefreshingCredential, TokenChangeHook, TokenStore,
 };
 use shoal_core::{
-    Authenticator, Error, Pipeline, PipelineBuilder, Result, RetryBudget, RetryPolicy, SharedClock,
-    SystemClock, Transport, Url,
+    Authenticator, Call, ClientOptions, ConfigureClient, Error, Pipeline, Request, Result, Url,
 };
 
-use crate::audiences::Audiences;
-use crate::errors::PearlDiverErrorDecoder;
-use crate::login::Login;
+use crate::api::audiences::Audiences;
+use crate::error::PearlDiverErrorDecoder;
 
-/// Where the user's browser is sent to log in.
+/// Where the user's browser is sent to log in *(assumed: Auth0's `/authorize`)*.
 pub const AUTHORIZE_URL: &str = "https://auth.pearldiver.io/authorize";
 /// The token endpoint, without its `audience` query parameter.
 pub const TOKEN_URL: &str = "https://auth.pearldiver.io/oauth/token";
-/// The `audience` parameter sent on the token URL and the authorize URL.
+/// The `audience` parameter sent on the token URL and *(assumed, Auth0's convention)* the
+/// authorize URL.
 pub const AUDIENCE: &str = "pearldiverapi";
 /// The API base URL.
 pub const API_BASE: &str = "https://api.pearldiver.io/v1";
 /// The scopes requested by default (`offline_access` is what yields a refresh token).
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
+/// Pearl Diver's documented refresh-token lifetimes: a family lives 31,557,600 s (one year)
+/// from its login, and a refresh token unused for 2,592,000 s (30 days) dies. Warnings start
+/// 5 days before either.
+pub const REFRESH_LIFETIMES: LifetimeLimits = LifetimeLimits::new(
+    Some(Duration::from_secs(2_592_000)),
+    Some(Duration::from_secs(31_557_600)),
+    Duration::from_secs(5 * 86_400),
+);
+
 /// A Pearl Diver API client. Cheap to clone; clones share the connection pool, the credential
 /// and the retry budget.
 ///
 /// ```no_run
+/// use std::sync::Arc;
 /// use futures_util::TryStreamExt;
-/// use shoal_pearldiver::{AudienceWindow, ClientSecret, PearlDiverClient};
+/// use shoal_pearldiver::{AudienceWindow, ClientSecret, FileTokenStore, PearlDiverClient};
 ///
 /// # async fn run() -> shoal_core::Result<()> {
 /// let client = PearlDiverClient::builder()
 ///     .oauth("my-client-id", ClientSecret::new("from-the-environment"), "http://127.0.0.1:8765/callback")
+///     .token_store(Arc::new(FileTokenStore::new("pearldiver-tokens.json")))
 ///     .build()?;
-/// let login = client.login()?;
-/// let pending = login.authorize();
-/// println!("open {}", pending.url());
-/// # let redirect = String::new();
-/// login.complete(&pending, &redirect).await?;
+/// // Once: a loopback login on the registered redirect URI.
+/// let pending = client.login()?.loopback(Default::default()).await?;
+/// println!("open {}", pending.authorize_url());
+/// pending.finish().await?;
 /// for audience in client.audiences().list().send().await?.audiences {
-///     let records: Vec<_> =
-///         client.audiences().records(audience.key, AudienceWindow::last_days(30)?).by_item().try_collect().await?;
+///     let records: Vec<_> = client
+///         .audiences()
+///         .records(audience.key, AudienceWindow::last_days(30)?)
+///         .by_item()
+///         .try_collect()
+///         .await?;
 ///     println!("{}: {} records", audience.key, records.len());
 /// }
 /// # Ok(())
@@ -60,17 +74,14 @@ pub struct PearlDiverClient {
 
 struct Inner {
     api: Pipeline,
-    oauth: Option<(OAuthClient, RefreshingCredential)>,
+    credential: Option<RefreshingCredential>,
 }
 
 impl fmt::Debug for PearlDiverClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PearlDiverClient")
             .field("api", &self.inner.api)
-            .field(
-                "oauth",
-                &self.inner.oauth.as_ref().map(|(client, _)| client),
-            )
+            .field("credential", &self.inner.credential)
             .finish()
     }
 }
@@ -83,34 +94,49 @@ impl PearlDiverClient {
 
     /// The audience endpoints.
     pub fn audiences(&self) -> Audiences<'_> {
-        Audiences::new(&self.inner.api)
+        Audiences::new(self)
     }
 
-    /// The login helpers; an [`Error::Config`] when the client was built with its own
-    /// authenticator instead of OAuth credentials.
-    pub fn login(&self) -> Result<Login<'_>> {
-        match &self.inner.oauth {
-            Some((client, credential)) => Ok(Login::new(client, credential)),
-            None => Err(Error::Config(
+    /// Logging a user in (authorize URL and code exchange, or a loopback login); an
+    /// [`Error::Config`] when the client was built with its own authenticator.
+    pub fn login(&self) -> Result<Login> {
+        self.credential().cloned().map(Login::new).ok_or_else(|| {
+            Error::Config(
                 "this client was built with an authenticator, not OAuth credentials".into(),
-            )),
-        }
+            )
+        })
     }
 
     /// The OAuth credential (refreshing, rotating), when the client was built with OAuth.
     pub fn credential(&self) -> Option<&RefreshingCredential> {
-        self.inner.oauth.as_ref().map(|(_, credential)| credential)
+        self.inner.credential.as_ref()
     }
 
-    /// The pipeline API calls go through (for its counters and clock).
+    /// The pipeline API calls go through (authenticated; errors read the Pearl Diver way).
     pub fn pipeline(&self) -> &Pipeline {
         &self.inner.api
     }
+
+    /// Any API call, as the typed endpoints make theirs: `request` (relative to the API base),
+    /// its answer decoded as JSON. How a new endpoint starts (see "Adding an endpoint" in
+    /// DESIGN.md).
+    pub fn call<T: DeserializeOwned>(&self, request: Result<Request>) -> Call<T> {
+        Call::json(&self.inner.api, request.map(crate::api::with_json_headers))
+    }
+}
+
+/// Where tokens go, when the client uses OAuth.
+enum Tokens {
+    Unset,
+    Store(Arc<dyn TokenStore>),
+    Ephemeral,
 }
 
 /// Settings for a [`PearlDiverClient`]. Every URL defaults to Pearl Diver's and can be
-/// overridden (an emulator, staging, a proxy).
+/// overridden (an emulator, staging, a proxy); transport, clock, retries and deadline come
+/// from [`ConfigureClient`].
 pub struct PearlDiverClientBuilder {
+    options: ClientOptions,
     api_base: Result<Url>,
     authorize_url: Result<Url>,
     token_url: Result<Url>,
@@ -118,16 +144,10 @@ pub struct PearlDiverClientBuilder {
     scopes: Vec<String>,
     credentials: Option<(String, ClientSecret, String)>,
     oauth_config: Option<OAuthConfig>,
-    token_store: Option<Arc<dyn TokenStore>>,
+    tokens: Tokens,
     refresh: RefreshSettings,
     on_token_change: Option<TokenChangeHook>,
     authenticator: Option<Arc<dyn Authenticator>>,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<SharedClock>,
-    retry: RetryPolicy,
-    budget: Option<Arc<RetryBudget>>,
-    deadline: Option<Duration>,
-    seed: Option<u64>,
 }
 
 impl fmt::Debug for PearlDiverClientBuilder {
@@ -138,14 +158,13 @@ impl fmt::Debug for PearlDiverClientBuilder {
                 .unwrap_or_else(|e| e.to_string())
         };
         f.debug_struct("PearlDiverClientBuilder")
+            .field("options", &self.options)
             .field("api_base", &url(&self.api_base))
             .field("authorize_url", &url(&self.authorize_url))
             .field("token_url", &url(&self.token_url))
             .field("audience", &self.audience)
             .field("scopes", &self.scopes)
             .field("client_id", &self.credentials.as_ref().map(|c| &c.0))
-            .field("retry", &self.retry)
-            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +176,7 @@ fn parse(url: &str) -> Result<Url> {
 impl Default for PearlDiverClientBuilder {
     fn default() -> Self {
         Self {
+            options: ClientOptions::default(),
             api_base: parse(API_BASE),
             authorize_url: parse(AUTHORIZE_URL),
             token_url: parse(TOKEN_URL),
@@ -164,23 +184,23 @@ impl Default for PearlDiverClientBuilder {
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             credentials: None,
             oauth_config: None,
-            token_store: None,
+            tokens: Tokens::Unset,
             refresh: RefreshSettings::default(),
             on_token_change: None,
             authenticator: None,
-            transport: None,
-            clock: None,
-            retry: RetryPolicy::default(),
-            budget: None,
-            deadline: None,
-            seed: None,
         }
+    }
+}
+
+impl ConfigureClient for PearlDiverClientBuilder {
+    fn client_options(&mut self) -> &mut ClientOptions {
+        &mut self.options
     }
 }
 
 impl PearlDiverClientBuilder {
     /// The OAuth client id, secret (sent in the token request's form body) and the redirect URI
-    /// registered with Pearl Diver.
+    /// registered with Pearl Diver (port included: it is compared exactly).
     pub fn oauth(
         mut self,
         client_id: impl Into<String>,
@@ -228,9 +248,17 @@ impl PearlDiverClientBuilder {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
-    /// Where tokens are kept between runs (default: in memory only).
+    /// Where tokens are kept between runs — and every rotated refresh token saved before it is
+    /// used. Required with OAuth (or [`ephemeral_tokens`](Self::ephemeral_tokens)).
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.token_store = Some(store);
+        self.tokens = Tokens::Store(store);
+        self
+    }
+    /// Keeps tokens in memory only: every rotation is lost when the process ends, and the next
+    /// run must log in again. For tests and one-off scripts; never the default, because a
+    /// forgotten rotation costs the user their login.
+    pub fn ephemeral_tokens(mut self) -> Self {
+        self.tokens = Tokens::Ephemeral;
         self
     }
     /// When tokens are refreshed.
@@ -247,36 +275,6 @@ impl PearlDiverClientBuilder {
     /// unavailable).
     pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
         self.authenticator = Some(authenticator);
-        self
-    }
-    /// The transport (default: core's reqwest transport).
-    pub fn transport(mut self, transport: impl Transport) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-    /// The clock (default: the system clock). Token expiry, backoff and the `since` limit read it.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-    /// How failed calls are retried (default: core's [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-    /// The retry budget shared by API and token calls (default: core's).
-    pub fn retry_budget(mut self, budget: Arc<RetryBudget>) -> Self {
-        self.budget = Some(budget);
-        self
-    }
-    /// The longest one call may take, retries included (default: none).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-    /// Seeds the retry jitter so a test is repeatable.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
         self
     }
 
@@ -304,37 +302,24 @@ impl PearlDiverClientBuilder {
         Ok(Some(config))
     }
 
-    fn pipeline(
-        &self,
-        base: Url,
-        transport: &Arc<dyn Transport>,
-        budget: &Arc<RetryBudget>,
-    ) -> PipelineBuilder {
-        let mut builder = Pipeline::builder(base)
-            .shared_transport(transport.clone())
-            .clock(self.clock.clone().unwrap_or_else(SystemClock::shared))
-            .retry_policy(self.retry.clone())
-            .retry_budget(budget.clone())
-            .error_decoder(PearlDiverErrorDecoder);
-        if let Some(deadline) = self.deadline {
-            builder = builder.deadline(deadline);
+    fn store(&mut self) -> Result<Arc<dyn TokenStore>> {
+        match std::mem::replace(&mut self.tokens, Tokens::Unset) {
+            Tokens::Store(store) => Ok(store),
+            Tokens::Ephemeral => Ok(Arc::new(MemoryTokenStore::new())),
+            Tokens::Unset => Err(Error::Config(
+                "Pearl Diver rotates its refresh tokens, so they must be kept: give a token store \
+                 (`.token_store(Arc::new(FileTokenStore::new(path)))`), or call \
+                 `.ephemeral_tokens()` to keep them in memory only (the next run must log in again)"
+                    .into(),
+            )),
         }
-        if let Some(seed) = self.seed {
-            builder = builder.jitter_seed(seed);
-        }
-        builder
     }
 
-    /// Builds the client. Fails with [`Error::Config`] for a bad URL, or when neither OAuth
-    /// credentials nor an authenticator were given.
+    /// Builds the client. Fails with [`Error::Config`] for a bad URL, when neither OAuth
+    /// credentials nor an authenticator were given, or when OAuth has no token store.
     pub fn build(mut self) -> Result<PearlDiverClient> {
-        let transport: Arc<dyn Transport> = match self.transport.take() {
-            Some(t) => t,
-            None => Arc::new(shoal_core::ReqwestTransport::new()?),
-        };
-        let budget = self.budget.take().unwrap_or_default();
         let api_base = std::mem::replace(&mut self.api_base, Err(Error::Config("taken".into())))?;
-        let (auth, oauth): (Arc<dyn Authenticator>, _) = match self.authenticator.take() {
+        let (auth, credential): (Arc<dyn Authenticator>, _) = match self.authenticator.take() {
             Some(auth) => (auth, None),
             None => {
                 let config = self.oauth_settings()?.ok_or_else(|| {
@@ -343,32 +328,30 @@ impl PearlDiverClientBuilder {
                             .into(),
                     )
                 })?;
+                let store = self.store()?;
                 let token_base = self
-                    .pipeline(config.token_url.clone(), &transport, &budget)
+                    .options
+                    .pipeline(config.token_url.clone())?
+                    .error_decoder(PearlDiverErrorDecoder::token_endpoint())
                     .build()?;
                 let client = OAuthClient::new(config, &token_base);
-                let store = self
-                    .token_store
-                    .take()
-                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
-                let credential = RefreshingCredential::with_settings(
-                    client.clone(),
-                    store,
-                    self.refresh,
-                    self.on_token_change.take(),
-                );
-                (
-                    Arc::new(credential.clone()) as Arc<dyn Authenticator>,
-                    Some((client, credential)),
-                )
+                let mut credential =
+                    RefreshingCredential::builder(client, store).settings(self.refresh);
+                if let Some(hook) = self.on_token_change.take() {
+                    credential = credential.on_change(hook);
+                }
+                let credential = credential.build();
+                (Arc::new(credential.clone()), Some(credential))
             }
         };
         let api = self
-            .pipeline(api_base, &transport, &budget)
+            .options
+            .pipeline(api_base)?
+            .error_decoder(PearlDiverErrorDecoder::api())
             .authenticator(auth)
             .build()?;
         Ok(PearlDiverClient {
-            inner: Arc::new(Inner { api, oauth }),
+            inner: Arc::new(Inner { api, credential }),
         })
     }
 }
@@ -385,16 +368,15 @@ mod tests {
                 ClientSecret::new("TOPSECRET"),
                 "http://127.0.0.1:1/cb",
             )
+            .ephemeral_tokens()
             .transport(CaptureTransport::default())
     }
 
     fn token_query(client: &PearlDiverClient) -> Vec<(String, String)> {
         let request = client
-            .inner
-            .oauth
-            .as_ref()
+            .credential()
             .unwrap()
-            .0
+            .oauth_client()
             .token_request(vec![])
             .unwrap();
         request.query_pairs().to_vec()
@@ -409,6 +391,17 @@ mod tests {
         assert!(matches!(err, Error::Config(_)), "{err}");
         let err = with_secret().api_base("not a url").build().unwrap_err();
         assert!(err.to_string().contains("not a url"), "{err}");
+    }
+
+    #[test]
+    fn oauth_without_a_token_store_is_refused_not_forgotten() {
+        let err = PearlDiverClient::builder()
+            .oauth("cid", ClientSecret::new("s"), "http://127.0.0.1:1/cb")
+            .transport(CaptureTransport::default())
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert!(err.to_string().contains("ephemeral_tokens"), "{err}");
     }
 
     #[test]

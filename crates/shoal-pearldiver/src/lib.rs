@@ -29,41 +29,46 @@
 //! # Ok::<_, serde_json::Error>(())
 //! ```
 
+// Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder),
+// `api` (one module per endpoint group, builders ending in `.send()`, streams with
+// `by_page`/`by_item`/`resume_from`), `models` (serde models, lenient, unknown fields kept),
+// `error` (the vendor's error decoder and extension).
+
 pub mod models;
 
 #[cfg(feature = "client")]
-mod audiences;
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod api;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]
-pub mod errors;
-#[cfg(feature = "client")]
-mod login;
-#[cfg(feature = "client")]
-mod records;
-#[cfg(feature = "client")]
-mod window;
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod error;
 
 #[cfg(feature = "client")]
-pub use audiences::{AudienceQuery, Audiences, GetAudience, ListAudiences};
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use api::audiences::{AudienceQuery, AudienceRecords, Audiences, GetAudience};
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use api::window::{AudienceWindow, MAX_DAYS};
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{
     API_BASE, AUDIENCE, AUTHORIZE_URL, DEFAULT_SCOPES, PearlDiverClient, PearlDiverClientBuilder,
-    TOKEN_URL,
+    REFRESH_LIFETIMES, TOKEN_URL,
 };
 #[cfg(feature = "client")]
-pub use errors::{PearlDiverErrorDecoder, is_audience_not_found};
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use error::{PearlDiverErrorDecoder, PearlDiverErrorExt};
 #[cfg(feature = "client")]
-pub use login::{Login, LoopbackPending};
-#[cfg(feature = "client")]
-pub use records::AudienceRecords;
-#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use shoal_auth::{
-    AuthorizationRequest, ClientSecret, FileTokenStore, LoopbackOptions, MemoryTokenStore,
-    TokenStore,
+    AuthorizationRequest, ClientSecret, FileTokenStore, Login, LoopbackOptions, LoopbackPending,
+    MemoryTokenStore, TokenStore,
 };
 #[cfg(feature = "client")]
-pub use window::{AudienceWindow, MAX_DAYS};
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use shoal_core::{ClientOptions, ConfigureClient, Error, ErrorKind};
 
 pub use models::{
     Address, Audience, AudienceList, AudienceSummary, Company, LenientDateTime, Phone, Record,

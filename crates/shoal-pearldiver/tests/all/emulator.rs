@@ -10,7 +10,8 @@ use shoal_auth::{
 };
 use shoal_core::{AuthErrorKind, Bytes, Cursor, ManualClock, RetryPolicy, Transport};
 use shoal_pearldiver::{
-    AudienceWindow, ClientSecret, MemoryTokenStore, PearlDiverClient, TokenStore,
+    AudienceWindow, ClientSecret, ConfigureClient as _, MemoryTokenStore, PearlDiverClient,
+    PearlDiverErrorExt as _, TokenStore,
 };
 use shoal_testkit::Fault;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
@@ -208,7 +209,7 @@ async fn transient_faults_are_retried_and_a_404_is_not() {
         .send()
         .await
         .unwrap_err();
-    assert!(shoal_pearldiver::is_audience_not_found(&err), "{err}");
+    assert!(err.is_audience_not_found(), "{err}");
     assert!(err.to_string().contains("audience 999 not found"), "{err}");
     assert_eq!(
         pd.traffic().matching("GET", "/v1/audiences/999").len(),
@@ -317,7 +318,12 @@ async fn a_loopback_login_stores_tokens_the_api_accepts() {
         .unwrap();
     let login = client.login().unwrap();
     let pending = login
-        .loopback(shoal_pearldiver::LoopbackOptions::default())
+        // Any free port: the emulator accepts any loopback port; a real service wants the
+        // registered one (the default).
+        .loopback(
+            shoal_pearldiver::LoopbackOptions::default()
+                .redirect_uri("http://127.0.0.1:0/callback"),
+        )
         .await
         .unwrap();
     assert!(pending.redirect_uri().starts_with("http://127.0.0.1:"));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_core::{Bytes, Clock, ManualClock, Redactor, RetryPolicy, Url};
-use shoal_pearldiver::{ClientSecret, MemoryTokenStore, PearlDiverClient};
+use shoal_pearldiver::{ClientSecret, ConfigureClient as _, MemoryTokenStore, PearlDiverClient};
 
 /// The client secret used in tests; it must never appear in a snapshot.
 pub const SECRET: &str = "S3CRET-client-secret";

@@ -1,4 +1,7 @@
-//! Pearl Diver errors: it answers failures with no body, so meaning comes from the status.
+//! Pearl Diver errors: it answers failures with no body, so meaning comes from the status
+//! ([`PearlDiverErrorDecoder`]); [`PearlDiverErrorExt`] adds the one Pearl Diver fact a caller
+//! asks about (an audience that does not exist). Everything else is core's
+//! [`Error::kind`](shoal_core::Error::kind).
 
 use shoal_core::http::{HeaderMap, StatusCode};
 use shoal_core::{AuthErrorKind, CommonErrorDecoder, Error, ErrorDecoder, ServiceDetail};
@@ -11,8 +14,26 @@ pub const AUDIENCE_NOT_FOUND: &str = "audience_not_found";
 /// API failures have no body, so the detail is built from the status line (a code and a
 /// sentence a person can act on). Bodies that do exist — the token endpoint's RFC 6749 JSON —
 /// are read by core's [`CommonErrorDecoder`], so OAuth error codes survive.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PearlDiverErrorDecoder;
+///
+/// On the API pipeline it also gives a failed call its Pearl Diver meaning, once: a 401 that
+/// survived a token refresh means the user must log in again; a 404 on an audience names it.
+#[derive(Clone, Copy, Debug)]
+pub struct PearlDiverErrorDecoder {
+    api: bool,
+}
+
+impl PearlDiverErrorDecoder {
+    /// For the API: bodiless statuses read, final errors given their meaning.
+    pub fn api() -> Self {
+        Self { api: true }
+    }
+
+    /// For the token endpoint: its RFC 6749 bodies read, errors left for the OAuth client to
+    /// type (`invalid_grant`, …).
+    pub fn token_endpoint() -> Self {
+        Self { api: false }
+    }
+}
 
 impl ErrorDecoder for PearlDiverErrorDecoder {
     fn decode(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceDetail {
@@ -34,22 +55,25 @@ impl ErrorDecoder for PearlDiverErrorDecoder {
         };
         ServiceDetail::new(Some(code.into()), Some(message.into()))
     }
+
+    fn refine(&self, error: Error) -> Error {
+        if self.api { for_call(error) } else { error }
+    }
 }
 
-/// Gives an API call's error its Pearl Diver meaning: a final 401 means the user must log in
-/// again; a 404 on an audience names the audience.
-pub(crate) fn for_call(err: Error, audience: Option<u64>) -> Error {
+/// A final 401 means the user must log in again; a 404 on `audiences/{key}` names the audience.
+fn for_call(err: Error) -> Error {
     match err {
         Error::Status(mut service) => match service.status {
             StatusCode::UNAUTHORIZED => Error::auth(
                 AuthErrorKind::ReauthenticationRequired,
                 format!(
-                    "{} answered 401 even after a token refresh; log in to Pearl Diver again",
+                    "{} answered 401 even after a token refresh: the grant is gone, so a new login is needed",
                     service.request
                 ),
             ),
             StatusCode::NOT_FOUND => {
-                if let Some(key) = audience {
+                if let Some(key) = audience_key(&service.request.url) {
                     service.detail = ServiceDetail::new(
                         Some(AUDIENCE_NOT_FOUND.into()),
                         Some(format!("audience {key} not found")),
@@ -63,9 +87,29 @@ pub(crate) fn for_call(err: Error, audience: Option<u64>) -> Error {
     }
 }
 
-/// Whether an error is Pearl Diver's "audience not found".
-pub fn is_audience_not_found(err: &Error) -> bool {
-    err.vendor_code() == Some(AUDIENCE_NOT_FOUND)
+/// The key in a URL ending in `/audiences/{key}` (query aside).
+fn audience_key(url: &str) -> Option<u64> {
+    let path = url.split(['?', '#']).next()?;
+    let (head, key) = path.trim_end_matches('/').rsplit_once('/')?;
+    head.ends_with("/audiences").then(|| key.parse().ok())?
+}
+
+/// Pearl Diver detail on a Shoal [`Error`].
+///
+/// ```
+/// use shoal_pearldiver::PearlDiverErrorExt as _;
+/// let err = shoal_core::Error::invalid("range", "must be 1..=90");
+/// assert!(!err.is_audience_not_found());
+/// ```
+pub trait PearlDiverErrorExt {
+    /// Whether the audience asked for does not exist (or this user may not see it).
+    fn is_audience_not_found(&self) -> bool;
+}
+
+impl PearlDiverErrorExt for Error {
+    fn is_audience_not_found(&self) -> bool {
+        self.vendor_code() == Some(AUDIENCE_NOT_FOUND)
+    }
 }
 
 #[cfg(test)]
@@ -84,24 +128,25 @@ mod tests {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
-            detail: PearlDiverErrorDecoder.decode(status, &HeaderMap::new(), b""),
+            detail: PearlDiverErrorDecoder::api().decode(status, &HeaderMap::new(), b""),
         }))
     }
 
     #[test]
     fn a_404_names_the_audience() {
-        let err = for_call(status(404), Some(17));
+        let err = PearlDiverErrorDecoder::api().refine(status(404));
         assert_eq!(
             err.to_string(),
             "GET https://api.test/v1/audiences/17 answered 404 Not Found audience_not_found: audience 17 not found"
         );
-        assert!(is_audience_not_found(&err));
+        assert!(err.is_audience_not_found());
+        assert_eq!(err.kind(), shoal_core::ErrorKind::NotFound);
         assert!(!err.is_retryable());
     }
 
     #[test]
     fn a_final_401_asks_for_a_new_login() {
-        let err = for_call(status(401), None);
+        let err = PearlDiverErrorDecoder::api().refine(status(401));
         assert_eq!(
             err.auth_error().map(|a| &a.kind),
             Some(&AuthErrorKind::ReauthenticationRequired)
@@ -114,15 +159,24 @@ mod tests {
 
     #[test]
     fn bodiless_statuses_get_a_readable_detail() {
-        let err = for_call(status(503), Some(17));
+        let err = PearlDiverErrorDecoder::api().refine(status(503));
         assert_eq!(err.vendor_code(), Some("server_error"));
         assert!(err.is_retryable());
         assert!(err.to_string().contains("Pearl Diver failed on its side"));
     }
 
     #[test]
+    fn only_the_api_pipeline_refines() {
+        let err = PearlDiverErrorDecoder::token_endpoint().refine(status(401));
+        assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(audience_key("https://h/v1/audiences/17?range=3"), Some(17));
+        assert_eq!(audience_key("https://h/v1/audiences"), None);
+        assert_eq!(audience_key("https://h/v1/other/17"), None);
+    }
+
+    #[test]
     fn oauth_json_bodies_keep_their_code() {
-        let detail = PearlDiverErrorDecoder.decode(
+        let detail = PearlDiverErrorDecoder::token_endpoint().decode(
             StatusCode::BAD_REQUEST,
             &HeaderMap::new(),
             br#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#,

@@ -1,0 +1,357 @@
+//! The audience endpoints: `GET /audiences`, `GET /audiences/{key}` (one page), and every
+//! record of an audience as a stream over core's [`Paginator`] — resumable from a saved cursor,
+//! guarded against a looping server.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use futures_util::Stream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use shoal_core::{Call, Cursor, Error, Page, Paginator, Pipeline, Request, Response, Result};
+
+use super::window::AudienceWindow;
+use crate::client::PearlDiverClient;
+use crate::models::{Audience, AudienceList, Record};
+
+/// The audience endpoints of a [`PearlDiverClient`]: `client.audiences()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Audiences<'a> {
+    client: &'a PearlDiverClient,
+}
+
+impl<'a> Audiences<'a> {
+    pub(crate) fn new(client: &'a PearlDiverClient) -> Self {
+        Self { client }
+    }
+
+    /// `GET /audiences` *(path assumed)*: the audiences this user can read.
+    pub fn list(&self) -> Call<AudienceList> {
+        self.client.call(Ok(Request::get("audiences")))
+    }
+
+    /// `GET /audiences/{key}` *(path assumed)*: one page of an audience's records (the first,
+    /// unless [`page_token`](GetAudience::page_token) is set).
+    pub fn get(&self, key: u64, window: AudienceWindow) -> GetAudience {
+        GetAudience {
+            pipeline: self.client.pipeline().clone(),
+            key,
+            window,
+            page_token: None,
+        }
+    }
+
+    /// Every record of an audience, page after page, as a stream (see [`AudienceRecords`]).
+    pub fn records(&self, key: u64, window: AudienceWindow) -> AudienceRecords<Record> {
+        AudienceRecords::new(self.client.pipeline().clone(), key, window)
+    }
+}
+
+/// The query of `GET /audiences/{key}`: the window (`range` **or** `since`) and the page token.
+///
+/// The window is sent with every page token too *(assumed: the vendor's example token decodes
+/// to just an offset, so the server needs the window again)*. It is checked before every `get`
+/// and before the first page of a stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceQuery {
+    /// Days of data, 1..=90.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<u32>,
+    /// Data from this instant on (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The opaque token of the page wanted, sent back exactly as received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+}
+
+impl AudienceQuery {
+    /// The query for a window and an optional page token.
+    pub fn new(window: &AudienceWindow, page_token: Option<String>) -> Self {
+        let (range, since) = window.query();
+        Self {
+            range,
+            since,
+            page_token,
+        }
+    }
+}
+
+/// A `GET /audiences/{key}` call; finish with [`send`](Self::send).
+#[derive(Clone, Debug)]
+pub struct GetAudience {
+    pipeline: Pipeline,
+    key: u64,
+    window: AudienceWindow,
+    page_token: Option<String>,
+}
+
+impl GetAudience {
+    /// Asks for the page this token (an earlier page's `pageToken`) points to.
+    pub fn page_token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = Some(token.into());
+        self
+    }
+
+    /// The request as it will be sent (before authentication), after checking the window
+    /// against the client's clock.
+    pub fn request(&self) -> Result<Request> {
+        self.window.validate(self.pipeline.clock().system_now())?;
+        page_request(
+            self.key,
+            &AudienceQuery::new(&self.window, self.page_token.clone()),
+        )
+    }
+
+    /// Sends the call; an invalid window fails here without sending anything.
+    pub async fn send(self) -> Result<Audience> {
+        self.send_as().await
+    }
+
+    /// Sends the call and keeps each record's JSON untouched (for exports: no decode and
+    /// re-encode, and nothing unknown can be lost).
+    pub async fn send_raw(self) -> Result<Audience<Box<RawValue>>> {
+        self.send_as().await
+    }
+
+    async fn send_as<R: DeserializeOwned>(self) -> Result<Audience<R>> {
+        let request = self.request()?;
+        fetch_page(&self.pipeline, request).await
+    }
+}
+
+/// The request for one page of an audience.
+fn page_request(key: u64, query: &AudienceQuery) -> Result<Request> {
+    Request::get(format!("audiences/{key}"))
+        .query_struct(query)
+        .map(super::with_json_headers)
+}
+
+/// Sends a page request and decodes the page.
+async fn fetch_page<R: DeserializeOwned>(
+    pipeline: &Pipeline,
+    request: Request,
+) -> Result<Audience<R>> {
+    decode_page(&pipeline.execute(request).await?)
+}
+
+/// A page, strictly: its shape is this crate's assumption, so a body without a `records` array
+/// is an error naming the keys it did have — never an empty last page.
+fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
+    #[derive(serde::Deserialize)]
+    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+    match serde_json::from_slice::<Keys>(&response.body) {
+        Ok(Keys(keys)) if !keys.contains_key("records") => {
+            let shown: Vec<&str> = keys.keys().take(20).map(String::as_str).collect();
+            Err(Error::Decode {
+                request: response.request().clone(),
+                path: "records".into(),
+                message: format!(
+                    "the page has no `records` array (its keys: {}); this crate assumes the \
+                     page shape `{{key, name, records, pageToken}}`, so a page without records \
+                     is refused rather than taken as the last, empty page",
+                    if shown.is_empty() {
+                        "none".to_string()
+                    } else {
+                        shown.join(", ")
+                    }
+                ),
+            })
+        }
+        _ => response.json(),
+    }
+}
+
+/// Every record of one audience, page by page (Pearl Diver pages hold up to 1000 records).
+///
+/// The cursor of each page is the vendor's `pageToken`, passed back untouched — never parsed.
+/// Save [`Page::next`] (it serializes as a plain string) together with the key and window, and
+/// [`resume_from`](Self::resume_from) it in another process to get exactly the pages not yet
+/// seen. A server that repeats a token or sends an empty one stops the stream with
+/// [`shoal_core::Error::Pagination`] instead of looping.
+///
+/// The window is checked against the client's clock before the first request: an invalid
+/// window ends the stream with [`shoal_core::Error::InvalidInput`] and nothing is sent.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use shoal_pearldiver::{AudienceWindow, PearlDiverClient};
+///
+/// # async fn run(client: PearlDiverClient, saved: Option<shoal_core::Cursor>) -> shoal_core::Result<()> {
+/// let mut pages = std::pin::pin!(client.audiences().records(17, AudienceWindow::LastDays(30)).resume_from(saved).by_page());
+/// while let Some(page) = pages.try_next().await? {
+///     // write page.items, then persist page.next as the checkpoint
+///     # let _ = page;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct AudienceRecords<R = Record> {
+    pipeline: Pipeline,
+    key: u64,
+    window: AudienceWindow,
+    start: Option<Cursor>,
+    record: PhantomData<fn() -> R>,
+}
+
+impl<R> fmt::Debug for AudienceRecords<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AudienceRecords")
+            .field("key", &self.key)
+            .field("window", &self.window)
+            .field("start", &self.start)
+            .finish()
+    }
+}
+
+impl AudienceRecords<Record> {
+    pub(crate) fn new(pipeline: Pipeline, key: u64, window: AudienceWindow) -> Self {
+        Self {
+            pipeline,
+            key,
+            window,
+            start: None,
+            record: PhantomData,
+        }
+    }
+
+    /// The same listing with each record's JSON kept untouched (for exports).
+    pub fn raw(self) -> AudienceRecords<Box<RawValue>> {
+        AudienceRecords {
+            pipeline: self.pipeline,
+            key: self.key,
+            window: self.window,
+            start: self.start,
+            record: PhantomData,
+        }
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> AudienceRecords<R> {
+    /// Starts at a saved cursor (a page's [`Page::next`]) instead of the first page; `None`
+    /// starts at the first page.
+    pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
+        self.start = cursor;
+        self
+    }
+
+    /// The pages, each with its records, the cursor that fetched it and the next page's cursor.
+    pub fn by_page(self) -> impl Stream<Item = Result<Page<R>>> + Send + 'static {
+        self.paginator().by_page()
+    }
+
+    /// The records of every page, in order.
+    pub fn by_item(self) -> impl Stream<Item = Result<R>> + Send + 'static {
+        self.paginator().by_item()
+    }
+
+    fn paginator(self) -> Paginator<impl FnMut(Option<Cursor>) -> PageFuture<R> + Send + 'static> {
+        let Self {
+            pipeline,
+            key,
+            window,
+            start,
+            ..
+        } = self;
+        let mut check = Some(window.validate(pipeline.clock().system_now()));
+        Paginator::new(move |cursor: Option<Cursor>| {
+            let check = check.take();
+            let pipeline = pipeline.clone();
+            let request = page_request(
+                key,
+                &AudienceQuery::new(&window, cursor.map(|c| c.as_str().to_owned())),
+            );
+            Box::pin(async move {
+                if let Some(Err(invalid)) = check {
+                    return Err(invalid);
+                }
+                let page = fetch_page::<R>(&pipeline, request?).await?;
+                tracing::debug!(
+                    key,
+                    records = page.records.len(),
+                    last = page.page_token.is_none(),
+                    "audience page"
+                );
+                Ok(Page::new(page.records, page.page_token.map(Cursor::new)))
+            }) as PageFuture<R>
+        })
+        .resume_from(start)
+    }
+}
+
+/// One page being fetched.
+type PageFuture<R> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Page<R>>> + Send>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_core::Url;
+    use time::macros::datetime;
+
+    fn url(request: &Request) -> String {
+        request
+            .url(&Url::parse("https://api.pearldiver.io/v1").unwrap())
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_window_and_token_become_the_query() {
+        let last = page_request(
+            17,
+            &AudienceQuery::new(&AudienceWindow::LastDays(30), Some("eyJ9+/=".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            url(&last),
+            "https://api.pearldiver.io/v1/audiences/17?range=30&pageToken=eyJ9%2B%2F%3D"
+        );
+        let since = AudienceWindow::Since(datetime!(2025-12-01 07:30:00 UTC));
+        let since = page_request(17, &AudienceQuery::new(&since, None)).unwrap();
+        assert_eq!(
+            url(&since),
+            "https://api.pearldiver.io/v1/audiences/17?since=2025-12-01T07%3A30%3A00Z"
+        );
+    }
+
+    fn answer(body: &'static str) -> Response {
+        Response::new(
+            shoal_core::RequestSummary {
+                method: shoal_core::http::Method::GET,
+                url: "https://api.test/v1/audiences/17".into(),
+            },
+            shoal_core::http::StatusCode::OK,
+            shoal_core::http::HeaderMap::new(),
+            shoal_core::Bytes::from_static(body.as_bytes()),
+        )
+    }
+
+    #[test]
+    fn a_page_without_records_is_an_error_naming_its_keys() {
+        let err =
+            decode_page::<Record>(&answer(r#"{"key":17,"data":[{"id":"a"}],"pageToken":"t"}"#))
+                .unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            matches!(err, Error::Decode { ref path, .. } if path == "records"),
+            "{shown}"
+        );
+        assert!(shown.contains("data, key, pageToken"), "{shown}");
+        let page = decode_page::<Record>(&answer(r#"{"key":17,"records":[]}"#)).unwrap();
+        assert!(page.records.is_empty() && page.page_token.is_none());
+        // Not an object at all: the decoder's own error, with its path.
+        assert!(decode_page::<Record>(&answer("[1,2]")).is_err());
+    }
+
+    #[test]
+    fn every_api_request_says_json() {
+        let page = page_request(17, &AudienceQuery::default()).unwrap();
+        assert_eq!(
+            page.headers()[shoal_core::http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        assert!(page.is_idempotent());
+    }
+}
