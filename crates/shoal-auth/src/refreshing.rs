@@ -241,10 +241,21 @@ impl RefreshingCredential {
     /// Rotates the pair now, whatever its expiry — from the newest stored pair, under the
     /// store's lock — and returns the new record once it is saved.
     pub async fn force_refresh(&self) -> Result<TokenRecord> {
+        self.rotate(None).await
+    }
+
+    /// Rotates the pair now asking for a narrower `scope` (space-separated; never wider than
+    /// first granted — the server answers `invalid_scope`). The new access token carries only
+    /// that scope; the refresh token keeps the family's. Saved before it is returned.
+    pub async fn force_refresh_with_scope(&self, scope: &str) -> Result<TokenRecord> {
+        self.rotate(Some(scope.to_string())).await
+    }
+
+    async fn rotate(&self, scope: Option<String>) -> Result<TokenRecord> {
         let inner = self.inner.clone();
         self.inner
             .flight
-            .run_own(move || inner.refresh(Trigger::Force))
+            .run_own(move || inner.refresh_scoped(Trigger::Force, scope))
             .await?;
         self.inner
             .lock_state()
@@ -383,6 +394,14 @@ impl Inner {
     /// One flight: decides whether a refresh is still needed, then refreshes and saves under
     /// the store's lock.
     async fn refresh(self: Arc<Self>, trigger: Trigger) -> Result<()> {
+        self.refresh_scoped(trigger, None).await
+    }
+
+    async fn refresh_scoped(
+        self: Arc<Self>,
+        trigger: Trigger,
+        scope: Option<String>,
+    ) -> Result<()> {
         match trigger {
             Trigger::Expiry if self.fresh().is_some() => return Ok(()),
             Trigger::Unauthorized(stamp) if self.lock_state().generation != stamp => return Ok(()),
@@ -434,7 +453,7 @@ impl Inner {
                 "the access token expired and there is no refresh token: log in again",
             ));
         };
-        match self.client.refresh(&refresh_token, None).await {
+        match self.client.refresh(&refresh_token, scope.as_deref()).await {
             Ok(response) => {
                 let record = base.rotated(response, self.clock.system_now());
                 match store.save_locked(&record, guard.fence()).await {

@@ -640,6 +640,9 @@ impl Pipeline {
             )
             .await?;
         }
+        // Released before the interceptors run: one may send a call of its own through the same
+        // limiter (PebblePad re-reads its limits), which must not wait for this call's slot.
+        drop(permit);
         for interceptor in &inner.interceptors {
             interceptor
                 .after_answer(request.method(), parts.status, &parts.headers)
@@ -647,7 +650,6 @@ impl Pipeline {
         }
         if let Some(max) = inner.max_body_bytes {
             if body.len() > max {
-                drop(permit);
                 let source = crate::error::TransportError::too_large(max);
                 let class = inner.classifier.classify_transport(&source);
                 let err = Error::Transport {

@@ -3,11 +3,9 @@
 //! issued access + refresh pair of unknown age.
 
 use std::fmt;
-use std::sync::Arc;
 
 use shoal_auth::{
-    AccessToken, BasicEncoding, ClientAuth, ClientSecret, MemoryTokenStore, OAuthConfig,
-    RefreshSettings, RefreshToken, TokenRecord, TokenStore,
+    AccessToken, BasicEncoding, ClientAuth, ClientSecret, OAuthConfig, RefreshToken, TokenRecord,
 };
 
 use crate::installation::Installation;
@@ -106,24 +104,14 @@ impl OAuthApp {
     }
 }
 
-/// How the client authenticates its API calls.
-#[derive(Clone)]
-pub(crate) enum Credentials {
-    /// No credentials (only `GetRateLimits` works).
-    None,
-    /// A ready strategy.
-    Authenticator(Arc<dyn shoal_core::Authenticator>),
-    /// OAuth2 through a [`shoal_auth::RefreshingCredential`] over `store`.
-    OAuth {
-        app: OAuthApp,
-        store: Arc<dyn TokenStore>,
-        settings: RefreshSettings,
-    },
-}
-
 /// A service account: the access + refresh pair PebblePad support issues. The access token's age
 /// is unknown (it expires 60 minutes after it was *created*), so by default the client refreshes
-/// before first use; see [`ServiceAccount::settings`].
+/// before first use (see [`RefreshSettings`](shoal_auth::RefreshSettings) to wait for a 401
+/// instead).
+///
+/// The pair only starts the chain: every rotation is saved to the client's token store, and a
+/// stored pair always wins over the issued one (whose refresh token is spent after the first
+/// rotation) — so the same issued pair can be given on every run.
 ///
 /// ```
 /// use shoal_auth::{AccessToken, ClientSecret, RefreshToken};
@@ -137,10 +125,8 @@ pub(crate) enum Credentials {
 /// ```
 #[derive(Clone)]
 pub struct ServiceAccount {
-    app: OAuthApp,
-    record: TokenRecord,
-    store: Option<Arc<dyn TokenStore>>,
-    settings: RefreshSettings,
+    pub(crate) app: OAuthApp,
+    pub(crate) record: TokenRecord,
 }
 
 impl fmt::Debug for ServiceAccount {
@@ -148,7 +134,6 @@ impl fmt::Debug for ServiceAccount {
         f.debug_struct("ServiceAccount")
             .field("app", &self.app)
             .field("record", &self.record)
-            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -159,40 +144,7 @@ impl ServiceAccount {
         Self {
             app,
             record: TokenRecord::unknown_age(access_token, refresh_token),
-            store: None,
-            settings: RefreshSettings::default(),
         }
-    }
-
-    /// Keeps the pair (and every rotation) in `store` instead of memory. A store that already
-    /// holds a pair is left alone: its pair is newer than the issued one.
-    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// Refresh settings; [`shoal_auth::UnknownExpiry::UseUntilUnauthorized`] uses the issued
-    /// access token until a 401 instead of refreshing first.
-    pub fn settings(mut self, settings: RefreshSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    pub(crate) async fn into_credentials(self) -> shoal_core::Result<Credentials> {
-        let store: Arc<dyn TokenStore> = match self.store {
-            Some(store) => {
-                if store.load().await?.is_none() {
-                    store.save(&self.record).await?;
-                }
-                store
-            }
-            None => Arc::new(MemoryTokenStore::with_record(self.record)),
-        };
-        Ok(Credentials::OAuth {
-            app: self.app,
-            store,
-            settings: self.settings,
-        })
     }
 }
 
@@ -222,26 +174,5 @@ mod tests {
                 .client_secret
                 .is_none()
         );
-    }
-
-    #[tokio::test]
-    async fn a_service_account_keeps_a_newer_stored_pair() {
-        let store = Arc::new(MemoryTokenStore::new());
-        let app = OAuthApp::new("id", ClientSecret::new("s"), "");
-        ServiceAccount::new(app.clone(), AccessToken::new("a1"), RefreshToken::new("r1"))
-            .store(store.clone())
-            .into_credentials()
-            .await
-            .unwrap();
-        assert!(store.load().await.unwrap().is_some());
-        let rotated = TokenRecord::unknown_age(AccessToken::new("a2"), RefreshToken::new("r2"));
-        store.save(&rotated).await.unwrap();
-        ServiceAccount::new(app, AccessToken::new("a1"), RefreshToken::new("r1"))
-            .store(store.clone())
-            .into_credentials()
-            .await
-            .unwrap();
-        let kept = store.load().await.unwrap().unwrap();
-        assert!(kept.same_access_token(&rotated));
     }
 }

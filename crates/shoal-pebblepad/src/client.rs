@@ -1,22 +1,34 @@
-//! [`PebblePad`]: the client — one installation, one authenticated pipeline, one rate limiter
-//! shared by every call and every clone.
+//! [`PebblePadClient`] and its builder: one installation, one authenticated pipeline, one rate
+//! limiter shared by every call and every clone, learned inside the pipeline.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use shoal_auth::{AuthorizationRequest, OAuthClient, RefreshingCredential};
-use shoal_core::{Error, Pipeline, PipelineStats, RateLimiter, Result};
-use tokio::sync::OnceCell;
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use shoal_auth::{
+    Login, MemoryTokenStore, OAuthClient, RefreshSettings, RefreshingCredential, TokenStore,
+};
+use shoal_core::{
+    Authenticator, Call, ClientOptions, ConfigureClient, Error, LocalRateLimitBackend, NoAuth,
+    Pipeline, PipelineStats, RateLimitBackend, RateLimitHeaders, RateLimitStatus, RateLimiter,
+    Request, Result,
+};
 
-use crate::application_reference::ApplicationReferences;
-use crate::builder::PebblePadBuilder;
-use crate::grade::Grades;
-use crate::group::Groups;
+use crate::api::application_references::ApplicationReferences;
+use crate::api::grades::Grades;
+use crate::api::groups::Groups;
+use crate::api::users::Users;
+use crate::auth::{OAuthApp, ServiceAccount};
+use crate::error::PebblePadErrorDecoder;
 use crate::installation::Installation;
-use crate::limits::Discovery;
+use crate::limits::{Discovery, LimitDiscovery};
 use crate::models::rate_limits::RateLimitsInfo;
-use crate::user::Users;
+use crate::probe::ProbingBackend;
+
+/// PebblePad's rolling window, unless `GetRateLimits` says otherwise.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 
 /// A PebblePad v1.1 client. Cheap to clone; clones share the connection pool, the credential,
 /// the retry budget and — what matters most — the rate limiter, so many tasks sharing one client
@@ -24,7 +36,7 @@ use crate::user::Users;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use shoal_pebblepad::{BasicUserInfo, Installation, PebblePad, Target};
+/// use shoal_pebblepad::{BasicUserInfo, ConfigureClient as _, Impersonate as _, Installation, PebblePadClient, Target};
 /// # use shoal_core::{Bytes, TransportError};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -34,11 +46,10 @@ use crate::user::Users;
 /// #     } else { r#"{"Id":"0b6a","Username":"jbloggs"}"# };
 /// #     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
 /// # };
-/// let client = PebblePad::builder(Installation::UnitedKingdom)
+/// let client = PebblePadClient::builder(Installation::UnitedKingdom)
 ///     .authenticator(Arc::new(shoal_core::NoAuth)) // or .oauth(…) / .service_account(…)
 ///     # .transport(transport)
-///     .build()
-///     .await?;
+///     .build()?;
 /// let created = client.users().create(&BasicUserInfo::new("jbloggs")).send().await?;
 /// assert_eq!(created.id.as_deref(), Some("0b6a"));
 /// client.users().delete(Target::custom_id("S1234567")).impersonate("admin").send().await?;
@@ -48,52 +59,32 @@ use crate::user::Users;
 /// # }).unwrap();
 /// ```
 #[derive(Clone)]
-pub struct PebblePad {
+pub struct PebblePadClient {
     inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub installation: Installation,
-    /// Authenticated, paced: every resource call.
-    pub api: Pipeline,
-    /// Unauthenticated, paced by the same limiter: `GetRateLimits`.
-    pub public: Pipeline,
-    pub limiter: Arc<RateLimiter>,
-    pub discovery: Discovery,
-    pub discovered: OnceCell<()>,
-    pub latest: Mutex<Option<RateLimitsInfo>>,
-    /// The per-method limits last learned (from `GetRateLimits` or headers), to notice changes.
-    pub announced: Mutex<BTreeMap<String, u32>>,
-    pub rediscovering: tokio::sync::Mutex<()>,
-    pub credential: Option<RefreshingCredential>,
-    pub oauth: Option<OAuthClient>,
+struct Inner {
+    installation: Installation,
+    /// Authenticated, paced, limits learned inside: every resource call.
+    api: Pipeline,
+    limits: Arc<LimitDiscovery>,
+    credential: Option<RefreshingCredential>,
 }
 
-impl fmt::Debug for PebblePad {
+impl fmt::Debug for PebblePadClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PebblePad")
+        f.debug_struct("PebblePadClient")
             .field("installation", &self.inner.installation)
             .field("api", &self.inner.api)
-            .field("discovery", &self.inner.discovery)
             .field("credential", &self.inner.credential)
             .finish()
     }
 }
 
-impl PebblePad {
+impl PebblePadClient {
     /// Settings for a client of `installation`.
-    pub fn builder(installation: Installation) -> PebblePadBuilder {
-        PebblePadBuilder::new(installation)
-    }
-
-    pub(crate) fn from_inner(inner: Inner) -> Self {
-        Self {
-            inner: Arc::new(inner),
-        }
-    }
-
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+    pub fn builder(installation: Installation) -> PebblePadClientBuilder {
+        PebblePadClientBuilder::new(installation)
     }
 
     /// The installation.
@@ -121,9 +112,17 @@ impl PebblePad {
         ApplicationReferences::new(self)
     }
 
-    /// The pipeline resource calls go through (authenticated, paced).
+    /// The pipeline resource calls go through: authenticated, paced, limits learned — a request
+    /// sent through it directly behaves as the typed calls do.
     pub fn pipeline(&self) -> &Pipeline {
         &self.inner.api
+    }
+
+    /// Any API call, as the typed actions make theirs: `request` (relative to the API base, e.g.
+    /// `1.1/User/Get/{id}`), its answer decoded as JSON. How a new endpoint starts (see "Adding
+    /// an endpoint" in DESIGN.md).
+    pub fn call<T: DeserializeOwned>(&self, request: Result<Request>) -> Call<T> {
+        Call::json(&self.inner.api, request)
     }
 
     /// Counters of the calls so far (attempts, retries, 429s received, …).
@@ -137,34 +136,243 @@ impl PebblePad {
         self.inner.credential.as_ref()
     }
 
-    /// Starts an interactive login: send the user to the returned request's `url()`. PebblePad
-    /// gives the user **2 minutes**, and the code it redirects with lives 2 minutes too: call
-    /// [`PebblePad::complete_login`] as soon as the redirect arrives.
-    pub fn authorize(&self) -> Result<AuthorizationRequest> {
-        Ok(self.oauth_client()?.authorize())
+    /// Logging a user in: `login()?.loopback(…)` for a command line, or `authorize()` then
+    /// `complete(…)`. PebblePad gives the user **2 minutes**, and the code lives 2 minutes too.
+    pub fn login(&self) -> Result<Login> {
+        self.credential().cloned().map(Login::new).ok_or_else(|| {
+            Error::Config("this PebblePad client was not built with `.oauth(…)`".into())
+        })
     }
 
-    /// Reads the redirect (full URL or query string), checks its `state`, exchanges the code at
-    /// once, and stores the tokens in the client's credential.
-    pub async fn complete_login(
-        &self,
-        pending: &AuthorizationRequest,
-        redirect: &str,
-    ) -> Result<()> {
-        let oauth = self.oauth_client()?;
-        let code = pending.parse_callback(redirect)?;
-        let tokens = oauth.exchange(pending, &code).await?;
-        match &self.inner.credential {
-            Some(credential) => credential.login(tokens).await,
-            None => Err(not_oauth()),
-        }
+    /// The limiter's current state: per-method limit and use in the window, the server's last
+    /// reported remaining counts, concurrency, 429s seen.
+    pub async fn rate_limits(&self) -> Result<RateLimitStatus> {
+        self.inner.limits.status().await
     }
 
-    fn oauth_client(&self) -> Result<&OAuthClient> {
-        self.inner.oauth.as_ref().ok_or_else(not_oauth)
+    /// What `GetRateLimits` last reported, if it was read.
+    pub fn announced_rate_limits(&self) -> Option<RateLimitsInfo> {
+        self.inner.limits.announced()
+    }
+
+    /// Reads `GET 1.1/Info/GetRateLimits` (no authentication, paced like any GET) now and sizes
+    /// the limiter from it.
+    pub async fn refresh_rate_limits(&self) -> Result<RateLimitsInfo> {
+        self.inner.limits.refresh().await
     }
 }
 
-fn not_oauth() -> Error {
-    Error::Config("this PebblePad client was not built with `.oauth(…)`".into())
+/// How the client authenticates.
+enum Credentials {
+    None,
+    Authenticator(Arc<dyn Authenticator>),
+    OAuth(OAuthApp),
+    ServiceAccount(ServiceAccount),
+}
+
+/// Where rotating tokens go.
+enum Tokens {
+    Unset,
+    Store(Arc<dyn TokenStore>),
+    Ephemeral,
+}
+
+/// Settings for a [`PebblePadClient`]: installation, credentials, token store, rate-limit
+/// discovery, and core's [`ClientOptions`] through [`ConfigureClient`].
+pub struct PebblePadClientBuilder {
+    options: ClientOptions,
+    installation: Installation,
+    credentials: Credentials,
+    tokens: Tokens,
+    refresh: RefreshSettings,
+    discovery: Discovery,
+    window: Duration,
+    backend: Option<Arc<dyn RateLimitBackend>>,
+}
+
+impl fmt::Debug for PebblePadClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PebblePadClientBuilder")
+            .field("options", &self.options)
+            .field("installation", &self.installation)
+            .field("discovery", &self.discovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigureClient for PebblePadClientBuilder {
+    fn client_options(&mut self) -> &mut ClientOptions {
+        &mut self.options
+    }
+}
+
+impl PebblePadClientBuilder {
+    fn new(installation: Installation) -> Self {
+        Self {
+            options: ClientOptions::default(),
+            installation,
+            credentials: Credentials::None,
+            tokens: Tokens::Unset,
+            refresh: RefreshSettings::default(),
+            discovery: Discovery::default(),
+            window: DEFAULT_WINDOW,
+            backend: None,
+        }
+    }
+
+    /// Any credential strategy (a static bearer token, a credential built elsewhere).
+    pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.credentials = Credentials::Authenticator(authenticator);
+        self
+    }
+
+    /// OAuth2 authorization code for `app`; log in with [`PebblePadClient::login`] unless the
+    /// token store already holds a pair.
+    pub fn oauth(mut self, app: OAuthApp) -> Self {
+        self.credentials = Credentials::OAuth(app);
+        self
+    }
+
+    /// A service account's issued access + refresh pair (used while the token store is empty).
+    pub fn service_account(mut self, account: ServiceAccount) -> Self {
+        self.credentials = Credentials::ServiceAccount(account);
+        self
+    }
+
+    /// Where tokens are kept between runs, every rotation saved before it is used. Required
+    /// with OAuth or a service account (or [`ephemeral_tokens`](Self::ephemeral_tokens)).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Tokens::Store(store);
+        self
+    }
+
+    /// Keeps tokens in memory only: every rotation is lost when the process ends — for a
+    /// service account, the next run presents a spent refresh token and PebblePad support must
+    /// issue a new pair. For tests only; never the default.
+    pub fn ephemeral_tokens(mut self) -> Self {
+        self.tokens = Tokens::Ephemeral;
+        self
+    }
+
+    /// When tokens are refreshed (buffer, jitter, what to do with a pair of unknown age).
+    pub fn refresh_settings(mut self, settings: RefreshSettings) -> Self {
+        self.refresh = settings;
+        self
+    }
+
+    /// Where the limits come from before the first response (default: `GetRateLimits`).
+    pub fn rate_limits(mut self, discovery: Discovery) -> Self {
+        self.discovery = discovery;
+        self
+    }
+
+    /// The window length until `GetRateLimits` says (default 60 s).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Keeps rate-limit state in a shared backend (e.g. Redis for a fleet) instead of memory.
+    /// The client wraps it in a [`ProbingBackend`].
+    pub fn rate_limit_backend(mut self, backend: Arc<dyn RateLimitBackend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    fn store(&mut self) -> Result<Arc<dyn TokenStore>> {
+        match std::mem::replace(&mut self.tokens, Tokens::Unset) {
+            Tokens::Store(store) => Ok(store),
+            Tokens::Ephemeral => Ok(Arc::new(MemoryTokenStore::new())),
+            Tokens::Unset => Err(Error::Config(
+                "PebblePad rotates refresh tokens, so they must be kept: give a token store \
+                 (`.token_store(Arc::new(FileTokenStore::new(path)))`), or call \
+                 `.ephemeral_tokens()` to keep them in memory only (a service account's next \
+                 run would then present a spent refresh token)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Builds the client. Nothing is sent yet: the limits are learned before the first call.
+    pub fn build(mut self) -> Result<PebblePadClient> {
+        let clock = self.options.clock_source().clone();
+        let backend: Arc<dyn RateLimitBackend> = match self.backend.take() {
+            Some(backend) => backend,
+            None => Arc::new(LocalRateLimitBackend::new(clock.clone(), self.window)),
+        };
+        let limiter = Arc::new(RateLimiter::new(
+            Arc::new(ProbingBackend::new(backend)),
+            RateLimitHeaders::x_rate(),
+            clock,
+        ));
+        let api_base = self.installation.api_base();
+        // Only 429s are documented as not processed: a 5xx may come from a gateway after the
+        // call reached PebblePad, so a POST or PUT answered 5xx is never resent on its own.
+        let unprocessed = [StatusCode::TOO_MANY_REQUESTS];
+        let public = self
+            .options
+            .pipeline(api_base.clone())?
+            .error_decoder(PebblePadErrorDecoder)
+            .unprocessed_statuses(unprocessed)
+            .rate_limiter(limiter.clone())
+            .build()?;
+        let limits = Arc::new(LimitDiscovery::new(
+            public,
+            limiter.clone(),
+            self.discovery.clone(),
+        ));
+        let (app, seed) = match std::mem::replace(&mut self.credentials, Credentials::None) {
+            Credentials::None => (None, None),
+            Credentials::Authenticator(auth) => return self.finish(auth, None, limits, limiter),
+            Credentials::OAuth(app) => (Some(app), None),
+            Credentials::ServiceAccount(account) => (Some(account.app), Some(account.record)),
+        };
+        let Some(app) = app else {
+            return self.finish(Arc::new(NoAuth), None, limits, limiter);
+        };
+        let store = self.store()?;
+        let token_pipeline = self
+            .options
+            .pipeline(self.installation.oauth_base())?
+            .error_decoder(PebblePadErrorDecoder)
+            .build()?;
+        let client = OAuthClient::new(app.config(&self.installation), &token_pipeline);
+        let mut credential = RefreshingCredential::builder(client, store).settings(self.refresh);
+        if let Some(seed) = seed {
+            credential = credential.seed(seed);
+        }
+        let credential = credential.build();
+        self.finish(
+            Arc::new(credential.clone()),
+            Some(credential),
+            limits,
+            limiter,
+        )
+    }
+
+    fn finish(
+        mut self,
+        auth: Arc<dyn Authenticator>,
+        credential: Option<RefreshingCredential>,
+        limits: Arc<LimitDiscovery>,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<PebblePadClient> {
+        let api = self
+            .options
+            .pipeline(self.installation.api_base())?
+            .error_decoder(PebblePadErrorDecoder)
+            .unprocessed_statuses([StatusCode::TOO_MANY_REQUESTS])
+            .rate_limiter(limiter)
+            .interceptor(limits.clone())
+            .authenticator(auth)
+            .build()?;
+        Ok(PebblePadClient {
+            inner: Arc::new(Inner {
+                installation: self.installation,
+                api,
+                limits,
+                credential,
+            }),
+        })
+    }
 }

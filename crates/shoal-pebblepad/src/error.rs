@@ -1,5 +1,6 @@
 //! PebblePad's error answers read into core's [`ServiceDetail`] ([`PebblePadErrorDecoder`]), and
-//! [`PebblePadErrorExt`]: typed PebblePad detail on core's [`Error`] — no second hierarchy.
+//! [`PebblePadErrorExt`]: what only PebblePad errors say (a duplicate username, a 401's detail)
+//! on core's [`Error`] — no second hierarchy.
 
 use http::{HeaderMap, StatusCode};
 use shoal_core::{CommonErrorDecoder, Error, ErrorDecoder, Redactor, ServiceDetail};
@@ -66,46 +67,16 @@ fn whole_json(body: &[u8]) -> Option<String> {
     Some(Redactor::standard().body(&compact, 1000))
 }
 
-/// What a PebblePad call's failure means, for a `match`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PebblePadErrorKind {
-    /// Refused before sending: the input was invalid.
-    InvalidInput,
-    /// 400 because the username exists (creating a user).
-    UsernameExists,
-    /// 400: malformed request; see [`PebblePadErrorExt::error_message`].
-    BadRequest,
-    /// 401 (after one refresh): token missing, malformed, expired, or its scope does not cover
-    /// the endpoint; see [`PebblePadErrorExt::unauthorized_detail`].
-    Unauthorized,
-    /// 403: the token's user was deleted or expired, or an access policy denies them.
-    Forbidden,
-    /// 404: no such record or action.
-    NotFound,
-    /// 429 after retries (the call was not processed).
-    RateLimited,
-    /// 5xx after retries.
-    Server,
-    /// Authentication could not complete (refresh refused, token store failure).
-    Auth,
-    /// Anything else (transport, timeout, decode, configuration).
-    Other,
-}
-
-/// PebblePad detail on a Shoal [`Error`].
+/// What only PebblePad errors say, on a Shoal [`Error`] (everything else is core's
+/// [`Error::kind`] and [`Error::message`]).
 ///
 /// ```
-/// use shoal_pebblepad::{PebblePadErrorExt, PebblePadErrorKind};
+/// use shoal_pebblepad::PebblePadErrorExt as _;
 /// let err = shoal_core::Error::invalid("id", "empty");
-/// assert_eq!(err.pebblepad_kind(), PebblePadErrorKind::InvalidInput);
+/// assert_eq!(err.kind(), shoal_core::ErrorKind::InvalidInput);
 /// assert!(!err.is_username_exists());
 /// ```
 pub trait PebblePadErrorExt {
-    /// What the failure means.
-    fn pebblepad_kind(&self) -> PebblePadErrorKind;
-    /// The server's `errormessage` (or other message), redacted.
-    fn error_message(&self) -> Option<&str>;
     /// A 401's JSON body, whole.
     fn unauthorized_detail(&self) -> Option<serde_json::Value>;
     /// A 400 saying the username already exists (matched on the word "exists").
@@ -113,32 +84,6 @@ pub trait PebblePadErrorExt {
 }
 
 impl PebblePadErrorExt for Error {
-    fn pebblepad_kind(&self) -> PebblePadErrorKind {
-        match self {
-            Error::InvalidInput { .. } => return PebblePadErrorKind::InvalidInput,
-            Error::RateLimited { .. } => return PebblePadErrorKind::RateLimited,
-            Error::Auth(_) => return PebblePadErrorKind::Auth,
-            _ => {}
-        }
-        let Some(status) = self.status() else {
-            return PebblePadErrorKind::Other;
-        };
-        match status.as_u16() {
-            400 if username_exists(self) => PebblePadErrorKind::UsernameExists,
-            400 => PebblePadErrorKind::BadRequest,
-            401 => PebblePadErrorKind::Unauthorized,
-            403 => PebblePadErrorKind::Forbidden,
-            404 => PebblePadErrorKind::NotFound,
-            429 => PebblePadErrorKind::RateLimited,
-            500..=599 => PebblePadErrorKind::Server,
-            _ => PebblePadErrorKind::Other,
-        }
-    }
-
-    fn error_message(&self) -> Option<&str> {
-        self.service()?.detail.message.as_deref()
-    }
-
     fn unauthorized_detail(&self) -> Option<serde_json::Value> {
         let s = self.service()?;
         if s.status != StatusCode::UNAUTHORIZED {
@@ -148,7 +93,7 @@ impl PebblePadErrorExt for Error {
     }
 
     fn is_username_exists(&self) -> bool {
-        self.pebblepad_kind() == PebblePadErrorKind::UsernameExists
+        self.status() == Some(StatusCode::BAD_REQUEST) && username_exists(self)
     }
 }
 
@@ -193,17 +138,18 @@ mod tests {
     fn duplicate_username_is_recognised() {
         let err = answered(400, r#"{"errormessage": "Username already exists"}"#);
         assert!(err.is_username_exists());
-        assert_eq!(err.error_message(), Some("Username already exists"));
+        assert_eq!(err.message(), Some("Username already exists"));
         assert!(err.to_string().contains("Username already exists"), "{err}");
         let other = answered(400, r#"{"errormessage": "Surname is required"}"#);
-        assert_eq!(other.pebblepad_kind(), PebblePadErrorKind::BadRequest);
+        assert!(!other.is_username_exists());
+        assert_eq!(other.kind(), shoal_core::ErrorKind::BadRequest);
     }
 
     #[test]
     fn unauthorized_detail_is_kept_whole_and_redacted_in_text() {
         let body = r#"{"Reason":"scope","Required":"admin_grade:r","access_token":"CANARY"}"#;
         let err = answered(401, body);
-        assert_eq!(err.pebblepad_kind(), PebblePadErrorKind::Unauthorized);
+        assert_eq!(err.kind(), shoal_core::ErrorKind::Unauthorized);
         let detail = err.unauthorized_detail().unwrap();
         assert_eq!(detail["Required"], "admin_grade:r");
         let shown = format!("{err} {err:?}");
@@ -214,14 +160,14 @@ mod tests {
     #[test]
     fn asp_net_messages_are_read_in_any_case() {
         let err = answered(404, r#"{"Message":"No HTTP resource was found"}"#);
-        assert_eq!(err.error_message(), Some("No HTTP resource was found"));
-        assert_eq!(err.pebblepad_kind(), PebblePadErrorKind::NotFound);
+        assert_eq!(err.message(), Some("No HTTP resource was found"));
+        assert_eq!(err.kind(), shoal_core::ErrorKind::NotFound);
     }
 
     #[test]
     fn forbidden_is_explained() {
         let err = answered(403, "");
-        assert_eq!(err.pebblepad_kind(), PebblePadErrorKind::Forbidden);
+        assert_eq!(err.kind(), shoal_core::ErrorKind::Forbidden);
         assert!(err.to_string().contains("deleted or has expired"), "{err}");
         let with_message = answered(403, r#"{"errormessage":"Denied"}"#);
         assert!(

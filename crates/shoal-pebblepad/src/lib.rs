@@ -13,12 +13,14 @@
 //!   comes back.
 //! - **Rate limits**: read once from `GetRateLimits` before the first call, kept current from the
 //!   `X-Rate-*` / `X-Concurrency-*` headers of every response, applied *before* sending by
-//!   shoal-core's limiter shared by all clones ([`PebblePad::rate_limits`] shows its state). A
-//!   429 is retried for any method (PebblePad does not process errored calls) once the limiter
-//!   has backed off.
+//!   shoal-core's limiter shared by all clones ([`PebblePadClient::rate_limits`] shows its state). A
+//!   429 is retried for any method (PebblePad documents that such a call was not processed) once
+//!   the limiter has backed off; a POST or PUT answered 5xx is *not* resent — a gateway may have
+//!   answered after PebblePad processed it — and fails as `MaybeProcessed`.
 //! - Every action with an `…OnCustomId` twin takes one [`Target`] — by `Id` or `CustomId`.
-//! - Errors are shoal-core's [`Error`](shoal_core::Error) with PebblePad detail through
-//!   [`PebblePadErrorExt`] (400 `errormessage`, a duplicate username, 401 detail, 403 explained).
+//! - Errors are shoal-core's [`Error`] (its [`ErrorKind`] the same as every vendor's) with what
+//!   only PebblePad says through [`PebblePadErrorExt`] (a duplicate username, 401 detail); 400
+//!   `errormessage` and 403 are explained in the message.
 //!
 //! **Who depends on it directly:** institutions' provisioning and grade-sync jobs, and the
 //! `shoal` facade. It depends on `shoal-core` and `shoal-auth` only.
@@ -29,7 +31,8 @@
 //! use std::sync::Arc;
 //! use shoal_auth::{AccessToken, ClientSecret, RefreshToken};
 //! use shoal_pebblepad::{
-//!     BasicUserInfo, Group, GroupMember, Installation, OAuthApp, PebblePad, ServiceAccount, Target,
+//!     BasicUserInfo, ConfigureClient as _, Group, GroupMember, Installation, MemoryTokenStore,
+//!     OAuthApp, PebblePadClient, ServiceAccount, Target,
 //! };
 //! # use shoal_core::{Bytes, TransportError};
 //!
@@ -45,15 +48,16 @@
 //! #     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
 //! # };
 //! let app = OAuthApp::new("svc-client", ClientSecret::new("from-the-vault"), "");
-//! let client = PebblePad::builder(Installation::UnitedKingdom)
+//! let client = PebblePadClient::builder(Installation::UnitedKingdom)
 //!     .service_account(ServiceAccount::new(
 //!         app,
 //!         AccessToken::new("issued-access-token"),
 //!         RefreshToken::new("issued-refresh-token"),
 //!     ))
+//!     // Every rotation is kept here (use a `FileTokenStore` so it outlives the process).
+//!     .token_store(Arc::new(MemoryTokenStore::new()))
 //!     # .transport(transport)
-//!     .build()
-//!     .await?;
+//!     .build()?;
 //! client
 //!     .groups()
 //!     .add_members(Target::custom_id("NUR-2026"), &[GroupMember::custom_id("S1234567")])
@@ -63,32 +67,27 @@
 //! # }).unwrap();
 //! ```
 
-mod application_reference;
+// Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder),
+// `api` (one module per controller, core `Call`s ending in `.send()`), `models` (serde models,
+// lenient, unknown fields kept), `error` (the decoder and the vendor extension). PebblePad's own:
+// `installation` (regions), `auth` (OAuth app, service account), `limits` (discovery inside the
+// pipeline) and `probe` (one probe per method after a limit change).
+
+pub mod api;
 mod auth;
-mod builder;
-mod call;
 mod client;
-mod error;
-mod grade;
-mod group;
+pub mod error;
 mod installation;
 mod limits;
 pub mod models;
 mod probe;
-mod target;
-mod user;
 
-pub use application_reference::ApplicationReferences;
+pub use api::{IMPERSONATE_HEADER, IdKind, Impersonate, Target};
 pub use auth::{OAuthApp, ServiceAccount};
-pub use builder::{DEFAULT_WINDOW, PebblePadBuilder};
-pub use call::{Call, IMPERSONATE_HEADER};
-pub use client::PebblePad;
+pub use client::{DEFAULT_WINDOW, PebblePadClient, PebblePadClientBuilder};
 pub use error::{
-    FORBIDDEN_EXPLANATION, PebblePadErrorDecoder, PebblePadErrorExt, PebblePadErrorKind,
-    RATE_LIMITED_EXPLANATION,
+    FORBIDDEN_EXPLANATION, PebblePadErrorDecoder, PebblePadErrorExt, RATE_LIMITED_EXPLANATION,
 };
-pub use grade::Grades;
-pub use group::Groups;
 pub use installation::Installation;
 pub use limits::Discovery;
 pub use models::application_reference::ApplicationReference;
@@ -97,6 +96,7 @@ pub use models::group::{Group, GroupMember};
 pub use models::rate_limits::{MethodLimit, RateLimitsInfo};
 pub use models::user::{BasicUserInfo, UserDetails, UserStatus};
 pub use probe::ProbingBackend;
-pub use shoal_auth::Password;
-pub use target::{IdKind, Target};
-pub use user::Users;
+pub use shoal_auth::{
+    FileTokenStore, Login, LoopbackOptions, MemoryTokenStore, Password, TokenStore,
+};
+pub use shoal_core::{Call, ClientOptions, ConfigureClient, Error, ErrorKind};

@@ -1,15 +1,23 @@
-//! Rate limits: learned once, lazily, from `GET 1.1/Info/GetRateLimits` before the first call;
-//! kept current from every response's `X-Rate-*` / `X-Concurrency-*` headers (core's limiter
-//! observes them); after a header shows a method's limit changed, every other method sends one
-//! probe before pacing on (`ProbingBackend`), and `GetRateLimits` is re-read at once when a GET
-//! can go now, so the other methods learn the change without even the probe.
+//! Rate limits, learned inside the pipeline ([`LimitDiscovery`], an [`Interceptor`]): once,
+//! lazily, from `GET 1.1/Info/GetRateLimits` before the first call; kept current from every
+//! response's `X-Rate-*` / `X-Concurrency-*` headers (core's limiter observes them); after a
+//! header shows a method's limit changed, every other method sends one probe before pacing on
+//! (`ProbingBackend`), and `GetRateLimits` is re-read at once when a GET can go now, so the other
+//! methods learn the change without even the probe. A request sent through
+//! `client.pipeline()` goes through all of it, as the typed calls do.
 
-use http::{HeaderMap, Method};
-use shoal_core::{RateLimitStatus, RateLimits, Request, Result};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use crate::client::PebblePad;
+use async_trait::async_trait;
+use http::{HeaderMap, Method, StatusCode};
+use shoal_core::{
+    Interceptor, Pipeline, RateLimitStatus, RateLimiter, RateLimits, Request, Result,
+};
+use tokio::sync::OnceCell;
+
+use crate::api::target;
 use crate::models::rate_limits::RateLimitsInfo;
-use crate::target;
 
 /// The path of the limits endpoint under the API base.
 pub(crate) fn get_rate_limits_path() -> String {
@@ -31,46 +39,71 @@ pub enum Discovery {
     HeadersOnly,
 }
 
-impl PebblePad {
-    /// The limiter's current state: per-method limit and use in the window, the server's last
-    /// reported remaining counts, concurrency, 429s seen.
-    pub async fn rate_limits(&self) -> Result<RateLimitStatus> {
-        self.inner().limiter.status().await
+/// The interceptor that keeps the shared limiter sized from what PebblePad announces.
+pub(crate) struct LimitDiscovery {
+    /// Unauthenticated, paced by the same limiter, without this interceptor: `GetRateLimits`.
+    public: Pipeline,
+    limiter: Arc<RateLimiter>,
+    discovery: Discovery,
+    discovered: OnceCell<()>,
+    latest: Mutex<Option<RateLimitsInfo>>,
+    /// The per-method limits last learned (from `GetRateLimits` or headers), to notice changes.
+    announced: Mutex<BTreeMap<String, u32>>,
+    rediscovering: tokio::sync::Mutex<()>,
+}
+
+impl LimitDiscovery {
+    pub(crate) fn new(public: Pipeline, limiter: Arc<RateLimiter>, discovery: Discovery) -> Self {
+        Self {
+            public,
+            limiter,
+            discovery,
+            discovered: OnceCell::new(),
+            latest: Mutex::new(None),
+            announced: Mutex::default(),
+            rediscovering: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The limiter's current state.
+    pub(crate) async fn status(&self) -> Result<RateLimitStatus> {
+        self.limiter.status().await
     }
 
     /// What `GetRateLimits` last reported, if it was read.
-    pub fn announced_rate_limits(&self) -> Option<RateLimitsInfo> {
-        lock(&self.inner().latest).clone()
+    pub(crate) fn announced(&self) -> Option<RateLimitsInfo> {
+        lock(&self.latest).clone()
     }
 
-    /// Reads `GET 1.1/Info/GetRateLimits` (no authentication, paced like any GET) now and sizes
-    /// the limiter from it.
-    pub async fn refresh_rate_limits(&self) -> Result<RateLimitsInfo> {
-        let inner = self.inner();
-        let info: RateLimitsInfo = inner
+    /// Reads `GetRateLimits` now and sizes the limiter from it.
+    pub(crate) async fn refresh(&self) -> Result<RateLimitsInfo> {
+        let info: RateLimitsInfo = self
             .public
             .json(Request::get(get_rate_limits_path()))
             .await?;
         let core = info.to_core();
-        inner.limiter.configure(&core).await?;
-        lock(&inner.announced).extend(core.per_method.clone());
+        self.limiter.configure(&core).await?;
+        lock(&self.announced).extend(core.per_method.clone());
         tracing::debug!(limits = ?core, "PebblePad rate limits read");
-        *lock(&inner.latest) = Some(info.clone());
+        *lock(&self.latest) = Some(info.clone());
         Ok(info)
     }
 
     /// Makes sure the limits were learned once (single-flight: concurrent first calls wait for
     /// the one read).
-    pub(crate) async fn ensure_rate_limits(&self) {
-        let inner = self.inner();
-        if inner.discovery != Discovery::GetRateLimits {
-            return;
-        }
-        inner
-            .discovered
+    async fn ensure(&self) {
+        self.discovered
             .get_or_init(|| async {
-                if let Err(e) = self.refresh_rate_limits().await {
-                    tracing::warn!(error = %e, "GetRateLimits failed; pacing from response headers only");
+                let learned = match &self.discovery {
+                    Discovery::GetRateLimits => self.refresh().await.map(|_| ()),
+                    Discovery::Fixed(limits) => {
+                        lock(&self.announced).extend(limits.per_method.clone());
+                        self.limiter.configure(limits).await
+                    }
+                    Discovery::HeadersOnly => Ok(()),
+                };
+                if let Err(e) = learned {
+                    tracing::warn!(error = %e, "PebblePad limits could not be learned up front; pacing from response headers only");
                 }
             })
             .await;
@@ -79,7 +112,7 @@ impl PebblePad {
     /// Notes a response's `X-Rate-Limit`: if it differs from what was last learned for that
     /// method, the limits changed server-side, so `GetRateLimits` is read again (once, by this
     /// task; others carry on) to learn the other methods' new limits too.
-    pub(crate) async fn note_limit_headers(&self, method: &Method, headers: &HeaderMap) {
+    async fn note(&self, method: &Method, headers: &HeaderMap) {
         let Some(limit) = headers
             .get("x-rate-limit")
             .and_then(|v| v.to_str().ok())
@@ -88,20 +121,20 @@ impl PebblePad {
             return;
         };
         let changed = {
-            let mut announced = lock(&self.inner().announced);
+            let mut announced = lock(&self.announced);
             let previous = announced.insert(method.as_str().to_string(), limit);
             previous.is_some_and(|p| p != limit)
         };
-        if !changed || self.inner().discovery != Discovery::GetRateLimits {
+        if !changed || self.discovery != Discovery::GetRateLimits {
             return;
         }
         tracing::info!(method = %method, limit, "PebblePad rate limit changed; re-reading GetRateLimits");
-        let Ok(_guard) = self.inner().rediscovering.try_lock() else {
+        let Ok(_guard) = self.rediscovering.try_lock() else {
             return;
         };
         // Only if a GET can go now: waiting a window for it would help nobody (until then each
         // method learns from its own probe, see `ProbingBackend`).
-        let get_free = self.rate_limits().await.is_ok_and(|s| {
+        let get_free = self.status().await.is_ok_and(|s| {
             s.methods
                 .get("GET")
                 .is_none_or(|m| m.limit.is_none_or(|l| m.used < l))
@@ -109,14 +142,26 @@ impl PebblePad {
         if !get_free {
             return;
         }
-        if let Err(e) = self.refresh_rate_limits().await {
+        if let Err(e) = self.refresh().await {
             tracing::warn!(error = %e, "GetRateLimits failed after a limit change");
         }
         // Headers are the fresher source for the method that told us.
-        lock(&self.inner().announced).insert(method.as_str().to_string(), limit);
+        lock(&self.announced).insert(method.as_str().to_string(), limit);
     }
 }
 
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+#[async_trait]
+impl Interceptor for LimitDiscovery {
+    async fn before_call(&self, _request: &Request) -> Result<()> {
+        self.ensure().await;
+        Ok(())
+    }
+
+    async fn after_answer(&self, method: &Method, _status: StatusCode, headers: &HeaderMap) {
+        self.note(method, headers).await;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

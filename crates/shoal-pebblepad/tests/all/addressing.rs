@@ -1,7 +1,9 @@
 //! Custom-id and id addressing pick the right path for every action that has both.
 
 use shoal_core::test_util::CaptureTransport;
-use shoal_pebblepad::{Call, Grade, Group, GroupMember, PebblePad, Target, UserDetails};
+use shoal_pebblepad::{
+    Call, Grade, Group, GroupMember, Impersonate as _, PebblePadClient, Target, UserDetails,
+};
 
 use crate::support::captured;
 
@@ -13,7 +15,7 @@ fn path<T>(call: Call<T>) -> String {
 type PathOf<'a> = Box<dyn Fn(Target) -> String + 'a>;
 
 /// Every action with an `…OnCustomId` twin, as (controller/action, call for a target).
-fn twins(c: &PebblePad) -> Vec<(&'static str, PathOf<'_>)> {
+fn twins(c: &PebblePadClient) -> Vec<(&'static str, PathOf<'_>)> {
     let details = UserDetails::new().set("Town", "Leeds");
     let members = vec![GroupMember::id("u")];
     vec![

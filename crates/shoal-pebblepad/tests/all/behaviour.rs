@@ -7,7 +7,7 @@ use shoal_auth::{AccessToken, StaticToken};
 use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_core::{Clock, SystemClock};
 use shoal_pebblepad::{
-    BasicUserInfo, Installation, PebblePad, PebblePadErrorExt, PebblePadErrorKind, Target,
+    BasicUserInfo, ConfigureClient as _, Installation, PebblePadClient, PebblePadErrorExt, Target,
 };
 
 use crate::support::TOKEN;
@@ -22,13 +22,12 @@ fn limits(get: u32, post: u32) -> Scripted {
     )
 }
 
-async fn client(t: &CaptureTransport) -> PebblePad {
-    PebblePad::builder(Installation::Taqas)
+async fn client(t: &CaptureTransport) -> PebblePadClient {
+    PebblePadClient::builder(Installation::Taqas)
         .authenticator(Arc::new(StaticToken::new(AccessToken::new(TOKEN))))
         .transport(t.clone())
         .jitter_seed(1)
         .build()
-        .await
         .unwrap()
 }
 
@@ -98,6 +97,39 @@ async fn a_429_is_retried_for_a_post_after_the_limiter_backs_off() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_post_answered_5xx_is_not_resent_and_may_have_been_processed() {
+    for status in [500, 502, 503, 504] {
+        let t = CaptureTransport::new([limits(600, 120), Scripted::status(status)]);
+        let c = client(&t).await;
+        let err = c
+            .users()
+            .create(&BasicUserInfo::new("jb"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.may_have_been_processed(), "{status}: {err}");
+        assert_eq!(t.requests().len(), 2, "{status}: sent once");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_sent_through_the_pipeline_learns_the_limits_too() {
+    let t = CaptureTransport::new([limits(600, 120)]);
+    let c = client(&t).await;
+    c.pipeline()
+        .execute(shoal_core::Request::get("1.1/Group/GetMembers/g"))
+        .await
+        .unwrap();
+    let sent = t.requests();
+    assert_eq!(sent[0].uri().path(), "/api/1.1/Info/GetRateLimits");
+    assert_eq!(sent[1].uri().path(), "/api/1.1/Group/GetMembers/g");
+    assert_eq!(
+        c.rate_limits().await.unwrap().methods["GET"].limit,
+        Some(600)
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_changed_limit_in_the_headers_re_reads_get_rate_limits() {
     let changed = Scripted::json(200, serde_json::json!([]))
         .with_header("x-rate-limit", "300")
@@ -143,7 +175,7 @@ async fn errors_carry_pebblepad_detail() {
         .unwrap_err();
     assert!(dup.is_username_exists(), "{dup}");
     let denied = c.users().delete(Target::id("u")).send().await.unwrap_err();
-    assert_eq!(denied.pebblepad_kind(), PebblePadErrorKind::Forbidden);
+    assert_eq!(denied.kind(), shoal_core::ErrorKind::Forbidden);
     assert!(denied.to_string().contains("access policy"), "{denied}");
     let unauthorized = c
         .groups()
@@ -151,10 +183,7 @@ async fn errors_carry_pebblepad_detail() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        unauthorized.pebblepad_kind(),
-        PebblePadErrorKind::Unauthorized
-    );
+    assert_eq!(unauthorized.kind(), shoal_core::ErrorKind::Unauthorized);
     assert_eq!(
         unauthorized.unauthorized_detail().unwrap()["Message"],
         "Authorization has been denied"
@@ -178,11 +207,12 @@ async fn nothing_secret_in_any_debug_form() {
         AccessToken::new("CANARY-A1"),
         RefreshToken::new("CANARY-R1"),
     );
-    let builder = PebblePad::builder(Installation::UnitedStates)
+    let builder = PebblePadClient::builder(Installation::UnitedStates)
         .service_account(account.clone())
+        .ephemeral_tokens()
         .transport(t.clone());
     let shown_builder = format!("{builder:?} {account:?}");
-    let c = builder.build().await.unwrap();
+    let c = builder.build().unwrap();
     c.users().delete(Target::id("u")).send().await.unwrap();
     let sent = t.requests();
     assert!(

@@ -6,8 +6,8 @@ use std::time::Duration;
 use shoal_auth::{RefreshSettings, UnknownExpiry};
 use shoal_core::Transport;
 use shoal_pebblepad::{
-    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, PebblePad,
-    PebblePadErrorExt, Target, UserDetails,
+    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Impersonate as _,
+    PebblePadClient, PebblePadErrorExt, Target, UserDetails,
 };
 use shoal_testkit::pebblepad::RateLimits;
 
@@ -20,7 +20,7 @@ fn settings(unknown: UnknownExpiry) -> RefreshSettings {
 async fn expired_client(
     emu: &shoal_testkit::pebblepad::PebblePad,
     unknown: UnknownExpiry,
-) -> PebblePad {
+) -> PebblePadClient {
     let pair = emu.service_account(Duration::from_secs(3600 + 60));
     emulator_client(
         emu,
@@ -73,15 +73,13 @@ async fn authorization_code_login_uses_basic_and_british_endpoints() {
         shoal_auth::ClientSecret::new(ep.client_secret.clone()),
         ep.redirect_uri.clone(),
     );
-    let client = PebblePad::builder(shoal_pebblepad::Installation::custom(&ep.host).unwrap())
-        .oauth(
-            app,
-            std::sync::Arc::new(shoal_auth::MemoryTokenStore::new()),
-        )
+    let client = PebblePadClient::builder(shoal_pebblepad::Installation::custom(&ep.host).unwrap())
+        .oauth(app)
+        .token_store(std::sync::Arc::new(shoal_auth::MemoryTokenStore::new()))
         .build()
-        .await
         .unwrap();
-    let pending = client.authorize().unwrap();
+    let login = client.login().unwrap();
+    let pending = login.authorize();
     assert!(
         pending
             .url()
@@ -100,7 +98,7 @@ async fn authorization_code_login_uses_basic_and_british_endpoints() {
         .unwrap();
     assert!(answer.status().is_redirection(), "{}", answer.status());
     let location = answer.headers()["location"].to_str().unwrap().to_string();
-    client.complete_login(&pending, &location).await.unwrap();
+    login.complete(&pending, &location).await.unwrap();
     client
         .users()
         .create(&BasicUserInfo::new("after-login"))

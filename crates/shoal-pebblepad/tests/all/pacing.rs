@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use shoal_auth::RefreshSettings;
 use shoal_core::{Clock, SystemClock};
-use shoal_pebblepad::{BasicUserInfo, PebblePad, Target};
+use shoal_pebblepad::{BasicUserInfo, PebblePadClient, Target};
 use shoal_testkit::pebblepad::RateLimits;
 
 use crate::support::{emulator, emulator_client};
@@ -34,7 +34,7 @@ fn limits(get: u32, post: u32) -> RateLimits {
 
 /// Call `n`: every fifth a POST (a user create), the rest GETs (a user's grades) — the 4:1 mix
 /// of the 120 GET / 30 POST limits, so both limits bind.
-async fn call(client: &PebblePad, n: usize) -> shoal_core::Result<()> {
+async fn call(client: &PebblePadClient, n: usize) -> shoal_core::Result<()> {
     if n % 5 == 4 {
         let user = BasicUserInfo::new(format!("load-user-{n}"));
         client.users().create(&user).send().await.map(drop)
@@ -45,7 +45,7 @@ async fn call(client: &PebblePad, n: usize) -> shoal_core::Result<()> {
 }
 
 /// Runs the 600 calls from 64 tasks; returns the virtual time it took.
-async fn run(client: &PebblePad) -> Duration {
+async fn run(client: &PebblePadClient) -> Duration {
     let clock = SystemClock;
     let start = clock.now();
     let tasks: Vec<_> = (0..TASKS)

@@ -3,8 +3,8 @@
 use shoal_auth::Password;
 use shoal_core::test_util::CaptureTransport;
 use shoal_pebblepad::{
-    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Target, UserDetails,
-    UserStatus,
+    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Impersonate as _,
+    Target, UserDetails, UserStatus,
 };
 use time::macros::datetime;
 

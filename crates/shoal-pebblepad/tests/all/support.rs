@@ -7,21 +7,20 @@ use serde::Serialize;
 use shoal_auth::{AccessToken, StaticToken};
 use shoal_core::test_util::CaptureTransport;
 use shoal_core::{Bytes, ManualClock, Redactor, RetryPolicy};
-use shoal_pebblepad::{Discovery, Installation, PebblePad};
+use shoal_pebblepad::{ConfigureClient as _, Discovery, Installation, PebblePadClient};
 
 /// The bearer token of captured clients; it must never appear in a snapshot.
 pub const TOKEN: &str = "CANARY-access-token";
 
 /// A UK client with a static bearer token over a capture transport, limits from headers only.
-pub async fn captured(transport: &CaptureTransport) -> PebblePad {
-    PebblePad::builder(Installation::UnitedKingdom)
+pub async fn captured(transport: &CaptureTransport) -> PebblePadClient {
+    PebblePadClient::builder(Installation::UnitedKingdom)
         .authenticator(Arc::new(StaticToken::new(AccessToken::new(TOKEN))))
         .transport(transport.clone())
         .clock(ManualClock::new().shared())
         .retry_policy(RetryPolicy::never())
         .rate_limits(Discovery::HeadersOnly)
         .build()
-        .await
         .unwrap()
 }
 
@@ -81,7 +80,7 @@ pub async fn emulator_client(
     emu: &shoal_testkit::pebblepad::PebblePad,
     pair: Option<(String, String)>,
     settings: shoal_auth::RefreshSettings,
-) -> PebblePad {
+) -> PebblePadClient {
     let ep = emu.endpoints();
     let (access, refresh) = pair.unwrap_or_else(|| {
         (
@@ -98,13 +97,13 @@ pub async fn emulator_client(
         app,
         AccessToken::new(access),
         shoal_auth::RefreshToken::new(refresh),
-    )
-    .settings(settings);
-    PebblePad::builder(Installation::custom(&ep.host).unwrap())
+    );
+    PebblePadClient::builder(Installation::custom(&ep.host).unwrap())
         .service_account(account)
+        .ephemeral_tokens()
+        .refresh_settings(settings)
         .jitter_seed(7)
         .build()
-        .await
         .unwrap()
 }
 

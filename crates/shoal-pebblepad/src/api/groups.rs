@@ -3,28 +3,30 @@
 
 use shoal_core::Request;
 
-use crate::call::{self, Call};
-use crate::client::PebblePad;
+use shoal_core::Call;
+
+use super::decode;
+use super::target::{self, Target};
+use crate::client::PebblePadClient;
 use crate::models::group::{Group, GroupMember};
-use crate::target::{self, Target};
 
 const CONTROLLER: &str = "Group";
 
 /// The `Group` actions of a client: `client.groups()`.
 #[derive(Clone, Copy, Debug)]
 pub struct Groups<'a> {
-    client: &'a PebblePad,
+    client: &'a PebblePadClient,
 }
 
 impl<'a> Groups<'a> {
-    pub(crate) fn new(client: &'a PebblePad) -> Self {
+    pub(crate) fn new(client: &'a PebblePadClient) -> Self {
         Self { client }
     }
 
     /// `POST 1.1/Group/Create`: the answer is the created record as far as the server returns it.
     pub fn create(&self, group: &Group) -> Call<Group> {
         let request = Request::post(target::action(CONTROLLER, "Create")).json(group);
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 
     /// `PUT 1.1/Group/Update[OnCustomId]/{id}`: the answer is the updated group as far as the
@@ -33,19 +35,19 @@ impl<'a> Groups<'a> {
         let request = group
             .path(CONTROLLER, "Update")
             .and_then(|path| Request::put(path).json(changes));
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 
     /// `DELETE 1.1/Group/Delete[OnCustomId]/{id}`: the members' work is kept.
     pub fn delete(&self, group: Target) -> Call<()> {
         let request = group.path(CONTROLLER, "Delete").map(Request::delete);
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client.pipeline(), request, decode::unit)
     }
 
     /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`.
     pub fn members(&self, group: Target) -> Call<Vec<GroupMember>> {
         let request = group.path(CONTROLLER, "GetMembers").map(Request::get);
-        Call::new(self.client, request, call::list)
+        Call::new(self.client.pipeline(), request, decode::list)
     }
 
     /// `PUT 1.1/Group/AddMembers[OnCustomId]/{id}` with the members as a JSON array.
@@ -62,6 +64,6 @@ impl<'a> Groups<'a> {
         let request = group
             .path(CONTROLLER, action)
             .and_then(|path| Request::put(path).json(members));
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client.pipeline(), request, decode::unit)
     }
 }

@@ -3,21 +3,23 @@
 
 use shoal_core::Request;
 
-use crate::call::{self, Call};
-use crate::client::PebblePad;
+use shoal_core::Call;
+
+use super::decode;
+use super::target;
+use crate::client::PebblePadClient;
 use crate::models::application_reference::ApplicationReference;
-use crate::target;
 
 const CONTROLLER: &str = "di/ApplicationReference";
 
 /// The Data Island application-reference actions of a client: `client.application_references()`.
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationReferences<'a> {
-    client: &'a PebblePad,
+    client: &'a PebblePadClient,
 }
 
 impl<'a> ApplicationReferences<'a> {
-    pub(crate) fn new(client: &'a PebblePad) -> Self {
+    pub(crate) fn new(client: &'a PebblePadClient) -> Self {
         Self { client }
     }
 
@@ -34,7 +36,7 @@ impl<'a> ApplicationReferences<'a> {
     /// `GET 1.1/di/ApplicationReference/Get/{id}`.
     pub fn get(&self, id: &str) -> Call<ApplicationReference> {
         let request = target::with_id(CONTROLLER, "Get", id).map(Request::get);
-        Call::new(self.client, request, call::json)
+        Call::new(self.client.pipeline(), request, decode::json)
     }
 
     /// `GET 1.1/di/ApplicationReference/GetOnApplicationId/{id}`: every reference of an
@@ -42,13 +44,13 @@ impl<'a> ApplicationReferences<'a> {
     pub fn for_application(&self, application_id: &str) -> Call<Vec<ApplicationReference>> {
         let request =
             target::with_id(CONTROLLER, "GetOnApplicationId", application_id).map(Request::get);
-        Call::new(self.client, request, call::list)
+        Call::new(self.client.pipeline(), request, decode::list)
     }
 
     /// `DELETE 1.1/di/ApplicationReference/Delete/{id}`.
     pub fn delete(&self, id: &str) -> Call<()> {
         let request = target::with_id(CONTROLLER, "Delete", id).map(Request::delete);
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client.pipeline(), request, decode::unit)
     }
 
     fn post(&self, action: &str, reference: &ApplicationReference) -> Call<()> {
@@ -60,6 +62,6 @@ impl<'a> ApplicationReferences<'a> {
         } else {
             Request::post(target::action(CONTROLLER, action)).json(reference)
         };
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client.pipeline(), request, decode::unit)
     }
 }

@@ -3,28 +3,30 @@
 
 use shoal_core::Request;
 
-use crate::call::{self, Call};
-use crate::client::PebblePad;
+use shoal_core::Call;
+
+use super::decode;
+use super::target::{self, IdKind, Target};
+use crate::client::PebblePadClient;
 use crate::models::grade::Grade;
-use crate::target::{self, IdKind, Target};
 
 const CONTROLLER: &str = "Grade";
 
 /// The `Grade` actions of a client: `client.grades()`.
 #[derive(Clone, Copy, Debug)]
 pub struct Grades<'a> {
-    client: &'a PebblePad,
+    client: &'a PebblePadClient,
 }
 
 impl<'a> Grades<'a> {
-    pub(crate) fn new(client: &'a PebblePad) -> Self {
+    pub(crate) fn new(client: &'a PebblePadClient) -> Self {
         Self { client }
     }
 
     /// `GET 1.1/Grade/Get[OnCustomId]/{id}`: the grade records with that id (an array).
     pub fn get(&self, grade: Target) -> Call<Vec<Grade>> {
         let request = grade.path(CONTROLLER, "Get").map(Request::get);
-        Call::new(self.client, request, call::list)
+        Call::new(self.client.pipeline(), request, decode::list)
     }
 
     /// A user's grades: `GET 1.1/Grade/GetOnUserId/{id}` for [`Target::Id`],
@@ -35,7 +37,7 @@ impl<'a> Grades<'a> {
             IdKind::CustomId => "GetOnCustomUserId",
         };
         let request = target::with_id(CONTROLLER, action, user.value()).map(Request::get);
-        Call::new(self.client, request, call::list)
+        Call::new(self.client.pipeline(), request, decode::list)
     }
 
     /// Imports grades: `POST 1.1/Grade/Import` when the records name users by PebblePad id
@@ -49,14 +51,14 @@ impl<'a> Grades<'a> {
             IdKind::CustomId => "ImportOnCustomUserId",
         };
         let request = Request::post(target::action(CONTROLLER, action)).json(grades);
-        Call::new(self.client, request, call::list)
+        Call::new(self.client.pipeline(), request, decode::list)
     }
 
     /// `PUT 1.1/Grade/Recall[OnCustomId]/{id}`: the answer is the grade as far as the server
     /// returns it.
     pub fn recall(&self, grade: Target) -> Call<Grade> {
         let request = grade.path(CONTROLLER, "Recall").map(Request::put);
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 
     /// `PUT 1.1/Grade/Update[OnCustomId]/{id}`: the server changes only the `Grade` property
@@ -65,6 +67,6 @@ impl<'a> Grades<'a> {
         let request = grade
             .path(CONTROLLER, "Update")
             .and_then(|path| Request::put(path).json(record));
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 }

@@ -3,21 +3,23 @@
 
 use shoal_core::Request;
 
-use crate::call::{self, Call};
-use crate::client::PebblePad;
+use shoal_core::Call;
+
+use super::decode;
+use super::target::{self, Target};
+use crate::client::PebblePadClient;
 use crate::models::user::{BasicUserInfo, UserDetails};
-use crate::target::{self, Target};
 
 const CONTROLLER: &str = "User";
 
 /// The `User` actions of a client: `client.users()`.
 #[derive(Clone, Copy, Debug)]
 pub struct Users<'a> {
-    client: &'a PebblePad,
+    client: &'a PebblePadClient,
 }
 
 impl<'a> Users<'a> {
-    pub(crate) fn new(client: &'a PebblePad) -> Self {
+    pub(crate) fn new(client: &'a PebblePadClient) -> Self {
         Self { client }
     }
 
@@ -28,13 +30,13 @@ impl<'a> Users<'a> {
     /// [`PebblePadErrorExt::is_username_exists`](crate::PebblePadErrorExt::is_username_exists).
     pub fn create(&self, user: &BasicUserInfo) -> Call<BasicUserInfo> {
         let request = Request::post(target::action(CONTROLLER, "Create")).json(user);
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 
     /// `DELETE 1.1/User/Delete[OnCustomId]/{id}`: *marks* the user for deletion.
     pub fn delete(&self, user: Target) -> Call<()> {
         let request = user.path(CONTROLLER, "Delete").map(Request::delete);
-        Call::new(self.client, request, call::unit)
+        Call::new(self.client.pipeline(), request, decode::unit)
     }
 
     /// `PUT 1.1/User/AddContactDetails[OnCustomId]/{id}`: merges `details` into the user's
@@ -78,7 +80,7 @@ impl<'a> Users<'a> {
         let request = user
             .path(CONTROLLER, action)
             .and_then(|path| Request::put(path).json(body));
-        Call::new(self.client, request, call::record)
+        Call::new(self.client.pipeline(), request, decode::record)
     }
 }
 
