@@ -1,27 +1,35 @@
-//! [`PayaClient`] and its builder: environment, credentials, `developer-id`, and the shoal-core
-//! pipeline every call goes through.
+//! [`PayaClient`] and its builder: environment, credentials (Paya's key and session facts are
+//! declared here), `developer-id`, and core's [`ClientOptions`] for everything below.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
 use shoal_auth::{
-    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, Password, PlacedParam, Placement,
-    SessionConfig, SessionTokenAuth,
+    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, Password, PlacedParam,
+    SessionConfig, SessionEndpoint, SessionTokenAuth,
 };
 use shoal_core::{
-    Authenticator, Error, Pipeline, PipelineBuilder, Redactor, Result, RetryPolicy, SharedClock,
-    Transport,
+    Authenticator, Call, ClientOptions, ConfigureClient, Error, Pipeline, Redactor, Request, Result,
 };
 
-use crate::contact::Contacts;
+use crate::api::contacts::Contacts;
+use crate::api::location_infos::LocationInfos;
 use crate::environment::Environment;
 use crate::error::PayaErrorDecoder;
-use crate::location_info::LocationInfos;
 
 /// The header naming the integrating solution, required on every request.
 pub const DEVELOPER_ID_HEADER: &str = "developer-id";
+/// The key method's names: `user-id` and `user-api-key` (headers or query parameters).
+pub const USER_ID_NAME: &str = "user-id";
+/// See [`USER_ID_NAME`].
+pub const API_KEY_NAME: &str = "user-api-key";
+/// The token method: `POST /v2/token`, the token sent as `access-token`, a 15-minute sliding
+/// idle limit (the login answer's `expire`, in minutes, wins when it says otherwise).
+pub const SESSION: SessionEndpoint =
+    SessionEndpoint::new("v2/token", "access-token", Duration::from_secs(15 * 60));
 
 /// A Paya Connect client. Cheap to clone; clones share the connection pool, credentials and
 /// retry budget.
@@ -34,12 +42,14 @@ pub const DEVELOPER_ID_HEADER: &str = "developer-id";
 pub struct PayaClient {
     pipeline: Pipeline,
     session: Option<SessionTokenAuth>,
+    input_checks: bool,
 }
 
 impl fmt::Debug for PayaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PayaClient")
             .field("pipeline", &self.pipeline)
+            .field("input_checks", &self.input_checks)
             .finish()
     }
 }
@@ -48,31 +58,40 @@ impl PayaClient {
     /// Settings for a client of `environment`.
     pub fn builder(environment: Environment) -> PayaClientBuilder {
         PayaClientBuilder {
+            options: ClientOptions::default(),
             environment,
             developer_id: None,
-            developer_id_placement: Placement::Header,
+            developer_id_placement: ParamPlacement::Header,
             credentials: None,
-            transport: None,
-            clock: None,
-            retry: RetryPolicy::default(),
-            deadline: None,
-            jitter_seed: None,
+            input_checks: true,
         }
     }
 
     /// Contact operations (`/v2/contacts`).
-    pub fn contacts(&self) -> Contacts {
-        Contacts::new(self.pipeline.clone())
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts::new(self)
     }
 
     /// Location-info operations (`/v2/locationinfos`).
-    pub fn location_infos(&self) -> LocationInfos {
-        LocationInfos::new(self.pipeline.clone())
+    pub fn location_infos(&self) -> LocationInfos<'_> {
+        LocationInfos::new(self)
     }
 
     /// The pipeline calls go through (for stats, or requests this crate does not wrap yet).
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// Any API call, as the typed operations make theirs: `request` (relative to the host, e.g.
+    /// `v2/users/me`), its answer decoded as JSON. How a new endpoint starts (see "Adding an
+    /// endpoint" in DESIGN.md).
+    pub fn call<T: DeserializeOwned>(&self, request: Result<Request>) -> Call<T> {
+        Call::json(&self.pipeline, request)
+    }
+
+    /// Whether inputs are checked against the documented limits before sending.
+    pub fn input_checks(&self) -> bool {
+        self.input_checks
     }
 
     /// Ends the session at once (`DELETE /v2/token/{token}`) when the client logs in with a
@@ -97,7 +116,7 @@ enum Credentials {
         username: String,
         password: Password,
         domain: String,
-        placement: Placement,
+        placement: ParamPlacement,
     },
 }
 
@@ -127,26 +146,31 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Settings for a [`PayaClient`]; finish with [`build`](Self::build).
+/// Settings for a [`PayaClient`]; finish with [`build`](Self::build). Transport, clock,
+/// retries and deadline come from [`ConfigureClient`].
 pub struct PayaClientBuilder {
+    options: ClientOptions,
     environment: Environment,
     developer_id: Option<String>,
-    developer_id_placement: Placement,
+    developer_id_placement: ParamPlacement,
     credentials: Option<Credentials>,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<SharedClock>,
-    retry: RetryPolicy,
-    deadline: Option<Duration>,
-    jitter_seed: Option<u64>,
+    input_checks: bool,
 }
 
 impl fmt::Debug for PayaClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PayaClientBuilder")
+            .field("options", &self.options)
             .field("environment", &self.environment)
             .field("developer_id", &self.developer_id)
             .field("credentials", &self.credentials)
             .finish()
+    }
+}
+
+impl ConfigureClient for PayaClientBuilder {
+    fn client_options(&mut self) -> &mut ClientOptions {
+        &mut self.options
     }
 }
 
@@ -158,7 +182,7 @@ impl PayaClientBuilder {
     }
 
     /// Whether `developer-id` goes in a header (default) or the query string.
-    pub fn developer_id_placement(mut self, placement: Placement) -> Self {
+    pub fn developer_id_placement(mut self, placement: ParamPlacement) -> Self {
         self.developer_id_placement = placement;
         self
     }
@@ -193,7 +217,7 @@ impl PayaClientBuilder {
             username: username.into(),
             password,
             domain: domain.into(),
-            placement: Placement::Header,
+            placement: ParamPlacement::Header,
         });
         self
     }
@@ -202,7 +226,7 @@ impl PayaClientBuilder {
     /// (redacted wherever a URL is printed). Only meaningful after [`session`](Self::session).
     pub fn session_token_in_query(mut self) -> Self {
         if let Some(Credentials::Session { placement, .. }) = &mut self.credentials {
-            *placement = Placement::Query;
+            *placement = ParamPlacement::Query;
         }
         self
     }
@@ -213,97 +237,62 @@ impl PayaClientBuilder {
         self
     }
 
-    /// The transport (default: core's reqwest transport).
-    pub fn transport(mut self, transport: impl Transport) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// A transport shared with other clients.
-    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-
-    /// The clock (default: the system clock); tests pass a `ManualClock`.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// How failed calls are retried. `error_responses_unprocessed` is always forced off: Paya
-    /// does not promise that an errored call was not processed.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The longest one call may take, retries included.
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    /// Seeds retry jitter, for repeatable tests.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = Some(seed);
+    /// Whether inputs are checked against the documented field limits (and the assumed
+    /// `page_size` maximum of 100) before anything is sent (default: on). Turn it off if Paya
+    /// accepts what a limit here refuses: the server then judges, and answers 422 for what it
+    /// refuses.
+    pub fn input_checks(mut self, on: bool) -> Self {
+        self.input_checks = on;
         self
     }
 
     /// Builds the client. Fails when the developer id or the credentials are missing.
-    pub fn build(self) -> Result<PayaClient> {
+    pub fn build(mut self) -> Result<PayaClient> {
         let developer_id = self.developer_id.clone().ok_or_else(|| {
             Error::Config("Paya needs a developer id on every request: call .developer_id()".into())
         })?;
-        HeaderValue::from_str(&developer_id)
+        let developer_header = HeaderValue::from_str(&developer_id)
             .map_err(|_| Error::invalid("developer_id", "must be printable ASCII"))?;
         let developer = PlacedParam::new(
             DEVELOPER_ID_HEADER,
             developer_id.clone(),
             self.developer_id_placement,
         );
-        let credentials = self.credentials.ok_or_else(|| {
+        let credentials = self.credentials.take().ok_or_else(|| {
             Error::Config(
                 "Paya needs credentials: call .api_key(), .session() or .authenticator()".into(),
             )
         })?;
-        let base = Pipeline::builder(self.environment.base_url()?);
-        let mut retry = self.retry;
-        retry.error_responses_unprocessed = false;
-        let settings = Settings {
-            retry,
-            transport: self.transport,
-            clock: self.clock,
-            deadline: self.deadline,
-            jitter_seed: self.jitter_seed,
-        };
-        match credentials {
+        let base = self
+            .options
+            .pipeline(self.environment.base_url()?)?
+            .error_decoder(PayaErrorDecoder);
+        let (pipeline, session) = match credentials {
             Credentials::Custom(auth) => {
-                let value = HeaderValue::from_str(&developer_id)
-                    .map_err(|_| Error::invalid("developer_id", "must be printable ASCII"))?;
-                let builder = settings
-                    .apply(base)
-                    .default_header(HeaderName::from_static(DEVELOPER_ID_HEADER), value);
-                Ok(PayaClient {
-                    pipeline: builder.authenticator(auth).build()?,
-                    session: None,
-                })
+                let pipeline = base
+                    .default_header(
+                        HeaderName::from_static(DEVELOPER_ID_HEADER),
+                        developer_header,
+                    )
+                    .authenticator(auth)
+                    .build()?;
+                (pipeline, None)
             }
             Credentials::ApiKey {
                 user_id,
                 api_key,
                 placement,
             } => {
-                let mut config =
-                    ApiKeyConfig::new(developer_id, user_id, api_key).key_placement(placement);
-                config.developer_id = developer;
+                let config = ApiKeyConfig::new(USER_ID_NAME, user_id, API_KEY_NAME, api_key)
+                    .key_placement(placement)
+                    .param(developer);
                 let auth = ApiKeyAuth::new(config);
                 let redactor = auth.redactor(Redactor::standard().clone());
-                let builder = settings.apply(base).redactor(redactor);
-                Ok(PayaClient {
-                    pipeline: builder.authenticator(Arc::new(auth)).build()?,
-                    session: None,
-                })
+                let pipeline = base
+                    .redactor(redactor)
+                    .authenticator(Arc::new(auth))
+                    .build()?;
+                (pipeline, None)
             }
             Credentials::Session {
                 username,
@@ -311,52 +300,23 @@ impl PayaClientBuilder {
                 domain,
                 placement,
             } => {
-                let mut config = SessionConfig::new(username, password, domain)
+                let config = SessionConfig::new(SESSION, username, password, domain)
                     .placement(placement)
                     .param(developer);
-                config.login_path = "v2/token".into();
                 // Login and logout go through a sibling of this pipeline without credentials.
-                let unauthenticated = settings.apply(base).build()?;
+                let unauthenticated = base.build()?;
                 let session = SessionTokenAuth::new(config, &unauthenticated);
                 let pipeline = unauthenticated.derive(
                     unauthenticated.base_url().clone(),
                     Arc::new(session.clone()),
                 );
-                Ok(PayaClient {
-                    pipeline,
-                    session: Some(session),
-                })
+                (pipeline, Some(session))
             }
-        }
-    }
-}
-
-/// Pipeline settings shared by every kind of credentials.
-struct Settings {
-    retry: RetryPolicy,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<SharedClock>,
-    deadline: Option<Duration>,
-    jitter_seed: Option<u64>,
-}
-
-impl Settings {
-    fn apply(self, mut builder: PipelineBuilder) -> PipelineBuilder {
-        builder = builder
-            .retry_policy(self.retry)
-            .error_decoder(PayaErrorDecoder);
-        if let Some(t) = self.transport {
-            builder = builder.shared_transport(t);
-        }
-        if let Some(c) = self.clock {
-            builder = builder.clock(c);
-        }
-        if let Some(d) = self.deadline {
-            builder = builder.deadline(d);
-        }
-        if let Some(s) = self.jitter_seed {
-            builder = builder.jitter_seed(s);
-        }
-        builder
+        };
+        Ok(PayaClient {
+            pipeline,
+            session,
+            input_checks: self.input_checks,
+        })
     }
 }

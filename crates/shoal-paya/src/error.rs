@@ -1,6 +1,6 @@
-//! Paya's error bodies read into core's [`ServiceDetail`], and [`PayaErrorExt`]: typed Paya
-//! detail on core's [`Error`] (422 field messages, "not signed up", deleted records) — no second
-//! error hierarchy.
+//! Paya's error bodies read into core's [`ServiceDetail`] ([`PayaErrorDecoder`]: 422 field
+//! messages, nested messages), and [`PayaErrorExt`]: what only Paya errors say ("not signed up")
+//! on core's [`Error`] — no second error hierarchy.
 
 use http::{HeaderMap, StatusCode};
 use shoal_core::{CommonErrorDecoder, Error, ErrorDecoder, ServiceDetail};
@@ -36,61 +36,25 @@ impl ErrorDecoder for PayaErrorDecoder {
     }
 }
 
-/// What a Paya call's failure means, for a `match`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PayaErrorKind {
-    /// Refused before sending: the input broke a documented limit.
-    InvalidInput,
-    /// 400: usually a malformed body.
-    BadRequest,
-    /// 401: bad `developer-id`, `user-id`, `user-api-key` or token (after one re-login).
-    Unauthorized,
-    /// 403: no access to this endpoint.
-    Forbidden,
-    /// 403: the merchant is not signed up for this service (e.g. ACH).
-    NotSignedUp,
-    /// 404: no such record (or endpoint).
-    NotFound,
-    /// 405: method not allowed.
-    MethodNotAllowed,
-    /// 409: the record was deleted ("Gone").
-    Deleted,
-    /// 422: the server refused fields; see [`PayaErrorExt::validation_errors`].
-    Validation,
-    /// 5xx or no answer on a call that may have been processed and was not resent
-    /// (a create): check before sending again.
-    MaybeProcessed,
-    /// 5xx after any retries.
-    Server,
-    /// Anything else (transport, timeout, decode, configuration, authentication setup).
-    Other,
-}
-
-/// Paya detail on a Shoal [`Error`].
+/// What only Paya errors say, on a Shoal [`Error`] (everything else is core's [`Error::kind`],
+/// [`Error::validation_errors`], [`Error::field_errors`] and
+/// [`Error::may_have_been_processed`]).
 ///
 /// ```
-/// use shoal_paya::{PayaErrorExt, PayaErrorKind};
-/// let err = shoal_core::Error::invalid("zip", "must be 4 to 12 characters (got 3)");
-/// assert_eq!(err.paya_kind(), PayaErrorKind::InvalidInput);
-/// assert!(err.validation_errors().is_none());
+/// use shoal_paya::PayaErrorExt as _;
+/// let err = shoal_core::Error::invalid("zip", "too short");
+/// assert_eq!(err.kind(), shoal_core::ErrorKind::InvalidInput);
+/// assert!(!err.is_not_signed_up());
 /// ```
 pub trait PayaErrorExt {
-    /// What the failure means.
-    fn paya_kind(&self) -> PayaErrorKind;
-    /// A 422's per-field messages, in the server's order.
-    fn validation_errors(&self) -> Option<&[(String, Vec<String>)]>;
-    /// The messages the server gave for one field of a 422.
-    fn field_errors(&self, field: &str) -> Option<&[String]>;
-    /// 403 because the merchant is not signed up for the service.
+    /// A 403 saying the merchant is not signed up for the service (ACH, say).
     fn is_not_signed_up(&self) -> bool;
-    /// 404.
-    fn is_not_found(&self) -> bool;
-    /// 409: the record was deleted.
-    fn is_deleted(&self) -> bool;
-    /// The request may have been processed although it failed (not resent): look the record
-    /// up (by `contact_api_id`) before sending it again.
-    fn may_have_been_processed(&self) -> bool;
+}
+
+impl PayaErrorExt for Error {
+    fn is_not_signed_up(&self) -> bool {
+        not_signed_up(self)
+    }
 }
 
 fn not_signed_up(err: &Error) -> bool {
@@ -110,59 +74,6 @@ fn not_signed_up(err: &Error) -> bool {
         .any(|p| message.contains(p) || body.contains(p))
 }
 
-impl PayaErrorExt for Error {
-    fn paya_kind(&self) -> PayaErrorKind {
-        match self {
-            Error::InvalidInput { .. } => return PayaErrorKind::InvalidInput,
-            Error::MaybeProcessed { .. } => return PayaErrorKind::MaybeProcessed,
-            _ => {}
-        }
-        let Some(status) = self.status() else {
-            return PayaErrorKind::Other;
-        };
-        match status.as_u16() {
-            400 => PayaErrorKind::BadRequest,
-            401 => PayaErrorKind::Unauthorized,
-            403 if not_signed_up(self) => PayaErrorKind::NotSignedUp,
-            403 => PayaErrorKind::Forbidden,
-            404 => PayaErrorKind::NotFound,
-            405 => PayaErrorKind::MethodNotAllowed,
-            409 | 410 => PayaErrorKind::Deleted,
-            422 => PayaErrorKind::Validation,
-            500..=599 => PayaErrorKind::Server,
-            _ => PayaErrorKind::Other,
-        }
-    }
-
-    fn validation_errors(&self) -> Option<&[(String, Vec<String>)]> {
-        let s = self.service()?;
-        (s.status == StatusCode::UNPROCESSABLE_ENTITY).then_some(s.detail.fields.as_slice())
-    }
-
-    fn field_errors(&self, field: &str) -> Option<&[String]> {
-        self.validation_errors()?
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_slice())
-    }
-
-    fn is_not_signed_up(&self) -> bool {
-        self.paya_kind() == PayaErrorKind::NotSignedUp
-    }
-
-    fn is_not_found(&self) -> bool {
-        self.paya_kind() == PayaErrorKind::NotFound
-    }
-
-    fn is_deleted(&self) -> bool {
-        self.paya_kind() == PayaErrorKind::Deleted
-    }
-
-    fn may_have_been_processed(&self) -> bool {
-        matches!(self, Error::MaybeProcessed { .. })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -170,6 +81,7 @@ mod tests {
     use shoal_core::{RequestSummary, ServiceError};
 
     use super::*;
+    use shoal_core::ErrorKind;
 
     fn answered(status: u16, body: &str) -> Error {
         let status = StatusCode::from_u16(status).unwrap();
@@ -192,7 +104,7 @@ mod tests {
             422,
             r#"{"errors":{"zip":["Zip is invalid."],"email":["Email is too short.","Email is invalid."]}}"#,
         );
-        assert_eq!(err.paya_kind(), PayaErrorKind::Validation);
+        assert_eq!(err.kind(), ErrorKind::Validation);
         assert_eq!(err.field_errors("email").unwrap().len(), 2);
         assert_eq!(err.validation_errors().unwrap().len(), 2);
         assert!(err.to_string().contains("zip: Zip is invalid."), "{err}");
@@ -200,7 +112,7 @@ mod tests {
 
     #[test]
     fn each_status_is_distinct() {
-        let kinds: Vec<PayaErrorKind> = [
+        let kinds: Vec<(ErrorKind, bool)> = [
             answered(400, "{}"),
             answered(401, ""),
             answered(403, r#"{"message":"Forbidden"}"#),
@@ -212,21 +124,21 @@ mod tests {
             answered(500, ""),
         ]
         .iter()
-        .map(|e| e.paya_kind())
+        .map(|e| (e.kind(), e.is_not_signed_up()))
         .collect();
-        use PayaErrorKind::*;
+        use ErrorKind::*;
         assert_eq!(
             kinds,
             vec![
-                BadRequest,
-                Unauthorized,
-                Forbidden,
-                NotSignedUp,
-                NotFound,
-                MethodNotAllowed,
-                Deleted,
-                Validation,
-                Server
+                (BadRequest, false),
+                (Unauthorized, false),
+                (Forbidden, false),
+                (Forbidden, true),
+                (NotFound, false),
+                (MethodNotAllowed, false),
+                (Gone, false),
+                (Validation, false),
+                (Server, false)
             ]
         );
         assert!(
@@ -240,6 +152,6 @@ mod tests {
         let maybe = Error::MaybeProcessed {
             last: Box::new(answered(500, "")),
         };
-        assert!(maybe.may_have_been_processed() && maybe.paya_kind() == MaybeProcessed);
+        assert!(maybe.may_have_been_processed() && maybe.kind() == MaybeProcessed);
     }
 }

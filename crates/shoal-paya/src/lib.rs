@@ -16,13 +16,20 @@
 //! how to check for a duplicate by `contact_api_id`.
 //!
 //! Every input is checked against the documented limits before anything is sent; a failure is
-//! `shoal_core::Error::InvalidInput` naming the field. Server errors stay core's [`Error`]
-//! with Paya detail through [`PayaErrorExt`] (422 field messages, "not signed up", …).
+//! `shoal_core::Error::InvalidInput` naming the field (turn the checks off with
+//! [`PayaClientBuilder::input_checks`] if Paya accepts what a limit refuses). Server errors stay
+//! core's [`Error`] — its [`ErrorKind`], 422 field messages through
+//! [`Error::validation_errors`] — with what only Paya says through [`PayaErrorExt`] ("not
+//! signed up").
+//!
+//! *Assumed* (see the contract, `shared/api/paya.md`): the maximum `page_size` (100) and the
+//! bodies of 401/403/404/500; list envelopes without their plural array are refused, not read
+//! as empty.
 //!
 //! ```
 //! use futures_util::TryStreamExt;
 //! use shoal_core::{Bytes, TransportError};
-//! use shoal_paya::{ApiKey, ContactField, Environment, KeyPlacement, NewContact, PayaClient, SortOrder};
+//! use shoal_paya::{ApiKey, ConfigureClient as _, ContactField, Environment, KeyPlacement, NewContact, PayaClient, SortOrder};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! # let transport = |req: http::Request<Bytes>| async move {
@@ -48,7 +55,7 @@
 //! let all: Vec<_> = client.contacts().list()
 //!     .sort(ContactField::LastName, SortOrder::Ascending)
 //!     .page_size(100)
-//!     .stream()
+//!     .by_item()
 //!     .try_collect()
 //!     .await?;
 //! assert_eq!(all.len(), 1);
@@ -56,30 +63,30 @@
 //! # }).unwrap();
 //! ```
 
-mod client;
-mod contact;
-mod environment;
-mod error;
-mod location_info;
-mod validate;
-mod wire;
-pub mod wire_format;
+// Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder, with
+// Paya's credential facts), `api` (one module per endpoint group, builders ending in `.send()`,
+// listings with `by_page`/`by_item`/`resume_from`), `models` (serde models, lenient, unknown
+// fields kept; the contact fields declared once), `error` (the decoder and the vendor
+// extension). Paya's own: `environment` (sandbox, production, custom hosts).
 
-pub use client::{DEVELOPER_ID_HEADER, PayaClient, PayaClientBuilder};
-pub use contact::input::{ContactDetails, ContactUpdate, NewContact};
-pub use contact::model::{Contact, ContactExpand, Link, Links};
-pub use contact::query::{
-    ContactField, ContactQuery, MAX_PAGE_SIZE, Sort, SortOrder, UnknownContactField,
-};
-pub use contact::{
-    Contacts, CreateContact, DeleteContact, GetContact, ListContacts, UpdateContact,
+pub mod api;
+mod client;
+mod environment;
+pub mod error;
+pub mod models;
+
+pub use api::contact_query::{ContactQuery, MAX_PAGE_SIZE, Sort, SortOrder};
+pub use api::contacts::{Contacts, CreateContact, GetContact, ListContacts};
+pub use api::location_infos::{ListLocationInfos, LocationInfoQuery, LocationInfos};
+pub use client::{
+    API_KEY_NAME, DEVELOPER_ID_HEADER, PayaClient, PayaClientBuilder, SESSION, USER_ID_NAME,
 };
 pub use environment::Environment;
-pub use error::{PayaErrorDecoder, PayaErrorExt, PayaErrorKind};
-pub use location_info::{
-    ListLocationInfos, LocationInfo, LocationInfoQuery, LocationInfos, ProductTransaction,
-    Relationship,
-};
-pub use shoal_auth::{ApiKey, KeyPlacement, Password, Placement};
-pub use shoal_core::Error;
-pub use wire::{ListMeta, ListPage, Pagination, PaginationLinks};
+pub use error::{PayaErrorDecoder, PayaErrorExt};
+pub use models::contact::{Contact, ContactExpand, Link, Links};
+pub use models::contact_input::{ContactUpdate, NewContact};
+pub use models::envelope::{ListMeta, ListPage, Pagination, PaginationLinks};
+pub use models::fields::{Access, ContactField, FieldRule, FieldValue, UnknownContactField};
+pub use models::location_info::{LocationInfo, ProductTransaction, Relationship};
+pub use shoal_auth::{ApiKey, KeyPlacement, ParamPlacement, Password};
+pub use shoal_core::{Call, ClientOptions, ConfigureClient, Error, ErrorKind};

@@ -3,7 +3,9 @@
 
 use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, Scripted};
-use shoal_paya::{ApiKey, Environment, KeyPlacement, Password, PayaClient, Placement};
+use shoal_paya::{
+    ApiKey, ConfigureClient as _, Environment, KeyPlacement, ParamPlacement, Password, PayaClient,
+};
 
 use crate::support::{API_KEY, CONTACT, contact_json, quick_retries, render};
 
@@ -48,7 +50,7 @@ async fn api_key_in_headers_query_or_basic() {
 async fn developer_id_can_go_in_the_query() {
     let transport = CaptureTransport::new([contact()]);
     let client = builder(&transport)
-        .developer_id_placement(Placement::Query)
+        .developer_id_placement(ParamPlacement::Query)
         .api_key("user-1", ApiKey::new(API_KEY), KeyPlacement::Headers)
         .build()
         .unwrap();

@@ -11,7 +11,10 @@ mod secrets;
 mod session;
 
 use shoal_core::ManualClock;
-use shoal_paya::{ApiKey, Environment, KeyPlacement, Password, PayaClient, PayaClientBuilder};
+use shoal_paya::{
+    ApiKey, ConfigureClient as _, Environment, KeyPlacement, Password, PayaClient,
+    PayaClientBuilder,
+};
 use shoal_testkit::RecordedRequest;
 use shoal_testkit::paya::{Paya, PayaConfig};
 

@@ -1,7 +1,7 @@
 //! Decoded forms of representative response bodies (snapshots), including a 422 body.
 
 use shoal_core::test_util::Scripted;
-use shoal_paya::{Contact, LocationInfo, PayaErrorExt};
+use shoal_paya::{Contact, LocationInfo};
 
 use crate::support::{CONTACT, captured};
 

@@ -4,7 +4,8 @@
 use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, LogCapture, Scripted};
 use shoal_paya::{
-    ApiKey, Environment, KeyPlacement, NewContact, Password, PayaClient, PayaErrorExt,
+    ApiKey, ConfigureClient as _, Environment, KeyPlacement, NewContact, Password, PayaClient,
+    PayaErrorExt,
 };
 
 use crate::support::{API_KEY, CONTACT, LOCATION, quick_retries};

@@ -3,8 +3,8 @@
 
 use shoal_core::test_util::Scripted;
 use shoal_paya::{
-    ContactExpand, ContactField, ContactQuery, ContactUpdate, NewContact, PayaErrorExt,
-    PayaErrorKind, Relationship, SortOrder,
+    ContactExpand, ContactField, ContactQuery, ContactUpdate, ErrorKind, NewContact, Relationship,
+    SortOrder,
 };
 
 use crate::support::{CONTACT, LOCATION, captured, contact_json, render};
@@ -188,13 +188,13 @@ async fn invalid_input_never_reaches_the_transport() {
             shoal_core::Error::InvalidInput { field: f, .. } => assert_eq!(f, field, "{err}"),
             other => panic!("{field}: expected invalid input, got {other:?}"),
         }
-        assert_eq!(err.paya_kind(), PayaErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
     use futures_util::StreamExt;
     let first = c
         .list()
         .query(ContactQuery::new().page_size(0))
-        .stream()
+        .by_item()
         .next()
         .await
         .unwrap();

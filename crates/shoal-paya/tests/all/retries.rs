@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use futures_util::TryStreamExt;
 use shoal_core::TransportErrorKind;
 use shoal_core::test_util::Scripted;
-use shoal_paya::{ContactUpdate, NewContact, PayaErrorExt, PayaErrorKind};
+use shoal_paya::{ContactUpdate, ErrorKind, NewContact, PayaErrorExt};
 
 use crate::support::{CONTACT, LOCATION, captured, contact_json};
 
@@ -32,7 +32,7 @@ async fn a_create_answered_500_is_sent_once_and_may_have_been_processed() {
         "a POST is never resent after a 500"
     );
     assert!(err.may_have_been_processed());
-    assert_eq!(err.paya_kind(), PayaErrorKind::MaybeProcessed);
+    assert_eq!(err.kind(), ErrorKind::MaybeProcessed);
     assert!(err.to_string().contains("may have been processed"), "{err}");
 }
 
@@ -96,36 +96,41 @@ async fn reads_updates_and_deletes_are_retried() {
 #[tokio::test]
 async fn each_error_status_is_distinguishable() {
     let cases = [
-        (Scripted::status(401), PayaErrorKind::Unauthorized),
+        (Scripted::status(401), ErrorKind::Unauthorized, false),
         (
             Scripted::json(403, serde_json::json!({"message": "Forbidden"})),
-            PayaErrorKind::Forbidden,
+            ErrorKind::Forbidden,
+            false,
         ),
         (
             Scripted::json(
                 403,
                 serde_json::json!({"message": "The merchant is not signed up for this service"}),
             ),
-            PayaErrorKind::NotSignedUp,
+            ErrorKind::Forbidden,
+            true,
         ),
-        (Scripted::status(404), PayaErrorKind::NotFound),
-        (Scripted::status(405), PayaErrorKind::MethodNotAllowed),
+        (Scripted::status(404), ErrorKind::NotFound, false),
+        (Scripted::status(405), ErrorKind::MethodNotAllowed, false),
         (
             Scripted::json(409, serde_json::json!({"message": "Gone"})),
-            PayaErrorKind::Deleted,
+            ErrorKind::Gone,
+            false,
         ),
         (
             Scripted::json(
                 422,
                 serde_json::json!({"errors": {"zip": ["Zip is invalid."]}}),
             ),
-            PayaErrorKind::Validation,
+            ErrorKind::Validation,
+            false,
         ),
     ];
-    for (answer, kind) in cases {
+    for (answer, kind, not_signed_up) in cases {
         let (client, transport) = captured([answer]);
         let err = client.contacts().get(CONTACT).send().await.unwrap_err();
-        assert_eq!(err.paya_kind(), kind, "{err}");
+        assert_eq!(err.kind(), kind, "{err}");
+        assert_eq!(err.is_not_signed_up(), not_signed_up, "{err}");
         assert_eq!(transport.requests().len(), 1, "{kind:?} is not retried");
     }
 }
@@ -137,7 +142,7 @@ async fn deleting_a_missing_contact_is_a_not_found_error() {
         serde_json::json!({"message": "Not found"}),
     )]);
     let err = client.contacts().delete(CONTACT).send().await.unwrap_err();
-    assert!(err.is_not_found(), "{err}");
+    assert!(err.kind() == ErrorKind::NotFound, "{err}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
 }
 
@@ -190,7 +195,7 @@ async fn streams_every_page_whether_current_page_counts_from_0_or_1() {
             .contacts()
             .list()
             .page_size(20)
-            .stream()
+            .by_item()
             .try_collect()
             .await
             .unwrap();
@@ -221,7 +226,7 @@ async fn a_stream_resumes_from_a_saved_cursor() {
         .contacts()
         .list()
         .page_size(20)
-        .pages()
+        .by_page()
         .next()
         .await
         .unwrap()
@@ -232,8 +237,8 @@ async fn a_stream_resumes_from_a_saved_cursor() {
         .contacts()
         .list()
         .page_size(20)
-        .resume_from(saved.parse().unwrap())
-        .stream()
+        .resume_from(Some(saved.parse().unwrap()))
+        .by_item()
         .try_collect()
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_core::{Backoff, Bytes, ManualClock, Redactor, RetryPolicy};
-use shoal_paya::{ApiKey, Environment, KeyPlacement, PayaClient};
+use shoal_paya::{ApiKey, ConfigureClient as _, Environment, KeyPlacement, PayaClient};
 
 pub const LOCATION: &str = "11e95f8ec39de8fbdb0a4f1b";
 pub const CONTACT: &str = "11e95f8ec39de8fbdb0a4f1a";

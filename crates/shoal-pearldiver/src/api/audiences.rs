@@ -5,7 +5,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use futures_util::Stream;
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -238,13 +239,13 @@ impl<R: DeserializeOwned + Send + 'static> AudienceRecords<R> {
     }
 
     /// The pages, each with its records, the cursor that fetched it and the next page's cursor.
-    pub fn by_page(self) -> impl Stream<Item = Result<Page<R>>> + Send + 'static {
-        self.paginator().by_page()
+    pub fn by_page(self) -> BoxStream<'static, Result<Page<R>>> {
+        self.paginator().by_page().boxed()
     }
 
     /// The records of every page, in order.
-    pub fn by_item(self) -> impl Stream<Item = Result<R>> + Send + 'static {
-        self.paginator().by_item()
+    pub fn by_item(self) -> BoxStream<'static, Result<R>> {
+        self.paginator().by_item().boxed()
     }
 
     fn paginator(self) -> Paginator<impl FnMut(Option<Cursor>) -> PageFuture<R> + Send + 'static> {

@@ -1,7 +1,7 @@
 //! The contact lifecycle with every credential method, and upserts by `contact_api_id`.
 
 use shoal_core::ManualClock;
-use shoal_paya::{ContactField, ContactUpdate, NewContact, PayaErrorExt, PayaErrorKind};
+use shoal_paya::{ContactField, ContactUpdate, ErrorKind, NewContact};
 
 use super::{Auth, SEEDED, assert_credentials, body, client, emulator, logins};
 
@@ -81,15 +81,15 @@ async fn the_full_contact_lifecycle_works_with_every_credential_method() {
         assert_eq!(emu.contacts().len(), SEEDED, "{auth:?}: deleted");
         let after = contacts.get(&id).send().await.unwrap_err();
         // A deleted record answers 409 "Gone" (paya.md, Errors); an unknown one 404.
-        assert!(after.is_deleted(), "{auth:?}: {after}");
+        assert!(after.kind() == ErrorKind::Gone, "{auth:?}: {after}");
         let again = contacts.delete(&id).send().await.unwrap_err();
-        assert!(again.is_not_found(), "{auth:?}: {again}");
+        assert!(again.kind() == ErrorKind::NotFound, "{auth:?}: {again}");
         let unknown = contacts
             .get("000000000000000000000000")
             .send()
             .await
             .unwrap_err();
-        assert!(unknown.is_not_found(), "{auth:?}: {unknown}");
+        assert!(unknown.kind() == ErrorKind::NotFound, "{auth:?}: {unknown}");
 
         let sent = emu.traffic().requests();
         let calls: Vec<String> = sent
@@ -142,7 +142,7 @@ async fn update_if_exists_updates_the_contact_with_the_same_api_id() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(plain.paya_kind(), PayaErrorKind::Validation, "{plain}");
+    assert_eq!(plain.kind(), ErrorKind::Validation, "{plain}");
     assert!(plain.field_errors("contact_api_id").is_some(), "{plain}");
 
     let second = contacts

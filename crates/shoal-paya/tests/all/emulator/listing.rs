@@ -18,7 +18,7 @@ async fn stream_sorted(
         .list()
         .sort(field, order)
         .page_size(20)
-        .pages()
+        .by_page()
         .map_ok(|p| p.items)
         .try_collect()
         .await
@@ -81,7 +81,7 @@ async fn fifty_seven_contacts_stream_over_three_pages_sorted_as_asked() {
         .contacts()
         .list()
         .page_size(20)
-        .stream()
+        .by_item()
         .try_collect()
         .await
         .unwrap();

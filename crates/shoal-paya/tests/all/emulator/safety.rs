@@ -2,7 +2,7 @@
 
 use futures_util::StreamExt;
 use shoal_core::ManualClock;
-use shoal_paya::{ContactUpdate, NewContact, PayaErrorExt, PayaErrorKind};
+use shoal_paya::{ContactUpdate, ErrorKind, NewContact};
 use shoal_testkit::Fault;
 
 use super::{Auth, SEEDED, client, emulator};
@@ -28,7 +28,7 @@ async fn a_create_answered_500_is_sent_once_and_may_have_been_processed() {
         "never resent"
     );
     assert!(err.may_have_been_processed(), "{err}");
-    assert_eq!(err.paya_kind(), PayaErrorKind::MaybeProcessed);
+    assert_eq!(err.kind(), ErrorKind::MaybeProcessed);
     assert!(err.to_string().contains("may have been processed"), "{err}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(client.pipeline().stats().retries, 0);
@@ -98,7 +98,7 @@ async fn every_documented_limit_is_refused_before_any_request() {
     ];
     for (contact, field) in creates {
         let err = contacts.create(contact).send().await.unwrap_err();
-        assert_eq!(err.paya_kind(), PayaErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains(field), "{field}: {err}");
         assert_eq!(invalid_field(err), field);
     }
@@ -118,7 +118,7 @@ async fn every_documented_limit_is_refused_before_any_request() {
     }
     let list = contacts.list().page_size(101).send().await.unwrap_err();
     assert_eq!(invalid_field(list), "page_size");
-    let mut stream = contacts.list().page_size(0).stream();
+    let mut stream = std::pin::pin!(contacts.list().page_size(0).by_item());
     assert_eq!(
         invalid_field(stream.next().await.unwrap().unwrap_err()),
         "page_size"
@@ -134,7 +134,7 @@ async fn every_documented_limit_is_refused_before_any_request() {
     // What passes the client's checks but not the server's comes back as a typed 422.
     let unknown_location = NewContact::new("ffffffffffffffffffffffff", "Smith");
     let err = contacts.create(unknown_location).send().await.unwrap_err();
-    assert_eq!(err.paya_kind(), PayaErrorKind::Validation, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
     assert_eq!(
         err.field_errors("location_id"),
         Some(&["Location Id is invalid.".to_string()][..])

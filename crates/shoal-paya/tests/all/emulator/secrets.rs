@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use shoal_core::test_util::LogCapture;
 use shoal_core::{Bytes, ManualClock, ReqwestTransport, Transport, TransportError};
-use shoal_paya::{NewContact, PayaErrorExt, PayaErrorKind};
+use shoal_paya::{ConfigureClient as _, ErrorKind, NewContact};
 use shoal_testkit::Fault;
 
 use super::{API_KEY, Auth, PASSWORD, builder, emulator, logins};
@@ -106,19 +106,18 @@ async fn query_placed_secrets_stay_out_of_errors_debug_and_trace_logs() {
     errors.push(session_client.logout().await.unwrap_err());
     faults.clear();
 
-    let kinds: Vec<PayaErrorKind> = errors.iter().map(|e| e.paya_kind()).collect();
-    use PayaErrorKind::*;
+    let kinds: Vec<ErrorKind> = errors.iter().map(|e| e.kind()).collect();
     assert_eq!(
         kinds,
         [
-            Server,
-            MaybeProcessed,
-            Validation,
-            NotFound,
-            Forbidden,
-            Unauthorized,
-            Validation,
-            Server
+            ErrorKind::Server,
+            ErrorKind::MaybeProcessed,
+            ErrorKind::Validation,
+            ErrorKind::NotFound,
+            ErrorKind::Forbidden,
+            ErrorKind::Unauthorized,
+            ErrorKind::Validation,
+            ErrorKind::Server
         ]
     );
     let tokens: Vec<String> = bodies

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use shoal_core::ManualClock;
-use shoal_paya::{PayaErrorExt, PayaErrorKind};
+use shoal_paya::ErrorKind;
 use shoal_testkit::{Fault, RecordedRequest};
 
 use super::{Auth, client, emulator, logins};
@@ -80,7 +80,7 @@ async fn one_injected_401_mid_session_means_one_login_and_one_replay() {
     emu.faults()
         .push(Fault::status(401).times(2).on_path(&path));
     let err = client.contacts().get(&id).send().await.unwrap_err();
-    assert_eq!(err.paya_kind(), PayaErrorKind::Unauthorized, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
     assert_eq!(logins(&emu), 3, "exactly one re-login per 401ed call");
     assert_eq!(emu.traffic().count("GET", &path), 4);
 }

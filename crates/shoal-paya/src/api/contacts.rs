@@ -1,40 +1,56 @@
-//! Contact operations (`/v2/contacts`): create, get, update, delete, list, and a stream over
-//! every page — each a builder that reads like the call and ends in `.send()`.
+//! Contact operations (`/v2/contacts`): create, get, update, delete, list, and every page as a
+//! stream — each a builder that reads like the call and ends in `.send()`.
 
-use futures_util::stream::{self, BoxStream};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use serde::Serialize;
-use shoal_core::{Cursor, Error, Page, Paginator, Pipeline, Request, Result};
+use shoal_core::{Call, Cursor, Error, Page, Paginator, Pipeline, Request, Response, Result};
 
-use super::input::{ContactUpdate, NewContact};
-use super::model::{Contact, ContactExpand};
-use super::query::{ContactField, ContactQuery, SortOrder};
-use crate::validate;
-use crate::wire::{ContactBody, ContactEnvelope, ContactsEnvelope, ListPage, next_page};
+use super::contact_query::{ContactQuery, SortOrder};
+use crate::client::PayaClient;
+use crate::models::contact::{Contact, ContactExpand};
+use crate::models::contact_input::{ContactUpdate, NewContact};
+use crate::models::envelope::{
+    ContactBody, ContactEnvelope, ContactsEnvelope, ListPage, next_page,
+};
+use crate::models::fields::ContactField;
+use crate::models::validate;
 
 /// Contact operations: `client.contacts()`.
-#[derive(Clone, Debug)]
-pub struct Contacts {
-    pipeline: Pipeline,
+#[derive(Clone, Copy, Debug)]
+pub struct Contacts<'a> {
+    client: &'a PayaClient,
 }
 
-fn record_path(id: &str) -> Result<String> {
-    validate::id("id", id)?;
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+/// `v2/contacts/{id}`: the id must be URL-safe always, and 24–36 characters with checks on.
+fn record_path(id: &str, checks: bool) -> Result<String> {
+    if checks {
+        validate::id("id", id)?;
+    }
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(Error::invalid(
             "id",
-            "may contain only letters, digits, '-' and '_'",
+            "must be non-empty and contain only letters, digits, '-' and '_'",
         ));
     }
     Ok(format!("v2/contacts/{id}"))
 }
 
-impl Contacts {
-    pub(crate) fn new(pipeline: Pipeline) -> Self {
-        Self { pipeline }
+fn one_contact(response: &Response) -> Result<Contact> {
+    Ok(response.json::<ContactEnvelope<Contact>>()?.contact)
+}
+
+impl<'a> Contacts<'a> {
+    pub(crate) fn new(client: &'a PayaClient) -> Self {
+        Self { client }
+    }
+
+    fn pipeline(&self) -> &Pipeline {
+        self.client.pipeline()
     }
 
     /// `POST /v2/contacts`: creates a contact.
@@ -43,12 +59,11 @@ impl Contacts {
     /// A create is not idempotent, so it is **never resent automatically** once it may have
     /// reached the server — only a refused connection (nothing sent) is retried. After a 5xx,
     /// a timeout or a broken connection the error is [`Error::MaybeProcessed`]
-    /// ([`PayaErrorExt::may_have_been_processed`](crate::PayaErrorExt::may_have_been_processed)):
-    /// the contact may exist. Before trying again, look it up by the merchant's own id:
+    /// ([`Error::may_have_been_processed`]): the contact may exist. Before trying again, look it
+    /// up by the merchant's own id:
     ///
     /// ```no_run
     /// # async fn demo(client: shoal_paya::PayaClient, contact: shoal_paya::NewContact) -> shoal_core::Result<()> {
-    /// use shoal_paya::PayaErrorExt;
     /// let contact = contact.contact_api_id("crm-1017");
     /// match client.contacts().create(contact.clone()).send().await {
     ///     Ok(created) => println!("created {:?}", created.id),
@@ -67,44 +82,53 @@ impl Contacts {
     /// is marked idempotent and the client's retry policy resends it after a 5xx or a timeout.
     pub fn create(&self, contact: NewContact) -> CreateContact {
         CreateContact {
-            pipeline: self.pipeline.clone(),
+            pipeline: self.pipeline().clone(),
+            checks: self.client.input_checks(),
             contact,
             update_if_exists: false,
         }
     }
 
     /// `GET /v2/contacts/{id}`.
-    pub fn get(&self, id: impl Into<String>) -> GetContact {
+    pub fn get(&self, id: impl AsRef<str>) -> GetContact {
         GetContact {
-            pipeline: self.pipeline.clone(),
-            id: id.into(),
+            call: Call::new(
+                self.pipeline(),
+                record_path(id.as_ref(), self.client.input_checks()).map(Request::get),
+                one_contact,
+            ),
             expand: Vec::new(),
         }
     }
 
-    /// `PUT /v2/contacts/{id}`: changes only the fields set in `update`.
-    pub fn update(&self, id: impl Into<String>, update: ContactUpdate) -> UpdateContact {
-        UpdateContact {
-            pipeline: self.pipeline.clone(),
-            id: id.into(),
-            update,
-        }
+    /// `PUT /v2/contacts/{id}`: changes only the fields set in `update` (checked first).
+    pub fn update(&self, id: impl AsRef<str>, update: ContactUpdate) -> Call<Contact> {
+        let checks = self.client.input_checks();
+        let request = record_path(id.as_ref(), checks).and_then(|path| {
+            if update.is_empty() {
+                return Err(Error::invalid("update", "sets no field; nothing to send"));
+            }
+            if checks {
+                update.validate()?;
+            }
+            Request::put(path).json(&ContactBody { contact: &update })
+        });
+        Call::new(self.pipeline(), request, one_contact)
     }
 
-    /// `DELETE /v2/contacts/{id}`. A missing record is an error whose
-    /// [`is_not_found`](crate::PayaErrorExt::is_not_found) is true (also when a retried delete
+    /// `DELETE /v2/contacts/{id}`. A missing record is an error of kind
+    /// [`ErrorKind::NotFound`](shoal_core::ErrorKind::NotFound) (also when a retried delete
     /// finds its first attempt already went through).
-    pub fn delete(&self, id: impl Into<String>) -> DeleteContact {
-        DeleteContact {
-            pipeline: self.pipeline.clone(),
-            id: id.into(),
-        }
+    pub fn delete(&self, id: impl AsRef<str>) -> Call<()> {
+        let request = record_path(id.as_ref(), self.client.input_checks()).map(Request::delete);
+        Call::unit(self.pipeline(), request)
     }
 
-    /// `GET /v2/contacts`: one page, or every page as a stream.
+    /// `GET /v2/contacts`: one page ([`ListContacts::send`]), or every page as a stream.
     pub fn list(&self) -> ListContacts {
         ListContacts {
-            pipeline: self.pipeline.clone(),
+            pipeline: self.pipeline().clone(),
+            checks: self.client.input_checks(),
             query: ContactQuery::new(),
             resume: None,
         }
@@ -140,8 +164,10 @@ struct CreateFields<'a> {
 
 /// A pending `POST /v2/contacts`.
 #[derive(Clone, Debug)]
+#[must_use = "a call does nothing until `.send()` is awaited"]
 pub struct CreateContact {
     pipeline: Pipeline,
+    checks: bool,
     contact: NewContact,
     update_if_exists: bool,
 }
@@ -154,15 +180,15 @@ impl CreateContact {
         self
     }
 
-    /// The request this sends (validated, before credentials).
+    /// The request this sends (checked, before credentials).
     pub fn request(&self) -> Result<Request> {
-        self.contact.validate()?;
+        if self.checks {
+            self.contact.validate()?;
+        }
         if self.update_if_exists
             && self
                 .contact
-                .details
-                .contact_api_id
-                .as_deref()
+                .contact_api_id_value()
                 .is_none_or(str::is_empty)
         {
             return Err(Error::invalid(
@@ -183,16 +209,17 @@ impl CreateContact {
 
     /// Sends it once; see [`Contacts::create`] for what to do after an ambiguous failure.
     pub async fn send(self) -> Result<Contact> {
-        let env: ContactEnvelope<Contact> = self.pipeline.json(self.request()?).await?;
-        Ok(env.contact)
+        Call::new(&self.pipeline, self.request(), one_contact)
+            .send()
+            .await
     }
 }
 
 /// A pending `GET /v2/contacts/{id}`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
+#[must_use = "a call does nothing until `.send()` is awaited"]
 pub struct GetContact {
-    pipeline: Pipeline,
-    id: String,
+    call: Call<Contact>,
     expand: Vec<ContactExpand>,
 }
 
@@ -205,9 +232,9 @@ impl GetContact {
         self
     }
 
-    /// The request this sends.
-    pub fn request(&self) -> Result<Request> {
-        let mut req = Request::get(record_path(&self.id)?);
+    /// The request this sends, or the input error that stops it.
+    pub fn request(&self) -> Result<Request, &Error> {
+        let mut req = self.call.request()?.clone();
         if !self.expand.is_empty() {
             let names: Vec<&str> = self.expand.iter().map(|e| e.as_str()).collect();
             req = req.query("expand", names.join(","));
@@ -217,72 +244,41 @@ impl GetContact {
 
     /// Sends it.
     pub async fn send(self) -> Result<Contact> {
-        let env: ContactEnvelope<Contact> = self.pipeline.json(self.request()?).await?;
-        Ok(env.contact)
+        let names: Vec<&str> = self.expand.iter().map(|e| e.as_str()).collect();
+        let expand = (!names.is_empty()).then(|| names.join(","));
+        self.call
+            .map_request(move |r| {
+                Ok(match expand {
+                    Some(e) => r.query("expand", e),
+                    None => r,
+                })
+            })
+            .send()
+            .await
     }
 }
 
-/// A pending `PUT /v2/contacts/{id}`.
+/// A pending `GET /v2/contacts`: [`send`](Self::send) for one page,
+/// [`by_page`](Self::by_page) / [`by_item`](Self::by_item) for every page.
 #[derive(Clone, Debug)]
-pub struct UpdateContact {
-    pipeline: Pipeline,
-    id: String,
-    update: ContactUpdate,
-}
-
-impl UpdateContact {
-    /// The request this sends (validated).
-    pub fn request(&self) -> Result<Request> {
-        let path = record_path(&self.id)?;
-        if self.update.is_empty() {
-            return Err(Error::invalid("update", "sets no field; nothing to send"));
-        }
-        self.update.validate()?;
-        Request::put(path).json(&ContactBody {
-            contact: &self.update,
-        })
-    }
-
-    /// Sends it and returns the record as it now is.
-    pub async fn send(self) -> Result<Contact> {
-        let env: ContactEnvelope<Contact> = self.pipeline.json(self.request()?).await?;
-        Ok(env.contact)
-    }
-}
-
-/// A pending `DELETE /v2/contacts/{id}`.
-#[derive(Clone, Debug)]
-pub struct DeleteContact {
-    pipeline: Pipeline,
-    id: String,
-}
-
-impl DeleteContact {
-    /// The request this sends.
-    pub fn request(&self) -> Result<Request> {
-        Ok(Request::delete(record_path(&self.id)?))
-    }
-
-    /// Sends it.
-    pub async fn send(self) -> Result<()> {
-        self.pipeline.execute(self.request()?).await.map(drop)
-    }
-}
-
-/// A pending `GET /v2/contacts`: [`send`](Self::send) for one page, [`stream`](Self::stream)
-/// for every contact of every page.
-#[derive(Clone, Debug)]
+#[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct ListContacts {
     pipeline: Pipeline,
+    checks: bool,
     query: ContactQuery,
     resume: Option<Cursor>,
 }
 
-async fn fetch(pipeline: &Pipeline, query: &ContactQuery) -> Result<ListPage<Contact>> {
-    query.validate()?;
-    let env: ContactsEnvelope<Contact> = pipeline
-        .json(Request::get("v2/contacts").query_struct(query)?)
+async fn fetch(
+    pipeline: &Pipeline,
+    query: &ContactQuery,
+    checks: bool,
+) -> Result<ListPage<Contact>> {
+    query.validate_with(checks)?;
+    let response = pipeline
+        .execute(Request::get("v2/contacts").query_struct(query)?)
         .await?;
+    let env: ContactsEnvelope<Contact> = crate::models::envelope::strict(&response, "contacts")?;
     Ok(ListPage {
         items: env.contacts,
         meta: env.meta,
@@ -310,7 +306,7 @@ impl ListContacts {
         self.query = self.query.expand(what);
         self
     }
-    /// Contacts per page (1–100).
+    /// Contacts per page (1–100 *(the maximum is assumed)*).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.query = self.query.page_size(page_size);
         self
@@ -320,40 +316,50 @@ impl ListContacts {
         self.query = self.query.page(page);
         self
     }
-    /// Resumes a stream at a cursor saved from [`Page::next`] (possibly in another process).
-    pub fn resume_from(mut self, cursor: Cursor) -> Self {
-        self.resume = Some(cursor);
+    /// Resumes a stream at a cursor saved from [`Page::next`] (possibly in another process);
+    /// `None` starts at the first page.
+    pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
+        self.resume = cursor;
         self
     }
 
-    /// The request [`send`](Self::send) makes (validated, before credentials).
+    /// The request [`send`](Self::send) makes (checked, before credentials).
     pub fn request(&self) -> Result<Request> {
-        self.query.validate()?;
+        self.query.validate_with(self.checks)?;
         Request::get("v2/contacts").query_struct(&self.query)
     }
 
     /// Fetches one page.
     pub async fn send(self) -> Result<ListPage<Contact>> {
-        fetch(&self.pipeline, &self.query).await
+        fetch(&self.pipeline, &self.query, self.checks).await
     }
 
     /// Every page in order. The cursor is the next page number; paging follows `links.next` and
     /// stops on a short or empty page or when `pageCount` is reached, never relying on
-    /// `currentPage` (0- or 1-based depending on the example).
-    pub fn pages(self) -> BoxStream<'static, Result<Page<Contact>>> {
+    /// `currentPage` (0- or 1-based depending on the example). A listing that stops early while
+    /// its own `pageCount`/`totalCount` say more follow, or whose `next` link points back, ends
+    /// with [`Error::Pagination`] rather than as a success.
+    pub fn by_page(self) -> BoxStream<'static, Result<Page<Contact>>> {
+        self.paginator().by_page().boxed()
+    }
+
+    /// Every contact of every page, in order (see [`by_page`](Self::by_page)).
+    pub fn by_item(self) -> BoxStream<'static, Result<Contact>> {
+        self.paginator().by_item().boxed()
+    }
+
+    fn paginator(self) -> Paginator<impl FnMut(Option<Cursor>) -> PageFuture + Send + 'static> {
         let Self {
             pipeline,
+            checks,
             query,
             resume,
         } = self;
-        if let Err(e) = query.validate() {
-            return stream::once(async move { Err(e) }).boxed();
-        }
         let first = query.requested_page().unwrap_or(1);
-        let paginator = Paginator::new(move |cursor: Option<Cursor>| {
+        Paginator::new(move |cursor: Option<Cursor>| {
             let pipeline = pipeline.clone();
             let query = query.clone();
-            async move {
+            Box::pin(async move {
                 let page = match cursor {
                     None => first,
                     Some(c) => c
@@ -361,27 +367,24 @@ impl ListContacts {
                         .parse()
                         .map_err(|_| Error::Pagination(format!("not a page number: {c}")))?,
                 };
-                let list = fetch(&pipeline, &query.clone().page(page)).await?;
+                let list = fetch(&pipeline, &query.clone().page(page), checks).await?;
                 let next = next_page(
                     page,
                     list.items.len(),
                     query.requested_page_size(),
                     list.meta.pagination.as_ref(),
-                );
+                )
+                .map_err(Error::Pagination)?;
                 Ok(Page::new(
                     list.items,
                     next.map(|n| Cursor::new(n.to_string())),
                 ))
-            }
-        });
-        paginator.resume_from(resume).by_page().boxed()
-    }
-
-    /// Every contact of every page, in order (see [`pages`](Self::pages)).
-    pub fn stream(self) -> BoxStream<'static, Result<Contact>> {
-        self.pages()
-            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
+            }) as PageFuture
+        })
+        .resume_from(resume)
     }
 }
+
+/// One page being fetched.
+type PageFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Page<Contact>>> + Send>>;

@@ -2,6 +2,8 @@
 //! [`Error::InvalidInput`] naming the field and the limit.
 
 use shoal_core::Error;
+
+use super::fields::{FieldRule, FieldValue};
 use time::Date;
 use time::macros::format_description;
 
@@ -28,23 +30,18 @@ pub(crate) fn length(field: &str, value: &str, min: usize, max: usize) -> Check 
     Ok(())
 }
 
-/// An optional field: checked only when set.
-pub(crate) fn optional(value: Option<&str>, check: impl FnOnce(&str) -> Check) -> Check {
-    value.map_or(Ok(()), check)
-}
-
 /// An id: 24 to 36 characters.
 pub(crate) fn id(field: &str, value: &str) -> Check {
     length(field, value, 24, 36)
 }
 
-/// A phone number: exactly 10 digits.
-pub(crate) fn phone(field: &str, value: &str) -> Check {
-    if chars(value) != 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+/// Exactly `n` digits (a phone number: 10).
+pub(crate) fn digits(field: &str, value: &str, n: usize) -> Check {
+    if chars(value) != n || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::invalid(
             field,
             format!(
-                "must be exactly 10 digits (got {} characters)",
+                "must be exactly {n} digits (got {} characters)",
                 chars(value)
             ),
         ));
@@ -107,6 +104,50 @@ pub(crate) fn range(field: &str, value: u32, min: u32, max: u32) -> Check {
     Ok(())
 }
 
+impl FieldRule {
+    /// Checks `value` for the field `field` against this rule.
+    pub fn check(self, field: &str, value: &FieldValue) -> Check {
+        let text = match (self, value) {
+            (FieldRule::Flag, FieldValue::Flag(_)) => return Ok(()),
+            (FieldRule::HeaderType, FieldValue::Number(n)) => {
+                return range(field, u32::from(*n), 0, 4);
+            }
+            (FieldRule::Flag | FieldRule::HeaderType, other) => {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "expects a {}, got {:?}",
+                        if self == FieldRule::Flag {
+                            "flag"
+                        } else {
+                            "number"
+                        },
+                        other.to_text()
+                    ),
+                ));
+            }
+            (_, FieldValue::Text(text)) => text.as_str(),
+            (_, other) => {
+                return Err(Error::invalid(
+                    field,
+                    format!("expects text, got {:?}", other.to_text()),
+                ));
+            }
+        };
+        match self {
+            FieldRule::None => Err(Error::invalid(field, "is set by the server only")),
+            FieldRule::Id => id(field, text),
+            FieldRule::Length { min, max } => length(field, text, min, max),
+            FieldRule::Digits(n) => digits(field, text, n),
+            FieldRule::State => state(field, text),
+            FieldRule::Zip => zip(field, text),
+            FieldRule::Email => email(field, text),
+            FieldRule::Date => date(field, text),
+            FieldRule::Flag | FieldRule::HeaderType => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -128,10 +169,10 @@ mod tests {
             "invalid last_name: must be 1 to 64 characters (got 0)"
         );
         assert_eq!(
-            field_of(phone("cell_phone", "555-1234")).as_deref(),
+            field_of(digits("cell_phone", "555-1234", 10)).as_deref(),
             Some("cell_phone")
         );
-        assert!(phone("cell_phone", "5551234567").is_ok());
+        assert!(digits("cell_phone", "5551234567", 10).is_ok());
         assert!(
             state("state", "NY").is_ok()
                 && state("state", "N1").is_err()

@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_with::{serde_as, skip_serializing_none};
 use time::OffsetDateTime;
 
-use crate::wire_format::{FlagOneZero, LenientString, LenientU8, UnixSeconds};
+use super::wire_format::{FlagOneZero, LenientString, LenientU8, UnixSeconds};
 
 /// A link in a record's `_links`: `{"href": "…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +157,42 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::fields::ContactField;
+
+    #[test]
+    fn the_model_has_exactly_the_declared_fields() {
+        // Every declared field set (as text where the model takes text), nothing else.
+        let mut full = serde_json::Map::new();
+        for f in ContactField::ALL {
+            let value = match f {
+                ContactField::EmailTrxReceipt => serde_json::json!(true),
+                ContactField::HeaderMessageType => serde_json::json!(1),
+                ContactField::CreatedTs | ContactField::ModifiedTs => {
+                    serde_json::json!(1_700_000_000)
+                }
+                _ => serde_json::json!("x"),
+            };
+            full.insert(f.as_str().to_string(), value);
+        }
+        let c: Contact = serde_json::from_value(serde_json::Value::Object(full)).unwrap();
+        assert!(
+            c.extra.is_empty(),
+            "fields the model does not name: {:?}",
+            c.extra.keys()
+        );
+        let back = serde_json::to_value(&c).unwrap();
+        let names: Vec<&str> = back
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut declared: Vec<&str> = ContactField::ALL.iter().map(|f| f.as_str()).collect();
+        declared.sort_unstable();
+        let mut names = names;
+        names.sort_unstable();
+        assert_eq!(names, declared);
+    }
 
     #[test]
     fn read_only_fields_and_unknown_fields_survive_a_round_trip() {

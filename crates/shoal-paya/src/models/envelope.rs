@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::contact::model::Link;
+use shoal_core::{Error, Response, Result};
+
+use super::contact::Link;
 
 /// A body wrapped in its record's singular name, as Paya wants create and update bodies:
 /// `{"contact": {…}}`.
@@ -101,10 +103,38 @@ impl<T> ListPage<T> {
     }
 }
 
+/// Decodes a list envelope strictly: its shape is this crate's reading of the contract, so a body
+/// without the `plural` array is an error naming the keys it did have — never an empty list.
+pub(crate) fn strict<T: serde::de::DeserializeOwned>(
+    response: &Response,
+    plural: &str,
+) -> Result<T> {
+    #[derive(Deserialize)]
+    struct Keys(BTreeMap<String, serde::de::IgnoredAny>);
+    if let Ok(Keys(keys)) = serde_json::from_slice::<Keys>(&response.body) {
+        let aliases = [plural, "locationInfos", "location_infos"];
+        if !aliases.iter().any(|k| keys.contains_key(*k)) {
+            let shown: Vec<&str> = keys.keys().take(20).map(String::as_str).collect();
+            return Err(Error::Decode {
+                request: response.request().clone(),
+                path: plural.to_string(),
+                message: format!(
+                    "the list has no `{plural}` array (its keys: {}); refused rather than taken as empty",
+                    if shown.is_empty() {
+                        "none".to_string()
+                    } else {
+                        shown.join(", ")
+                    }
+                ),
+            });
+        }
+    }
+    response.json()
+}
+
 /// `{"contacts": […], "meta": {…}}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ContactsEnvelope<T> {
-    #[serde(default = "Vec::new")]
     pub contacts: Vec<T>,
     #[serde(default)]
     pub meta: ListMeta,
@@ -113,11 +143,7 @@ pub(crate) struct ContactsEnvelope<T> {
 /// `{"locationinfos": […], "meta": {…}}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct LocationInfosEnvelope<T> {
-    #[serde(
-        default = "Vec::new",
-        alias = "locationInfos",
-        alias = "location_infos"
-    )]
+    #[serde(alias = "locationInfos", alias = "location_infos")]
     pub locationinfos: Vec<T>,
     #[serde(default)]
     pub meta: ListMeta,
@@ -125,39 +151,53 @@ pub(crate) struct LocationInfosEnvelope<T> {
 
 /// Decides which page comes after page `page` (1-based, as this crate asks for it), without
 /// trusting `currentPage`: stop on an empty or short page, when `page` reaches `pageCount`, or
-/// when `page × perPage` reaches `totalCount`; otherwise go on — to `links.next`'s `page` when it
-/// moves forward, else `page + 1`. A server that gives no hints at all costs one extra (empty)
-/// request after a full last page, never a missed record.
+/// when `page × perPage` reaches `totalCount`; otherwise go on — to `links.next`'s `page`, else
+/// `page + 1`. A server that gives no hints at all costs one extra (empty) request after a full
+/// last page, never a missed record.
+///
+/// The server's own hints are held against it: a page that comes back short (or empty) while
+/// `pageCount` or `totalCount` say more follow, or a `links.next` that points at this page or an
+/// earlier one, is an error (`Err` with the reason), never the quiet end of the listing.
 pub(crate) fn next_page(
     page: u32,
     returned: usize,
     asked_size: Option<u32>,
     pagination: Option<&Pagination>,
-) -> Option<u32> {
-    if returned == 0 {
-        return None;
-    }
+) -> std::result::Result<Option<u32>, String> {
     let per_page = asked_size
         .map(u64::from)
         .or_else(|| pagination.and_then(|p| p.per_page));
-    if per_page.is_some_and(|size| (returned as u64) < size) {
-        return None;
+    let short = returned == 0 || per_page.is_some_and(|size| (returned as u64) < size);
+    let counted_pages = pagination.and_then(|p| p.page_count);
+    let counted_total = pagination.and_then(|p| p.total_count);
+    let size = per_page.unwrap_or(returned as u64);
+    let pages_say_more = counted_pages.is_some_and(|count| u64::from(page) < count);
+    let total_says_more = counted_total.is_some_and(|total| {
+        let before = u64::from(page.saturating_sub(1)).saturating_mul(size);
+        before.saturating_add(returned as u64) < total
+    });
+    if short {
+        if pages_say_more || total_says_more {
+            return Err(format!(
+                "page {page} came back with {returned} record(s) although the listing says more follow (pageCount {}, totalCount {}); stopping instead of ending early",
+                counted_pages.map_or("-".into(), |c| c.to_string()),
+                counted_total.map_or("-".into(), |c| c.to_string()),
+            ));
+        }
+        return Ok(None);
     }
-    if let Some(p) = pagination {
-        if p.page_count.is_some_and(|count| u64::from(page) >= count) {
-            return None;
-        }
-        let size = per_page.unwrap_or(returned as u64);
-        if p.total_count
-            .is_some_and(|total| u64::from(page).saturating_mul(size) >= total)
-        {
-            return None;
-        }
-        if let Some(n) = p.next_page_number().filter(|&n| n > page) {
-            return Some(n);
-        }
+    if counted_pages.is_some_and(|count| u64::from(page) >= count)
+        || counted_total.is_some_and(|total| u64::from(page).saturating_mul(size) >= total)
+    {
+        return Ok(None);
     }
-    page.checked_add(1)
+    match pagination.and_then(Pagination::next_page_number) {
+        Some(n) if n <= page => Err(format!(
+            "the next link of page {page} points at page {n}: the listing would loop"
+        )),
+        Some(n) => Ok(Some(n)),
+        None => Ok(page.checked_add(1)),
+    }
 }
 
 #[cfg(test)]
@@ -192,42 +232,52 @@ mod tests {
             let p = pagination(
                 serde_json::json!({"links": {"next": {"href": "https://h/v2/contacts?page=2"}}, "pageCount": 3, "currentPage": current, "perPage": 20}),
             );
-            assert_eq!(next_page(1, 20, Some(20), Some(&p)), Some(2));
+            assert_eq!(next_page(1, 20, Some(20), Some(&p)), Ok(Some(2)));
         }
         let last = pagination(serde_json::json!({"links": {}, "pageCount": 3, "currentPage": 2}));
         assert_eq!(
             next_page(3, 20, Some(20), Some(&last)),
-            None,
+            Ok(None),
             "page reached pageCount"
         );
         let short = pagination(serde_json::json!({"links": {"next": {"href": "?page=4"}}}));
         assert_eq!(
             next_page(3, 17, Some(20), Some(&short)),
-            None,
+            Ok(None),
             "a short page is the last"
         );
         assert_eq!(
             next_page(1, 0, None, None),
-            None,
+            Ok(None),
             "an empty page is the last"
         );
         let stale = pagination(serde_json::json!({"links": {"next": {"href": "?page=1"}}}));
-        assert_eq!(
-            next_page(1, 20, Some(20), Some(&stale)),
-            Some(2),
-            "a next link that does not move forward"
+        assert!(
+            next_page(1, 20, Some(20), Some(&stale)).is_err(),
+            "a next link that points back would loop"
         );
         let bare = pagination(serde_json::json!({"links": {}}));
         assert_eq!(
             next_page(1, 20, Some(20), Some(&bare)),
-            Some(2),
+            Ok(Some(2)),
             "no hints: a full page may have a successor"
         );
         let counted = pagination(serde_json::json!({"links": {}, "totalCount": 40, "perPage": 20}));
         assert_eq!(
             next_page(2, 20, None, Some(&counted)),
-            None,
+            Ok(None),
             "totalCount reached"
+        );
+        let early = pagination(
+            serde_json::json!({"links": {}, "totalCount": 57, "pageCount": 3, "perPage": 20}),
+        );
+        assert!(
+            next_page(2, 3, Some(20), Some(&early)).is_err(),
+            "a short page before pageCount"
+        );
+        assert!(
+            next_page(1, 0, Some(20), Some(&early)).is_err(),
+            "an empty page while totalCount says 57"
         );
     }
 
@@ -257,7 +307,7 @@ mod tests {
                     per_page: Some(u64::from(size)),
                     total_count: with_total.then_some(total as u64),
                 };
-                page = next_page(n, returned, Some(size), Some(&p));
+                page = next_page(n, returned, Some(size), Some(&p)).unwrap();
             }
             // Without any hint a full last page costs one extra (empty) request, never a record twice.
             proptest::prop_assert_eq!(seen, total);
