@@ -20,6 +20,10 @@ pub struct Cli {
     /// Print one JSON object instead of human output.
     #[arg(long, global = true, env = "SHOAL_JSON")]
     pub json: bool,
+    /// The longest one call may take, in seconds, retries and waits included (a stalled server
+    /// cannot hold a command longer).
+    #[arg(long, global = true, default_value_t = 120, env = "SHOAL_TIMEOUT")]
+    pub timeout: u64,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -94,6 +98,10 @@ pub struct PearlDiverConn {
     /// Where tokens are kept (default: the user's config directory).
     #[arg(long, env = "SHOAL_PEARLDIVER_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
+    /// The redirect URI registered with Pearl Diver (compared exactly, port included); `login`
+    /// listens on it.
+    #[arg(long, env = "SHOAL_PEARLDIVER_REDIRECT_URI", global = true, default_value = shoal::auth::DEFAULT_REDIRECT_URI)]
+    pub redirect_uri: String,
 }
 
 /// `shoal pearldiver`
@@ -121,14 +129,12 @@ pub struct WindowArgs {
 /// Pearl Diver subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PearlDiverCommand {
-    /// Log in through the browser (loopback redirect, PKCE) and store the tokens.
+    /// Log in through the browser (loopback redirect on --redirect-uri, PKCE) and store the
+    /// tokens.
     Login {
         /// Print the authorize URL instead of opening a browser.
         #[arg(long, env = "SHOAL_PEARLDIVER_NO_BROWSER")]
         no_browser: bool,
-        /// Loopback port for the redirect (default: any free port).
-        #[arg(long, env = "SHOAL_PEARLDIVER_REDIRECT_PORT")]
-        redirect_port: Option<u16>,
     },
     /// Stored tokens: status or a forced refresh.
     Token {
@@ -229,9 +235,13 @@ pub struct PebblePadConn {
     /// Service-account refresh token.
     #[arg(long, env = "SHOAL_PEBBLEPAD_REFRESH_TOKEN", global = true, hide_env_values = true, value_parser = secret::<RefreshToken>)]
     pub refresh_token: Option<RefreshToken>,
-    /// Where tokens are kept (default: the user's config directory).
+    /// Where tokens are kept — a login's, or a service account's rotations (default: the
+    /// user's config directory).
     #[arg(long, env = "SHOAL_PEBBLEPAD_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
+    /// The redirect URI registered with PebblePad (it must match exactly); `login` listens on it.
+    #[arg(long, env = "SHOAL_PEBBLEPAD_REDIRECT_URI", global = true, default_value = shoal::auth::DEFAULT_REDIRECT_URI)]
+    pub redirect_uri: String,
 }
 
 /// `shoal pebblepad`
@@ -248,14 +258,11 @@ pub struct PebblePadArgs {
 /// PebblePad subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PebblePadCommand {
-    /// Log in through the browser and store the tokens.
+    /// Log in through the browser (loopback redirect on --redirect-uri) and store the tokens.
     Login {
         /// Print the authorize URL instead of opening a browser.
         #[arg(long, env = "SHOAL_PEBBLEPAD_NO_BROWSER")]
         no_browser: bool,
-        /// Loopback port for the redirect (default: any free port).
-        #[arg(long, env = "SHOAL_PEBBLEPAD_REDIRECT_PORT")]
-        redirect_port: Option<u16>,
     },
     /// The installation's current rate and concurrency limits.
     Limits,

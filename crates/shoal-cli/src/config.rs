@@ -1,28 +1,22 @@
-//! Clients from connection flags: each vendor's endpoints, credentials and token files, with
-//! one clear usage error for anything missing.
+//! Clients from connection flags: each vendor's builder given the flags, a token file for every
+//! credential that rotates, and one clear usage error for anything missing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use shoal::auth::{ClientAuth, ClientSecret, FileTokenStore, OAuthClient, OAuthConfig};
-use shoal::core::{Pipeline, Url};
+use shoal::auth::FileTokenStore;
+use shoal::core::ConfigureClient as _;
 use shoal::paya::{Environment, KeyPlacement, PayaClient};
-use shoal::pearldiver::{
-    API_BASE, AUDIENCE, AUTHORIZE_URL, DEFAULT_SCOPES, PearlDiverClient, PearlDiverErrorDecoder,
-    TOKEN_URL,
-};
-use shoal::pebblepad::{Installation, OAuthApp, PebblePad, ServiceAccount};
+use shoal::pearldiver::{DEFAULT_SCOPES, PearlDiverClient};
+use shoal::pebblepad::{Installation, OAuthApp, PebblePadClient, ServiceAccount};
 
 use crate::args::{
     EnvironmentArg, InstallationArg, KeyPlacementArg, PayaConn, PearlDiverConn, PebblePadConn,
 };
 use crate::exit::{CliError, CliResult};
 
-/// The redirect URI put in the client configuration; loopback logins replace it with their
-/// listener's own (`http://127.0.0.1:{port}/callback`).
-pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/callback";
-
-/// `{config dir}/shoal/{name}`, creating the directory (0700 on Unix) if needed.
+/// `{config dir}/shoal/{name}`.
 pub fn config_file(name: &str) -> CliResult<PathBuf> {
     let base = dirs::config_dir().ok_or_else(|| {
         CliError::usage("cannot find your config directory")
@@ -48,8 +42,10 @@ pub fn ensure_parent(path: &Path) -> CliResult<()> {
         .map_err(|e| CliError::io(format!("cannot create {}", dir.display()), e))
 }
 
-fn url(flag: &str, value: &str) -> CliResult<Url> {
-    Url::parse(value).map_err(|e| CliError::usage(format!("invalid --{flag} {value:?}: {e}")))
+/// A token store at `path`, its directory created.
+fn token_store(path: &Path) -> CliResult<Arc<FileTokenStore>> {
+    ensure_parent(path)?;
+    Ok(Arc::new(FileTokenStore::new(path)))
 }
 
 fn required<'a, T>(value: &'a Option<T>, what: &str, flag: &str, var: &str) -> CliResult<&'a T> {
@@ -58,16 +54,9 @@ fn required<'a, T>(value: &'a Option<T>, what: &str, flag: &str, var: &str) -> C
     })
 }
 
-/// Everything the Pearl Diver commands need: the API client, the OAuth client (for a forced
-/// rotation) and the token file both share.
-#[derive(Debug)]
-pub struct PearlDiverSetup {
-    /// The API client, refreshing through the token file.
-    pub client: PearlDiverClient,
-    /// The OAuth client on the same endpoints and credentials.
-    pub oauth: OAuthClient,
-    /// The token file.
-    pub store: Arc<FileTokenStore>,
+/// The per-call deadline every client gets (`--timeout`): retries and waits included.
+pub fn deadline(timeout_secs: u64) -> Duration {
+    Duration::from_secs(timeout_secs.max(1))
 }
 
 /// The token file the flags name, or the default under the config directory.
@@ -78,69 +67,42 @@ pub fn pearldiver_token_file(conn: &PearlDiverConn) -> CliResult<PathBuf> {
     }
 }
 
-/// Pearl Diver's OAuth settings from the flags, with the vendor's defaults for what is unset.
-pub fn pearldiver_oauth(conn: &PearlDiverConn) -> CliResult<OAuthConfig> {
+/// The Pearl Diver client from the flags, with Pearl Diver's defaults for what is unset and the
+/// token file keeping every rotation.
+pub fn pearldiver(conn: &PearlDiverConn, timeout_secs: u64) -> CliResult<PearlDiverClient> {
     let client_id = required(
         &conn.client_id,
         "the Pearl Diver client id",
         "client-id",
         "SHOAL_PEARLDIVER_CLIENT_ID",
     )?;
-    let secret: &ClientSecret = required(
+    let secret = required(
         &conn.client_secret,
         "the Pearl Diver client secret",
         "client-secret",
         "SHOAL_PEARLDIVER_CLIENT_SECRET",
     )?;
-    let authorize = url(
-        "auth-url",
-        conn.auth_url.as_deref().unwrap_or(AUTHORIZE_URL),
-    )?;
-    let token = url("token-url", conn.token_url.as_deref().unwrap_or(TOKEN_URL))?;
-    let scopes: Vec<String> = match &conn.scope {
-        Some(s) => s.split_whitespace().map(str::to_string).collect(),
-        None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
-    };
-    let has_audience = token.query_pairs().any(|(k, _)| k == "audience");
-    let audience = conn
-        .audience_param
-        .clone()
-        .unwrap_or_else(|| AUDIENCE.to_string());
-    let mut config = OAuthConfig::new(authorize, token, client_id.clone(), LOOPBACK_REDIRECT)
-        .client_secret(secret.clone())
-        .client_auth(ClientAuth::SecretPost)
-        .scopes(scopes);
-    if !audience.is_empty() {
-        config = config.authorize_param("audience", &audience);
-        if !has_audience {
-            config = config.token_query_param("audience", &audience);
-        }
+    let mut builder = PearlDiverClient::builder()
+        .oauth(client_id.clone(), secret.clone(), conn.redirect_uri.clone())
+        .token_store(token_store(&pearldiver_token_file(conn)?)?)
+        .deadline(deadline(timeout_secs));
+    if let Some(url) = &conn.auth_url {
+        builder = builder.authorize_url(url);
     }
-    Ok(config)
-}
-
-/// The Pearl Diver client, OAuth client and token file from the flags.
-pub fn pearldiver(conn: &PearlDiverConn) -> CliResult<PearlDiverSetup> {
-    let config = pearldiver_oauth(conn)?;
-    let path = pearldiver_token_file(conn)?;
-    ensure_parent(&path)?;
-    let store = Arc::new(FileTokenStore::new(path));
-    let api = conn.api_url.as_deref().unwrap_or(API_BASE);
-    url("api-url", api)?;
-    let token_base = Pipeline::builder(config.token_url.clone())
-        .error_decoder(PearlDiverErrorDecoder)
-        .build()?;
-    let oauth = OAuthClient::new(config.clone(), &token_base);
-    let client = PearlDiverClient::builder()
-        .oauth_config(config)
-        .api_base(api)
-        .token_store(store.clone())
-        .build()?;
-    Ok(PearlDiverSetup {
-        client,
-        oauth,
-        store,
-    })
+    if let Some(url) = &conn.token_url {
+        builder = builder.token_url(url);
+    }
+    if let Some(url) = &conn.api_url {
+        builder = builder.api_base(url);
+    }
+    builder = match &conn.scope {
+        Some(s) => builder.scopes(s.split_whitespace()),
+        None => builder.scopes(DEFAULT_SCOPES.iter().copied()),
+    };
+    if let Some(audience) = &conn.audience_param {
+        builder = builder.audience(Some(audience.as_str()).filter(|a| !a.is_empty()));
+    }
+    Ok(builder.build()?)
 }
 
 /// The PebblePad installation from `--installation` or `--host`.
@@ -160,7 +122,7 @@ pub fn pebblepad_installation(conn: &PebblePadConn) -> CliResult<Installation> {
     }
 }
 
-/// The PebblePad OAuth registration from the flags.
+/// The PebblePad OAuth registration from the flags (a public client without a secret).
 pub fn pebblepad_app(conn: &PebblePadConn) -> CliResult<OAuthApp> {
     let id = required(
         &conn.client_id,
@@ -169,12 +131,13 @@ pub fn pebblepad_app(conn: &PebblePadConn) -> CliResult<OAuthApp> {
         "SHOAL_PEBBLEPAD_CLIENT_ID",
     )?;
     Ok(match &conn.client_secret {
-        Some(secret) => OAuthApp::new(id.clone(), secret.clone(), LOOPBACK_REDIRECT),
-        None => OAuthApp::public(id.clone(), LOOPBACK_REDIRECT),
+        Some(secret) => OAuthApp::new(id.clone(), secret.clone(), conn.redirect_uri.clone()),
+        None => OAuthApp::public(id.clone(), conn.redirect_uri.clone()),
     })
 }
 
-/// The PebblePad token file the flags name, or the default under the config directory.
+/// The PebblePad token file the flags name, or the default under the config directory — for a
+/// login's tokens and a service account's rotations alike.
 pub fn pebblepad_token_file(conn: &PebblePadConn) -> CliResult<PathBuf> {
     match &conn.token_file {
         Some(path) => Ok(path.clone()),
@@ -182,38 +145,40 @@ pub fn pebblepad_token_file(conn: &PebblePadConn) -> CliResult<PathBuf> {
     }
 }
 
-/// A PebblePad client: a service account when both tokens are given, else the tokens of an
+/// A PebblePad client: a service account when both tokens are given (its rotations kept in the
+/// token file, which wins over the issued pair once it holds one), else the tokens of an
 /// earlier `shoal pebblepad login`; with `need_auth` off and no client id, no credentials at all
 /// (enough for `limits`).
-pub async fn pebblepad(conn: &PebblePadConn, need_auth: bool) -> CliResult<PebblePad> {
-    let installation = pebblepad_installation(conn)?;
-    let builder = PebblePad::builder(installation);
+pub fn pebblepad(
+    conn: &PebblePadConn,
+    need_auth: bool,
+    timeout_secs: u64,
+) -> CliResult<PebblePadClient> {
+    let builder =
+        PebblePadClient::builder(pebblepad_installation(conn)?).deadline(deadline(timeout_secs));
     let builder = match (&conn.access_token, &conn.refresh_token) {
-        (Some(access), Some(refresh)) => {
-            let mut account =
-                ServiceAccount::new(pebblepad_app(conn)?, access.clone(), refresh.clone());
-            if let Some(path) = &conn.token_file {
-                ensure_parent(path)?;
-                account = account.store(Arc::new(FileTokenStore::new(path.clone())));
-            }
-            builder.service_account(account)
-        }
+        (Some(access), Some(refresh)) => builder
+            .service_account(ServiceAccount::new(
+                pebblepad_app(conn)?,
+                access.clone(),
+                refresh.clone(),
+            ))
+            .token_store(token_store(&pebblepad_token_file(conn)?)?),
         (Some(_), None) | (None, Some(_)) => {
             return Err(CliError::usage("a service account needs both tokens")
                 .hint("pass --access-token and --refresh-token (or SHOAL_PEBBLEPAD_ACCESS_TOKEN and SHOAL_PEBBLEPAD_REFRESH_TOKEN)"));
         }
         (None, None) if !need_auth && conn.client_id.is_none() => builder,
-        (None, None) => {
-            let path = pebblepad_token_file(conn)?;
-            builder.oauth(pebblepad_app(conn)?, Arc::new(FileTokenStore::new(path)))
-        }
+        (None, None) => builder
+            .oauth(pebblepad_app(conn)?)
+            .token_store(token_store(&pebblepad_token_file(conn)?)?),
     };
-    Ok(builder.build().await?)
+    Ok(builder.build()?)
 }
 
 /// A Paya Connect client: the key method when a user id and key are given, else the token
 /// method from a username, password and domain.
-pub fn paya(conn: &PayaConn) -> CliResult<PayaClient> {
+pub fn paya(conn: &PayaConn, timeout_secs: u64) -> CliResult<PayaClient> {
     let environment = match (&conn.base_url, conn.environment) {
         (Some(base), _) => Environment::custom(base)?,
         (None, Some(EnvironmentArg::Production)) => Environment::Production,
@@ -225,7 +190,9 @@ pub fn paya(conn: &PayaConn) -> CliResult<PayaClient> {
         "developer-id",
         "SHOAL_PAYA_DEVELOPER_ID",
     )?;
-    let builder = PayaClient::builder(environment).developer_id(developer_id.clone());
+    let builder = PayaClient::builder(environment)
+        .developer_id(developer_id.clone())
+        .deadline(deadline(timeout_secs));
     let builder = match (&conn.user_id, &conn.api_key, &conn.username, &conn.password) {
         (Some(user), Some(key), _, _) => {
             let placement = match conn.key_placement {
@@ -256,6 +223,7 @@ pub fn paya(conn: &PayaConn) -> CliResult<PayaClient> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoal::auth::ClientSecret;
 
     fn conn() -> PearlDiverConn {
         PearlDiverConn {
@@ -267,31 +235,23 @@ mod tests {
             scope: None,
             audience_param: None,
             token_file: Some(PathBuf::from("tokens.json")),
+            redirect_uri: shoal::auth::DEFAULT_REDIRECT_URI.into(),
         }
     }
 
     #[test]
-    fn pearldiver_defaults_and_overrides() {
-        let config = pearldiver_oauth(&conn()).unwrap();
-        assert_eq!(config.authorize_url.as_str(), AUTHORIZE_URL);
-        assert_eq!(
-            config.token_query_params,
-            vec![("audience".to_string(), AUDIENCE.to_string())]
-        );
-        let mut own = conn();
-        own.token_url = Some("https://idp.test/token?audience=x".into());
-        own.scope = Some("openid offline_access".into());
-        let config = pearldiver_oauth(&own).unwrap();
-        assert!(config.token_query_params.is_empty());
-        assert_eq!(config.scopes, vec!["openid", "offline_access"]);
-        assert!(!format!("{config:?}").contains("TOPSECRET"));
+    fn pearldiver_flags_build_a_client_without_printing_secrets() {
+        let client = pearldiver(&conn(), 60).unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
+        assert!(shown.contains("api.pearldiver.io"), "{shown}");
     }
 
     #[test]
     fn missing_pieces_are_usage_errors_naming_the_flag() {
         let mut c = conn();
         c.client_id = None;
-        let err = pearldiver_oauth(&c).unwrap_err();
+        let err = pearldiver(&c, 60).unwrap_err();
         assert_eq!(err.kind.code(), 2);
         assert!(
             err.to_string().contains("SHOAL_PEARLDIVER_CLIENT_ID"),
@@ -299,6 +259,6 @@ mod tests {
         );
         let mut c = conn();
         c.auth_url = Some("not a url".into());
-        assert_eq!(pearldiver_oauth(&c).unwrap_err().kind.code(), 2);
+        assert_eq!(pearldiver(&c, 60).unwrap_err().kind.code(), 2);
     }
 }

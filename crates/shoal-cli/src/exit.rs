@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use shoal::core::{AuthErrorKind, Error};
+use shoal::core::{AuthErrorKind, Error, ErrorKind, OAuthErrorCode};
 
 /// What kind of failure ended the command; each has its own exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub struct CliError {
     pub message: String,
     /// What to do next.
     pub hint: Option<String>,
+    /// The grant is gone: the only way on is a new login (see [`CliError::for_vendor`]).
+    pub relogin: bool,
 }
 
 impl CliError {
@@ -54,7 +56,19 @@ impl CliError {
             kind,
             message: message.into(),
             hint: None,
+            relogin: false,
         }
+    }
+
+    /// Names the vendor's login command in the hint when a new login is what is needed — one
+    /// message everywhere, whichever command found out.
+    pub fn for_vendor(mut self, vendor: &str) -> Self {
+        if self.relogin {
+            self.hint = Some(format!(
+                "the grant is gone: run `shoal {vendor} login`, then the command again"
+            ));
+        }
+        self
     }
     /// Bad input.
     pub fn usage(message: impl Into<String>) -> Self {
@@ -88,34 +102,40 @@ impl fmt::Display for CliError {
 impl From<Error> for CliError {
     fn from(err: Error) -> Self {
         let message = err.to_string();
-        let status = err.status().map(|s| s.as_u16());
-        match &err {
-            Error::InvalidInput { .. } | Error::Config(_) => CliError::usage(message),
-            Error::Auth(a) => {
-                let hint = match a.kind {
-                    AuthErrorKind::ReauthenticationRequired => {
-                        "run the vendor's `login` command again"
+        let relogin = matches!(
+            err.auth_error().map(|a| &a.kind),
+            Some(AuthErrorKind::ReauthenticationRequired)
+                | Some(AuthErrorKind::OAuth(OAuthErrorCode::InvalidGrant))
+        );
+        let mut cli = match err.kind() {
+            ErrorKind::InvalidInput | ErrorKind::Config => CliError::usage(message),
+            ErrorKind::Auth => {
+                let hint = match err.auth_error().map(|a| &a.kind) {
+                    Some(AuthErrorKind::OAuth(OAuthErrorCode::InvalidClient)) => {
+                        "check the client id and client secret"
                     }
-                    AuthErrorKind::OAuth(_) => "check the client id, client secret and endpoints",
-                    AuthErrorKind::TokenStore => "check the token file's path and permissions",
+                    Some(AuthErrorKind::OAuth(_)) => "check the client id, secret and endpoints",
+                    Some(AuthErrorKind::TokenStore) => "check the token file's path and permissions",
                     _ => "check the credentials",
                 };
                 CliError::new(Failure::Auth, message).hint(hint)
             }
-            _ if matches!(status, Some(401 | 403)) => {
+            ErrorKind::Unauthorized | ErrorKind::Forbidden => {
                 CliError::new(Failure::Auth, message).hint("check the credentials, or log in again")
             }
-            _ if status == Some(404) => CliError::new(Failure::NotFound, message),
-            Error::RateLimited { .. } => CliError::new(Failure::Service, message)
+            ErrorKind::NotFound | ErrorKind::Gone => CliError::new(Failure::NotFound, message),
+            ErrorKind::RateLimited => CliError::new(Failure::Service, message)
                 .hint("wait for the limit window to pass, then retry"),
-            Error::MaybeProcessed { .. } => CliError::new(Failure::Service, message),
-            Error::Transport { .. } | Error::Timeout { .. } => {
-                CliError::new(Failure::Service, message)
-                    .hint("check the URL and your connection, then retry")
+            ErrorKind::MaybeProcessed => CliError::new(Failure::Service, message),
+            ErrorKind::Transport | ErrorKind::Timeout => CliError::new(Failure::Service, message)
+                .hint("check the URL and your connection, then retry (--timeout sets how long a call may take)"),
+            ErrorKind::BadRequest | ErrorKind::Validation | ErrorKind::MethodNotAllowed => {
+                CliError::usage(message)
             }
-            _ if status.is_some_and(|s| (400..500).contains(&s)) => CliError::usage(message),
             _ => CliError::new(Failure::Service, message),
-        }
+        };
+        cli.relogin = relogin;
+        cli
     }
 }
 
@@ -150,6 +170,27 @@ mod tests {
         assert_eq!(io.kind.code(), 6);
         assert_eq!(Failure::NotFound.code(), 4);
         assert_eq!(Failure::Service.code(), 5);
+    }
+
+    #[test]
+    fn a_lost_grant_says_the_same_everywhere() {
+        for err in [
+            Error::auth(
+                AuthErrorKind::ReauthenticationRequired,
+                "refresh token refused",
+            ),
+            Error::auth(AuthErrorKind::OAuth(OAuthErrorCode::InvalidGrant), "reused"),
+        ] {
+            let cli = CliError::from(err).for_vendor("pearldiver");
+            assert_eq!(cli.kind.code(), 3);
+            assert_eq!(
+                cli.hint.as_deref(),
+                Some("the grant is gone: run `shoal pearldiver login`, then the command again")
+            );
+        }
+        let other =
+            CliError::from(Error::auth(AuthErrorKind::TokenStore, "x")).for_vendor("pebblepad");
+        assert!(!other.to_string().contains("login"), "{other}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `shoal` binary: parse flags, set up logging, run one command, exit with its code.
 
 mod args;
+mod browser;
 mod bulk;
 mod config;
 mod demo;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let ui = Ui::new(cli.json);
+    let ui = Ui::new(cli.json, cli.timeout);
     // An export is one stream of pages: on one thread, each page is freed where it was
     // allocated, so memory stays flat however large the audience (glibc keeps per-thread arenas).
     let single_stream = matches!(
@@ -85,8 +86,12 @@ async fn run(command: Command, ui: Ui) -> CliResult {
     match command {
         Command::Demo(args) => demo::run(args, ui).await,
         Command::Sandbox(args) => sandbox::run(args, ui).await,
-        Command::PearlDiver(args) => pearldiver::run(args, ui).await,
-        Command::PebblePad(args) => pebblepad::run(args, ui).await,
-        Command::Paya(args) => paya::run(args, ui).await,
+        Command::PearlDiver(args) => pearldiver::run(args, ui)
+            .await
+            .map_err(|e| e.for_vendor("pearldiver")),
+        Command::PebblePad(args) => pebblepad::run(args, ui)
+            .await
+            .map_err(|e| e.for_vendor("pebblepad")),
+        Command::Paya(args) => paya::run(args, ui).await.map_err(|e| e.for_vendor("paya")),
     }
 }

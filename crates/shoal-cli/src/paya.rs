@@ -12,7 +12,7 @@ use crate::{bulk, config};
 
 /// Runs one `shoal paya` command, then ends the session if the token method was used.
 pub async fn run(args: PayaArgs, ui: Ui) -> CliResult {
-    let client = config::paya(&args.conn)?;
+    let client = config::paya(&args.conn, ui.timeout)?;
     let result = command(&client, args.command, ui).await;
     if let Err(e) = client.logout().await {
         tracing::warn!(error = %e, "could not end the Paya session");
@@ -51,7 +51,7 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
                 };
                 list = list.sort(field(name)?, order);
             }
-            let all: Vec<Contact> = list.stream().try_collect().await?;
+            let all: Vec<Contact> = list.by_item().try_collect().await?;
             let mut human = format!(
                 "{:<36}  {:<24} {:<16} EMAIL",
                 "ID", "LAST NAME", "FIRST NAME"
@@ -97,11 +97,7 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
                 .iter()
                 .filter(|(k, _)| k != "location_id" && k != "last_name")
             {
-                let (c, err) = set_new(contact, k, v);
-                if let Some(e) = err {
-                    return Err(e);
-                }
-                contact = c;
+                contact = contact.set(field(k)?, v)?;
             }
             show(
                 ui,
@@ -112,11 +108,7 @@ async fn contacts(client: &PayaClient, command: ContactsCommand, ui: Ui) -> CliR
         ContactsCommand::Update { id, fields } => {
             let mut update = ContactUpdate::new();
             for (k, v) in pairs(&fields)? {
-                let (u, err) = set_update(update, &k, &v);
-                if let Some(e) = err {
-                    return Err(e);
-                }
-                update = u;
+                update = update.set(field(&k)?, &v)?;
             }
             show(
                 ui,
@@ -178,104 +170,11 @@ fn pairs(fields: &[String]) -> CliResult<Vec<(String, String)>> {
         .collect()
 }
 
-fn field(name: &str) -> CliResult<ContactField> {
-    name.parse().map_err(|_| unknown(name))
+/// A contact field by its wire name; an unknown one is a usage error listing them all.
+pub(crate) fn field(name: &str) -> CliResult<ContactField> {
+    name.parse::<ContactField>()
+        .map_err(|e| CliError::usage(e.to_string()))
 }
-
-fn unknown(name: &str) -> CliError {
-    let known: Vec<&str> = ContactField::ALL.iter().map(|f| f.as_str()).collect();
-    CliError::usage(format!("unknown contact field {name:?}"))
-        .hint(format!("fields: {}", known.join(", ")))
-}
-
-fn flag(name: &str, value: &str) -> CliResult<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err(CliError::usage(format!(
-            "{name} must be 1 or 0, got {value:?}"
-        ))),
-    }
-}
-
-fn small(name: &str, value: &str) -> CliResult<u8> {
-    value
-        .parse()
-        .map_err(|_| CliError::usage(format!("{name} must be a number 0–4, got {value:?}")))
-}
-
-/// Field setters by wire name. On a bad name or value the contact comes back with the error,
-/// unchanged, so a caller can keep collecting reasons (the bulk import does).
-macro_rules! setter {
-    ($fn_name:ident, $ty:ty, [$($f:ident),*]) => {
-        pub(crate) fn $fn_name(c: $ty, name: &str, value: &str) -> ($ty, Option<CliError>) {
-            match name {
-                $(stringify!($f) => (c.$f(value), None),)*
-                "email_trx_receipt" => match flag(name, value) {
-                    Ok(b) => (c.email_trx_receipt(b), None),
-                    Err(e) => (c, Some(e)),
-                },
-                "header_message_type" => match small(name, value) {
-                    Ok(t) => (c.header_message_type(t), None),
-                    Err(e) => (c, Some(e)),
-                },
-                _ => (c, Some(unknown(name))),
-            }
-        }
-    };
-}
-
-setter!(
-    set_new,
-    NewContact,
-    [
-        account_number,
-        contact_api_id,
-        company_name,
-        first_name,
-        email,
-        address,
-        city,
-        state,
-        zip,
-        home_phone,
-        cell_phone,
-        office_phone,
-        office_ext_phone,
-        contact_balance,
-        contact_c1,
-        contact_c2,
-        contact_c3,
-        date_of_birth,
-        header_message
-    ]
-);
-setter!(
-    set_update,
-    ContactUpdate,
-    [
-        last_name,
-        account_number,
-        contact_api_id,
-        company_name,
-        first_name,
-        email,
-        address,
-        city,
-        state,
-        zip,
-        home_phone,
-        cell_phone,
-        office_phone,
-        office_ext_phone,
-        contact_balance,
-        contact_c1,
-        contact_c2,
-        contact_c3,
-        date_of_birth,
-        header_message
-    ]
-);
 
 #[cfg(test)]
 mod tests {
@@ -287,14 +186,10 @@ mod tests {
         assert_eq!(p[1], ("header_message".to_string(), "a=b".to_string()));
         assert_eq!(pairs(&["oops".into()]).unwrap_err().kind.code(), 2);
         assert_eq!(field("created_ts").unwrap(), ContactField::CreatedTs);
-        assert!(field("nope").is_err());
-        let (u, err) = set_update(ContactUpdate::new(), "email_trx_receipt", "1");
-        assert!(err.is_none());
-        assert_eq!(u.details.email_trx_receipt, Some(true));
+        let err = field("nope").unwrap_err();
         assert!(
-            set_update(ContactUpdate::new(), "location_id", "x")
-                .1
-                .is_some()
+            err.to_string().contains("last_name"),
+            "the known fields are listed: {err}"
         );
     }
 }

@@ -5,15 +5,13 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
-use shoal::auth::{
-    FileTokenStore, LifetimeLimits, LifetimeWarning, LoopbackOptions, SaveOutcome, TokenStore,
-};
+use shoal::auth::{FileTokenStore, LifetimeWarning, LoopbackOptions, TokenStore};
 use shoal::core::{Clock, SystemClock};
-use shoal::pearldiver::AudienceWindow;
+use shoal::pearldiver::{AudienceWindow, PearlDiverClient, REFRESH_LIFETIMES};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::args::{PearlDiverArgs, PearlDiverCommand, TokenCommand, WindowArgs};
+use crate::args::{PearlDiverArgs, PearlDiverCommand, PearlDiverConn, TokenCommand, WindowArgs};
 use crate::exit::{CliError, CliResult, Failure};
 use crate::ui::{Ui, human_duration, rfc3339};
 use crate::{bulk, config};
@@ -22,10 +20,7 @@ use crate::{bulk, config};
 pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
     let conn = &args.conn;
     match args.command {
-        PearlDiverCommand::Login {
-            no_browser,
-            redirect_port,
-        } => login(conn, no_browser, redirect_port, ui).await,
+        PearlDiverCommand::Login { no_browser } => login(conn, no_browser, ui).await,
         PearlDiverCommand::Token {
             command: TokenCommand::Status,
         } => status(conn, ui).await,
@@ -35,8 +30,8 @@ pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
         PearlDiverCommand::Audiences => audiences(conn, ui).await,
         PearlDiverCommand::Audience { key, window } => audience(conn, key, &window, ui).await,
         PearlDiverCommand::Export(export) => {
-            let setup = config::pearldiver(conn)?;
-            let summary = bulk::export(&setup.client, &export, ui).await?;
+            let client = client(conn, ui)?;
+            let summary = bulk::export(&client, &export, ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
         }
@@ -45,6 +40,11 @@ pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
 
 fn now() -> SystemTime {
     SystemClock.system_now()
+}
+
+fn client(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
+    let client = config::pearldiver(conn, ui.timeout)?;
+    Ok(client)
 }
 
 /// The data window from `--days` / `--since`; a malformed instant is a usage error.
@@ -63,51 +63,25 @@ pub fn window(args: &WindowArgs) -> CliResult<AudienceWindow> {
     }
 }
 
-/// Opens the system browser on `url`, best effort; false when none could be started.
-pub(crate) fn open_browser(url: &str) -> bool {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    command
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .is_ok()
-}
-
-async fn login(
-    conn: &crate::args::PearlDiverConn,
-    no_browser: bool,
-    port: Option<u16>,
-    ui: Ui,
-) -> CliResult {
-    let setup = config::pearldiver(conn)?;
-    let login = setup.client.login()?;
-    let mut options = LoopbackOptions::default().timeout(Duration::from_secs(300));
-    if let Some(port) = port {
-        options = options.port(port);
-    }
-    let pending = login.loopback(options).await?;
-    let url = pending.authorize_url().to_string();
-    eprintln!("Open this URL in a browser to log in to Pearl Diver:");
-    eprintln!("{url}");
-    if !no_browser && !open_browser(&url) {
-        eprintln!("(no browser could be started: open the URL above yourself)");
-    }
-    eprintln!(
-        "Waiting for the redirect to {} (5 minutes at most)…",
-        pending.redirect_uri()
+async fn login(conn: &PearlDiverConn, no_browser: bool, ui: Ui) -> CliResult {
+    let client = client(conn, ui)?;
+    let pending = client
+        .login()?
+        .loopback(
+            LoopbackOptions::default()
+                .redirect_uri(&conn.redirect_uri)
+                .timeout(Duration::from_secs(300)),
+        )
+        .await?;
+    crate::browser::show(
+        "Pearl Diver",
+        pending.authorize_url().as_str(),
+        pending.redirect_uri(),
+        "5 minutes at most",
+        no_browser,
     );
     pending.finish().await?;
-    let path = setup.store.path().display().to_string();
+    let path = config::pearldiver_token_file(conn)?.display().to_string();
     ui.print(
         &format!("Logged in to Pearl Diver; tokens saved to {path}"),
         &json!({"logged_in": true, "token_file": path}),
@@ -123,12 +97,12 @@ fn no_tokens(path: &std::path::Path) -> CliError {
     .hint("run `shoal pearldiver login` first (or point --token-file at your token file)")
 }
 
-async fn status(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
+async fn status(conn: &PearlDiverConn, ui: Ui) -> CliResult {
     let path = config::pearldiver_token_file(conn)?;
     let store = FileTokenStore::new(path.clone());
     let record = store.load().await?.ok_or_else(|| no_tokens(&path))?;
     let now = now();
-    let limits = LifetimeLimits::AUTH0_DEFAULT;
+    let limits = REFRESH_LIFETIMES;
     let since = |t: SystemTime| now.duration_since(t).unwrap_or_default();
     let mut lines = vec![format!("token file      {}", path.display())];
     match record.expires_at {
@@ -143,14 +117,8 @@ async fn status(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
         )),
         None => lines.push("access token    expiry unknown".into()),
     }
-    let inactivity_end = record
-        .refresh_issued_at
-        .zip(limits.inactivity)
-        .map(|(t, l)| t + l);
-    let absolute_end = record
-        .family_started_at
-        .zip(limits.absolute)
-        .map(|(t, l)| t + l);
+    let inactivity_end = record.inactivity_ends(&limits);
+    let absolute_end = record.family_ends(&limits);
     match (&record.refresh_token, record.refresh_issued_at) {
         (None, _) => {
             lines.push("refresh token   none: log in again when the access token expires".into())
@@ -205,41 +173,31 @@ async fn status(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
     Ok(())
 }
 
-async fn refresh(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
-    let setup = config::pearldiver(conn)?;
-    let store = &setup.store;
-    let guard = store.lock().await?;
-    let record = store.load().await?.ok_or_else(|| no_tokens(store.path()))?;
-    let refresh_token = record.refresh_token.clone().ok_or_else(|| {
-        CliError::new(Failure::Auth, "the stored tokens have no refresh token")
-            .hint("run `shoal pearldiver login` again")
-    })?;
-    let response = setup.oauth.refresh(&refresh_token, None).await?;
-    let rotated = record.rotated(response, now());
-    // Persisted (and synced) before anything is reported: the old refresh token is dead now.
-    if store.save_locked(&rotated, guard.fence()).await? == SaveOutcome::Superseded {
-        return Err(CliError::new(
-            Failure::Auth,
-            "another process stored newer tokens while this refresh ran; they were kept",
-        )
-        .hint("run `shoal pearldiver token status`; log in again if commands fail"));
+async fn refresh(conn: &PearlDiverConn, ui: Ui) -> CliResult {
+    let client = client(conn, ui)?;
+    let path = config::pearldiver_token_file(conn)?;
+    let credential = client
+        .credential()
+        .ok_or_else(|| CliError::new(Failure::Internal, "no OAuth credential"))?;
+    if credential.record().await?.is_none() {
+        return Err(no_tokens(&path));
     }
-    drop(guard);
+    // Saved (and synced) before it is reported: the old refresh token is dead now.
+    let rotated = credential.force_refresh().await?;
     let expires = rotated.expires_at.map(rfc3339);
     ui.print(
         &format!(
             "Tokens rotated and saved to {}; the new access token expires at {}",
-            store.path().display(),
+            path.display(),
             expires.clone().unwrap_or_else(|| "an unknown time".into())
         ),
-        &json!({"rotated": true, "token_file": store.path().display().to_string(), "access_token_expires_at": expires}),
+        &json!({"rotated": true, "token_file": path.display().to_string(), "access_token_expires_at": expires}),
     );
     Ok(())
 }
 
-async fn audiences(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
-    let setup = config::pearldiver(conn)?;
-    let list = setup.client.audiences().list().send().await?;
+async fn audiences(conn: &PearlDiverConn, ui: Ui) -> CliResult {
+    let list = client(conn, ui)?.audiences().list().send().await?;
     let mut human = format!("{:>8}  NAME", "KEY");
     for a in &list.audiences {
         human.push_str(&format!(
@@ -257,16 +215,9 @@ async fn audiences(conn: &crate::args::PearlDiverConn, ui: Ui) -> CliResult {
     Ok(())
 }
 
-async fn audience(
-    conn: &crate::args::PearlDiverConn,
-    key: u64,
-    flags: &WindowArgs,
-    ui: Ui,
-) -> CliResult {
+async fn audience(conn: &PearlDiverConn, key: u64, flags: &WindowArgs, ui: Ui) -> CliResult {
     let window = window(flags)?;
-    let setup = config::pearldiver(conn)?;
-    let page = setup
-        .client
+    let page = client(conn, ui)?
         .audiences()
         .get(key, window)
         .send()

@@ -4,11 +4,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use shoal::auth::{
-    FileTokenStore, LoopbackLogin, LoopbackOptions, OAuthClient, TokenRecord, TokenStore,
-};
-use shoal::core::{Clock, Pipeline, SystemClock};
-use shoal::pebblepad::{BasicUserInfo, PebblePad, PebblePadErrorDecoder, Target};
+use shoal::auth::LoopbackOptions;
+use shoal::pebblepad::{BasicUserInfo, PebblePadClient, Target};
 
 use crate::args::{GroupsCommand, PebblePadArgs, PebblePadCommand, PebblePadConn, UsersCommand};
 use crate::config;
@@ -19,11 +16,8 @@ use crate::ui::Ui;
 pub async fn run(args: PebblePadArgs, ui: Ui) -> CliResult {
     let conn = &args.conn;
     match args.command {
-        PebblePadCommand::Login {
-            no_browser,
-            redirect_port,
-        } => login(conn, no_browser, redirect_port, ui).await,
-        PebblePadCommand::Limits => limits(&config::pebblepad(conn, false).await?, ui).await,
+        PebblePadCommand::Login { no_browser } => login(conn, no_browser, ui).await,
+        PebblePadCommand::Limits => limits(&config::pebblepad(conn, false, ui.timeout)?, ui).await,
         PebblePadCommand::Users { command } => users(conn, command, ui).await,
         PebblePadCommand::Groups {
             command:
@@ -32,7 +26,7 @@ pub async fn run(args: PebblePadArgs, ui: Ui) -> CliResult {
                     by_custom_id,
                 },
         } => {
-            let client = config::pebblepad(conn, true).await?;
+            let client = config::pebblepad(conn, true, ui.timeout)?;
             let members = client
                 .groups()
                 .members(target(group, by_custom_id))
@@ -72,7 +66,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
             email,
             custom_id,
         } => {
-            let client = config::pebblepad(conn, true).await?;
+            let client = config::pebblepad(conn, true, ui.timeout)?;
             let mut user = BasicUserInfo::new(username.clone())
                 .name(forename, surname)
                 .email(email);
@@ -88,7 +82,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
             Ok(())
         }
         UsersCommand::Delete { id, by_custom_id } => {
-            let client = config::pebblepad(conn, true).await?;
+            let client = config::pebblepad(conn, true, ui.timeout)?;
             client
                 .users()
                 .delete(target(id.clone(), by_custom_id))
@@ -101,7 +95,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
             Ok(())
         }
         UsersCommand::Import(import) => {
-            let client = config::pebblepad(conn, true).await?;
+            let client = config::pebblepad(conn, true, ui.timeout)?;
             let summary = crate::bulk::import_users(&client, &(&import).into(), ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
@@ -110,7 +104,7 @@ async fn users(conn: &PebblePadConn, command: UsersCommand, ui: Ui) -> CliResult
 }
 
 /// Prints the limits `GetRateLimits` announces and what the client's limiter knows.
-pub async fn limits(client: &PebblePad, ui: Ui) -> CliResult {
+pub async fn limits(client: &PebblePadClient, ui: Ui) -> CliResult {
     let info = client.refresh_rate_limits().await?;
     let status = client.rate_limits().await?;
     let mut human = format!("PebblePad limits ({})", client.installation());
@@ -131,37 +125,26 @@ pub async fn limits(client: &PebblePad, ui: Ui) -> CliResult {
     Ok(())
 }
 
-async fn login(conn: &PebblePadConn, no_browser: bool, port: Option<u16>, ui: Ui) -> CliResult {
-    let installation = config::pebblepad_installation(conn)?;
-    let app = config::pebblepad_app(conn)?;
-    let path = config::pebblepad_token_file(conn)?;
-    config::ensure_parent(&path)?;
-    let base = Pipeline::builder(installation.oauth_base())
-        .error_decoder(PebblePadErrorDecoder)
-        .build()?;
-    let oauth = OAuthClient::new(app.config(&installation), &base);
-    let mut options = LoopbackOptions::default().timeout(Duration::from_secs(120));
-    if let Some(port) = port {
-        options = options.port(port);
-    }
-    let login = LoopbackLogin::start(&oauth, options).await?;
-    eprintln!("Open this URL in a browser to log in to PebblePad:");
-    eprintln!("{}", login.authorize_url());
-    if !no_browser {
-        crate::pearldiver::open_browser(login.authorize_url().as_str());
-    }
-    eprintln!(
-        "Waiting for the redirect to {} (PebblePad allows 2 minutes)…",
-        login.redirect_uri()
+async fn login(conn: &PebblePadConn, no_browser: bool, ui: Ui) -> CliResult {
+    let client = config::pebblepad(conn, true, ui.timeout)?;
+    let pending = client
+        .login()?
+        .loopback(
+            LoopbackOptions::default()
+                .redirect_uri(&conn.redirect_uri)
+                .timeout(Duration::from_secs(120)),
+        )
+        .await?;
+    crate::browser::show(
+        "PebblePad",
+        pending.authorize_url().as_str(),
+        pending.redirect_uri(),
+        "PebblePad allows 2 minutes",
+        no_browser,
     );
-    let tokens = login.finish().await?;
-    let record = TokenRecord::from_login(tokens, SystemClock.system_now());
-    let store = FileTokenStore::new(path.clone());
-    let guard = store.lock().await?;
-    // A new login starts a new family: nothing newer can exist, whatever the store answers.
-    let _ = store.save_locked(&record, guard.fence()).await?;
-    drop(guard);
-    let path = path.display().to_string();
+    // A new login starts a new family, saved before it is used.
+    pending.finish().await?;
+    let path = config::pebblepad_token_file(conn)?.display().to_string();
     ui.print(
         &format!("Logged in to PebblePad; tokens saved to {path}"),
         &json!({"logged_in": true, "token_file": path}),

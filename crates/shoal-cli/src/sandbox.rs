@@ -98,6 +98,7 @@ impl Emulators {
             scope: None,
             audience_param: Some(pd.audience.clone()),
             token_file: Some(token_file),
+            redirect_uri: "http://127.0.0.1:0/callback".into(),
         }
     }
 
@@ -149,17 +150,23 @@ impl Emulators {
 
 /// Logs in to the Pearl Diver emulator through the loopback code flow with PKCE, playing the
 /// browser with a plain HTTP request (the emulator approves at once); tokens go to `conn`'s file.
-pub async fn code_flow_login(conn: &PearlDiverConn) -> CliResult<config::PearlDiverSetup> {
-    let setup = config::pearldiver(conn)?;
-    let login = setup.client.login()?;
+pub async fn code_flow_login(
+    conn: &PearlDiverConn,
+) -> CliResult<shoal::pearldiver::PearlDiverClient> {
+    let client = config::pearldiver(conn, 60)?;
+    let login = client.login()?;
     let pending = login
-        .loopback(LoopbackOptions::default().timeout(std::time::Duration::from_secs(30)))
+        .loopback(
+            LoopbackOptions::default()
+                .redirect_uri(&conn.redirect_uri)
+                .timeout(std::time::Duration::from_secs(30)),
+        )
         .await?;
     let url = pending.authorize_url().clone();
     let (browser, finished) = tokio::join!(http::follow_authorize(&url), pending.finish());
     browser?;
     finished?;
-    Ok(setup)
+    Ok(client)
 }
 
 /// A value quoted for POSIX `sh` (`set -a; . FILE`).

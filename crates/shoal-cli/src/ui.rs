@@ -9,21 +9,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Output settings for one run.
+/// Settings for one run: how to print, and how long one call may take.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
     /// Print one JSON object on stdout instead of human text.
     pub json: bool,
     /// Draw progress bars (stderr is a terminal and output is not JSON).
     pub progress: bool,
+    /// `--timeout`: the longest one call may take, in seconds.
+    pub timeout: u64,
 }
 
 impl Ui {
     /// Settings from the global flags and the terminal.
-    pub fn new(json: bool) -> Self {
+    pub fn new(json: bool, timeout: u64) -> Self {
         Self {
             json,
             progress: !json && std::io::stderr().is_terminal(),
+            timeout,
         }
     }
 

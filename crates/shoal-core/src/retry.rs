@@ -89,7 +89,7 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 /// The pipeline asks it about every error response and every transport failure; the
 /// [`RetryPolicy`] then decides from the [`Classification`]. Plug in your own with
 /// [`PipelineBuilder::retry_classifier`](crate::PipelineBuilder::retry_classifier) (or
-/// [`ClientOptions::retry_classifier`](crate::ClientOptions::retry_classifier)), e.g. to retry a
+/// [`ConfigureClient::retry_classifier`](crate::ConfigureClient::retry_classifier)), e.g. to retry a
 /// vendor's 409; the vendor's "not processed" statuses are filled in by the pipeline.
 pub trait RetryClassifier: Send + Sync + std::fmt::Debug + 'static {
     /// Classifies an error response.

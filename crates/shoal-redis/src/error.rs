@@ -27,10 +27,10 @@ fn kind(e: &redis::RedisError) -> TransportErrorKind {
         TransportErrorKind::ConnectRefused
     } else if e.is_timeout() {
         TransportErrorKind::Timeout
-    } else if e.is_io_error() || e.is_connection_dropped() {
-        TransportErrorKind::Io
     } else {
-        TransportErrorKind::Other
+        // Broken connections and Redis-side refusals (BUSY, NOSCRIPT, OOM) alike: the API call
+        // was not sent, and trying again later may work.
+        TransportErrorKind::Io
     }
 }
 

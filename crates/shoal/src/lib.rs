@@ -74,10 +74,11 @@
 //!     AccessToken::new(ep.service_access_token.clone().unwrap_or_default()),
 //!     RefreshToken::new(ep.service_refresh_token.clone().unwrap_or_default()),
 //! );
-//! let client = PebblePad::builder(Installation::custom(&ep.host)?)
+//! let client = PebblePadClient::builder(Installation::custom(&ep.host)?)
 //!     .service_account(account)
-//!     .build()
-//!     .await?;
+//!     // Every rotation saved before it is used (a `FileTokenStore` outlives the process).
+//!     .token_store(std::sync::Arc::new(MemoryTokenStore::new()))
+//!     .build()?;
 //! let user = BasicUserInfo::new("ada.lovelace")
 //!     .name("Ada", "Lovelace")
 //!     .email("ada@example.test")
@@ -122,7 +123,7 @@
 //! let created = client.contacts().create(contact).send().await?;
 //! let id = created.id.clone().unwrap_or_default();
 //! client.contacts().update(id.as_str(), ContactUpdate::new().city("London")).send().await?;
-//! let all: Vec<_> = client.contacts().list().page_size(100).stream().try_collect().await?;
+//! let all: Vec<_> = client.contacts().list().page_size(100).by_item().try_collect().await?;
 //! assert!(all.iter().any(|c| c.id == created.id && c.city.as_deref() == Some("London")));
 //! client.contacts().delete(id.as_str()).send().await?;
 //! client.logout().await?; // DELETE /v2/token/{token}
@@ -134,10 +135,13 @@
 pub use shoal_auth as auth;
 pub use shoal_core as core;
 #[cfg(feature = "paya")]
+#[cfg_attr(docsrs, doc(cfg(feature = "paya")))]
 pub use shoal_paya as paya;
 #[cfg(feature = "pearldiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pearldiver")))]
 pub use shoal_pearldiver as pearldiver;
 #[cfg(feature = "pebblepad")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pebblepad")))]
 pub use shoal_pebblepad as pebblepad;
 
 /// The names most programs need: errors, pages, the clock, the secret types, the token stores,
@@ -148,14 +152,18 @@ pub mod prelude {
         Password, RefreshToken, TokenStore,
     };
     pub use shoal_core::{
-        Clock, Cursor, Error, Page, Result, RetryPolicy, SharedClock, SystemClock,
+        ClientOptions, Clock, ConfigureClient, Cursor, Error, ErrorKind, Page, Result, RetryPolicy,
+        SharedClock, SystemClock,
     };
     #[cfg(feature = "paya")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "paya")))]
     pub use shoal_paya::{Environment, KeyPlacement, PayaClient, PayaErrorExt};
     #[cfg(feature = "pearldiver")]
-    pub use shoal_pearldiver::{AudienceWindow, PearlDiverClient};
+    #[cfg_attr(docsrs, doc(cfg(feature = "pearldiver")))]
+    pub use shoal_pearldiver::{AudienceWindow, PearlDiverClient, PearlDiverErrorExt};
     #[cfg(feature = "pebblepad")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pebblepad")))]
     pub use shoal_pebblepad::{
-        Installation, OAuthApp, PebblePad, PebblePadErrorExt, ServiceAccount,
+        Impersonate, Installation, OAuthApp, PebblePadClient, PebblePadErrorExt, ServiceAccount,
     };
 }

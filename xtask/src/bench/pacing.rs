@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::try_join_all;
 use shoal_auth::{AccessToken, StaticToken};
 use shoal_core::{
-    Error, Pipeline, RateLimitHeaders, RateLimiter, RateLimits, Request, RetryPolicy, SystemClock,
+    Error, Pipeline, RateLimitHeaders, RateLimiter, RateLimits, Request, SystemClock,
 };
 
 use super::emulate::Emulator;

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 use shoal::core::Error;
-use shoal::paya::{NewContact, PayaClient, PayaErrorExt as _};
+use shoal::paya::{Access, ContactField, NewContact, PayaClient};
 
 use super::import::{self, Invalid, Plan, Row, RowSender, Sent, TableRow};
 use super::journal::Entry;
@@ -30,34 +30,22 @@ use crate::args::ImportArgs;
 use crate::exit::{CliError, CliResult};
 use crate::ui::Ui;
 
-/// The columns, in the documented order, and whether each is required.
-pub const COLUMNS: &[(&str, bool)] = &[
-    ("contact_api_id", true),
-    ("last_name", true),
-    ("first_name", false),
-    ("company_name", false),
-    ("account_number", false),
-    ("email", false),
-    ("address", false),
-    ("city", false),
-    ("state", false),
-    ("zip", false),
-    ("home_phone", false),
-    ("cell_phone", false),
-    ("office_phone", false),
-    ("office_ext_phone", false),
-    ("contact_balance", false),
-    ("contact_c1", false),
-    ("contact_c2", false),
-    ("contact_c3", false),
-    ("date_of_birth", false),
-    ("email_trx_receipt", false),
-    ("header_message", false),
-    ("header_message_type", false),
-];
+/// The columns: `contact_api_id` and `last_name` first and required, then every other writable
+/// contact field in the declared order (shoal-paya's one field declaration).
+pub fn columns() -> Vec<(&'static str, bool)> {
+    let mut columns = vec![("contact_api_id", true), ("last_name", true)];
+    columns.extend(
+        ContactField::ALL
+            .iter()
+            .filter(|f| f.access() == Access::Writable)
+            .map(|f| (f.as_str(), false))
+            .filter(|(name, _)| !matches!(*name, "contact_api_id" | "last_name")),
+    );
+    columns
+}
 
-fn cell(row: &TableRow, name: &str) -> Option<String> {
-    let i = COLUMNS.iter().position(|(n, _)| *n == name)?;
+fn cell(row: &TableRow, columns: &[(&str, bool)], name: &str) -> Option<String> {
+    let i = columns.iter().position(|(n, _)| *n == name)?;
     row.get(i).map(str::to_string)
 }
 
@@ -73,9 +61,10 @@ pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let columns = columns();
     for row in rows {
         let mut reasons: Vec<String> = row.error.iter().cloned().collect();
-        let api_id = cell(&row, "contact_api_id").unwrap_or_default();
+        let api_id = cell(&row, &columns, "contact_api_id").unwrap_or_default();
         if api_id.is_empty() {
             reasons.push("contact_api_id is required (it makes a resend safe)".into());
         } else if let Some(first) = seen.get(&api_id) {
@@ -83,21 +72,29 @@ pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
         } else {
             seen.insert(api_id.clone(), row.line);
         }
-        let last_name = cell(&row, "last_name");
+        let last_name = cell(&row, &columns, "last_name");
         if last_name.is_none() {
             reasons.push("last_name is required".into());
         }
         let mut contact = NewContact::new(location_id, last_name.as_deref().unwrap_or("-"));
-        contact.details.contact_api_id = Some(api_id.clone()).filter(|s| !s.is_empty());
-        // The same setters as `shoal paya contacts create field=value`.
-        for (name, _) in COLUMNS {
-            if matches!(*name, "contact_api_id" | "last_name") {
+        if !api_id.is_empty() {
+            contact = contact.contact_api_id(api_id.clone());
+        }
+        // The same setting by name as `shoal paya contacts create field=value`.
+        for (name, _) in &columns {
+            let name = *name;
+            if matches!(name, "contact_api_id" | "last_name") {
                 continue;
             }
-            if let Some(value) = cell(&row, name) {
-                let (c, err) = crate::paya::set_new(contact, name, &value);
-                reasons.extend(err.map(|e| e.message));
-                contact = c;
+            let Some(value) = cell(&row, &columns, name) else {
+                continue;
+            };
+            match name.parse::<ContactField>() {
+                Ok(field) => match contact.clone().set(field, &value) {
+                    Ok(c) => contact = c,
+                    Err(e) => reasons.push(e.to_string()),
+                },
+                Err(e) => reasons.push(e.to_string()),
             }
         }
         if let Err(e) = contact.validate() {
@@ -172,7 +169,7 @@ pub async fn run(
     ui: Ui,
 ) -> CliResult<serde_json::Value> {
     check_location(location_id)?;
-    let rows = import::read_table(&args.file, COLUMNS)?;
+    let rows = import::read_table(&args.file, &columns())?;
     let plan = plan(rows, location_id);
     import::run(args, ui, plan, &Sender { client }).await
 }
@@ -187,20 +184,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.csv");
         std::fs::write(&p, text).unwrap();
-        import::read_table(&p, COLUMNS).unwrap()
+        import::read_table(&p, &columns()).unwrap()
     }
 
     #[test]
     fn each_documented_limit_is_caught() {
         let long = |n: usize| "x".repeat(n);
-        let header = COLUMNS
+        let header = columns()
             .iter()
             .map(|(n, _)| *n)
             .collect::<Vec<_>>()
             .join(",");
         let mut text = format!("{header}\n");
         let row = |field: &str, value: &str| {
-            COLUMNS
+            columns()
                 .iter()
                 .enumerate()
                 .map(|(i, (n, _))| match *n {

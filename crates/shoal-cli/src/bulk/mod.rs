@@ -18,7 +18,7 @@ mod users;
 
 use shoal::paya::PayaClient;
 use shoal::pearldiver::PearlDiverClient;
-use shoal::pebblepad::PebblePad;
+use shoal::pebblepad::PebblePadClient;
 
 use crate::args::{ExportArgs, ImportArgs};
 use crate::exit::CliResult;
@@ -45,7 +45,7 @@ pub async fn import_contacts(
 
 /// `shoal pebblepad users import`: returns the JSON summary.
 pub async fn import_users(
-    client: &PebblePad,
+    client: &PebblePadClient,
     args: &ImportArgs,
     ui: Ui,
 ) -> CliResult<serde_json::Value> {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use shoal::auth::Password;
 use shoal::core::{Clock as _, Error, SystemClock};
-use shoal::pebblepad::{BasicUserInfo, PebblePad, PebblePadErrorExt as _};
+use shoal::pebblepad::{BasicUserInfo, PebblePadClient, PebblePadErrorExt as _};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
@@ -152,7 +152,7 @@ pub fn plan(rows: Vec<TableRow>) -> Plan<BasicUserInfo> {
 }
 
 struct Sender<'c> {
-    client: &'c PebblePad,
+    client: &'c PebblePadClient,
 }
 
 fn may_pass(e: &Error) -> bool {
@@ -188,7 +188,11 @@ impl RowSender<BasicUserInfo> for Sender<'_> {
 }
 
 /// Runs the import; the `--json` summary.
-pub async fn run(client: &PebblePad, args: &ImportArgs, ui: Ui) -> CliResult<serde_json::Value> {
+pub async fn run(
+    client: &PebblePadClient,
+    args: &ImportArgs,
+    ui: Ui,
+) -> CliResult<serde_json::Value> {
     let rows = import::read_table(&args.file, COLUMNS)?;
     let plan = plan(rows);
     import::run(args, ui, plan, &Sender { client }).await

@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, future::join_all};
 use serde_json::json;
 use shoal::auth::{AccessToken, LoopbackOptions, RefreshSettings, RefreshToken, UnknownExpiry};
-use shoal::core::{Clock, RetryPolicy, SystemClock};
-use shoal::paya::{
-    ContactField, ContactUpdate, Environment, NewContact, Password, PayaClient, PayaErrorExt,
-};
+use shoal::core::{Clock, ConfigureClient as _, ErrorKind, RetryPolicy, SystemClock};
+use shoal::paya::{ContactField, ContactUpdate, Environment, NewContact, Password, PayaClient};
 use shoal::pearldiver::{AudienceWindow, PearlDiverClient};
 use shoal::pebblepad::{
-    BasicUserInfo, Group, GroupMember, Installation, OAuthApp, PebblePad, ServiceAccount, Target,
+    BasicUserInfo, Group, GroupMember, Installation, OAuthApp, PebblePadClient, ServiceAccount,
+    Target,
 };
 use shoal_testkit::Fault;
 use shoal_testkit::paya::{Paya, PayaConfig};
@@ -24,8 +23,8 @@ use shoal_testkit::pebblepad::{PebblePad as PebblePadEmulator, PebblePadConfig, 
 
 use crate::args::DemoArgs;
 use crate::exit::{CliError, CliResult, Failure};
+use crate::http;
 use crate::ui::{Ui, human_duration};
-use crate::{config, http};
 
 mod paya;
 mod pearldiver;

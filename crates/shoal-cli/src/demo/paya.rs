@@ -74,7 +74,7 @@ pub(super) async fn paya(ui: Ui) -> CliResult<Row> {
         .await
         .map_err(|e| step(V, "delete the contact")(e.into()))?;
     match contacts.get(id.clone()).send().await {
-        Err(e) if e.is_not_found() || e.is_deleted() => {}
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Gone) => {}
         Err(e) => return Err(step(V, "delete the contact")(e.into())),
         Ok(_) => {
             return Err(CliError::new(

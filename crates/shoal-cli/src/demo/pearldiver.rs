@@ -18,21 +18,19 @@ pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
     .await
     .map_err(|e| CliError::io("cannot start the Pearl Diver emulator", e))?;
     let ep = emulator.endpoints().clone();
-    let conn = crate::args::PearlDiverConn {
-        client_id: Some(ep.client_id.clone()),
-        client_secret: Some(ep.client_secret.as_str().into()),
-        auth_url: Some(ep.authorize_url.clone()),
-        token_url: Some(ep.token_url.clone()),
-        api_url: Some(ep.api_base.clone()),
-        scope: None,
-        audience_param: Some(ep.audience.clone()),
-        token_file: None,
-    };
     let changes = Arc::new(AtomicU64::new(0));
     let counter = changes.clone();
     let client = PearlDiverClient::builder()
-        .oauth_config(config::pearldiver_oauth(&conn)?)
+        .oauth(
+            ep.client_id.clone(),
+            ep.client_secret.as_str().into(),
+            "http://127.0.0.1:0/callback",
+        )
+        .authorize_url(&ep.authorize_url)
+        .token_url(&ep.token_url)
+        .audience(Some(&ep.audience))
         .api_base(&ep.api_base)
+        .ephemeral_tokens()
         .refresh_settings(RefreshSettings::new(
             Duration::from_millis(300),
             Duration::ZERO,
@@ -47,7 +45,12 @@ pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
 
     let login = client.login().map_err(|e| step(V, "login")(e.into()))?;
     let pending = login
-        .loopback(LoopbackOptions::default().timeout(Duration::from_secs(30)))
+        // Any free port: the emulator takes any loopback port; a real login uses the registered one.
+        .loopback(
+            LoopbackOptions::default()
+                .redirect_uri("http://127.0.0.1:0/callback")
+                .timeout(Duration::from_secs(30)),
+        )
         .await
         .map_err(|e| step(V, "login")(e.into()))?;
     let url = pending.authorize_url().clone();

@@ -36,11 +36,11 @@ pub(super) async fn pebblepad(ui: Ui) -> CliResult<Row> {
         RefreshToken::new(refresh),
     );
     let installation = Installation::custom(&ep.host).map_err(|e| step(V, "client")(e.into()))?;
-    let client = PebblePad::builder(installation)
+    let client = PebblePadClient::builder(installation)
         .service_account(account)
+        .ephemeral_tokens()
         .window(limits.window)
         .build()
-        .await
         .map_err(|e| step(V, "client")(e.into()))?;
     say(
         ui,
@@ -135,7 +135,7 @@ pub(super) async fn pebblepad(ui: Ui) -> CliResult<Row> {
 }
 
 /// Prints the limiter's view (limit, server's remaining, in flight) while a burst runs.
-fn live_limits(client: PebblePad, ui: Ui) -> tokio::task::JoinHandle<()> {
+fn live_limits(client: PebblePadClient, ui: Ui) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = String::new();
         loop {

@@ -150,12 +150,9 @@ async fn pearldiver(args: &Args, clock: SharedClock) -> Result<serde_json::Value
         Duration::ZERO,
         UnknownExpiry::RefreshFirst,
     );
-    let credential = RefreshingCredential::with_settings(
-        client,
-        Arc::new(store(args, &clock).await?),
-        settings,
-        None,
-    );
+    let credential = RefreshingCredential::builder(client, Arc::new(store(args, &clock).await?))
+        .settings(settings)
+        .build();
     let api = base.derive(api_base, Arc::new(credential));
     let pause = args.ms("pause-ms", 20)?;
     let until = args.num("until-ms", 0)?;

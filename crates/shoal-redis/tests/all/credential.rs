@@ -37,16 +37,13 @@ async fn credential(
         .connect(&redis.url())
         .await
         .unwrap();
-    RefreshingCredential::with_settings(
-        OAuthClient::new(config, &base),
-        Arc::new(store),
-        RefreshSettings::new(
+    RefreshingCredential::builder(OAuthClient::new(config, &base), Arc::new(store))
+        .settings(RefreshSettings::new(
             Duration::from_secs(5),
             Duration::ZERO,
             UnknownExpiry::RefreshFirst,
-        ),
-        None,
-    )
+        ))
+        .build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
