@@ -1,8 +1,6 @@
 //! [`ApiKeyAuth`]: a developer id plus a user id and API key on every request (Paya's "key
 //! method"), each placed in headers, the query string or HTTP Basic.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -102,7 +100,7 @@ fn key_headers(c: &ApiKeyConfig) -> Result<Vec<(HeaderName, HeaderValue)>> {
 
 /// Key-method credentials and where each piece goes: a user id and its API key under the
 /// service's names, plus fixed values sent with every request (Paya's `developer-id`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ApiKeyConfig {
     params: Vec<PlacedParam>,
@@ -111,17 +109,6 @@ pub struct ApiKeyConfig {
     api_key_name: String,
     api_key: ApiKey,
     key_placement: KeyPlacement,
-}
-
-impl fmt::Debug for ApiKeyConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKeyConfig")
-            .field("params", &self.params)
-            .field("user_id", &self.user_id)
-            .field("api_key", &self.api_key)
-            .field("key_placement", &self.key_placement)
-            .finish()
-    }
 }
 
 impl ApiKeyConfig {

@@ -2,8 +2,6 @@
 //! then the code exchange, with the tokens stored through the client's refreshing credential.
 //! Every OAuth vendor client hands one out from `client.login()`.
 
-use std::fmt;
-
 use shoal_core::{Result, Url};
 
 use crate::loopback::{LoopbackLogin, LoopbackOptions};
@@ -15,17 +13,9 @@ use crate::refreshing::RefreshingCredential;
 /// Two ways: [`loopback`](Self::loopback) for command-line tools (a one-shot listener on the
 /// registered loopback redirect URI), or [`authorize`](Self::authorize) then
 /// [`complete`](Self::complete) with whatever redirect your application receives.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Login {
     credential: RefreshingCredential,
-}
-
-impl fmt::Debug for Login {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Login")
-            .field("client", self.credential.oauth_client())
-            .finish()
-    }
 }
 
 impl Login {
@@ -67,17 +57,10 @@ impl Login {
 }
 
 /// A loopback login waiting for the browser's redirect.
+#[derive(Debug)]
 pub struct LoopbackPending {
     login: LoopbackLogin,
     credential: RefreshingCredential,
-}
-
-impl fmt::Debug for LoopbackPending {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoopbackPending")
-            .field("login", &self.login)
-            .finish()
-    }
 }
 
 impl LoopbackPending {

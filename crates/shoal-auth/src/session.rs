@@ -45,7 +45,7 @@ impl SessionEndpoint {
 }
 
 /// How to log in, where the session token goes, and when to log in again.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SessionConfig {
     endpoint: SessionEndpoint,
@@ -55,19 +55,6 @@ pub struct SessionConfig {
     placement: ParamPlacement,
     margin: Duration,
     params: Vec<PlacedParam>,
-}
-
-impl fmt::Debug for SessionConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionConfig")
-            .field("endpoint", &self.endpoint)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("domain", &self.domain)
-            .field("placement", &self.placement)
-            .field("params", &self.params)
-            .finish()
-    }
 }
 
 impl SessionConfig {

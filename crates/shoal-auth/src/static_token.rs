@@ -1,7 +1,5 @@
 //! [`StaticToken`]: a fixed bearer token, for tests and simple scripts.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
@@ -10,26 +8,19 @@ use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result
 use crate::secret::{AccessToken, ExposeSecret as _};
 
 /// Sends `Authorization: Bearer <token>` and never refreshes: a 401 is final.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StaticToken {
-    token: AccessToken,
-    /// `Bearer …`, built once; `None` when the token cannot go in a header.
+    /// `Bearer …`, built once (sensitive: `Debug` shows no token); `None` when the token cannot
+    /// go in a header.
     header: Option<HeaderValue>,
-}
-
-impl fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticToken")
-            .field("token", &self.token)
-            .finish()
-    }
 }
 
 impl StaticToken {
     /// A bearer authenticator for `token`.
     pub fn new(token: AccessToken) -> Self {
-        let header = bearer(&token);
-        Self { token, header }
+        Self {
+            header: bearer(&token),
+        }
     }
 }
 
@@ -73,7 +64,7 @@ mod tests {
         assert!(!auth.unauthorized(stamp).await.unwrap());
         assert_eq!(
             format!("{auth:?}"),
-            "StaticToken { token: AccessToken([redacted]) }"
+            "StaticToken { header: Some(Sensitive) }"
         );
     }
 }

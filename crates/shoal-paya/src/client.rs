@@ -38,20 +38,11 @@ pub const SESSION: SessionEndpoint =
 /// A POST (a create) is **never** resent once it may have reached the server: after a 5xx or a
 /// timeout the error is [`Error::MaybeProcessed`]; only a refused connection (nothing was sent)
 /// is retried.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PayaClient {
     pipeline: Pipeline,
     session: Option<SessionTokenAuth>,
     input_checks: bool,
-}
-
-impl fmt::Debug for PayaClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PayaClient")
-            .field("pipeline", &self.pipeline)
-            .field("input_checks", &self.input_checks)
-            .finish()
-    }
 }
 
 impl PayaClient {

@@ -2,8 +2,6 @@
 //! client authentication with the raw `id:secret`, no PKCE, and the service-account start from an
 //! issued access + refresh pair of unknown age.
 
-use std::fmt;
-
 use shoal_auth::{
     AccessToken, BasicEncoding, ClientAuth, ClientSecret, OAuthConfig, RefreshToken, TokenRecord,
 };
@@ -25,23 +23,12 @@ use crate::installation::Installation;
 /// assert!(!config.pkce);
 /// assert!(!format!("{app:?}").contains("s3cret"));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OAuthApp {
     client_id: String,
     client_secret: Option<ClientSecret>,
     redirect_uri: String,
     scopes: Vec<String>,
-}
-
-impl fmt::Debug for OAuthApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthApp")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
 }
 
 impl OAuthApp {
@@ -123,19 +110,10 @@ impl OAuthApp {
 /// );
 /// assert!(!format!("{account:?}").contains("issued-"));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ServiceAccount {
     pub(crate) app: OAuthApp,
     pub(crate) record: TokenRecord,
-}
-
-impl fmt::Debug for ServiceAccount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceAccount")
-            .field("app", &self.app)
-            .field("record", &self.record)
-            .finish()
-    }
 }
 
 impl ServiceAccount {

@@ -1,7 +1,6 @@
 //! [`OAuthClient`]: the token endpoint (code exchange and refresh) on a derived Shoal pipeline,
 //! and the lenient [`TokenResponse`] parser.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(366 * 86_400);
 
 /// What a token endpoint answered, read leniently: `token_type` in any case (absent means
 /// bearer), `expires_in` as a number or a string, refresh token optional.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TokenResponse {
     /// The access token.
@@ -33,17 +32,6 @@ pub struct TokenResponse {
     pub expires_in: Option<Duration>,
     /// The scopes granted, when the server said.
     pub scope: Option<String>,
-}
-
-impl fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &self.access_token)
-            .field("refresh_token", &self.refresh_token)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish()
-    }
 }
 
 impl TokenResponse {
@@ -97,18 +85,10 @@ impl TokenResponse {
 
 /// The token endpoint of one OAuth client, reached through a pipeline derived from the
 /// caller's: same transport, retry policy, redaction and tracing.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OAuthClient {
     config: Arc<OAuthConfig>,
     pipeline: Pipeline,
-}
-
-impl fmt::Debug for OAuthClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthClient")
-            .field("config", &self.config)
-            .finish()
-    }
 }
 
 impl OAuthClient {

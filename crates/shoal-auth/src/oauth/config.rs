@@ -1,7 +1,5 @@
 //! [`OAuthConfig`]: everything that differs between authorization servers, as typed settings.
 
-use std::fmt;
-
 use url::Url;
 
 use crate::secret::ClientSecret;
@@ -49,7 +47,7 @@ pub enum BasicEncoding {
 /// assert!(format!("{config:?}").contains("ClientSecret([redacted])"));
 /// # Ok::<_, url::ParseError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OAuthConfig {
     /// The authorization endpoint the browser is sent to.
@@ -72,23 +70,6 @@ pub struct OAuthConfig {
     pub token_query_params: Vec<(String, String)>,
     /// Whether to use PKCE S256 (default on; turn off only for servers that reject it).
     pub pkce: bool,
-}
-
-impl fmt::Debug for OAuthConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthConfig")
-            .field("authorize_url", &self.authorize_url.as_str())
-            .field("token_url", &self.token_url.as_str())
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("client_auth", &self.client_auth)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("scopes", &self.scopes)
-            .field("authorize_params", &self.authorize_params)
-            .field("token_query_params", &self.token_query_params)
-            .field("pkce", &self.pkce)
-            .finish()
-    }
 }
 
 impl OAuthConfig {

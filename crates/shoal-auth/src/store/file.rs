@@ -17,18 +17,10 @@ use crate::record::TokenRecord;
 ///
 /// The refresh lock is an advisory `flock` on `<file>.lock`, held for the whole refresh; each
 /// holder re-reads the file after taking it because another process may have rotated already.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct FileTokenStore {
     path: PathBuf,
     lock_path: PathBuf,
-}
-
-impl fmt::Debug for FileTokenStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileTokenStore")
-            .field("path", &self.path)
-            .finish()
-    }
 }
 
 fn store_error(what: &str, path: &Path, err: impl fmt::Display) -> Error {

@@ -1,8 +1,6 @@
 //! User records: [`BasicUserInfo`] (PascalCase, documented), [`UserStatus`] with an unknown-value
 //! fallback, and the tolerant [`UserDetails`] bodies of the contact / other details actions.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shoal_auth::{ExposeSecret as _, Password};
 use time::OffsetDateTime;
@@ -76,7 +74,7 @@ impl<'de> Deserialize<'de> for UserStatus {
 /// assert!(!format!("{user:?}").contains("correct horse"));
 /// # Ok::<_, serde_json::Error>(())
 /// ```
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
 #[non_exhaustive]
 pub struct BasicUserInfo {
@@ -122,24 +120,6 @@ pub struct BasicUserInfo {
     /// Fields this version does not name (a `Password` the server sent is dropped, not kept).
     #[serde(flatten, deserialize_with = "extra_without_secrets")]
     pub extra: Extra,
-}
-
-impl fmt::Debug for BasicUserInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicUserInfo")
-            .field("id", &self.id)
-            .field("custom_id", &self.custom_id)
-            .field("username", &self.username)
-            .field("forename", &self.forename)
-            .field("surname", &self.surname)
-            .field("email", &self.email)
-            .field("expiry", &self.expiry.as_ref().map(datetime::format))
-            .field("notes", &self.notes)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("status", &self.status)
-            .field("extra", &self.extra)
-            .finish()
-    }
 }
 
 fn write_password<S: Serializer>(password: &Option<Password>, s: S) -> Result<S::Ok, S::Error> {
