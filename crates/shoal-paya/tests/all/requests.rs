@@ -201,3 +201,38 @@ async fn invalid_input_never_reaches_the_transport() {
     assert!(matches!(first, Err(shoal_core::Error::InvalidInput { .. })));
     assert!(transport.requests().is_empty(), "nothing was sent");
 }
+
+/// DESIGN.md's "Adding an endpoint", followed from outside the crate: (1) a model that keeps
+/// what it does not name, (2) the operation as a `Call` through `client.call`, (3) the exact
+/// request asserted.
+#[tokio::test]
+async fn an_endpoint_added_by_following_the_three_steps() {
+    // 1. The model, in Paya's wrapped shape.
+    #[derive(Debug, serde::Deserialize)]
+    struct Me {
+        user: User,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    struct User {
+        id: Option<String>,
+        #[serde(flatten)]
+        extra: std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    let (client, transport) = captured([Scripted::json(
+        200,
+        serde_json::json!({"user": {"id": "11e95f8ec39de8fbdb0a4f1c", "user_type_id": 200}}),
+    )]);
+    // 2. The operation.
+    let me: Me = client
+        .call(Ok(shoal_core::Request::get("v2/users/me")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.user.id.as_deref(), Some("11e95f8ec39de8fbdb0a4f1c"));
+    assert_eq!(me.user.extra["user_type_id"], 200);
+    // 3. The exact request: the host, developer-id and the key headers (redacted).
+    let sent = render(&transport.requests()[0]);
+    assert!(sent.starts_with("GET /v2/users/me\n"), "{sent}");
+    assert!(sent.contains("developer-id: dev-shoal"), "{sent}");
+    assert!(sent.contains("user-api-key: [redacted]"), "{sent}");
+}

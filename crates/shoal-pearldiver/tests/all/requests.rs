@@ -161,3 +161,40 @@ async fn invalid_windows_send_nothing() {
     }
     assert_eq!(transport.requests().len(), before);
 }
+
+/// DESIGN.md's "Adding an endpoint", followed from outside the crate: (1) a model that keeps
+/// what it does not name, (2) the operation as a `Call` through `client.call`, (3) the exact
+/// request asserted.
+#[tokio::test]
+async fn an_endpoint_added_by_following_the_three_steps() {
+    // 1. The model.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AudienceStats {
+        visitors: Option<u64>,
+        #[serde(flatten)]
+        extra: serde_json::Map<String, serde_json::Value>,
+    }
+    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
+    let client = captured_client(&transport, &clock);
+    log_in(&client, &transport).await;
+    transport.push(Scripted::json(
+        200,
+        serde_json::json!({"visitors": 1234, "since": "2026-01-01"}),
+    ));
+    // 2. The operation.
+    let stats: AudienceStats = client
+        .call(Ok(shoal_core::Request::get("audiences/17/stats")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.visitors, Some(1234));
+    assert_eq!(stats.extra["since"], "2026-01-01");
+    // 3. The exact request: the API base, Pearl Diver's headers, the bearer token.
+    let sent = describe(&transport.requests()[1]);
+    assert_no_secret(&sent);
+    assert_eq!(
+        sent,
+        "GET https://api.pearldiver.io/v1/audiences/17/stats\naccept: application/json\nauthorization: Bearer [redacted]\ncontent-type: application/json\n"
+    );
+}

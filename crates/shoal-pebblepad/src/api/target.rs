@@ -72,8 +72,9 @@ impl Target {
         }
     }
 
-    /// `1.1/<controller>/<action>[OnCustomId]/{value}`.
-    pub(crate) fn path(&self, controller: &str, action: &str) -> Result<String> {
+    /// `1.1/<controller>/<action>[OnCustomId]/{value}`, the value percent-encoded as one path
+    /// segment; refused when empty (how every action addresses its record — and a new one).
+    pub fn path(&self, controller: &str, action: &str) -> Result<String> {
         let action = match self.kind() {
             IdKind::Id => action.to_string(),
             IdKind::CustomId => format!("{action}OnCustomId"),

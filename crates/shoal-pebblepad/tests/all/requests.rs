@@ -188,3 +188,45 @@ async fn application_reference_actions() {
         shots(&t)
     ));
 }
+
+/// DESIGN.md's "Adding an endpoint", followed from outside the crate: (1) a model that keeps
+/// what it does not name, (2) the operation as a `Call` through `client.call` on a `Target`'s
+/// path, (3) the exact request asserted.
+#[tokio::test]
+async fn an_endpoint_added_by_following_the_three_steps() {
+    // 1. The model.
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Workspace {
+        id: Option<String>,
+        #[serde(flatten)]
+        extra: std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    let t = CaptureTransport::default();
+    t.push(shoal_core::test_util::Scripted::json(
+        200,
+        serde_json::json!({"Id": "w1", "Title": "Placement"}),
+    ));
+    let c = captured(&t).await;
+    // 2. The operation: addressed by Id or CustomId like every action.
+    let ws: Workspace = c
+        .call(
+            Target::custom_id("WS-1")
+                .path("Workspace", "Get")
+                .map(shoal_core::Request::get),
+        )
+        .impersonate("course.admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.id.as_deref(), Some("w1"));
+    assert_eq!(ws.extra["Title"], "Placement");
+    // 3. The exact request.
+    let shot = &shots(&t)[0];
+    assert_eq!(shot.method, "GET");
+    assert_eq!(shot.path, "/api/1.1/Workspace/GetOnCustomId/WS-1");
+    assert!(
+        shot.headers
+            .contains(&("x-impersonateuser".to_string(), "course.admin".to_string()))
+    );
+}
