@@ -13,8 +13,9 @@
 //! generator, records its traffic ([`Traffic`]) and obeys a fault script ([`Faults`]).
 //! [`fixtures`] renders deterministic payloads for `cargo xtask fixtures`.
 //!
-//! Modules: [`pearldiver`], [`pebblepad`], [`paya`] (one emulator each: `start(config)` →
-//! handle with `endpoints()`, `traffic()`, `faults()`, `shutdown()`), [`sandbox`] (all three on
+//! Modules: [`pearldiver`], [`pebblepad`], [`paya`] (one emulator each; every one is the same
+//! [`Emulator`] handle: `start(config)`, `endpoints()`, `traffic()`, `faults()`, `shutdown()`,
+//! plus the vendor's own knobs), [`sandbox`] (all three on
 //! fixed ports until Ctrl-C, for `shoal sandbox`), [`faults`], [`traffic`], [`synth`], [`fixtures`].
 //!
 //! ```
@@ -40,9 +41,10 @@ pub mod pearldiver;
 pub mod pebblepad;
 pub mod sandbox;
 mod server;
+pub use server::Emulator;
 pub mod synth;
 pub mod traffic;
-mod util;
+mod wire;
 
 pub use faults::{Fault, FaultKind, Faults};
 pub use sandbox::{Sandbox, SandboxConfig, SandboxInfo, run_sandbox};

@@ -1,10 +1,12 @@
-//! The plumbing every emulator shares: accept loop, connection resets, traffic recording, fault
-//! injection middleware and shutdown.
+//! The plumbing every emulator shares: the [`Emulator`] handle, accept loop, connection resets,
+//! traffic recording, fault injection middleware and shutdown.
 //!
 //! axum routes; the accept loop is ours (hyper-util) because a fault must be able to kill one
-//! connection with a TCP reset, which `axum::serve` cannot do.
+//! connection with a TCP reset, which `axum::serve` cannot do — and the hostile server writes raw
+//! bytes no HTTP library would.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::{HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::Service as _;
@@ -43,11 +46,16 @@ pub(crate) type ErrorBody = fn(u16) -> Option<(&'static str, Vec<u8>)>;
 
 /// State every emulator's outer middleware needs.
 #[derive(Clone)]
-pub(crate) struct Common {
+pub struct Common {
+    /// The emulator's only source of time.
     pub clock: SharedClock,
+    /// What it received.
     pub traffic: Traffic,
+    /// What it is told to do wrong.
     pub faults: Faults,
+    /// Secrets kept out of the traffic record.
     pub redactor: Arc<Redactor>,
+    /// The vendor's error bodies.
     pub error_body: ErrorBody,
 }
 
@@ -261,6 +269,92 @@ impl AsyncWrite for ResetOnDrop {
     }
 }
 
+/// What a vendor emulator supplies to the shared [`Emulator`] handle. Implemented by this crate's
+/// emulators only (the trait cannot be named outside it).
+pub trait Service: Send + Sync + Sized + 'static {
+    /// How to start it.
+    type Config: Default;
+    /// What a client needs to reach it (hosts and credentials).
+    type Endpoints: fmt::Debug;
+    /// Builds the state and routes; `(state, router, port)`.
+    fn launch(config: Self::Config) -> (Arc<Self>, Router, u16);
+    /// Clock, traffic record and fault script.
+    fn common(&self) -> &Common;
+    /// The endpoints once the listener is bound at `base` (`http://127.0.0.1:port`).
+    fn endpoints(&self, base: &str) -> Self::Endpoints;
+}
+
+/// A running emulator of one service: `PearlDiver`, `PebblePad` and `Paya` are this handle.
+/// Dropping it stops the server (in the background); [`Emulator::shutdown`] waits for it.
+pub struct Emulator<S: Service> {
+    server: Server,
+    pub(crate) state: Arc<S>,
+    endpoints: S::Endpoints,
+}
+
+impl<S: Service> fmt::Debug for Emulator<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.server.addr)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Service> Emulator<S> {
+    /// Starts with the default configuration on a free port.
+    pub async fn start_default() -> io::Result<Self> {
+        Self::start(S::Config::default()).await
+    }
+
+    /// Starts the emulator on `127.0.0.1:{config.port}` (0: a free port).
+    pub async fn start(config: S::Config) -> io::Result<Self> {
+        let (state, router, port) = S::launch(config);
+        let faults = state.common().faults.clone();
+        let server = Server::bind(port, router_handler(router), faults).await?;
+        let endpoints = state.endpoints(&format!("http://{}", server.addr()));
+        Ok(Self {
+            server,
+            state,
+            endpoints,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Base URLs and credentials.
+    pub fn endpoints(&self) -> &S::Endpoints {
+        &self.endpoints
+    }
+
+    /// The traffic record.
+    pub fn traffic(&self) -> &Traffic {
+        &self.state.common().traffic
+    }
+
+    /// The fault script.
+    pub fn faults(&self) -> &Faults {
+        &self.state.common().faults
+    }
+
+    /// Stops accepting, lets open calls finish (stalls are released), and waits.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// Serves one accepted connection until it ends or the stop signal turns true.
+pub(crate) type RawHandler =
+    Arc<dyn Fn(TcpStream, watch::Receiver<bool>) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Serves connections with HTTP/1.1 through hyper and `router` (the vendor emulators).
+pub(crate) fn router_handler(router: Router) -> RawHandler {
+    Arc::new(move |stream, stop| Box::pin(serve_conn(stream, router.clone(), stop)))
+}
+
 /// A running listener; shuts down gracefully on [`Server::shutdown`] and in the background on drop.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -271,12 +365,12 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Binds `127.0.0.1:port` (0 for any free port) and serves `router`.
-    pub(crate) async fn bind(port: u16, router: Router, faults: Faults) -> io::Result<Self> {
+    /// Binds `127.0.0.1:port` (0 for any free port) and serves each connection with `handler`.
+    pub(crate) async fn bind(port: u16, handler: RawHandler, faults: Faults) -> io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, rx));
+        let task = tokio::spawn(accept_loop(listener, handler, rx));
         Ok(Self {
             addr,
             stop,
@@ -309,7 +403,7 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(listener: TcpListener, handler: RawHandler, mut stop: watch::Receiver<bool>) {
     let mut conns = JoinSet::new();
     let conn_stop = stop.clone();
     loop {
@@ -317,7 +411,7 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
             _ = stop.wait_for(|s| *s) => break,
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    conns.spawn(serve_conn(stream, router.clone(), conn_stop.clone()));
+                    conns.spawn(handler(stream, conn_stop.clone()));
                 }
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}

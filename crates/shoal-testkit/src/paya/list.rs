@@ -15,7 +15,7 @@ use super::contacts::{
     READ_ONLY, RESERVED, SECRET, base_url, contact_json, expand_list, lock, one, unprocessable,
 };
 use super::validate::{FieldErrors, writable_fields};
-use crate::util::{form_map, json_response};
+use crate::wire::{form_map, json_response};
 
 type Fields = Map<String, Value>;
 

@@ -12,7 +12,7 @@ use super::PayaState;
 use super::contacts::base_url;
 use super::list::envelope;
 use crate::synth::Synth;
-use crate::util::{form_map, json_response};
+use crate::wire::{form_map, json_response};
 
 /// A deposit account of a location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

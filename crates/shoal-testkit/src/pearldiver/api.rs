@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::PdState;
 use super::data::{WINDOW_SECS, write_page};
-use crate::util::{bearer, empty, form_map, json_bytes};
+use crate::wire::{bearer, empty, form_map, json_bytes};
 
 /// What a `pageToken` carries; base64url JSON, opaque to clients.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

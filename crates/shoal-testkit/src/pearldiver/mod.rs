@@ -9,8 +9,6 @@ mod auth;
 mod data;
 mod oauth;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +20,7 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use data::{write_page, write_record};
 
-use crate::faults::Faults;
-use crate::server::{Common, Server, wrap};
-use crate::traffic::Traffic;
+use crate::server::{Common, Emulator, Service, wrap};
 
 /// The audience value the token URL must carry.
 pub const AUDIENCE: &str = "pearldiverapi";
@@ -145,21 +141,17 @@ pub struct PearlDiverStats {
     pub families: usize,
 }
 
-pub(crate) struct PdState {
-    pub cfg: PearlDiverConfig,
-    pub common: Common,
-    pub auth: auth::AuthStore,
-    pub pages: std::sync::atomic::AtomicU64,
-    pub records: std::sync::atomic::AtomicU64,
+/// The Pearl Diver emulator's state, behind the [`PearlDiver`] handle.
+pub struct PdState {
+    pub(crate) cfg: PearlDiverConfig,
+    pub(crate) common: Common,
+    pub(crate) auth: auth::AuthStore,
+    pub(crate) pages: std::sync::atomic::AtomicU64,
+    pub(crate) records: std::sync::atomic::AtomicU64,
 }
 
 /// A running Pearl Diver emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct PearlDiver {
-    server: Server,
-    state: Arc<PdState>,
-    endpoints: PearlDiverEndpoints,
-}
+pub type PearlDiver = Emulator<PdState>;
 
 impl std::fmt::Debug for PdState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,14 +159,11 @@ impl std::fmt::Debug for PdState {
     }
 }
 
-impl PearlDiver {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(PearlDiverConfig::default()).await
-    }
+impl Service for PdState {
+    type Config = PearlDiverConfig;
+    type Endpoints = PearlDiverEndpoints;
 
-    /// Starts the emulator on `127.0.0.1:{config.port}`.
-    pub async fn start(config: PearlDiverConfig) -> io::Result<Self> {
+    fn launch(config: PearlDiverConfig) -> (Arc<Self>, Router, u16) {
         let common = Common::new(
             config.clock.clone(),
             config.seed,
@@ -199,48 +188,32 @@ impl PearlDiver {
             .route("/v1/audiences/{key}", get(api::get_audience))
             .with_state(state.clone());
         let router = wrap(router, &common, |r| r);
-        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
-        let base = format!("http://{}", server.addr());
-        let endpoints = PearlDiverEndpoints {
+        let port = state.cfg.port;
+        (state, router, port)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn endpoints(&self, base: &str) -> PearlDiverEndpoints {
+        PearlDiverEndpoints {
             authorize_url: format!("{base}/authorize"),
             token_url: format!("{base}/oauth/token"),
             audience: AUDIENCE.into(),
             api_base: format!("{base}/v1"),
-            auth_base: base,
-            client_id: state.cfg.client_id.clone(),
-            client_secret: state.cfg.client_secret.clone(),
-            refresh_token: state.cfg.preissued_refresh_token.clone(),
-        };
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
+            auth_base: base.to_string(),
+            client_id: self.cfg.client_id.clone(),
+            client_secret: self.cfg.client_secret.clone(),
+            refresh_token: self.cfg.preissued_refresh_token.clone(),
+        }
     }
+}
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Base URLs and credentials.
-    pub fn endpoints(&self) -> &PearlDiverEndpoints {
-        &self.endpoints
-    }
-
+impl PearlDiver {
     /// `{token_url}?audience=pearldiverapi`, the full token URL.
     pub fn token_url_with_audience(&self) -> String {
-        format!("{}?audience={AUDIENCE}", self.endpoints.token_url)
-    }
-
-    /// The traffic record.
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
-    }
-
-    /// The fault script.
-    pub fn faults(&self) -> &Faults {
-        &self.state.common.faults
+        format!("{}?audience={AUDIENCE}", self.endpoints().token_url)
     }
 
     /// Issues a fresh login (new family) with scope `openid offline_access`, as if through the
@@ -265,10 +238,5 @@ impl PearlDiver {
             access_tokens,
             families,
         }
-    }
-
-    /// Stops accepting, lets open calls finish, and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

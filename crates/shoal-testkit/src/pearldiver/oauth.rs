@@ -12,7 +12,7 @@ use serde_json::json;
 use super::auth::{Answer, Code, oauth_error};
 use super::{AUDIENCE, PdState};
 use crate::traffic::counters;
-use crate::util::{form_map, is_loopback_match, redirect};
+use crate::wire::{form_map, is_loopback_match, redirect};
 
 /// `GET /authorize`: auto-approves and redirects with `code` and `state`.
 pub(crate) async fn authorize(State(st): State<Arc<PdState>>, RawQuery(q): RawQuery) -> Response {

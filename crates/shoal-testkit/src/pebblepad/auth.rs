@@ -17,7 +17,7 @@ use serde_json::json;
 use super::PpState;
 use crate::synth::Synth;
 use crate::traffic::counters;
-use crate::util::{basic_auth, bearer, form_map, is_loopback_match, json_response, redirect};
+use crate::wire::{basic_auth, bearer, form_map, is_loopback_match, json_response, redirect};
 
 /// A token pair as PebblePad's token endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

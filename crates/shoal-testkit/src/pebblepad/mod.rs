@@ -8,8 +8,6 @@ mod limits;
 mod resources;
 mod routes;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +17,9 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use limits::RateLimits;
 
-use crate::faults::Faults;
-use crate::server::{Common, Server, wrap};
-use crate::traffic::Traffic;
+use axum::Router;
+
+use crate::server::{Common, Emulator, Service, wrap};
 
 /// How to start a [`PebblePad`] emulator.
 #[derive(Debug, Clone)]
@@ -92,21 +90,19 @@ pub struct PebblePadEndpoints {
     pub service_refresh_token: Option<String>,
 }
 
-pub(crate) struct PpState {
-    pub cfg: PebblePadConfig,
-    pub common: Common,
-    pub auth: auth::AuthStore,
-    pub limits: limits::Limiter,
-    pub db: resources::Db,
+/// The PebblePad emulator's state, behind the [`PebblePad`] handle.
+pub struct PpState {
+    pub(crate) cfg: PebblePadConfig,
+    pub(crate) common: Common,
+    pub(crate) auth: auth::AuthStore,
+    pub(crate) limits: limits::Limiter,
+    pub(crate) db: resources::Db,
+    /// The service-account pair issued at start.
+    service: Option<TokenPair>,
 }
 
 /// A running PebblePad emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct PebblePad {
-    server: Server,
-    state: Arc<PpState>,
-    endpoints: PebblePadEndpoints,
-}
+pub type PebblePad = Emulator<PpState>;
 
 impl std::fmt::Debug for PpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -137,78 +133,60 @@ fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
     ))
 }
 
-impl PebblePad {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(PebblePadConfig::default()).await
-    }
+impl Service for PpState {
+    type Config = PebblePadConfig;
+    type Endpoints = PebblePadEndpoints;
 
-    /// Starts the emulator on `127.0.0.1:{config.port}`.
-    pub async fn start(config: PebblePadConfig) -> io::Result<Self> {
+    fn launch(config: PebblePadConfig) -> (Arc<Self>, Router, u16) {
         let common = Common::new(
             config.clock.clone(),
             config.seed,
             config.traffic_capacity,
             error_body,
         );
-        let state = Arc::new(PpState {
+        let mut state = PpState {
             auth: auth::AuthStore::new(config.seed),
             limits: limits::Limiter::new(config.limits),
             db: resources::Db::seeded(config.seed, config.seed_users),
             common: common.clone(),
             cfg: config,
-        });
-        let service = state
+            service: None,
+        };
+        state.service = state
             .cfg
             .service_account
             .then(|| state.auth.service_pair(&state, Duration::ZERO));
-        let router = routes::router(state.clone());
+        let state = Arc::new(state);
         let limited = state.clone();
-        let router = wrap(router, &common, move |r| {
+        let router = wrap(routes::router(state.clone()), &common, move |r| {
             r.layer(axum::middleware::from_fn_with_state(
                 limited,
                 limits::enforce,
             ))
         });
-        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
-        let host = format!("http://{}", server.addr());
-        let endpoints = PebblePadEndpoints {
+        let port = state.cfg.port;
+        (state, router, port)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn endpoints(&self, host: &str) -> PebblePadEndpoints {
+        PebblePadEndpoints {
             oauth_base: format!("{host}/login/OAuth2/"),
             api_base: format!("{host}/api/"),
-            host,
-            client_id: state.cfg.client_id.clone(),
-            client_secret: state.cfg.client_secret.clone(),
-            redirect_uri: state.cfg.redirect_uri.clone(),
-            service_access_token: service.as_ref().map(|p| p.access_token.clone()),
-            service_refresh_token: service.map(|p| p.refresh_token),
-        };
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
+            host: host.to_string(),
+            client_id: self.cfg.client_id.clone(),
+            client_secret: self.cfg.client_secret.clone(),
+            redirect_uri: self.cfg.redirect_uri.clone(),
+            service_access_token: self.service.as_ref().map(|p| p.access_token.clone()),
+            service_refresh_token: self.service.as_ref().map(|p| p.refresh_token.clone()),
+        }
     }
+}
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Base URLs and credentials.
-    pub fn endpoints(&self) -> &PebblePadEndpoints {
-        &self.endpoints
-    }
-
-    /// The traffic record.
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
-    }
-
-    /// The fault script.
-    pub fn faults(&self) -> &Faults {
-        &self.state.common.faults
-    }
-
+impl PebblePad {
     /// The limits in force.
     pub fn limits(&self) -> RateLimits {
         self.state.limits.get()
@@ -243,10 +221,5 @@ impl PebblePad {
     /// A snapshot of every Data Island application reference, for assertions.
     pub fn application_references(&self) -> Vec<serde_json::Value> {
         self.state.db.snapshot(resources::Kind::AppRef)
-    }
-
-    /// Stops accepting, lets open calls finish, and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::synth::Synth;
-use crate::util::{empty, json_response};
+use crate::wire::{empty, json_response};
 
 type Record = Map<String, Value>;
 

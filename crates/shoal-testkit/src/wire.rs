@@ -1,4 +1,5 @@
-//! Small helpers the emulators share: query/form parsing, redirects, Basic auth, JSON responses.
+//! Reading requests and writing responses: form and query maps, Basic and Bearer credentials,
+//! redirects, JSON and empty responses.
 
 use std::collections::HashMap;
 
