@@ -34,6 +34,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod authorize;
 pub mod faults;
 pub mod fixtures;
 pub mod paya;
@@ -46,6 +47,7 @@ pub mod synth;
 pub mod traffic;
 mod wire;
 
+pub use authorize::{Consent, DEFAULT_REDIRECT_URI, RedirectUris};
 pub use faults::{Fault, FaultKind, Faults};
 pub use sandbox::{Sandbox, SandboxConfig, SandboxInfo, run_sandbox};
 pub use shoal_core::{ManualClock, SharedClock, SystemClock};

@@ -140,6 +140,7 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
     let fault = c.faults.decide(parts.method.as_str(), parts.uri.path());
     let mut label = None;
     let mut slow = None;
+    let mut lost = None;
     match fault {
         Some(FaultKind::Status {
             status,
@@ -161,6 +162,10 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
             }
             return c.error(500);
         }
+        Some(FaultKind::LostAnswer { status }) => {
+            lost = Some(status);
+            label = Some("lost_answer");
+        }
         Some(FaultKind::Stall) => {
             parts.extensions.insert(StallHere);
             label = Some("stall");
@@ -174,6 +179,10 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    if let Some(status) = lost {
+        c.traffic.finish(seq, Some(status), label);
+        return c.error(status);
+    }
     c.traffic.finish(seq, Some(resp.status().as_u16()), label);
     match slow {
         Some((chunk, delay)) => slow_body(resp, chunk, delay, c.clock.clone()).await,
@@ -282,6 +291,8 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn common(&self) -> &Common;
     /// The endpoints once the listener is bound at `base` (`http://127.0.0.1:port`).
     fn endpoints(&self, base: &str) -> Self::Endpoints;
+    /// The default configuration on this clock.
+    fn on_clock(clock: SharedClock) -> Self::Config;
 }
 
 /// A running emulator of one service: `PearlDiver`, `PebblePad` and `Paya` are this handle.
@@ -305,6 +316,11 @@ impl<S: Service> Emulator<S> {
     /// Starts with the default configuration on a free port.
     pub async fn start_default() -> io::Result<Self> {
         Self::start(S::Config::default()).await
+    }
+
+    /// Starts with the default configuration on a free port, taking time from `clock`.
+    pub async fn start_with_clock(clock: SharedClock) -> io::Result<Self> {
+        Self::start(S::on_clock(clock)).await
     }
 
     /// Starts the emulator on `127.0.0.1:{config.port}` (0: a free port).

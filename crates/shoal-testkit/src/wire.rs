@@ -18,19 +18,6 @@ pub(crate) fn form_map(s: &str) -> HashMap<String, String> {
     out
 }
 
-/// Whether `uri` equals `registered` ignoring the port, when both are loopback (RFC 8252 §7.3).
-pub(crate) fn is_loopback_match(uri: &str, registered: &str) -> bool {
-    let (Ok(a), Ok(b)) = (Url::parse(uri), Url::parse(registered)) else {
-        return false;
-    };
-    let loopback = |u: &Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    loopback(&a)
-        && a.scheme() == "http"
-        && a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && (b.path() == "/" || a.path() == b.path())
-}
-
 /// A 302 to `base` with the given query pairs appended (`None` values skipped).
 pub(crate) fn redirect(base: &str, pairs: &[(&str, Option<&str>)]) -> Response {
     let location = match Url::parse(base) {
@@ -106,26 +93,6 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_redirects_match_on_any_port() {
-        assert!(is_loopback_match(
-            "http://127.0.0.1:5123/callback",
-            "http://127.0.0.1/"
-        ));
-        assert!(is_loopback_match(
-            "http://127.0.0.1:5123/cb",
-            "http://127.0.0.1:80/cb"
-        ));
-        assert!(!is_loopback_match(
-            "http://127.0.0.1:5123/other",
-            "http://127.0.0.1:80/cb"
-        ));
-        assert!(!is_loopback_match(
-            "https://evil.test/cb",
-            "http://127.0.0.1/"
-        ));
-    }
 
     #[test]
     fn basic_auth_is_raw_id_colon_secret() {

@@ -149,15 +149,14 @@ pub(crate) async fn list(
         .filter(|l| relationship == "all" || l.relationship == relationship)
         .map(|l| location_json(&base, l, active, terminals))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &envelope(
-            "locationinfos",
-            items,
-            &base,
-            "/v2/locationinfos",
-            &query,
-            None,
-        ),
-    )
+    let mut body = envelope(
+        "locationinfos",
+        items,
+        &base,
+        "/v2/locationinfos",
+        &query,
+        None,
+    );
+    super::list::reshape(&mut body, "locationinfos", st.listing());
+    json_response(StatusCode::OK, &body)
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use shoal_core::{SharedClock, SystemClock};
 
 pub use contacts::contact_json;
+pub use list::ListingShape;
 pub use locations::{Location, ProductTransaction, seeded_locations};
 
 pub(crate) use contacts::synthetic_contact as contacts_fixture;
@@ -109,6 +110,14 @@ pub struct PayaState {
     pub(crate) locations: Vec<Location>,
     pub(crate) sessions: auth::Sessions,
     pub(crate) contacts: Mutex<(Vec<Contact>, u64)>,
+    listing: Mutex<ListingShape>,
+}
+
+impl PayaState {
+    /// How lists are paginated now.
+    pub(crate) fn listing(&self) -> ListingShape {
+        *self.listing.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A running Paya Connect emulator. Dropping it stops the server.
@@ -152,6 +161,7 @@ impl Service for PayaState {
             locations: seeded_locations(config.seed),
             sessions: auth::Sessions::default(),
             contacts: Mutex::new((Vec::new(), 0)),
+            listing: Mutex::default(),
             common: common.clone(),
             synth,
             cfg: config,
@@ -184,6 +194,13 @@ impl Service for PayaState {
         &self.common
     }
 
+    fn on_clock(clock: SharedClock) -> PayaConfig {
+        PayaConfig {
+            clock,
+            ..Default::default()
+        }
+    }
+
     fn endpoints(&self, base: &str) -> PayaEndpoints {
         let c = &self.cfg;
         PayaEndpoints {
@@ -200,6 +217,11 @@ impl Service for PayaState {
 }
 
 impl Paya {
+    /// Paginates every list served from now on in `shape` (documented by default).
+    pub fn set_listing(&self, shape: ListingShape) {
+        *self.state.listing.lock().unwrap_or_else(|e| e.into_inner()) = shape;
+    }
+
     /// Session tokens currently alive (not expired, not deleted).
     pub fn live_sessions(&self) -> usize {
         self.state.sessions.live(&self.state)

@@ -20,6 +20,7 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use data::{write_page, write_record};
 
+use crate::authorize::{Consent, RedirectUris};
 use crate::server::{Common, Emulator, Service, wrap};
 
 /// The audience value the token URL must carry.
@@ -60,8 +61,8 @@ pub struct PearlDiverConfig {
     pub client_id: String,
     /// The registered client secret (sent in the token request body).
     pub client_secret: String,
-    /// Registered callback URLs; loopback URLs match on any port (RFC 8252). Empty: any loopback URL.
-    pub redirect_uris: Vec<String>,
+    /// Registered callback URLs, matched exactly (port included) at authorize and exchange.
+    pub redirect_uris: RedirectUris,
     /// Access-token lifetime (`expires_in`).
     pub access_token_ttl: Duration,
     /// A refresh token unused this long expires (vendor: 30 days).
@@ -88,7 +89,7 @@ impl Default for PearlDiverConfig {
             seed: 17,
             client_id: "pd-client-emulator".into(),
             client_secret: "pd-secret-emulator".into(),
-            redirect_uris: Vec::new(),
+            redirect_uris: RedirectUris::default(),
             access_token_ttl: Duration::from_secs(86_400),
             refresh_inactivity: Duration::from_secs(2_592_000),
             refresh_absolute: Duration::from_secs(31_557_600),
@@ -122,8 +123,23 @@ pub struct PearlDiverEndpoints {
     pub client_id: String,
     /// Client secret.
     pub client_secret: String,
+    /// The registered redirect URI a login should use (the first registered; empty if none).
+    pub redirect_uri: String,
     /// The pre-issued refresh token, if configured.
     pub refresh_token: Option<String>,
+}
+
+/// How audience pages are shaped: the documented shape, or one a client must refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PageShape {
+    /// `{"key", "name", "records": [...], "pageToken"}` as documented.
+    #[default]
+    Documented,
+    /// The records come under another key and `records` is absent, e.g.
+    /// `{"key":17,"name":…,"data":[…],"pageToken":…}`.
+    RecordsUnder(String),
+    /// No records array at all (key, name and `pageToken` only).
+    RecordsMissing,
 }
 
 /// Counters proving the emulator's memory stays flat while serving huge audiences.
@@ -148,6 +164,8 @@ pub struct PdState {
     pub(crate) auth: auth::AuthStore,
     pub(crate) pages: std::sync::atomic::AtomicU64,
     pub(crate) records: std::sync::atomic::AtomicU64,
+    pub(crate) consent: Consent,
+    pub(crate) page_shape: std::sync::Mutex<PageShape>,
 }
 
 /// A running Pearl Diver emulator. Dropping it stops the server.
@@ -176,6 +194,8 @@ impl Service for PdState {
             common: common.clone(),
             pages: 0.into(),
             records: 0.into(),
+            consent: Consent::default(),
+            page_shape: Default::default(),
             cfg: config,
         });
         if let Some(rt) = state.cfg.preissued_refresh_token.clone() {
@@ -196,6 +216,13 @@ impl Service for PdState {
         &self.common
     }
 
+    fn on_clock(clock: SharedClock) -> PearlDiverConfig {
+        PearlDiverConfig {
+            clock,
+            ..Default::default()
+        }
+    }
+
     fn endpoints(&self, base: &str) -> PearlDiverEndpoints {
         PearlDiverEndpoints {
             authorize_url: format!("{base}/authorize"),
@@ -205,6 +232,12 @@ impl Service for PdState {
             auth_base: base.to_string(),
             client_id: self.cfg.client_id.clone(),
             client_secret: self.cfg.client_secret.clone(),
+            redirect_uri: self
+                .cfg
+                .redirect_uris
+                .primary()
+                .unwrap_or_default()
+                .to_string(),
             refresh_token: self.cfg.preissued_refresh_token.clone(),
         }
     }
@@ -214,6 +247,20 @@ impl PearlDiver {
     /// `{token_url}?audience=pearldiverapi`, the full token URL.
     pub fn token_url_with_audience(&self) -> String {
         format!("{}?audience={AUDIENCE}", self.endpoints().token_url)
+    }
+
+    /// What the user does on the authorize page (approve by default; denials on request).
+    pub fn consent(&self) -> &Consent {
+        &self.state.consent
+    }
+
+    /// Shapes the audience pages served from now on (the documented shape by default).
+    pub fn set_page_shape(&self, shape: PageShape) {
+        *self
+            .state
+            .page_shape
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = shape;
     }
 
     /// Issues a fresh login (new family) with scope `openid offline_access`, as if through the

@@ -19,6 +19,7 @@ pub use limits::RateLimits;
 
 use axum::Router;
 
+use crate::authorize::{Consent, RedirectUris};
 use crate::server::{Common, Emulator, Service, wrap};
 
 /// How to start a [`PebblePad`] emulator.
@@ -30,12 +31,14 @@ pub struct PebblePadConfig {
     pub clock: SharedClock,
     /// Seed for ids, tokens, seeded users and random faults.
     pub seed: u64,
-    /// Registered client id (case-sensitive).
+    /// The confidential client's id (case-sensitive).
     pub client_id: String,
-    /// Client secret (HTTP Basic, raw `id:secret`).
+    /// The confidential client's secret (HTTP Basic, raw `id:secret`).
     pub client_secret: String,
-    /// Registered redirect URI; a loopback URI matches on any port.
-    pub redirect_uri: String,
+    /// A public client (no secret: `client_id` in the token request body, never Basic), if any.
+    pub public_client_id: Option<String>,
+    /// Registered redirect URIs (both clients), matched exactly at authorize and exchange.
+    pub redirect_uris: RedirectUris,
     /// Authorization-code lifetime (vendor: 2 minutes).
     pub code_ttl: Duration,
     /// Access-token lifetime (vendor: 1 hour).
@@ -50,6 +53,13 @@ pub struct PebblePadConfig {
     pub traffic_capacity: usize,
 }
 
+impl PebblePadConfig {
+    /// Whether `id` is one of the registered clients.
+    pub(crate) fn knows_client(&self, id: &str) -> bool {
+        id == self.client_id || self.public_client_id.as_deref() == Some(id)
+    }
+}
+
 impl Default for PebblePadConfig {
     fn default() -> Self {
         Self {
@@ -58,7 +68,8 @@ impl Default for PebblePadConfig {
             seed: 23,
             client_id: "pp-client-emulator".into(),
             client_secret: "pp-secret-emulator".into(),
-            redirect_uri: "http://127.0.0.1/callback".into(),
+            public_client_id: Some("pp-public-emulator".into()),
+            redirect_uris: RedirectUris::default(),
             code_ttl: Duration::from_secs(120),
             access_token_ttl: Duration::from_secs(3600),
             limits: RateLimits::default(),
@@ -78,11 +89,13 @@ pub struct PebblePadEndpoints {
     pub oauth_base: String,
     /// `{host}/api/` (ends with a slash).
     pub api_base: String,
-    /// Client id.
+    /// The confidential client's id.
     pub client_id: String,
-    /// Client secret.
+    /// The confidential client's secret.
     pub client_secret: String,
-    /// Registered redirect URI.
+    /// The public client's id, if one is registered.
+    pub public_client_id: Option<String>,
+    /// The registered redirect URI a login should use (the first registered; empty if none).
     pub redirect_uri: String,
     /// Service-account access token issued at start, if configured.
     pub service_access_token: Option<String>,
@@ -97,6 +110,7 @@ pub struct PpState {
     pub(crate) auth: auth::AuthStore,
     pub(crate) limits: limits::Limiter,
     pub(crate) db: resources::Db,
+    pub(crate) consent: Consent,
     /// The service-account pair issued at start.
     service: Option<TokenPair>,
 }
@@ -149,6 +163,7 @@ impl Service for PpState {
             limits: limits::Limiter::new(config.limits),
             db: resources::Db::seeded(config.seed, config.seed_users),
             common: common.clone(),
+            consent: Consent::default(),
             cfg: config,
             service: None,
         };
@@ -172,6 +187,13 @@ impl Service for PpState {
         &self.common
     }
 
+    fn on_clock(clock: SharedClock) -> PebblePadConfig {
+        PebblePadConfig {
+            clock,
+            ..Default::default()
+        }
+    }
+
     fn endpoints(&self, host: &str) -> PebblePadEndpoints {
         PebblePadEndpoints {
             oauth_base: format!("{host}/login/OAuth2/"),
@@ -179,7 +201,13 @@ impl Service for PpState {
             host: host.to_string(),
             client_id: self.cfg.client_id.clone(),
             client_secret: self.cfg.client_secret.clone(),
-            redirect_uri: self.cfg.redirect_uri.clone(),
+            public_client_id: self.cfg.public_client_id.clone(),
+            redirect_uri: self
+                .cfg
+                .redirect_uris
+                .primary()
+                .unwrap_or_default()
+                .to_string(),
             service_access_token: self.service.as_ref().map(|p| p.access_token.clone()),
             service_refresh_token: self.service.as_ref().map(|p| p.refresh_token.clone()),
         }
@@ -187,6 +215,11 @@ impl Service for PpState {
 }
 
 impl PebblePad {
+    /// What the user does on the authorise page (approve by default; denials on request).
+    pub fn consent(&self) -> &Consent {
+        &self.state.consent
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> RateLimits {
         self.state.limits.get()

@@ -35,3 +35,17 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// The `Location` header of a redirect.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// `req` with this JSON body.
+pub fn with_json(
+    req: reqwest::RequestBuilder,
+    body: &serde_json::Value,
+) -> reqwest::RequestBuilder {
+    req.header("content-type", "application/json")
+        .body(body.to_string())
+}

@@ -8,7 +8,7 @@ use shoal_testkit::{Fault, ManualClock};
 
 use crate::common::{client, json, pkce, query_param};
 
-const REDIRECT: &str = "http://127.0.0.1:53123/callback";
+const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
 async fn start(clock: &ManualClock) -> PearlDiver {
     PearlDiver::start(PearlDiverConfig {

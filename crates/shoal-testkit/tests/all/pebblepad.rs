@@ -9,7 +9,7 @@ use shoal_testkit::{Fault, ManualClock};
 
 use crate::common::{client, json, query_param};
 
-const REDIRECT: &str = "http://127.0.0.1:50111/callback";
+const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
 async fn start(clock: &ManualClock) -> PebblePad {
     PebblePad::start(PebblePadConfig {
