@@ -37,6 +37,7 @@
 pub mod authorize;
 pub mod faults;
 pub mod fixtures;
+pub mod hostile;
 pub mod paya;
 pub mod pearldiver;
 pub mod pebblepad;

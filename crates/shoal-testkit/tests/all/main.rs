@@ -5,6 +5,7 @@
 mod authorize;
 mod common;
 mod faults;
+mod hostile;
 mod paya;
 mod pearldiver;
 mod pebblepad;
