@@ -42,7 +42,7 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 const GRACE: Duration = Duration::from_secs(5);
 
 /// The vendor's body for an error it answers itself: `(content type, bytes)`, or `None` for none.
-pub(crate) type ErrorBody = fn(u16) -> Option<(&'static str, Vec<u8>)>;
+pub type ErrorBody = fn(u16) -> Option<(&'static str, Vec<u8>)>;
 
 /// State every emulator's outer middleware needs.
 #[derive(Clone)]
@@ -278,27 +278,65 @@ impl AsyncWrite for ResetOnDrop {
     }
 }
 
-/// What a vendor emulator supplies to the shared [`Emulator`] handle. Implemented by this crate's
+/// What every emulator's configuration carries (implemented with [`settings!`]).
+pub trait Settings {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    fn port(&self) -> u16;
+    /// Seed for data, tokens and random faults.
+    fn seed(&self) -> u64;
+    /// Requests kept in the traffic record.
+    fn traffic_capacity(&self) -> usize;
+    /// The emulator's only source of time.
+    fn clock(&self) -> &SharedClock;
+    /// Replaces the clock.
+    fn set_clock(&mut self, clock: SharedClock);
+}
+
+/// Implements [`Settings`] for configurations with `port`, `seed`, `traffic_capacity` and
+/// `clock` fields.
+macro_rules! settings {
+    ($($config:ty),*) => {$(
+        impl $crate::server::Settings for $config {
+            fn port(&self) -> u16 {
+                self.port
+            }
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+            fn traffic_capacity(&self) -> usize {
+                self.traffic_capacity
+            }
+            fn clock(&self) -> &shoal_core::SharedClock {
+                &self.clock
+            }
+            fn set_clock(&mut self, clock: shoal_core::SharedClock) {
+                self.clock = clock;
+            }
+        }
+    )*};
+}
+pub(crate) use settings;
+
+/// What a service supplies to the shared [`Emulator`] handle. Implemented by this crate's
 /// emulators only (the trait cannot be named outside it).
 pub trait Service: Send + Sync + Sized + 'static {
     /// How to start it.
-    type Config: Default;
+    type Config: Settings + Default;
     /// What a client needs to reach it (hosts and credentials).
     type Endpoints: fmt::Debug;
-    /// Builds the state and routes; `(state, router, port)`.
-    fn launch(config: Self::Config) -> (Arc<Self>, Router, u16);
-    /// Clock, traffic record and fault script.
-    fn common(&self) -> &Common;
+    /// The body of errors the service answers itself (faults, rejections).
+    const ERROR_BODY: ErrorBody;
+    /// Builds the state and what serves each connection, around the shared `common`.
+    fn launch(config: Self::Config, common: &Common) -> (Arc<Self>, RawHandler);
     /// The endpoints once the listener is bound at `base` (`http://127.0.0.1:port`).
     fn endpoints(&self, base: &str) -> Self::Endpoints;
-    /// The default configuration on this clock.
-    fn on_clock(clock: SharedClock) -> Self::Config;
 }
 
-/// A running emulator of one service: `PearlDiver`, `PebblePad` and `Paya` are this handle.
-/// Dropping it stops the server (in the background); [`Emulator::shutdown`] waits for it.
+/// A running emulator of one service: `PearlDiver`, `PebblePad`, `Paya` and `HostileServer` are
+/// this handle. Dropping it stops the server (in the background); [`Emulator::shutdown`] waits.
 pub struct Emulator<S: Service> {
     server: Server,
+    common: Common,
     pub(crate) state: Arc<S>,
     endpoints: S::Endpoints,
 }
@@ -320,17 +358,26 @@ impl<S: Service> Emulator<S> {
 
     /// Starts with the default configuration on a free port, taking time from `clock`.
     pub async fn start_with_clock(clock: SharedClock) -> io::Result<Self> {
-        Self::start(S::on_clock(clock)).await
+        let mut config = S::Config::default();
+        config.set_clock(clock);
+        Self::start(config).await
     }
 
     /// Starts the emulator on `127.0.0.1:{config.port}` (0: a free port).
     pub async fn start(config: S::Config) -> io::Result<Self> {
-        let (state, router, port) = S::launch(config);
-        let faults = state.common().faults.clone();
-        let server = Server::bind(port, router_handler(router), faults).await?;
+        let common = Common::new(
+            config.clock().clone(),
+            config.seed(),
+            config.traffic_capacity(),
+            S::ERROR_BODY,
+        );
+        let port = config.port();
+        let (state, handler) = S::launch(config, &common);
+        let server = Server::bind(port, handler, common.faults.clone()).await?;
         let endpoints = state.endpoints(&format!("http://{}", server.addr()));
         Ok(Self {
             server,
+            common,
             state,
             endpoints,
         })
@@ -348,12 +395,12 @@ impl<S: Service> Emulator<S> {
 
     /// The traffic record.
     pub fn traffic(&self) -> &Traffic {
-        &self.state.common().traffic
+        &self.common.traffic
     }
 
     /// The fault script.
     pub fn faults(&self) -> &Faults {
-        &self.state.common().faults
+        &self.common.faults
     }
 
     /// Stops accepting, lets open calls finish (stalls are released), and waits.

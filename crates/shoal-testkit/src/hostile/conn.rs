@@ -1,5 +1,6 @@
-//! One connection of the hostile server: read a request (HTTP/1.1, bounded), record it, write
-//! the chosen answer byte for byte, and keep the connection only when the answer was framed.
+//! One connection of the hostile server: read a request (HTTP/1.1, bounded), record it, apply a
+//! scripted fault or write the chosen answer byte for byte, and keep the connection only when the
+//! answer was framed.
 
 use std::io;
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use tokio::sync::watch;
 
 use super::response::{Framing, HostileResponse, MAX_BODY_BYTES, MAX_STALL, Pieces};
 use super::{HostileState, generate::Asked};
+use crate::faults::FaultKind;
+use crate::traffic::counters;
 use crate::wire::form_map;
 
 /// Largest request head read; a longer one closes the connection.
@@ -50,11 +53,40 @@ pub(crate) async fn serve(
             path: req.parts.uri.path(),
             query: form_map(req.parts.uri.query().unwrap_or_default()),
         };
-        let answer = state.answer(seq, &asked);
-        state
-            .common
-            .traffic
-            .finish(seq, Some(answer.wire_status()), Some(&answer.label()));
+        let traffic = &state.common.traffic;
+        let (answer, label) = match state.common.faults.decide(asked.method, asked.path) {
+            Some(FaultKind::Reset) => {
+                traffic.incr(counters::RESETS);
+                traffic.finish(seq, None, Some("reset"));
+                let _ = stream.set_zero_linger();
+                return;
+            }
+            Some(FaultKind::Status {
+                status,
+                retry_after,
+            }) => {
+                let mut r = HostileResponse::new(status);
+                if let Some(v) = retry_after {
+                    r = r.header("retry-after", v);
+                }
+                (r, "status".to_string())
+            }
+            Some(FaultKind::LostAnswer { status }) => {
+                (HostileResponse::new(status), "lost_answer".to_string())
+            }
+            stall_or_slow => {
+                if stall_or_slow == Some(FaultKind::Stall) {
+                    tokio::select! {
+                        _ = state.common.faults.stall() => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+                let answer = state.answer(seq, &asked);
+                let label = answer.label();
+                (answer, label)
+            }
+        };
+        traffic.finish(seq, Some(answer.wire_status()), Some(&label));
         let written = tokio::select! {
             r = write_answer(&state, &mut stream, &answer) => r,
             _ = stop.wait_for(|s| *s) => return,

@@ -35,8 +35,6 @@ mod response;
 pub mod strategy;
 
 use std::collections::VecDeque;
-use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -54,8 +52,7 @@ pub use response::{
 use crate::paya::{PayaConfig, PayaEndpoints, seeded_locations};
 use crate::pearldiver::{AUDIENCE, PearlDiverConfig, PearlDiverEndpoints};
 use crate::pebblepad::{PebblePadConfig, PebblePadEndpoints};
-use crate::server::{Common, Server};
-use crate::traffic::Traffic;
+use crate::server::{Common, Emulator, ErrorBody, RawHandler, Service, settings};
 
 /// The endpoint a call hit, by the vendors' paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -242,12 +239,48 @@ struct Script {
     answered: VecDeque<Answered>,
 }
 
-/// The hostile server's state.
-pub(crate) struct HostileState {
+/// The hostile server's state, behind the [`HostileServer`] handle.
+pub struct HostileState {
     common: Common,
     seed: u64,
     capacity: usize,
     script: Mutex<Script>,
+}
+
+impl std::fmt::Debug for HostileState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostileState").finish_non_exhaustive()
+    }
+}
+
+settings!(HostileConfig);
+
+impl Service for HostileState {
+    type Config = HostileConfig;
+    type Endpoints = HostileEndpoints;
+
+    const ERROR_BODY: ErrorBody = |_| None;
+
+    fn launch(config: HostileConfig, common: &Common) -> (Arc<Self>, RawHandler) {
+        let state = Arc::new(HostileState {
+            seed: config.seed,
+            capacity: config.traffic_capacity,
+            script: Mutex::new(Script {
+                queue: VecDeque::new(),
+                otherwise: config.otherwise,
+                answered: VecDeque::new(),
+            }),
+            common: common.clone(),
+        });
+        let serving = state.clone();
+        let handler: RawHandler =
+            Arc::new(move |stream, stop| Box::pin(conn::serve(serving.clone(), stream, stop)));
+        (state, handler)
+    }
+
+    fn endpoints(&self, base: &str) -> HostileEndpoints {
+        HostileEndpoints::new(base)
+    }
 }
 
 impl HostileState {
@@ -282,68 +315,13 @@ impl HostileState {
     }
 }
 
-/// A running hostile server. Dropping it stops the server.
-pub struct HostileServer {
-    server: Server,
-    state: Arc<HostileState>,
-    endpoints: HostileEndpoints,
-}
-
-impl std::fmt::Debug for HostileServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostileServer")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
+/// A running hostile server: the same handle as the emulators (`start`, `endpoints`, `traffic`
+/// — each call's `fault` is its answer's [`HostileResponse::label`] — `faults`, `shutdown`).
+/// Scripted faults apply before the answer: a status fault answers that status, a reset resets,
+/// a stall holds the call. Dropping it stops the server.
+pub type HostileServer = Emulator<HostileState>;
 
 impl HostileServer {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(HostileConfig::default()).await
-    }
-
-    /// Starts on `127.0.0.1:{config.port}`.
-    pub async fn start(config: HostileConfig) -> io::Result<Self> {
-        let common = Common::new(config.clock, config.seed, config.traffic_capacity, |_| None);
-        let state = Arc::new(HostileState {
-            seed: config.seed,
-            capacity: config.traffic_capacity,
-            script: Mutex::new(Script {
-                queue: VecDeque::new(),
-                otherwise: config.otherwise,
-                answered: VecDeque::new(),
-            }),
-            common,
-        });
-        let serving = state.clone();
-        let handler: crate::server::RawHandler =
-            Arc::new(move |stream, stop| Box::pin(conn::serve(serving.clone(), stream, stop)));
-        let faults = state.common.faults.clone();
-        let server = Server::bind(config.port, handler, faults).await?;
-        let endpoints = HostileEndpoints::new(&format!("http://{}", server.addr()));
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Every vendor's endpoints on this server.
-    pub fn endpoints(&self) -> &HostileEndpoints {
-        &self.endpoints
-    }
-
-    /// The traffic record; each call's `fault` is its answer's [`HostileResponse::label`].
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
-    }
-
     /// Answers the next call, whatever its endpoint, with `response` (answers queue in order).
     pub fn push(&self, response: HostileResponse) -> &Self {
         self.state.lock().queue.push_back((None, response));
@@ -373,10 +351,5 @@ impl HostileServer {
     /// The answers sent, oldest first (the last `traffic_capacity`).
     pub fn answered(&self) -> Vec<Answered> {
         self.state.lock().answered.iter().cloned().collect()
-    }
-
-    /// Stops accepting, ends open connections (stalls included), and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

@@ -24,7 +24,9 @@ pub(crate) use contacts::synthetic_contact as contacts_fixture;
 pub(crate) use list::envelope as list_envelope;
 pub(crate) use locations::location_json as location_info_json;
 
-use crate::server::{Common, Emulator, Service, wrap};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 use crate::synth::Synth;
 
 /// How to start a [`Paya`] emulator.
@@ -145,17 +147,15 @@ fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
     Some(("application/json", body.to_string().into_bytes()))
 }
 
+settings!(PayaConfig);
+
 impl Service for PayaState {
     type Config = PayaConfig;
     type Endpoints = PayaEndpoints;
 
-    fn launch(config: PayaConfig) -> (Arc<Self>, Router, u16) {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            error_body,
-        );
+    const ERROR_BODY: ErrorBody = error_body;
+
+    fn launch(config: PayaConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let synth = Synth::new(config.seed);
         let state = Arc::new(PayaState {
             locations: seeded_locations(config.seed),
@@ -180,25 +180,13 @@ impl Service for PayaState {
             .route("/v2/locationinfos", get(locations::list))
             .with_state(state.clone());
         let guarded = state.clone();
-        let router = wrap(router, &common, move |r| {
+        let router = wrap(router, common, move |r| {
             r.layer(axum::middleware::from_fn_with_state(
                 guarded,
                 auth::authenticate,
             ))
         });
-        let port = state.cfg.port;
-        (state, router, port)
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn on_clock(clock: SharedClock) -> PayaConfig {
-        PayaConfig {
-            clock,
-            ..Default::default()
-        }
+        (state, router_handler(router))
     }
 
     fn endpoints(&self, base: &str) -> PayaEndpoints {

@@ -21,7 +21,9 @@ pub use auth::TokenPair;
 pub use data::{write_page, write_record};
 
 use crate::authorize::{Consent, RedirectUris};
-use crate::server::{Common, Emulator, Service, wrap};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 
 /// The audience value the token URL must carry.
 pub const AUDIENCE: &str = "pearldiverapi";
@@ -177,17 +179,15 @@ impl std::fmt::Debug for PdState {
     }
 }
 
+settings!(PearlDiverConfig);
+
 impl Service for PdState {
     type Config = PearlDiverConfig;
     type Endpoints = PearlDiverEndpoints;
 
-    fn launch(config: PearlDiverConfig) -> (Arc<Self>, Router, u16) {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            |_| None,
-        );
+    const ERROR_BODY: ErrorBody = |_| None;
+
+    fn launch(config: PearlDiverConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let auth = auth::AuthStore::new(config.seed);
         let state = Arc::new(PdState {
             auth,
@@ -207,20 +207,8 @@ impl Service for PdState {
             .route("/v1/audiences", get(api::list))
             .route("/v1/audiences/{key}", get(api::get_audience))
             .with_state(state.clone());
-        let router = wrap(router, &common, |r| r);
-        let port = state.cfg.port;
-        (state, router, port)
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn on_clock(clock: SharedClock) -> PearlDiverConfig {
-        PearlDiverConfig {
-            clock,
-            ..Default::default()
-        }
+        let router = wrap(router, common, |r| r);
+        (state, router_handler(router))
     }
 
     fn endpoints(&self, base: &str) -> PearlDiverEndpoints {

@@ -17,10 +17,10 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use limits::RateLimits;
 
-use axum::Router;
-
 use crate::authorize::{Consent, RedirectUris};
-use crate::server::{Common, Emulator, Service, wrap};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 
 /// How to start a [`PebblePad`] emulator.
 #[derive(Debug, Clone)]
@@ -147,17 +147,15 @@ fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
     ))
 }
 
+settings!(PebblePadConfig);
+
 impl Service for PpState {
     type Config = PebblePadConfig;
     type Endpoints = PebblePadEndpoints;
 
-    fn launch(config: PebblePadConfig) -> (Arc<Self>, Router, u16) {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            error_body,
-        );
+    const ERROR_BODY: ErrorBody = error_body;
+
+    fn launch(config: PebblePadConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let mut state = PpState {
             auth: auth::AuthStore::new(config.seed),
             limits: limits::Limiter::new(config.limits),
@@ -173,25 +171,13 @@ impl Service for PpState {
             .then(|| state.auth.service_pair(&state, Duration::ZERO));
         let state = Arc::new(state);
         let limited = state.clone();
-        let router = wrap(routes::router(state.clone()), &common, move |r| {
+        let router = wrap(routes::router(state.clone()), common, move |r| {
             r.layer(axum::middleware::from_fn_with_state(
                 limited,
                 limits::enforce,
             ))
         });
-        let port = state.cfg.port;
-        (state, router, port)
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-
-    fn on_clock(clock: SharedClock) -> PebblePadConfig {
-        PebblePadConfig {
-            clock,
-            ..Default::default()
-        }
+        (state, router_handler(router))
     }
 
     fn endpoints(&self, host: &str) -> PebblePadEndpoints {

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use shoal_testkit::ManualClock;
 use shoal_testkit::hostile::{
     Endpoint, Framing, HeaderText, HostileConfig, HostileResponse, HostileServer, MAX_BODY_BYTES,
     MAX_HEADER_VALUE_BYTES, MAX_WIRE_BYTES, Otherwise, TokenFields, TokenKind, nested, strategy,
 };
+use shoal_testkit::{Fault, ManualClock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -17,14 +17,18 @@ use crate::common::{client, json};
 
 /// `method path` with `Connection: close`, and everything the server sent until it closed.
 async fn raw(addr: SocketAddr, method: &str, path: &str) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    try_raw(addr, method, path).await.unwrap()
+}
+
+async fn try_raw(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).await?;
     let req = format!(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     );
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(req.as_bytes()).await?;
     let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    out
+    s.read_to_end(&mut out).await?;
+    Ok(out)
 }
 
 /// `(head, body)`: the head as text (lossy), the body as bytes.
@@ -442,6 +446,42 @@ async fn seeded_hostility_repeats_and_covers_every_endpoint() {
     let distinct: std::collections::HashSet<_> =
         answered.iter().map(|a| a.response.wire_status()).collect();
     assert!(distinct.len() > 5, "{distinct:?}");
+}
+
+#[tokio::test]
+async fn the_fault_script_applies_before_the_answer() {
+    let server = HostileServer::start_default().await.unwrap();
+    server.push(HostileResponse::new(200).body("kept"));
+    server
+        .faults()
+        .push(Fault::status(503).retry_after("7"))
+        .push(Fault::reset());
+    let addr = server.addr();
+    let first = raw(addr, "GET", "/v2/contacts").await;
+    assert!(first.starts_with(b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\n"));
+    let reset = try_raw(addr, "GET", "/v2/contacts").await;
+    assert!(reset.as_ref().map_or(true, Vec::is_empty), "{reset:?}");
+    assert!(
+        raw(addr, "GET", "/v2/contacts")
+            .await
+            .ends_with(b"\r\n\r\nkept")
+    );
+    let labels: Vec<_> = server
+        .traffic()
+        .requests()
+        .into_iter()
+        .map(|r| r.fault)
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            Some("status".into()),
+            Some("reset".into()),
+            Some("200 length 4B".into())
+        ]
+    );
+    assert_eq!(server.traffic().counter("fault.reset"), 1);
+    server.shutdown().await;
 }
 
 /// What one generated answer looks like on the wire.
