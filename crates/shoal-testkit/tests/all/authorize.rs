@@ -7,12 +7,9 @@ use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig};
 use shoal_testkit::{DEFAULT_REDIRECT_URI, ManualClock, RedirectUris};
 
-use crate::common::{client, json, location, query_param};
-
-/// `GET url?pairs` without following the redirect.
-async fn get(url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
-    client().get(url).query(pairs).send().await.unwrap()
-}
+use crate::common::{get_query, location, query_param, redirected_code};
+use crate::pearldiver::exchange;
+use crate::pebblepad::token_as;
 
 async fn pd_authorize(
     pd: &PearlDiver,
@@ -28,32 +25,15 @@ async fn pd_authorize(
         ("scope", "openid offline_access"),
     ];
     q.extend_from_slice(extra);
-    get(&e.authorize_url, &q).await
+    get_query(&e.authorize_url, &q).await
 }
 
 async fn pp_authorise(pp: &PebblePad, pairs: &[(&str, &str)]) -> reqwest::Response {
-    get(
+    get_query(
         &format!("{}AuthorisationEndpoint", pp.endpoints().oauth_base),
         pairs,
     )
     .await
-}
-
-async fn pd_exchange(pd: &PearlDiver, code: &str, redirect: &str) -> (StatusCode, Value) {
-    let e = pd.endpoints();
-    let r = client()
-        .post(pd.token_url_with_audience())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect),
-            ("client_id", &e.client_id),
-            ("client_secret", &e.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status(), json(r).await)
 }
 
 #[tokio::test]
@@ -74,9 +54,8 @@ async fn pearldiver_accepts_only_the_registered_callback_port_included() {
         assert_eq!(r.text().await.unwrap(), "Callback URL mismatch");
     }
     let r = pd_authorize(&pd, DEFAULT_REDIRECT_URI, &[]).await;
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let code = query_param(&location(&r), "code").unwrap();
-    let (s, body) = pd_exchange(&pd, &code, "http://127.0.0.1:8766/callback").await;
+    let code = redirected_code(&r, DEFAULT_REDIRECT_URI, Some("st-1"));
+    let (s, body) = exchange(&pd, &code, "http://127.0.0.1:8766/callback", None).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("invalid_grant")),
@@ -108,9 +87,8 @@ async fn pearldiver_registers_a_list_and_any_port_only_on_request() {
     .await
     .unwrap();
     let r = pd_authorize(&loose, port0, &[]).await;
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let code = query_param(&location(&r), "code").unwrap();
-    assert_eq!(pd_exchange(&loose, &code, port0).await.0, StatusCode::OK);
+    let code = redirected_code(&r, port0, Some("st-1"));
+    assert_eq!(exchange(&loose, &code, port0, None).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -134,7 +112,7 @@ async fn pearldiver_user_denial_and_bad_requests_redirect_with_or_without_state(
     }
     pd.consent().approve().omit_state_on_errors(false);
     let e = pd.endpoints().clone();
-    let r = get(
+    let r = get_query(
         &e.authorize_url,
         &[
             ("client_id", &e.client_id),
@@ -216,22 +194,6 @@ async fn pebblepad_redirect_mismatch_is_an_error_page_and_errors_may_drop_state(
     assert!(loc.starts_with(DEFAULT_REDIRECT_URI) && query_param(&loc, "code").is_some());
 }
 
-/// A token call: `basic` is the raw `(id, secret)` for HTTP Basic, if any.
-async fn pp_token(
-    pp: &PebblePad,
-    form: &[(&str, &str)],
-    basic: Option<(&str, &str)>,
-) -> (StatusCode, Value) {
-    let mut req = client()
-        .post(format!("{}TokenEndpoint", pp.endpoints().oauth_base))
-        .form(form);
-    if let Some((id, secret)) = basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let r = req.send().await.unwrap();
-    (r.status(), json(r).await)
-}
-
 async fn pp_code(pp: &PebblePad, client_id: &str, scope: &str) -> String {
     let r = pp_authorise(
         pp,
@@ -243,7 +205,7 @@ async fn pp_code(pp: &PebblePad, client_id: &str, scope: &str) -> String {
         ],
     )
     .await;
-    query_param(&location(&r), "code").unwrap()
+    redirected_code(&r, DEFAULT_REDIRECT_URI, None)
 }
 
 #[tokio::test]
@@ -252,7 +214,7 @@ async fn pebblepad_public_client_sends_its_id_in_the_body_and_never_basic() {
     let e = pp.endpoints().clone();
     let public = e.public_client_id.clone().unwrap();
     let code = pp_code(&pp, &public, "admin_grade:rud").await;
-    let exchange = |client_id: Option<&'static str>| {
+    let exchange_form = |client_id: Option<&'static str>| {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -264,25 +226,30 @@ async fn pebblepad_public_client_sends_its_id_in_the_body_and_never_basic() {
         form
     };
     // Basic, even with an empty secret, is refused for a public client.
-    let (s, body) = pp_token(&pp, &exchange(None), Some((&public, ""))).await;
+    let (s, body) = token_as(&pp, &exchange_form(None), Some((&public, ""))).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
-    let (s, body) = pp_token(&pp, &exchange(None), None).await;
+    let (s, body) = token_as(&pp, &exchange_form(None), None).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
     // The confidential client cannot redeem the public client's code.
-    let (s, body) = pp_token(&pp, &exchange(None), Some((&e.client_id, &e.client_secret))).await;
+    let (s, body) = token_as(
+        &pp,
+        &exchange_form(None),
+        Some((&e.client_id, &e.client_secret)),
+    )
+    .await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_client"))
     );
-    let mut form = exchange(None);
+    let mut form = exchange_form(None);
     form.push(("client_id", &public));
-    let (s, body) = pp_token(&pp, &form, None).await;
+    let (s, body) = token_as(&pp, &form, None).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "admin_grade:rud");
     let rt = body["refresh_token"].as_str().unwrap().to_string();
@@ -314,7 +281,7 @@ async fn public_refresh(pp: &PebblePad, rt: &str, scope: Option<&str>) -> (Statu
         ("client_id", &public),
     ];
     form.extend(scope.map(|s| ("scope", s)));
-    pp_token(pp, &form, None).await
+    token_as(pp, &form, None).await
 }
 
 #[tokio::test]
@@ -335,26 +302,26 @@ async fn pebblepad_confidential_client_must_use_basic_and_only_basic() {
     ];
     let mut with_id = form.to_vec();
     with_id.push(("client_id", &e.client_id));
-    let (s, body) = pp_token(&pp, &with_id, None).await;
+    let (s, body) = token_as(&pp, &with_id, None).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
     let basic = Some((e.client_id.as_str(), e.client_secret.as_str()));
-    let (s, body) = pp_token(&pp, &with_id, basic).await;
+    let (s, body) = token_as(&pp, &with_id, basic).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
-    let (s, body) = pp_token(&pp, &form, Some((&e.client_id, "wrong"))).await;
+    let (s, body) = token_as(&pp, &form, Some((&e.client_id, "wrong"))).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
-    let (s, body) = pp_token(&pp, &form, basic).await;
+    let (s, body) = token_as(&pp, &form, basic).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let rt = body["refresh_token"].as_str().unwrap();
-    let (s, _) = pp_token(
+    let (s, _) = token_as(
         &pp,
         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
         basic,
