@@ -50,6 +50,8 @@ fn status(rng: &mut StdRng) -> u16 {
     }
 }
 
+/// A catalogue number as a JSON value text: raw when it reads as a number (even one out of
+/// range, like `1e400`), else quoted.
 fn nasty(rng: &mut StdRng) -> String {
     let n = NASTY_NUMBERS[rng.random_range(0..NASTY_NUMBERS.len())];
     match n.parse::<f64>() {
