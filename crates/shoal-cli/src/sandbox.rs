@@ -62,12 +62,14 @@ pub async fn start(port_base: u16, records: u64) -> CliResult<Emulators> {
             AudienceSpec::new(23, "Pricing page visitors", 1_000),
             AudienceSpec::new(31, "Empty audience", 0),
         ],
+        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
         ..Default::default()
     })
     .await
     .map_err(|e| start_failed("Pearl Diver", p1, e))?;
     let pebblepad = PebblePad::start(PebblePadConfig {
         port: p2,
+        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
         ..Default::default()
     })
     .await

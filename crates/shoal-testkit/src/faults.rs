@@ -20,6 +20,12 @@ pub enum FaultKind {
         /// A `Retry-After` value (seconds or an HTTP date), if any.
         retry_after: Option<String>,
     },
+    /// Process the call, then answer this status instead of the real answer (a gateway that
+    /// lost it: the effect happened, the client sees a 5xx).
+    LostAnswer {
+        /// The HTTP status, e.g. 502.
+        status: u16,
+    },
     /// Drop the TCP connection with a reset, without answering.
     Reset,
     /// Hold the call (after rate accounting) until [`Faults::release_stalls`] or shutdown.
@@ -58,6 +64,12 @@ impl Fault {
             status,
             retry_after: None,
         })
+    }
+
+    /// The next matching call is processed, then answered `status` (vendor-shaped body), so a
+    /// test can prove a POST answered 5xx is not resent on its own.
+    pub fn lost_answer(status: u16) -> Self {
+        Self::new(FaultKind::LostAnswer { status })
     }
 
     /// The next matching call's connection is reset.

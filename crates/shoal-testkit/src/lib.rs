@@ -8,14 +8,19 @@
 //! **Who depends on it:** every Shoal crate as a *dev-dependency* (integration tests), and
 //! `shoal-cli` as a normal dependency (`shoal demo`, `shoal sandbox`). Not meant for production code.
 //!
-//! **Cargo features:** none. Each emulator listens on `127.0.0.1` (port 0 by default), takes its
-//! time from an injectable [`shoal_core::SharedClock`], draws data from the seeded [`Synth`]
-//! generator, records its traffic ([`Traffic`]) and obeys a fault script ([`Faults`]).
-//! [`fixtures`] renders deterministic payloads for `cargo xtask fixtures`.
+//! **Cargo features:** `proptest` adds `hostile::strategy` (proptest strategies over hostile
+//! answers). Each emulator listens on `127.0.0.1` (port 0 by default), takes its time from an
+//! injectable [`shoal_core::SharedClock`], draws data from the seeded [`Synth`] generator, records
+//! its traffic ([`Traffic`]) and obeys a fault script ([`Faults`]). Authorization servers accept
+//! only their registered redirect URIs ([`RedirectUris`], exact unless told otherwise) and ask an
+//! emulated user ([`Consent`]). [`fixtures`] renders deterministic payloads for
+//! `cargo xtask fixtures`.
 //!
-//! Modules: [`pearldiver`], [`pebblepad`], [`paya`] (one emulator each: `start(config)` →
-//! handle with `endpoints()`, `traffic()`, `faults()`, `shutdown()`), [`sandbox`] (all three on
-//! fixed ports until Ctrl-C, for `shoal sandbox`), [`faults`], [`traffic`], [`synth`], [`fixtures`].
+//! Modules: [`pearldiver`], [`pebblepad`], [`paya`] (one emulator each; every one is the same
+//! [`Emulator`] handle: `start(config)`, `start_with_clock(clock)`, `endpoints()`, `traffic()`,
+//! `faults()`, `shutdown()`, plus the vendor's own knobs), [`hostile`] (a server that answers
+//! every vendor path with crafted, hostile responses), [`sandbox`] (all three on fixed ports until
+//! Ctrl-C, for `shoal sandbox`), [`authorize`], [`faults`], [`traffic`], [`synth`], [`fixtures`].
 //!
 //! ```
 //! use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
@@ -33,17 +38,21 @@
 //! # }).unwrap();
 //! ```
 
+pub mod authorize;
 pub mod faults;
 pub mod fixtures;
+pub mod hostile;
 pub mod paya;
 pub mod pearldiver;
 pub mod pebblepad;
 pub mod sandbox;
 mod server;
+pub use server::Emulator;
 pub mod synth;
 pub mod traffic;
-mod util;
+mod wire;
 
+pub use authorize::{Consent, DEFAULT_REDIRECT_URI, RedirectUris};
 pub use faults::{Fault, FaultKind, Faults};
 pub use sandbox::{Sandbox, SandboxConfig, SandboxInfo, run_sandbox};
 pub use shoal_core::{ManualClock, SharedClock, SystemClock};

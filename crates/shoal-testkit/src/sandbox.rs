@@ -6,6 +6,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 use shoal_core::{SharedClock, SystemClock};
 
+use crate::authorize::{DEFAULT_REDIRECT_URI, RedirectUris};
 use crate::paya::{Paya, PayaConfig, PayaEndpoints};
 use crate::pearldiver::{PearlDiver, PearlDiverConfig, PearlDiverEndpoints};
 use crate::pebblepad::{PebblePad, PebblePadConfig, PebblePadEndpoints};
@@ -19,6 +20,12 @@ pub struct SandboxConfig {
     pub pebblepad_port: u16,
     /// Paya port (0: any free port).
     pub paya_port: u16,
+    /// The redirect URI registered with Pearl Diver (reported as `pearldiver.redirect_uri`, for
+    /// `SHOAL_PEARLDIVER_REDIRECT_URI`).
+    pub pearldiver_redirect_uri: String,
+    /// The redirect URI registered with PebblePad (reported as `pebblepad.redirect_uri`, for
+    /// `SHOAL_PEBBLEPAD_REDIRECT_URI`).
+    pub pebblepad_redirect_uri: String,
     /// Seed for all three.
     pub seed: u64,
     /// Shared clock.
@@ -31,6 +38,8 @@ impl Default for SandboxConfig {
             pearldiver_port: 47101,
             pebblepad_port: 47102,
             paya_port: 47103,
+            pearldiver_redirect_uri: DEFAULT_REDIRECT_URI.into(),
+            pebblepad_redirect_uri: DEFAULT_REDIRECT_URI.into(),
             seed: 1,
             clock: SystemClock::shared(),
         }
@@ -74,6 +83,7 @@ impl fmt::Display for SandboxInfo {
         writeln!(f, "  api            {}", pd.api_base)?;
         writeln!(f, "  client id      {}", pd.client_id)?;
         writeln!(f, "  client secret  {}", pd.client_secret)?;
+        writeln!(f, "  redirect uri   {}", pd.redirect_uri)?;
         writeln!(
             f,
             "  refresh token  {}",
@@ -84,6 +94,12 @@ impl fmt::Display for SandboxInfo {
         writeln!(f, "  api            {}", pp.api_base)?;
         writeln!(f, "  client id      {}", pp.client_id)?;
         writeln!(f, "  client secret  {}", pp.client_secret)?;
+        writeln!(
+            f,
+            "  public client  {}",
+            pp.public_client_id.as_ref().unwrap_or(&none)
+        )?;
+        writeln!(f, "  redirect uri   {}", pp.redirect_uri)?;
         writeln!(
             f,
             "  access token   {}",
@@ -124,6 +140,7 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> io::Result<Self> {
         let pearldiver = PearlDiver::start(PearlDiverConfig {
             port: config.pearldiver_port,
+            redirect_uris: RedirectUris::exact([config.pearldiver_redirect_uri]),
             clock: config.clock.clone(),
             seed: config.seed,
             ..Default::default()
@@ -131,6 +148,7 @@ impl Sandbox {
         .await?;
         let pebblepad = PebblePad::start(PebblePadConfig {
             port: config.pebblepad_port,
+            redirect_uris: RedirectUris::exact([config.pebblepad_redirect_uri]),
             clock: config.clock.clone(),
             seed: config.seed,
             ..Default::default()

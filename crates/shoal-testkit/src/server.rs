@@ -1,10 +1,12 @@
-//! The plumbing every emulator shares: accept loop, connection resets, traffic recording, fault
-//! injection middleware and shutdown.
+//! The plumbing every emulator shares: the [`Emulator`] handle, accept loop, connection resets,
+//! traffic recording, fault injection middleware and shutdown.
 //!
 //! axum routes; the accept loop is ours (hyper-util) because a fault must be able to kill one
-//! connection with a TCP reset, which `axum::serve` cannot do.
+//! connection with a TCP reset, which `axum::serve` cannot do — and the hostile server writes raw
+//! bytes no HTTP library would.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::{HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::Service as _;
@@ -39,15 +42,20 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 const GRACE: Duration = Duration::from_secs(5);
 
 /// The vendor's body for an error it answers itself: `(content type, bytes)`, or `None` for none.
-pub(crate) type ErrorBody = fn(u16) -> Option<(&'static str, Vec<u8>)>;
+pub type ErrorBody = fn(u16) -> Option<(&'static str, Vec<u8>)>;
 
 /// State every emulator's outer middleware needs.
 #[derive(Clone)]
-pub(crate) struct Common {
+pub struct Common {
+    /// The emulator's only source of time.
     pub clock: SharedClock,
+    /// What it received.
     pub traffic: Traffic,
+    /// What it is told to do wrong.
     pub faults: Faults,
+    /// Secrets kept out of the traffic record.
     pub redactor: Arc<Redactor>,
+    /// The vendor's error bodies.
     pub error_body: ErrorBody,
 }
 
@@ -132,6 +140,7 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
     let fault = c.faults.decide(parts.method.as_str(), parts.uri.path());
     let mut label = None;
     let mut slow = None;
+    let mut lost = None;
     match fault {
         Some(FaultKind::Status {
             status,
@@ -153,6 +162,10 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
             }
             return c.error(500);
         }
+        Some(FaultKind::LostAnswer { status }) => {
+            lost = Some(status);
+            label = Some("lost_answer");
+        }
         Some(FaultKind::Stall) => {
             parts.extensions.insert(StallHere);
             label = Some("stall");
@@ -166,6 +179,10 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    if let Some(status) = lost {
+        c.traffic.finish(seq, Some(status), label);
+        return c.error(status);
+    }
     c.traffic.finish(seq, Some(resp.status().as_u16()), label);
     match slow {
         Some((chunk, delay)) => slow_body(resp, chunk, delay, c.clock.clone()).await,
@@ -261,6 +278,146 @@ impl AsyncWrite for ResetOnDrop {
     }
 }
 
+/// What every emulator's configuration carries (implemented with [`settings!`]).
+pub trait Settings {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    fn port(&self) -> u16;
+    /// Seed for data, tokens and random faults.
+    fn seed(&self) -> u64;
+    /// Requests kept in the traffic record.
+    fn traffic_capacity(&self) -> usize;
+    /// The emulator's only source of time.
+    fn clock(&self) -> &SharedClock;
+    /// Replaces the clock.
+    fn set_clock(&mut self, clock: SharedClock);
+}
+
+/// Implements [`Settings`] for configurations with `port`, `seed`, `traffic_capacity` and
+/// `clock` fields.
+macro_rules! settings {
+    ($($config:ty),*) => {$(
+        impl $crate::server::Settings for $config {
+            fn port(&self) -> u16 {
+                self.port
+            }
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+            fn traffic_capacity(&self) -> usize {
+                self.traffic_capacity
+            }
+            fn clock(&self) -> &shoal_core::SharedClock {
+                &self.clock
+            }
+            fn set_clock(&mut self, clock: shoal_core::SharedClock) {
+                self.clock = clock;
+            }
+        }
+    )*};
+}
+pub(crate) use settings;
+
+/// What a service supplies to the shared [`Emulator`] handle. Implemented by this crate's
+/// emulators only (the trait cannot be named outside it).
+pub trait Service: Send + Sync + Sized + 'static {
+    /// How to start it.
+    type Config: Settings + Default;
+    /// What a client needs to reach it (hosts and credentials).
+    type Endpoints: fmt::Debug;
+    /// The body of errors the service answers itself (faults, rejections).
+    const ERROR_BODY: ErrorBody;
+    /// Builds the state and what serves each connection, around the shared `common`.
+    fn launch(config: Self::Config, common: &Common) -> (Arc<Self>, RawHandler);
+    /// The endpoints once the listener is bound at `base` (`http://127.0.0.1:port`).
+    fn endpoints(&self, base: &str) -> Self::Endpoints;
+}
+
+/// A running emulator of one service: `PearlDiver`, `PebblePad`, `Paya` and `HostileServer` are
+/// this handle. Dropping it stops the server (in the background); [`Emulator::shutdown`] waits.
+pub struct Emulator<S: Service> {
+    server: Server,
+    common: Common,
+    pub(crate) state: Arc<S>,
+    endpoints: S::Endpoints,
+}
+
+impl<S: Service> fmt::Debug for Emulator<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.server.addr)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Service> Emulator<S> {
+    /// Starts with the default configuration on a free port.
+    pub async fn start_default() -> io::Result<Self> {
+        Self::start(S::Config::default()).await
+    }
+
+    /// Starts with the default configuration on a free port, taking time from `clock`.
+    pub async fn start_with_clock(clock: SharedClock) -> io::Result<Self> {
+        let mut config = S::Config::default();
+        config.set_clock(clock);
+        Self::start(config).await
+    }
+
+    /// Starts the emulator on `127.0.0.1:{config.port}` (0: a free port).
+    pub async fn start(config: S::Config) -> io::Result<Self> {
+        let common = Common::new(
+            config.clock().clone(),
+            config.seed(),
+            config.traffic_capacity(),
+            S::ERROR_BODY,
+        );
+        let port = config.port();
+        let (state, handler) = S::launch(config, &common);
+        let server = Server::bind(port, handler, common.faults.clone()).await?;
+        let endpoints = state.endpoints(&format!("http://{}", server.addr()));
+        Ok(Self {
+            server,
+            common,
+            state,
+            endpoints,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Base URLs and credentials.
+    pub fn endpoints(&self) -> &S::Endpoints {
+        &self.endpoints
+    }
+
+    /// The traffic record.
+    pub fn traffic(&self) -> &Traffic {
+        &self.common.traffic
+    }
+
+    /// The fault script.
+    pub fn faults(&self) -> &Faults {
+        &self.common.faults
+    }
+
+    /// Stops accepting, lets open calls finish (stalls are released), and waits.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// Serves one accepted connection until it ends or the stop signal turns true.
+pub(crate) type RawHandler =
+    Arc<dyn Fn(TcpStream, watch::Receiver<bool>) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Serves connections with HTTP/1.1 through hyper and `router` (the vendor emulators).
+pub(crate) fn router_handler(router: Router) -> RawHandler {
+    Arc::new(move |stream, stop| Box::pin(serve_conn(stream, router.clone(), stop)))
+}
+
 /// A running listener; shuts down gracefully on [`Server::shutdown`] and in the background on drop.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -271,12 +428,12 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Binds `127.0.0.1:port` (0 for any free port) and serves `router`.
-    pub(crate) async fn bind(port: u16, router: Router, faults: Faults) -> io::Result<Self> {
+    /// Binds `127.0.0.1:port` (0 for any free port) and serves each connection with `handler`.
+    pub(crate) async fn bind(port: u16, handler: RawHandler, faults: Faults) -> io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, rx));
+        let task = tokio::spawn(accept_loop(listener, handler, rx));
         Ok(Self {
             addr,
             stop,
@@ -309,7 +466,7 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(listener: TcpListener, handler: RawHandler, mut stop: watch::Receiver<bool>) {
     let mut conns = JoinSet::new();
     let conn_stop = stop.clone();
     loop {
@@ -317,7 +474,7 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
             _ = stop.wait_for(|s| *s) => break,
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    conns.spawn(serve_conn(stream, router.clone(), conn_stop.clone()));
+                    conns.spawn(handler(stream, conn_stop.clone()));
                 }
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}

@@ -137,6 +137,19 @@ impl Synth {
         }
     }
 
+    /// A GUID (8-4-4-4-12 lowercase hex) for `(stream, index)`, as PebblePad's `Id`s look.
+    pub fn guid(&self, stream: u64, index: u64) -> String {
+        let h = self.hex(stream, index, 32);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+
     /// `len` lowercase hex characters for `(stream, index)`, e.g. for ids and tokens.
     pub fn hex(&self, stream: u64, index: u64, len: usize) -> String {
         let mut out = String::with_capacity(len);

@@ -23,7 +23,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// Status answered, once known (`None` for a reset or a still-running call).
     pub status: Option<u16>,
-    /// The injected fault that answered this call, if any (`status`, `reset`, `stall`, `slow_body`).
+    /// The injected fault that answered this call, if any (`status`, `lost_answer`, `reset`, `stall`,
+    /// `slow_body`); on the hostile server, the answer's label (e.g. `599 chunked 12B`).
     pub fault: Option<String>,
 }
 

@@ -13,6 +13,7 @@ pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
             AudienceSpec::new(17, "Website visitors — Boston", 2_500),
         ],
         preissued_refresh_token: None,
+        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
         ..Default::default()
     })
     .await

@@ -25,6 +25,7 @@ async fn emulator(clock: &ManualClock, size: u64, token_ttl: Duration) -> PearlD
         clock: clock.shared(),
         access_token_ttl: token_ttl,
         audiences: vec![AudienceSpec::new(BIG, "Big audience", size)],
+        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
         ..PearlDiverConfig::default()
     })
     .await

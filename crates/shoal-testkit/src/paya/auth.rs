@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::PayaState;
-use crate::util::{basic_auth, empty, form_map, json_response};
+use crate::wire::{basic_auth, empty, form_map, json_response};
 
 struct Session {
     last_success: Instant,

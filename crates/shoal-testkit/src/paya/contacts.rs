@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::validate::{FieldErrors, label, validate, writable_fields};
 use super::{Contact, PayaState};
 use crate::synth::Synth;
-use crate::util::{empty, form_map, json_response};
+use crate::wire::{empty, form_map, json_response};
 
 type Fields = Map<String, Value>;
 

@@ -15,7 +15,7 @@ use super::contacts::{
     READ_ONLY, RESERVED, SECRET, base_url, contact_json, expand_list, lock, one, unprocessable,
 };
 use super::validate::{FieldErrors, writable_fields};
-use crate::util::{form_map, json_response};
+use crate::wire::{form_map, json_response};
 
 type Fields = Map<String, Value>;
 
@@ -84,6 +84,48 @@ pub(crate) fn envelope(
             "sort": {"attributes": attributes},
         },
     })
+}
+
+/// How list pages are paginated: as documented, or in a way a client must refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListingShape {
+    /// `links.next` up to the last page; `totalCount` and `pageCount` agree with the pages.
+    #[default]
+    Documented,
+    /// The listing stops early: from `last_page` on there is no `links.next`, and pages after it
+    /// come back empty, while `totalCount` and `pageCount` still count every record.
+    EndsEarly {
+        /// The last page that carries records.
+        last_page: u64,
+    },
+    /// From page 2 on, `links.next` is the page's own href: following it repeats forever.
+    NextRepeats,
+}
+
+/// Rewrites a documented list envelope (`key` holding the items) into `shape`.
+pub(crate) fn reshape(body: &mut Value, key: &str, shape: ListingShape) {
+    let page = body["meta"]["pagination"]["currentPage"]
+        .as_u64()
+        .unwrap_or(1);
+    let links = &mut body["meta"]["pagination"]["links"];
+    match shape {
+        ListingShape::Documented => {}
+        ListingShape::EndsEarly { last_page } => {
+            if page >= last_page {
+                if let Some(l) = links.as_object_mut() {
+                    l.remove("next");
+                }
+            }
+            if page > last_page {
+                body[key] = json!([]);
+            }
+        }
+        ListingShape::NextRepeats => {
+            if page >= 2 && links.get("next").is_some() {
+                links["next"] = links["self"].clone();
+            }
+        }
+    }
 }
 
 fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
@@ -155,8 +197,7 @@ pub(crate) async fn list(
         .iter()
         .map(|f| contact_json(&base, f, &expand))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &envelope("contacts", items, &base, "/v2/contacts", &query, sort),
-    )
+    let mut body = envelope("contacts", items, &base, "/v2/contacts", &query, sort);
+    reshape(&mut body, "contacts", st.listing());
+    json_response(StatusCode::OK, &body)
 }

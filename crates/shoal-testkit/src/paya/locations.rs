@@ -12,7 +12,7 @@ use super::PayaState;
 use super::contacts::base_url;
 use super::list::envelope;
 use crate::synth::Synth;
-use crate::util::{form_map, json_response};
+use crate::wire::{form_map, json_response};
 
 /// A deposit account of a location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,15 +149,14 @@ pub(crate) async fn list(
         .filter(|l| relationship == "all" || l.relationship == relationship)
         .map(|l| location_json(&base, l, active, terminals))
         .collect();
-    json_response(
-        StatusCode::OK,
-        &envelope(
-            "locationinfos",
-            items,
-            &base,
-            "/v2/locationinfos",
-            &query,
-            None,
-        ),
-    )
+    let mut body = envelope(
+        "locationinfos",
+        items,
+        &base,
+        "/v2/locationinfos",
+        &query,
+        None,
+    );
+    super::list::reshape(&mut body, "locationinfos", st.listing());
+    json_response(StatusCode::OK, &body)
 }

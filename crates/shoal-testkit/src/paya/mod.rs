@@ -8,8 +8,6 @@ mod list;
 mod locations;
 pub mod validate;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,16 +17,17 @@ use serde::{Deserialize, Serialize};
 use shoal_core::{SharedClock, SystemClock};
 
 pub use contacts::contact_json;
+pub use list::ListingShape;
 pub use locations::{Location, ProductTransaction, seeded_locations};
 
 pub(crate) use contacts::synthetic_contact as contacts_fixture;
 pub(crate) use list::envelope as list_envelope;
 pub(crate) use locations::location_json as location_info_json;
 
-use crate::faults::Faults;
-use crate::server::{Common, Server, wrap};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 use crate::synth::Synth;
-use crate::traffic::Traffic;
 
 /// How to start a [`Paya`] emulator.
 #[derive(Debug, Clone)]
@@ -105,22 +104,26 @@ pub(crate) struct Contact {
     pub deleted: bool,
 }
 
-pub(crate) struct PayaState {
-    pub cfg: PayaConfig,
-    pub common: Common,
-    pub synth: Synth,
-    pub locations: Vec<Location>,
-    pub sessions: auth::Sessions,
-    pub contacts: Mutex<(Vec<Contact>, u64)>,
+/// The Paya emulator's state, behind the [`Paya`] handle.
+pub struct PayaState {
+    pub(crate) cfg: PayaConfig,
+    pub(crate) common: Common,
+    pub(crate) synth: Synth,
+    pub(crate) locations: Vec<Location>,
+    pub(crate) sessions: auth::Sessions,
+    pub(crate) contacts: Mutex<(Vec<Contact>, u64)>,
+    listing: Mutex<ListingShape>,
+}
+
+impl PayaState {
+    /// How lists are paginated now.
+    pub(crate) fn listing(&self) -> ListingShape {
+        *self.listing.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A running Paya Connect emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct Paya {
-    server: Server,
-    state: Arc<PayaState>,
-    endpoints: PayaEndpoints,
-}
+pub type Paya = Emulator<PayaState>;
 
 impl std::fmt::Debug for PayaState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,25 +147,21 @@ fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
     Some(("application/json", body.to_string().into_bytes()))
 }
 
-impl Paya {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(PayaConfig::default()).await
-    }
+settings!(PayaConfig);
 
-    /// Starts the emulator on `127.0.0.1:{config.port}`.
-    pub async fn start(config: PayaConfig) -> io::Result<Self> {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            error_body,
-        );
+impl Service for PayaState {
+    type Config = PayaConfig;
+    type Endpoints = PayaEndpoints;
+
+    const ERROR_BODY: ErrorBody = error_body;
+
+    fn launch(config: PayaConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let synth = Synth::new(config.seed);
         let state = Arc::new(PayaState {
             locations: seeded_locations(config.seed),
             sessions: auth::Sessions::default(),
             contacts: Mutex::new((Vec::new(), 0)),
+            listing: Mutex::default(),
             common: common.clone(),
             synth,
             cfg: config,
@@ -181,49 +180,34 @@ impl Paya {
             .route("/v2/locationinfos", get(locations::list))
             .with_state(state.clone());
         let guarded = state.clone();
-        let router = wrap(router, &common, move |r| {
+        let router = wrap(router, common, move |r| {
             r.layer(axum::middleware::from_fn_with_state(
                 guarded,
                 auth::authenticate,
             ))
         });
-        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
-        let c = &state.cfg;
-        let endpoints = PayaEndpoints {
-            base_url: format!("http://{}", server.addr()),
+        (state, router_handler(router))
+    }
+
+    fn endpoints(&self, base: &str) -> PayaEndpoints {
+        let c = &self.cfg;
+        PayaEndpoints {
+            base_url: base.to_string(),
             developer_id: c.developer_id.clone(),
             user_id: c.user_id.clone(),
             user_api_key: c.user_api_key.clone(),
             username: c.username.clone(),
             password: c.password.clone(),
             domain: c.domain.clone(),
-            location_id: state.locations[0].id.clone(),
-        };
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
+            location_id: self.locations[0].id.clone(),
+        }
     }
+}
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Base URL and credentials.
-    pub fn endpoints(&self) -> &PayaEndpoints {
-        &self.endpoints
-    }
-
-    /// The traffic record.
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
-    }
-
-    /// The fault script.
-    pub fn faults(&self) -> &Faults {
-        &self.state.common.faults
+impl Paya {
+    /// Paginates every list served from now on in `shape` (documented by default).
+    pub fn set_listing(&self, shape: ListingShape) {
+        *self.state.listing.lock().unwrap_or_else(|e| e.into_inner()) = shape;
     }
 
     /// Session tokens currently alive (not expired, not deleted).
@@ -240,12 +224,7 @@ impl Paya {
             .unwrap_or_else(|e| e.into_inner());
         g.0.iter()
             .filter(|c| !c.deleted)
-            .map(|c| contact_json(&self.endpoints.base_url, &c.fields, &[]))
+            .map(|c| contact_json(&self.endpoints().base_url, &c.fields, &[]))
             .collect()
-    }
-
-    /// Stops accepting, lets open calls finish, and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::PdState;
 use super::data::{WINDOW_SECS, write_page};
-use crate::util::{bearer, empty, form_map, json_bytes};
+use super::{PageShape, PdState};
+use crate::wire::{bearer, empty, form_map, json_bytes};
 
 /// What a `pageToken` carries; base64url JSON, opaque to clients.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -74,6 +74,20 @@ pub(crate) async fn list(State(st): State<Arc<PdState>>, headers: HeaderMap) -> 
             .to_string()
             .into_bytes(),
     )
+}
+
+/// Rewrites a documented page into `shape`. The first `,"records":[` is the key itself: inside
+/// the JSON-escaped name every `"` is preceded by a backslash.
+fn reshape(page: &mut String, shape: &PageShape) {
+    const KEY: &str = ",\"records\":[";
+    match shape {
+        PageShape::Documented => {}
+        PageShape::RecordsUnder(key) => {
+            let key = serde_json::to_string(key).unwrap_or_else(|_| "\"data\"".into());
+            *page = page.replacen(KEY, &format!(",{key}:["), 1);
+        }
+        PageShape::RecordsMissing => *page = page.replacen(&format!("{KEY}]"), "", 1),
+    }
 }
 
 /// Parses a `since` leniently: RFC 3339, or without an offset (taken as UTC).
@@ -148,16 +162,27 @@ pub(crate) async fn get_audience(
         }
         .encode()
     });
-    let mut out = String::with_capacity(256 + len as usize * 900);
+    let shape = st
+        .page_shape
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let written = if shape == PageShape::RecordsMissing {
+        0
+    } else {
+        len
+    };
+    let mut out = String::with_capacity(256 + written as usize * 900);
     write_page(
         &mut out,
         st.cfg.seed,
         audience,
         token.o,
-        len,
+        written,
         token.t,
         next.as_deref(),
     );
+    reshape(&mut out, &shape);
     st.pages.fetch_add(1, Ordering::Relaxed);
     st.records.fetch_add(len, Ordering::Relaxed);
     json_bytes(StatusCode::OK, out.into_bytes())

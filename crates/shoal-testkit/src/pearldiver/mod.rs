@@ -9,8 +9,6 @@ mod auth;
 mod data;
 mod oauth;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +20,10 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use data::{write_page, write_record};
 
-use crate::faults::Faults;
-use crate::server::{Common, Server, wrap};
-use crate::traffic::Traffic;
+use crate::authorize::{Consent, RedirectUris};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 
 /// The audience value the token URL must carry.
 pub const AUDIENCE: &str = "pearldiverapi";
@@ -64,8 +63,8 @@ pub struct PearlDiverConfig {
     pub client_id: String,
     /// The registered client secret (sent in the token request body).
     pub client_secret: String,
-    /// Registered callback URLs; loopback URLs match on any port (RFC 8252). Empty: any loopback URL.
-    pub redirect_uris: Vec<String>,
+    /// Registered callback URLs, matched exactly (port included) at authorize and exchange.
+    pub redirect_uris: RedirectUris,
     /// Access-token lifetime (`expires_in`).
     pub access_token_ttl: Duration,
     /// A refresh token unused this long expires (vendor: 30 days).
@@ -92,7 +91,7 @@ impl Default for PearlDiverConfig {
             seed: 17,
             client_id: "pd-client-emulator".into(),
             client_secret: "pd-secret-emulator".into(),
-            redirect_uris: Vec::new(),
+            redirect_uris: RedirectUris::default(),
             access_token_ttl: Duration::from_secs(86_400),
             refresh_inactivity: Duration::from_secs(2_592_000),
             refresh_absolute: Duration::from_secs(31_557_600),
@@ -126,8 +125,23 @@ pub struct PearlDiverEndpoints {
     pub client_id: String,
     /// Client secret.
     pub client_secret: String,
+    /// The registered redirect URI a login should use (the first registered; empty if none).
+    pub redirect_uri: String,
     /// The pre-issued refresh token, if configured.
     pub refresh_token: Option<String>,
+}
+
+/// How audience pages are shaped: the documented shape, or one a client must refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PageShape {
+    /// `{"key", "name", "records": [...], "pageToken"}` as documented.
+    #[default]
+    Documented,
+    /// The records come under another key and `records` is absent, e.g.
+    /// `{"key":17,"name":…,"data":[…],"pageToken":…}`.
+    RecordsUnder(String),
+    /// No records array at all (key, name and `pageToken` only).
+    RecordsMissing,
 }
 
 /// Counters proving the emulator's memory stays flat while serving huge audiences.
@@ -145,21 +159,19 @@ pub struct PearlDiverStats {
     pub families: usize,
 }
 
-pub(crate) struct PdState {
-    pub cfg: PearlDiverConfig,
-    pub common: Common,
-    pub auth: auth::AuthStore,
-    pub pages: std::sync::atomic::AtomicU64,
-    pub records: std::sync::atomic::AtomicU64,
+/// The Pearl Diver emulator's state, behind the [`PearlDiver`] handle.
+pub struct PdState {
+    pub(crate) cfg: PearlDiverConfig,
+    pub(crate) common: Common,
+    pub(crate) auth: auth::AuthStore,
+    pub(crate) pages: std::sync::atomic::AtomicU64,
+    pub(crate) records: std::sync::atomic::AtomicU64,
+    pub(crate) consent: Consent,
+    pub(crate) page_shape: std::sync::Mutex<PageShape>,
 }
 
 /// A running Pearl Diver emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct PearlDiver {
-    server: Server,
-    state: Arc<PdState>,
-    endpoints: PearlDiverEndpoints,
-}
+pub type PearlDiver = Emulator<PdState>;
 
 impl std::fmt::Debug for PdState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,26 +179,23 @@ impl std::fmt::Debug for PdState {
     }
 }
 
-impl PearlDiver {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(PearlDiverConfig::default()).await
-    }
+settings!(PearlDiverConfig);
 
-    /// Starts the emulator on `127.0.0.1:{config.port}`.
-    pub async fn start(config: PearlDiverConfig) -> io::Result<Self> {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            |_| None,
-        );
+impl Service for PdState {
+    type Config = PearlDiverConfig;
+    type Endpoints = PearlDiverEndpoints;
+
+    const ERROR_BODY: ErrorBody = |_| None;
+
+    fn launch(config: PearlDiverConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let auth = auth::AuthStore::new(config.seed);
         let state = Arc::new(PdState {
             auth,
             common: common.clone(),
             pages: 0.into(),
             records: 0.into(),
+            consent: Consent::default(),
+            page_shape: Default::default(),
             cfg: config,
         });
         if let Some(rt) = state.cfg.preissued_refresh_token.clone() {
@@ -198,49 +207,48 @@ impl PearlDiver {
             .route("/v1/audiences", get(api::list))
             .route("/v1/audiences/{key}", get(api::get_audience))
             .with_state(state.clone());
-        let router = wrap(router, &common, |r| r);
-        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
-        let base = format!("http://{}", server.addr());
-        let endpoints = PearlDiverEndpoints {
+        let router = wrap(router, common, |r| r);
+        (state, router_handler(router))
+    }
+
+    fn endpoints(&self, base: &str) -> PearlDiverEndpoints {
+        PearlDiverEndpoints {
             authorize_url: format!("{base}/authorize"),
             token_url: format!("{base}/oauth/token"),
             audience: AUDIENCE.into(),
             api_base: format!("{base}/v1"),
-            auth_base: base,
-            client_id: state.cfg.client_id.clone(),
-            client_secret: state.cfg.client_secret.clone(),
-            refresh_token: state.cfg.preissued_refresh_token.clone(),
-        };
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
+            auth_base: base.to_string(),
+            client_id: self.cfg.client_id.clone(),
+            client_secret: self.cfg.client_secret.clone(),
+            redirect_uri: self
+                .cfg
+                .redirect_uris
+                .primary()
+                .unwrap_or_default()
+                .to_string(),
+            refresh_token: self.cfg.preissued_refresh_token.clone(),
+        }
     }
+}
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Base URLs and credentials.
-    pub fn endpoints(&self) -> &PearlDiverEndpoints {
-        &self.endpoints
-    }
-
+impl PearlDiver {
     /// `{token_url}?audience=pearldiverapi`, the full token URL.
     pub fn token_url_with_audience(&self) -> String {
-        format!("{}?audience={AUDIENCE}", self.endpoints.token_url)
+        format!("{}?audience={AUDIENCE}", self.endpoints().token_url)
     }
 
-    /// The traffic record.
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
+    /// What the user does on the authorize page (approve by default; denials on request).
+    pub fn consent(&self) -> &Consent {
+        &self.state.consent
     }
 
-    /// The fault script.
-    pub fn faults(&self) -> &Faults {
-        &self.state.common.faults
+    /// Shapes the audience pages served from now on (the documented shape by default).
+    pub fn set_page_shape(&self, shape: PageShape) {
+        *self
+            .state
+            .page_shape
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = shape;
     }
 
     /// Issues a fresh login (new family) with scope `openid offline_access`, as if through the
@@ -265,10 +273,5 @@ impl PearlDiver {
             access_tokens,
             families,
         }
-    }
-
-    /// Stops accepting, lets open calls finish, and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

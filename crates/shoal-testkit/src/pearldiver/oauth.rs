@@ -12,47 +12,55 @@ use serde_json::json;
 use super::auth::{Answer, Code, oauth_error};
 use super::{AUDIENCE, PdState};
 use crate::traffic::counters;
-use crate::util::{form_map, is_loopback_match, redirect};
+use crate::wire::{form_map, redirect};
 
-/// `GET /authorize`: auto-approves and redirects with `code` and `state`.
+/// `GET /authorize`: approves (unless the emulated user denies) and redirects with `code` and
+/// `state`. An unknown client or an unregistered callback URL ends on an error page.
 pub(crate) async fn authorize(State(st): State<Arc<PdState>>, RawQuery(q): RawQuery) -> Response {
     let q = form_map(q.as_deref().unwrap_or_default());
     let get = |k: &str| q.get(k).cloned();
     if get("client_id").as_deref() != Some(st.cfg.client_id.as_str()) {
         return (StatusCode::BAD_REQUEST, "Unknown client").into_response();
     }
-    let Some(redirect_uri) = get("redirect_uri") else {
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| st.cfg.redirect_uris.allows(r)) else {
         return (StatusCode::BAD_REQUEST, "Callback URL mismatch").into_response();
     };
-    let allowed = if st.cfg.redirect_uris.is_empty() {
-        is_loopback_match(&redirect_uri, "http://127.0.0.1/")
-            || is_loopback_match(&redirect_uri, "http://localhost/")
-    } else {
-        st.cfg
-            .redirect_uris
-            .iter()
-            .any(|r| r == &redirect_uri || is_loopback_match(&redirect_uri, r))
-    };
-    if !allowed {
-        return (StatusCode::BAD_REQUEST, "Callback URL mismatch").into_response();
-    }
     let state = get("state");
-    let fail = |error: &str| {
+    let fail = |error: &str, description: &str| {
         redirect(
             &redirect_uri,
-            &[("error", Some(error)), ("state", state.as_deref())],
+            &[
+                ("error", Some(error)),
+                ("error_description", Some(description)),
+                ("state", st.consent.error_state(state.as_deref())),
+            ],
         )
     };
-    if get("response_type").as_deref() != Some("code") {
-        return fail("unsupported_response_type");
+    match get("response_type").as_deref() {
+        Some("code") => {}
+        None => {
+            return fail(
+                "invalid_request",
+                "Missing required parameter: response_type",
+            );
+        }
+        Some(other) => {
+            return fail(
+                "unsupported_response_type",
+                &format!("Unsupported response type: {other}"),
+            );
+        }
     }
     if get("audience").is_some_and(|a| a != AUDIENCE) {
-        return fail("access_denied");
+        return fail("access_denied", "Service not found");
     }
     let challenge = get("code_challenge");
     match (get("code_challenge_method").as_deref(), &challenge) {
         (None | Some("S256"), Some(_)) | (None, None) => {}
-        _ => return fail("invalid_request"),
+        _ => return fail("invalid_request", "Invalid code_challenge_method"),
+    }
+    if st.consent.denies() {
+        return fail("access_denied", "User did not authorize the request");
     }
     let code = st.auth.new_code(
         &st,

@@ -1,5 +1,6 @@
-//! PebblePad's OAuth2: `AuthorisationEndpoint` (auto-approve), `TokenEndpoint` with HTTP Basic
-//! client authentication, 2-minute codes, 1-hour lower-case `bearer` tokens, and the API's bearer
+//! PebblePad's OAuth2: `AuthorisationEndpoint` (approves unless the user denies), `TokenEndpoint`
+//! with HTTP Basic for the confidential client and a body `client_id` for the public one,
+//! 2-minute codes, 1-hour lower-case `bearer` tokens, narrowing refreshes, and the API's bearer
 //! check with scopes and `X-ImpersonateUser`.
 
 use std::collections::HashMap;
@@ -10,14 +11,14 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::PpState;
 use crate::synth::Synth;
 use crate::traffic::counters;
-use crate::util::{basic_auth, bearer, form_map, is_loopback_match, json_response, redirect};
+use crate::wire::{basic_auth, bearer, form_map, json_response, redirect};
 
 /// A token pair as PebblePad's token endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,7 @@ pub struct TokenPair {
 }
 
 struct Code {
+    client_id: String,
     redirect_uri: Option<String>,
     scope: String,
     expires: Instant,
@@ -42,12 +44,19 @@ struct Access {
     scope: String,
 }
 
+struct Refresh {
+    client_id: String,
+    /// The scope first granted: a refresh may narrow it, never widen it.
+    granted: String,
+    /// Not yet replaced by a newer refresh token.
+    current: bool,
+}
+
 #[derive(Default)]
 struct Store {
     codes: HashMap<String, Code>,
     access: HashMap<String, Access>,
-    /// Refresh token → (granted scope, still current).
-    refresh: HashMap<String, (String, bool)>,
+    refresh: HashMap<String, Refresh>,
     counter: u64,
 }
 
@@ -73,7 +82,16 @@ impl AuthStore {
         self.synth.hex(11, s.counter, 32)
     }
 
-    fn issue(&self, st: &PpState, s: &mut Store, scope: &str, age: Duration) -> TokenPair {
+    /// A pair for `client_id`: the access token carries `scope`, the refresh token remembers
+    /// `granted` as the ceiling of later refreshes.
+    fn issue(
+        &self,
+        st: &PpState,
+        s: &mut Store,
+        client_id: &str,
+        (granted, scope): (&str, &str),
+        age: Duration,
+    ) -> TokenPair {
         let ttl = st.cfg.access_token_ttl;
         let access_token = self.secret(s);
         let refresh_token = self.secret(s);
@@ -85,8 +103,14 @@ impl AuthStore {
                 scope: scope.to_string(),
             },
         );
-        s.refresh
-            .insert(refresh_token.clone(), (scope.to_string(), true));
+        s.refresh.insert(
+            refresh_token.clone(),
+            Refresh {
+                client_id: client_id.to_string(),
+                granted: granted.to_string(),
+                current: true,
+            },
+        );
         TokenPair {
             access_token,
             refresh_token,
@@ -94,9 +118,10 @@ impl AuthStore {
         }
     }
 
+    /// A service-account pair, refreshed by the confidential client.
     pub(crate) fn service_pair(&self, st: &PpState, age: Duration) -> TokenPair {
         let mut s = self.lock();
-        self.issue(st, &mut s, "default", age)
+        self.issue(st, &mut s, &st.cfg.client_id, ("default", "default"), age)
     }
 
     /// The scope of a live access token.
@@ -114,9 +139,19 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
     json_response(status, &json!({ "error": error }))
 }
 
+/// The parameters `AuthorisationEndpoint` documents; any other is `invalid_request`.
+const AUTHORISE_PARAMS: &[&str] = &[
+    "client_id",
+    "response_type",
+    "state",
+    "scope",
+    "redirect_uri",
+];
+
 /// `GET /login/OAuth2/AuthorisationEndpoint`.
 pub(crate) async fn authorise(State(st): State<Arc<PpState>>, RawQuery(q): RawQuery) -> Response {
-    let q = form_map(q.as_deref().unwrap_or_default());
+    let raw = q.unwrap_or_default();
+    let q = form_map(&raw);
     let error_page = || {
         (
             StatusCode::BAD_REQUEST,
@@ -124,40 +159,47 @@ pub(crate) async fn authorise(State(st): State<Arc<PpState>>, RawQuery(q): RawQu
         )
             .into_response()
     };
-    if q.get("client_id") != Some(&st.cfg.client_id) {
+    let Some(client_id) = q.get("client_id").filter(|id| st.cfg.knows_client(id)) else {
         return error_page();
-    }
-    let registered = &st.cfg.redirect_uri;
+    };
     let redirect_uri = q.get("redirect_uri").cloned();
     let target = match &redirect_uri {
-        Some(r) if r == registered || is_loopback_match(r, registered) => r.clone(),
+        Some(r) if st.cfg.redirect_uris.allows(r) => r.clone(),
         Some(_) => return error_page(),
-        None => registered.clone(),
+        None => match st.cfg.redirect_uris.primary() {
+            Some(r) => r.to_string(),
+            None => return error_page(),
+        },
     };
     let state = q.get("state").map(String::as_str);
+    let fail = |error: &str| {
+        redirect(
+            &target,
+            &[
+                ("error", Some(error)),
+                ("state", st.consent.error_state(state)),
+            ],
+        )
+    };
     match q.get("response_type").map(String::as_str) {
         Some("code") => {}
-        Some(_) => {
-            return redirect(
-                &target,
-                &[
-                    ("error", Some("unsupported_request_type")),
-                    ("state", state),
-                ],
-            );
-        }
-        None => {
-            return redirect(
-                &target,
-                &[("error", Some("invalid_request")), ("state", state)],
-            );
-        }
+        Some(_) => return fail("unsupported_request_type"),
+        None => return fail("invalid_request"),
+    }
+    let unknown = url::form_urlencoded::parse(raw.as_bytes())
+        .any(|(k, _)| !AUTHORISE_PARAMS.contains(&k.as_ref()));
+    if unknown {
+        return fail("invalid_request");
+    }
+    if st.consent.denies() {
+        return fail("access_denied");
     }
     let mut s = st.auth.lock();
     let code = st.auth.secret(&mut s);
     s.codes.insert(
         code.clone(),
         Code {
+            client_id: client_id.clone(),
             redirect_uri,
             scope: q.get("scope").cloned().unwrap_or_else(|| "default".into()),
             expires: st.common.clock.now() + st.cfg.code_ttl,
@@ -195,19 +237,62 @@ fn invalid_grant() -> Response {
     r
 }
 
+/// The calling client's id: a client with a secret authenticates with HTTP Basic (raw
+/// `id:secret`) and sends no `client_id` in the body; a public client sends `client_id` in the
+/// body and no Basic.
+fn client(
+    st: &PpState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<String, (StatusCode, &'static str)> {
+    const DENIED: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "invalid_client");
+    if headers.contains_key(header::AUTHORIZATION) {
+        let (id, secret) = basic_auth(headers).ok_or(DENIED)?;
+        if form.contains_key("client_id") {
+            return Err((StatusCode::BAD_REQUEST, "invalid_request"));
+        }
+        return if id == st.cfg.client_id && secret == st.cfg.client_secret {
+            Ok(id)
+        } else {
+            Err(DENIED)
+        };
+    }
+    match form.get("client_id") {
+        Some(id) if st.cfg.public_client_id.as_ref() == Some(id) => Ok(id.clone()),
+        _ => Err(DENIED),
+    }
+}
+
+/// Whether every scope in `asked` lies within `granted` (same resource, a subset of its letters;
+/// `default` covers everything).
+fn within(asked: &str, granted: &str) -> bool {
+    asked.split(' ').filter(|a| !a.is_empty()).all(|a| {
+        granted.split(' ').any(|g| {
+            g == a
+                || g == "default"
+                || match (a.split_once(':'), g.split_once(':')) {
+                    (Some((ar, al)), Some((gr, gl))) => {
+                        ar == gr && al.chars().all(|c| gl.contains(c))
+                    }
+                    _ => false,
+                }
+        })
+    })
+}
+
 fn token_inner(
     st: &PpState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
     grant: &str,
 ) -> Response {
-    match basic_auth(headers) {
-        Some((id, secret)) if id == st.cfg.client_id && secret == st.cfg.client_secret => {}
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client"),
-    }
+    let client_id = match client(st, headers, form) {
+        Ok(id) => id,
+        Err((status, error)) => return oauth_error(status, error),
+    };
     let mut s = st.auth.lock();
     let now = st.common.clock.now();
-    let scope = match grant {
+    let (granted, scope) = match grant {
         "authorization_code" => {
             let Some(code) = form.get("code").and_then(|c| s.codes.get_mut(c)) else {
                 return invalid_grant();
@@ -215,42 +300,48 @@ fn token_inner(
             if code.used || now >= code.expires {
                 return invalid_grant();
             }
-            if code.redirect_uri.is_some() && form.get("redirect_uri") != code.redirect_uri.as_ref()
-            {
+            // "client id or redirect URI does not match the code" is invalid_client.
+            let redirect_ok = match (&code.redirect_uri, form.get("redirect_uri")) {
+                (Some(sent), given) => given == Some(sent),
+                (None, None) => true,
+                (None, Some(given)) => st.cfg.redirect_uris.primary() == Some(given.as_str()),
+            };
+            if code.client_id != client_id || !redirect_ok {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_client");
             }
             code.used = true;
-            code.scope.clone()
+            (code.scope.clone(), code.scope.clone())
         }
         "refresh_token" => {
             let Some(rt) = form.get("refresh_token") else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
             };
-            let Some((granted, current)) = s.refresh.get(rt).cloned() else {
+            let Some(r) = s.refresh.get_mut(rt) else {
                 return invalid_grant();
             };
-            if !current {
+            if r.client_id != client_id {
+                return invalid_grant();
+            }
+            if !r.current {
                 st.common.traffic.incr(counters::REFRESH_REUSE);
                 return invalid_grant();
             }
             let scope = match form.get("scope") {
-                Some(asked)
-                    if asked
-                        .split(' ')
-                        .any(|a| !granted.split(' ').any(|g| g == a)) =>
-                {
+                Some(asked) if !within(asked, &r.granted) => {
                     return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
                 }
                 Some(asked) => asked.clone(),
-                None => granted.clone(),
+                None => r.granted.clone(),
             };
-            s.refresh.insert(rt.clone(), (granted, false));
-            scope
+            r.current = false;
+            (r.granted.clone(), scope)
         }
         "" => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request"),
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     };
-    let pair = st.auth.issue(st, &mut s, &scope, Duration::ZERO);
+    let pair = st
+        .auth
+        .issue(st, &mut s, &client_id, (&granted, &scope), Duration::ZERO);
     let body = json!({
         "access_token": pair.access_token,
         "token_type": "bearer",
@@ -316,6 +407,19 @@ pub(crate) async fn require_bearer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_scopes_narrow_but_never_widen() {
+        assert!(within("admin_grade:r", "admin_grade:rud admin_user:c"));
+        assert!(within(
+            "admin_grade:r admin_user:c",
+            "admin_grade:r admin_user:c"
+        ));
+        assert!(within("admin_user:c", "default"));
+        assert!(!within("admin_grade:c", "admin_grade:rud"));
+        assert!(!within("admin_group:r", "admin_grade:r"));
+        assert!(!within("default", "admin_grade:r"));
+    }
 
     #[test]
     fn scopes_cover_by_resource_and_letter() {

@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::resources::{By, Db, fail, find, object, ok, str_field};
-use crate::util::empty;
+use crate::wire::empty;
 use axum::response::Response;
 
 /// Which grades a `Get…` action selects.

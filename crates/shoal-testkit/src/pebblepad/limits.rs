@@ -12,7 +12,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::PpState;
-use crate::util::json_response;
+use crate::wire::json_response;
 
 /// Limits per HTTP method in a rolling window, and concurrent calls across all methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

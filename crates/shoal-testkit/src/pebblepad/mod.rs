@@ -8,8 +8,6 @@ mod limits;
 mod resources;
 mod routes;
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +17,10 @@ use shoal_core::{SharedClock, SystemClock};
 pub use auth::TokenPair;
 pub use limits::RateLimits;
 
-use crate::faults::Faults;
-use crate::server::{Common, Server, wrap};
-use crate::traffic::Traffic;
+use crate::authorize::{Consent, RedirectUris};
+use crate::server::{
+    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
+};
 
 /// How to start a [`PebblePad`] emulator.
 #[derive(Debug, Clone)]
@@ -32,12 +31,14 @@ pub struct PebblePadConfig {
     pub clock: SharedClock,
     /// Seed for ids, tokens, seeded users and random faults.
     pub seed: u64,
-    /// Registered client id (case-sensitive).
+    /// The confidential client's id (case-sensitive).
     pub client_id: String,
-    /// Client secret (HTTP Basic, raw `id:secret`).
+    /// The confidential client's secret (HTTP Basic, raw `id:secret`).
     pub client_secret: String,
-    /// Registered redirect URI; a loopback URI matches on any port.
-    pub redirect_uri: String,
+    /// A public client (no secret: `client_id` in the token request body, never Basic), if any.
+    pub public_client_id: Option<String>,
+    /// Registered redirect URIs (both clients), matched exactly at authorize and exchange.
+    pub redirect_uris: RedirectUris,
     /// Authorization-code lifetime (vendor: 2 minutes).
     pub code_ttl: Duration,
     /// Access-token lifetime (vendor: 1 hour).
@@ -52,6 +53,13 @@ pub struct PebblePadConfig {
     pub traffic_capacity: usize,
 }
 
+impl PebblePadConfig {
+    /// Whether `id` is one of the registered clients.
+    pub(crate) fn knows_client(&self, id: &str) -> bool {
+        id == self.client_id || self.public_client_id.as_deref() == Some(id)
+    }
+}
+
 impl Default for PebblePadConfig {
     fn default() -> Self {
         Self {
@@ -60,7 +68,8 @@ impl Default for PebblePadConfig {
             seed: 23,
             client_id: "pp-client-emulator".into(),
             client_secret: "pp-secret-emulator".into(),
-            redirect_uri: "http://127.0.0.1/callback".into(),
+            public_client_id: Some("pp-public-emulator".into()),
+            redirect_uris: RedirectUris::default(),
             code_ttl: Duration::from_secs(120),
             access_token_ttl: Duration::from_secs(3600),
             limits: RateLimits::default(),
@@ -80,11 +89,13 @@ pub struct PebblePadEndpoints {
     pub oauth_base: String,
     /// `{host}/api/` (ends with a slash).
     pub api_base: String,
-    /// Client id.
+    /// The confidential client's id.
     pub client_id: String,
-    /// Client secret.
+    /// The confidential client's secret.
     pub client_secret: String,
-    /// Registered redirect URI.
+    /// The public client's id, if one is registered.
+    pub public_client_id: Option<String>,
+    /// The registered redirect URI a login should use (the first registered; empty if none).
     pub redirect_uri: String,
     /// Service-account access token issued at start, if configured.
     pub service_access_token: Option<String>,
@@ -92,21 +103,20 @@ pub struct PebblePadEndpoints {
     pub service_refresh_token: Option<String>,
 }
 
-pub(crate) struct PpState {
-    pub cfg: PebblePadConfig,
-    pub common: Common,
-    pub auth: auth::AuthStore,
-    pub limits: limits::Limiter,
-    pub db: resources::Db,
+/// The PebblePad emulator's state, behind the [`PebblePad`] handle.
+pub struct PpState {
+    pub(crate) cfg: PebblePadConfig,
+    pub(crate) common: Common,
+    pub(crate) auth: auth::AuthStore,
+    pub(crate) limits: limits::Limiter,
+    pub(crate) db: resources::Db,
+    pub(crate) consent: Consent,
+    /// The service-account pair issued at start.
+    service: Option<TokenPair>,
 }
 
 /// A running PebblePad emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct PebblePad {
-    server: Server,
-    state: Arc<PpState>,
-    endpoints: PebblePadEndpoints,
-}
+pub type PebblePad = Emulator<PpState>;
 
 impl std::fmt::Debug for PpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -137,76 +147,63 @@ fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
     ))
 }
 
-impl PebblePad {
-    /// Starts with the default configuration on a free port.
-    pub async fn start_default() -> io::Result<Self> {
-        Self::start(PebblePadConfig::default()).await
-    }
+settings!(PebblePadConfig);
 
-    /// Starts the emulator on `127.0.0.1:{config.port}`.
-    pub async fn start(config: PebblePadConfig) -> io::Result<Self> {
-        let common = Common::new(
-            config.clock.clone(),
-            config.seed,
-            config.traffic_capacity,
-            error_body,
-        );
-        let state = Arc::new(PpState {
+impl Service for PpState {
+    type Config = PebblePadConfig;
+    type Endpoints = PebblePadEndpoints;
+
+    const ERROR_BODY: ErrorBody = error_body;
+
+    fn launch(config: PebblePadConfig, common: &Common) -> (Arc<Self>, RawHandler) {
+        let mut state = PpState {
             auth: auth::AuthStore::new(config.seed),
             limits: limits::Limiter::new(config.limits),
             db: resources::Db::seeded(config.seed, config.seed_users),
             common: common.clone(),
+            consent: Consent::default(),
             cfg: config,
-        });
-        let service = state
+            service: None,
+        };
+        state.service = state
             .cfg
             .service_account
             .then(|| state.auth.service_pair(&state, Duration::ZERO));
-        let router = routes::router(state.clone());
+        let state = Arc::new(state);
         let limited = state.clone();
-        let router = wrap(router, &common, move |r| {
+        let router = wrap(routes::router(state.clone()), common, move |r| {
             r.layer(axum::middleware::from_fn_with_state(
                 limited,
                 limits::enforce,
             ))
         });
-        let server = Server::bind(state.cfg.port, router, common.faults.clone()).await?;
-        let host = format!("http://{}", server.addr());
-        let endpoints = PebblePadEndpoints {
+        (state, router_handler(router))
+    }
+
+    fn endpoints(&self, host: &str) -> PebblePadEndpoints {
+        PebblePadEndpoints {
             oauth_base: format!("{host}/login/OAuth2/"),
             api_base: format!("{host}/api/"),
-            host,
-            client_id: state.cfg.client_id.clone(),
-            client_secret: state.cfg.client_secret.clone(),
-            redirect_uri: state.cfg.redirect_uri.clone(),
-            service_access_token: service.as_ref().map(|p| p.access_token.clone()),
-            service_refresh_token: service.map(|p| p.refresh_token),
-        };
-        Ok(Self {
-            server,
-            state,
-            endpoints,
-        })
+            host: host.to_string(),
+            client_id: self.cfg.client_id.clone(),
+            client_secret: self.cfg.client_secret.clone(),
+            public_client_id: self.cfg.public_client_id.clone(),
+            redirect_uri: self
+                .cfg
+                .redirect_uris
+                .primary()
+                .unwrap_or_default()
+                .to_string(),
+            service_access_token: self.service.as_ref().map(|p| p.access_token.clone()),
+            service_refresh_token: self.service.as_ref().map(|p| p.refresh_token.clone()),
+        }
     }
+}
 
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Base URLs and credentials.
-    pub fn endpoints(&self) -> &PebblePadEndpoints {
-        &self.endpoints
-    }
-
-    /// The traffic record.
-    pub fn traffic(&self) -> &Traffic {
-        &self.state.common.traffic
-    }
-
-    /// The fault script.
-    pub fn faults(&self) -> &Faults {
-        &self.state.common.faults
+impl PebblePad {
+    /// What the user does on the authorise page (approve by default; denials on request).
+    pub fn consent(&self) -> &Consent {
+        &self.state.consent
     }
 
     /// The limits in force.
@@ -243,10 +240,5 @@ impl PebblePad {
     /// A snapshot of every Data Island application reference, for assertions.
     pub fn application_references(&self) -> Vec<serde_json::Value> {
         self.state.db.snapshot(resources::Kind::AppRef)
-    }
-
-    /// Stops accepting, lets open calls finish, and waits.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
     }
 }

@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::synth::Synth;
-use crate::util::{empty, json_response};
+use crate::wire::{empty, json_response};
 
 type Record = Map<String, Value>;
 
@@ -112,15 +112,7 @@ impl Db {
     /// A fresh GUID (8-4-4-4-12 hex) from the seed.
     pub(crate) fn guid(&self, t: &mut Tables) -> String {
         t.counter += 1;
-        let h = self.synth.hex(21, t.counter, 32);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        self.synth.guid(21, t.counter)
     }
 
     pub(crate) fn snapshot(&self, kind: Kind) -> Vec<Value> {

@@ -15,7 +15,7 @@ use super::resources::{
     By, GroupAction, group_action, group_create, user_add_details, user_create, user_delete,
     user_delete_details,
 };
-use crate::util::json_response;
+use crate::wire::json_response;
 
 type St = Arc<PpState>;
 

@@ -35,3 +35,41 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// The `Location` header of a redirect.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// `req` with this JSON body.
+pub fn with_json(
+    req: reqwest::RequestBuilder,
+    body: &serde_json::Value,
+) -> reqwest::RequestBuilder {
+    req.header("content-type", "application/json")
+        .body(body.to_string())
+}
+
+/// Sends `req`; its status.
+pub async fn status(req: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    req.send().await.unwrap().status()
+}
+
+/// Sends `req`; its body as JSON.
+pub async fn send_json(req: reqwest::RequestBuilder) -> serde_json::Value {
+    json(req.send().await.unwrap()).await
+}
+
+/// `GET url?pairs`, redirects not followed.
+pub async fn get_query(url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+    client().get(url).query(pairs).send().await.unwrap()
+}
+
+/// The `code` of an authorize answer, after checking it redirects to `to` with `state`.
+pub fn redirected_code(resp: &reqwest::Response, to: &str, state: Option<&str>) -> String {
+    assert_eq!(resp.status(), reqwest::StatusCode::FOUND);
+    let loc = location(resp);
+    assert!(loc.starts_with(to), "{loc}");
+    assert_eq!(query_param(&loc, "state").as_deref(), state, "{loc}");
+    query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"))
+}

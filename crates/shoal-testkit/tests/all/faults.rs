@@ -1,12 +1,16 @@
-//! Fault injection and the traffic record, exercised on the Pearl Diver emulator.
+//! Fault injection and the traffic record (exercised on the Pearl Diver emulator), lost answers,
+//! and the page shapes a client must refuse.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
+use serde_json::json;
+use shoal_testkit::paya::{ListingShape, Paya};
+use shoal_testkit::pearldiver::{AudienceSpec, PageShape, PearlDiver, PearlDiverConfig};
+use shoal_testkit::pebblepad::PebblePad;
 use shoal_testkit::{Fault, ManualClock};
 
-use crate::common::client;
+use crate::common::{client, json, with_json};
 
 async fn audiences(pd: &PearlDiver, token: &str) -> reqwest::Result<reqwest::Response> {
     client()
@@ -195,4 +199,142 @@ async fn shutdown_is_graceful_and_frees_the_port() {
     })
     .await;
     assert!(pd.is_ok() || tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_processed_then_answered_5xx() {
+    let pp = PebblePad::start_default().await.unwrap();
+    let t = pp.endpoints().service_access_token.clone().unwrap();
+    pp.faults().push(
+        Fault::lost_answer(502)
+            .on_method("POST")
+            .on_path("/api/1.1/User"),
+    );
+    let r = with_json(
+        client()
+            .post(format!("{}1.1/User/Create/", pp.endpoints().api_base))
+            .bearer_auth(&t),
+        &json!({"Username": "lost.answer"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(
+        pp.users().iter().any(|u| u["Username"] == "lost.answer"),
+        "the call was processed"
+    );
+    let rec = pp.traffic().requests();
+    assert_eq!(
+        (rec[0].status, rec[0].fault.as_deref()),
+        (Some(502), Some("lost_answer"))
+    );
+
+    let p = Paya::start_default().await.unwrap();
+    let e = p.endpoints().clone();
+    let before = p.contacts().len();
+    p.faults().push(Fault::lost_answer(500).on_method("POST"));
+    let r = with_json(
+        client()
+            .post(format!("{}/v2/contacts", e.base_url))
+            .header("developer-id", &e.developer_id)
+            .header("user-id", &e.user_id)
+            .header("user-api-key", &e.user_api_key),
+        &json!({"contact": {"location_id": e.location_id, "last_name": "Lost"}}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(json(r).await["status"], 500, "Paya's error shape");
+    assert_eq!(p.contacts().len(), before + 1);
+}
+
+#[tokio::test]
+async fn audience_pages_can_lose_their_records_array() {
+    let pd = PearlDiver::start(PearlDiverConfig {
+        audiences: vec![AudienceSpec::new(17, "Quoted \"records\":[ name", 5)],
+        page_size: 2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pd.mint_tokens().access_token;
+    let page = || async {
+        json(
+            client()
+                .get(format!("{}/audiences/17", pd.endpoints().api_base))
+                .bearer_auth(&t)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let v = page().await;
+    assert_eq!(v["records"].as_array().map(Vec::len), Some(2));
+    pd.set_page_shape(PageShape::RecordsUnder("data".into()));
+    let v = page().await;
+    assert!(v.get("records").is_none(), "{v}");
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["name"], "Quoted \"records\":[ name");
+    assert!(v["pageToken"].is_string() && v["key"] == 17);
+    pd.set_page_shape(PageShape::RecordsMissing);
+    let v = page().await;
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["key", "name", "pageToken"]
+    );
+}
+
+#[tokio::test]
+async fn paya_listings_can_end_early_or_repeat_their_next_link() {
+    let p = Paya::start_default().await.unwrap(); // 57 contacts: 3 pages of 20
+    let e = p.endpoints().clone();
+    let page = |n: u64| {
+        let e = e.clone();
+        async move {
+            json(
+                client()
+                    .get(format!("{}/v2/contacts?page={n}", e.base_url))
+                    .header("developer-id", &e.developer_id)
+                    .header("user-id", &e.user_id)
+                    .header("user-api-key", &e.user_api_key)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let next = |v: &serde_json::Value| {
+        v["meta"]["pagination"]["links"]["next"]["href"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let v = page(2).await;
+    assert!(next(&v).unwrap().ends_with("page=3"));
+
+    p.set_listing(ListingShape::EndsEarly { last_page: 2 });
+    let (second, third) = (page(2).await, page(3).await);
+    assert_eq!(second["contacts"].as_array().unwrap().len(), 20);
+    assert_eq!(next(&second), None);
+    assert_eq!(third["contacts"], json!([]));
+    for v in [&second, &third] {
+        let meta = &v["meta"]["pagination"];
+        assert_eq!(
+            (meta["totalCount"].as_u64(), meta["pageCount"].as_u64()),
+            (Some(57), Some(3))
+        );
+    }
+
+    p.set_listing(ListingShape::NextRepeats);
+    let (first, second) = (page(1).await, page(2).await);
+    assert!(next(&first).unwrap().ends_with("page=2"));
+    assert_eq!(
+        next(&second),
+        next(&first),
+        "page 2 sends the client to page 2"
+    );
+    assert_eq!(next(&page(3).await), None, "the last page has no next");
 }

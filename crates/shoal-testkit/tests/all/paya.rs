@@ -5,18 +5,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shoal_testkit::ManualClock;
-use shoal_testkit::paya::{Paya, PayaConfig};
+use shoal_testkit::paya::Paya;
 
-use crate::common::{client, json};
-
-async fn start(clock: &ManualClock) -> Paya {
-    Paya::start(PayaConfig {
-        clock: clock.shared(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
+use crate::common::{client, json, send_json, status, with_json};
 
 /// A request with the developer id and user-id/user-api-key headers.
 fn keyed(p: &Paya, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -28,18 +19,13 @@ fn keyed(p: &Paya, method: Method, path: &str) -> reqwest::RequestBuilder {
         .header("user-api-key", &e.user_api_key)
 }
 
-fn with_body(req: reqwest::RequestBuilder, body: Value) -> reqwest::RequestBuilder {
-    req.header("content-type", "application/json")
-        .body(body.to_string())
-}
-
 async fn login(p: &Paya) -> String {
     let e = p.endpoints();
-    let r = with_body(
+    let r = with_json(
         client()
             .post(format!("{}/v2/token", e.base_url))
             .header("developer-id", &e.developer_id),
-        json!({"username": e.username, "password": e.password, "domain": e.domain}),
+        &json!({"username": e.username, "password": e.password, "domain": e.domain}),
     )
     .send()
     .await
@@ -66,15 +52,13 @@ async fn with_token(p: &Paya, token: &str, in_query: bool) -> StatusCode {
 
 #[tokio::test]
 async fn developer_id_and_user_key_in_headers_query_or_basic() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let e = p.endpoints().clone();
     let url = format!("{}/v2/contacts", e.base_url);
     assert_eq!(
-        keyed(&p, Method::GET, "/v2/contacts")
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(keyed(&p, Method::GET, "/v2/contacts")).await,
         StatusCode::OK
     );
     let r = client()
@@ -125,7 +109,7 @@ async fn developer_id_and_user_key_in_headers_query_or_basic() {
 #[tokio::test]
 async fn session_token_slides_at_14_59_and_dies_at_15_01() {
     let clock = ManualClock::new();
-    let p = start(&clock).await;
+    let p = Paya::start_with_clock(clock.shared()).await.unwrap();
     let token = login(&p).await;
     assert_eq!(with_token(&p, &token, false).await, StatusCode::OK);
     clock.advance(Duration::from_secs(14 * 60 + 59));
@@ -142,12 +126,12 @@ async fn session_token_slides_at_14_59_and_dies_at_15_01() {
     );
     // A failed call does not renew.
     let e = p.endpoints().clone();
-    let bad = with_body(
+    let bad = with_json(
         client()
             .post(format!("{}/v2/contacts", e.base_url))
             .header("developer-id", &e.developer_id)
             .header("access-token", &token),
-        json!({"contact": {}}),
+        &json!({"contact": {}}),
     );
     assert_eq!(
         bad.send().await.unwrap().status(),
@@ -171,14 +155,16 @@ async fn session_token_slides_at_14_59_and_dies_at_15_01() {
 
 #[tokio::test]
 async fn token_login_validates_and_delete_ends_the_session() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let e = p.endpoints().clone();
     let post = |body: Value| {
-        with_body(
+        with_json(
             client()
                 .post(format!("{}/v2/token", e.base_url))
                 .header("developer-id", &e.developer_id),
-            body,
+            &body,
         )
         .send()
     };
@@ -214,9 +200,9 @@ async fn token_login_validates_and_delete_ends_the_session() {
 }
 
 async fn create(p: &Paya, contact: Value) -> (StatusCode, Value) {
-    let r = with_body(
+    let r = with_json(
         keyed(p, Method::POST, "/v2/contacts"),
-        json!({ "contact": contact }),
+        &json!({ "contact": contact }),
     )
     .send()
     .await
@@ -226,7 +212,9 @@ async fn create(p: &Paya, contact: Value) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let loc = p.endpoints().location_id.clone();
     let (s, v) = create(&p, json!({"location_id": loc, "last_name": "Example", "first_name": "Ava", "email_trx_receipt": "1", "unknown_extra": 5})).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -246,9 +234,9 @@ async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
     );
     assert!(c["created_ts"].is_i64());
 
-    let r = with_body(
+    let r = with_json(
         keyed(&p, Method::PUT, &format!("/v2/contacts/{id}")),
-        json!({"contact": {"city": "Boston", "email_trx_receipt": false}}),
+        &json!({"contact": {"city": "Boston", "email_trx_receipt": false}}),
     )
     .send()
     .await
@@ -272,35 +260,24 @@ async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
     assert!(c["created_user"].is_object() && c["location"].is_object() && c["notes"].is_array());
 
     assert_eq!(
-        keyed(&p, Method::DELETE, &format!("/v2/contacts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(keyed(&p, Method::DELETE, &format!("/v2/contacts/{id}"))).await,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        keyed(&p, Method::GET, &format!("/v2/contacts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(keyed(&p, Method::GET, &format!("/v2/contacts/{id}"))).await,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        keyed(&p, Method::DELETE, &format!("/v2/contacts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(keyed(&p, Method::DELETE, &format!("/v2/contacts/{id}"))).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        keyed(&p, Method::GET, "/v2/contacts/000000000000000000000000")
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(keyed(
+            &p,
+            Method::GET,
+            "/v2/contacts/000000000000000000000000"
+        ))
+        .await,
         StatusCode::NOT_FOUND
     );
     let r = keyed(&p, Method::POST, "/v2/contacts")
@@ -314,7 +291,9 @@ async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
 
 #[tokio::test]
 async fn validation_answers_422_per_field() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let (s, v) = create(&p, json!({"first_name": "x".repeat(65), "state": "M", "zip": "1", "home_phone": "555", "email": "a@b", "date_of_birth": "1990-1-1", "header_message_type": 9, "email_trx_receipt": "yes"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let errors = v["errors"].as_object().unwrap();
@@ -349,9 +328,9 @@ async fn validation_answers_422_per_field() {
         )
     );
     let id = p.contacts()[0]["id"].as_str().unwrap().to_string();
-    let r = with_body(
+    let r = with_json(
         keyed(&p, Method::PUT, &format!("/v2/contacts/{id}")),
-        json!({"contact": {"location_id": p.endpoints().location_id}}),
+        &json!({"contact": {"location_id": p.endpoints().location_id}}),
     )
     .send()
     .await
@@ -365,7 +344,9 @@ async fn validation_answers_422_per_field() {
 
 #[tokio::test]
 async fn update_if_exists_upserts_by_contact_api_id() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let loc = p.endpoints().location_id.clone();
     let body = json!({"location_id": loc, "last_name": "Sample", "contact_api_id": "crm-0001", "city": "Denver"});
     let (s, v) = create(&p, body.clone()).await;
@@ -403,8 +384,10 @@ async fn update_if_exists_upserts_by_contact_api_id() {
 
 #[tokio::test]
 async fn list_pages_sorts_filters_and_links() {
-    let p = start(&ManualClock::new()).await;
-    let v = json(keyed(&p, Method::GET, "/v2/contacts").send().await.unwrap()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
+    let v = send_json(keyed(&p, Method::GET, "/v2/contacts")).await;
     let pg = &v["meta"]["pagination"];
     assert_eq!(
         (
@@ -422,12 +405,8 @@ async fn list_pages_sorts_filters_and_links() {
         "{next}"
     );
 
-    let v = json(
-        keyed(&p, Method::GET, "/v2/contacts")
-            .query(&[("page", "3"), ("page_size", "20")])
-            .send()
-            .await
-            .unwrap(),
+    let v = send_json(
+        keyed(&p, Method::GET, "/v2/contacts").query(&[("page", "3"), ("page_size", "20")]),
     )
     .await;
     assert_eq!(v["contacts"].as_array().unwrap().len(), 17);
@@ -436,12 +415,9 @@ async fn list_pages_sorts_filters_and_links() {
         "no next on the last page"
     );
 
-    let v = json(
+    let v = send_json(
         keyed(&p, Method::GET, "/v2/contacts")
-            .query(&[("sort", "-last_name"), ("page_size", "100")])
-            .send()
-            .await
-            .unwrap(),
+            .query(&[("sort", "-last_name"), ("page_size", "100")]),
     )
     .await;
     assert_eq!(
@@ -456,12 +432,9 @@ async fn list_pages_sorts_filters_and_links() {
         .collect();
     assert!(names.windows(2).all(|w| w[0] >= w[1]));
     let pick = names[0].to_string();
-    let v = json(
+    let v = send_json(
         keyed(&p, Method::GET, "/v2/contacts")
-            .query(&[("last_name", pick.as_str()), ("page_size", "100")])
-            .send()
-            .await
-            .unwrap(),
+            .query(&[("last_name", pick.as_str()), ("page_size", "100")]),
     )
     .await;
     let hits = v["contacts"].as_array().unwrap();
@@ -476,7 +449,9 @@ async fn list_pages_sorts_filters_and_links() {
 
 #[tokio::test]
 async fn locationinfos_filter_by_relationship_and_active_accounts() {
-    let p = start(&ManualClock::new()).await;
+    let p = Paya::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let get = |q: Vec<(&'static str, &'static str)>| {
         keyed(&p, Method::GET, "/v2/locationinfos").query(&q).send()
     };

@@ -6,20 +6,12 @@ use reqwest::StatusCode;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
 use shoal_testkit::{Fault, ManualClock};
 
-use crate::common::{client, json, pkce, query_param};
+use crate::common::{client, get_query, json, location, pkce, query_param, redirected_code};
 
-const REDIRECT: &str = "http://127.0.0.1:53123/callback";
+const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
-async fn start(clock: &ManualClock) -> PearlDiver {
-    PearlDiver::start(PearlDiverConfig {
-        clock: clock.shared(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-async fn token_call(pd: &PearlDiver, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+/// A token call with the client's credentials in the body.
+pub async fn token_call(pd: &PearlDiver, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
     let e = pd.endpoints();
     let mut full = vec![
         ("client_id", e.client_id.as_str()),
@@ -36,6 +28,22 @@ async fn token_call(pd: &PearlDiver, form: &[(&str, &str)]) -> (StatusCode, serd
     (status, json(resp).await)
 }
 
+/// Redeems `code` for `redirect`, with the PKCE `verifier` if any.
+pub async fn exchange(
+    pd: &PearlDiver,
+    code: &str,
+    redirect: &str,
+    verifier: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+    ];
+    form.extend(verifier.map(|v| ("code_verifier", v)));
+    token_call(pd, &form).await
+}
+
 async fn refresh(pd: &PearlDiver, rt: &str) -> (StatusCode, serde_json::Value) {
     token_call(
         pd,
@@ -47,9 +55,9 @@ async fn refresh(pd: &PearlDiver, rt: &str) -> (StatusCode, serde_json::Value) {
 /// Runs authorize (with PKCE) and returns the redirect's code.
 async fn authorize(pd: &PearlDiver, challenge: &str) -> String {
     let e = pd.endpoints();
-    let resp = client()
-        .get(&e.authorize_url)
-        .query(&[
+    let resp = get_query(
+        &e.authorize_url,
+        &[
             ("response_type", "code"),
             ("client_id", &e.client_id),
             ("redirect_uri", REDIRECT),
@@ -58,50 +66,27 @@ async fn authorize(pd: &PearlDiver, challenge: &str) -> String {
             ("audience", "pearldiverapi"),
             ("code_challenge", challenge),
             ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let location = resp.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with(REDIRECT), "{location}");
-    assert_eq!(query_param(&location, "state").as_deref(), Some("st-123"));
-    query_param(&location, "code").unwrap()
+        ],
+    )
+    .await;
+    redirected_code(&resp, REDIRECT, Some("st-123"))
 }
 
 #[tokio::test]
 async fn code_flow_with_pkce_issues_a_rotating_pair() {
     let clock = ManualClock::new();
-    let pd = start(&clock).await;
+    let pd = PearlDiver::start_with_clock(clock.shared()).await.unwrap();
     let (verifier, challenge) = pkce();
     let code = authorize(&pd, &challenge).await;
 
-    let (s, body) = token_call(
-        &pd,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", "wrong"),
-        ],
-    )
-    .await;
+    let (s, body) = exchange(&pd, &code, REDIRECT, Some("wrong")).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("invalid_grant"))
     );
 
     let code = authorize(&pd, &challenge).await;
-    let (s, body) = token_call(
-        &pd,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:9/other"),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (s, body) = exchange(&pd, &code, "http://127.0.0.1:9/other", Some(&verifier)).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("invalid_grant")),
@@ -109,32 +94,14 @@ async fn code_flow_with_pkce_issues_a_rotating_pair() {
     );
 
     let code = authorize(&pd, &challenge).await;
-    let (s, body) = token_call(
-        &pd,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (s, body) = exchange(&pd, &code, REDIRECT, Some(&verifier)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 86_400);
     assert!(body["refresh_token"].is_string() && body["id_token"].is_string());
 
     // The code is single-use.
-    let (s, body) = token_call(
-        &pd,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (s, body) = exchange(&pd, &code, REDIRECT, Some(&verifier)).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("invalid_grant"))
@@ -145,43 +112,41 @@ async fn code_flow_with_pkce_issues_a_rotating_pair() {
 
 #[tokio::test]
 async fn authorize_refuses_unknown_clients_and_redirect_uris() {
-    let pd = start(&ManualClock::new()).await;
+    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let e = pd.endpoints().clone();
-    let c = client();
-    let r = c
-        .get(&e.authorize_url)
-        .query(&[
+    let r = get_query(
+        &e.authorize_url,
+        &[
             ("response_type", "code"),
             ("client_id", "nope"),
             ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = c
-        .get(&e.authorize_url)
-        .query(&[
+    let r = get_query(
+        &e.authorize_url,
+        &[
             ("response_type", "code"),
             ("client_id", &e.client_id),
             ("redirect_uri", "https://evil.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = c
-        .get(&e.authorize_url)
-        .query(&[
+    let r = get_query(
+        &e.authorize_url,
+        &[
             ("response_type", "token"),
             ("client_id", &e.client_id),
             ("redirect_uri", REDIRECT),
             ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
+        ],
+    )
+    .await;
+    let loc = location(&r);
     assert_eq!(
         query_param(&loc, "error").as_deref(),
         Some("unsupported_response_type")
@@ -191,7 +156,9 @@ async fn authorize_refuses_unknown_clients_and_redirect_uris() {
 
 #[tokio::test]
 async fn token_endpoint_requires_audience_query_and_body_credentials() {
-    let pd = start(&ManualClock::new()).await;
+    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let e = pd.endpoints().clone();
     let pair = pd.mint_tokens();
     let form = [
@@ -234,7 +201,9 @@ async fn token_endpoint_requires_audience_query_and_body_credentials() {
 
 #[tokio::test]
 async fn rotation_then_reuse_revokes_the_whole_family() {
-    let pd = start(&ManualClock::new()).await;
+    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let first = pd.mint_tokens();
     let (s, body) = refresh(&pd, &first.refresh_token).await;
     assert_eq!(s, StatusCode::OK);
@@ -269,7 +238,7 @@ async fn rotation_then_reuse_revokes_the_whole_family() {
 #[tokio::test]
 async fn refresh_tokens_expire_after_30_idle_days_and_one_year() {
     let clock = ManualClock::new();
-    let pd = start(&clock).await;
+    let pd = PearlDiver::start_with_clock(clock.shared()).await.unwrap();
     let idle = pd.mint_tokens();
     clock.advance(Duration::from_secs(2_592_000 - 1));
     let (s, body) = refresh(&pd, &idle.refresh_token).await;
@@ -293,7 +262,9 @@ async fn refresh_tokens_expire_after_30_idle_days_and_one_year() {
 
 #[tokio::test]
 async fn preissued_refresh_token_works_once_then_rotates() {
-    let pd = start(&ManualClock::new()).await;
+    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let rt = pd.endpoints().refresh_token.clone().unwrap();
     let (s, body) = refresh(&pd, &rt).await;
     assert_eq!(s, StatusCode::OK);
@@ -357,7 +328,7 @@ async fn access_token_lifetime_is_configurable_and_errors_have_no_body() {
 #[tokio::test]
 async fn range_and_since_are_validated() {
     let clock = ManualClock::new();
-    let pd = start(&clock).await;
+    let pd = PearlDiver::start_with_clock(clock.shared()).await.unwrap();
     let t = pd.mint_tokens().access_token;
     let too_old = "2025-10-02T23:59:59Z"; // 2026-01-01 minus 91 days
     let ok_since = "2025-11-17T00:00:00Z"; // 45 days before 2026-01-01
@@ -412,7 +383,9 @@ async fn page_all(pd: &PearlDiver, token: &str, key: u64, query: &[(&str, &str)]
 
 #[tokio::test]
 async fn pages_hold_exactly_1000_records_and_the_last_has_no_token() {
-    let pd = start(&ManualClock::new()).await;
+    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pd.mint_tokens().access_token;
     assert_eq!(page_all(&pd, &t, 17, &[]).await, vec![1000, 1000, 500]);
     assert_eq!(page_all(&pd, &t, 23, &[]).await, vec![1000]);

@@ -7,18 +7,9 @@ use serde_json::{Value, json};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
 use shoal_testkit::{Fault, ManualClock};
 
-use crate::common::{client, json, query_param};
+use crate::common::{client, get_query, json, location, query_param, redirected_code};
 
-const REDIRECT: &str = "http://127.0.0.1:50111/callback";
-
-async fn start(clock: &ManualClock) -> PebblePad {
-    PebblePad::start(PebblePadConfig {
-        clock: clock.shared(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
+const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
 async fn call(
     pp: &PebblePad,
@@ -41,42 +32,66 @@ fn header(r: &reqwest::Response, name: &str) -> u32 {
     r.headers()[name].to_str().unwrap().parse().unwrap()
 }
 
-async fn token(pp: &PebblePad, form: &[(&str, &str)], basic: bool) -> (StatusCode, Value) {
-    let e = pp.endpoints();
+/// A token call; `basic` is the raw `(id, secret)` for HTTP Basic, if any.
+pub async fn token_as(
+    pp: &PebblePad,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
     let mut req = client()
-        .post(format!("{}TokenEndpoint", e.oauth_base))
+        .post(format!("{}TokenEndpoint", pp.endpoints().oauth_base))
         .form(form);
-    if basic {
-        req = req.basic_auth(&e.client_id, Some(&e.client_secret));
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
     }
     let r = req.send().await.unwrap();
     (r.status(), json(r).await)
 }
 
+/// A token call, as the confidential client (Basic) when `basic`.
+async fn token(pp: &PebblePad, form: &[(&str, &str)], basic: bool) -> (StatusCode, Value) {
+    let e = pp.endpoints();
+    let creds = basic.then_some((e.client_id.as_str(), e.client_secret.as_str()));
+    token_as(pp, form, creds).await
+}
+
+/// The confidential client redeems `code` with the registered redirect URI.
+async fn exchange(pp: &PebblePad, code: &str) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+    ];
+    token(pp, &form, true).await
+}
+
+/// The confidential client refreshes `rt`, optionally narrowing the scope.
+async fn refresh(pp: &PebblePad, rt: &str, scope: Option<&str>) -> (StatusCode, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+    form.extend(scope.map(|s| ("scope", s)));
+    token(pp, &form, true).await
+}
+
 async fn authorise(pp: &PebblePad, scope: &str) -> String {
     let e = pp.endpoints();
-    let r = client()
-        .get(format!("{}AuthorisationEndpoint", e.oauth_base))
-        .query(&[
+    let r = get_query(
+        &format!("{}AuthorisationEndpoint", e.oauth_base),
+        &[
             ("client_id", e.client_id.as_str()),
             ("response_type", "code"),
             ("state", "xyz"),
             ("scope", scope),
             ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(query_param(&loc, "state").as_deref(), Some("xyz"));
-    query_param(&loc, "code").unwrap()
+        ],
+    )
+    .await;
+    redirected_code(&r, REDIRECT, Some("xyz"))
 }
 
 #[tokio::test]
 async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
     let clock = ManualClock::new();
-    let pp = start(&clock).await;
+    let pp = PebblePad::start_with_clock(clock.shared()).await.unwrap();
     let code = authorise(&pp, "default").await;
     let form = [
         ("grant_type", "authorization_code"),
@@ -114,32 +129,22 @@ async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
     // Two minutes.
     let late = authorise(&pp, "default").await;
     clock.advance(Duration::from_secs(120));
-    let (_, body) = token(
-        &pp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &late),
-            ("redirect_uri", REDIRECT),
-        ],
-        true,
-    )
-    .await;
+    let (_, body) = exchange(&pp, &late).await;
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(pp.traffic().invalid_grants(), 2);
     // Unsupported response type is redirected back with the error.
     let e = pp.endpoints();
-    let r = client()
-        .get(format!("{}AuthorisationEndpoint", e.oauth_base))
-        .query(&[
+    let r = get_query(
+        &format!("{}AuthorisationEndpoint", e.oauth_base),
+        &[
             ("client_id", e.client_id.as_str()),
             ("response_type", "token"),
             ("state", "s1"),
             ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
+        ],
+    )
+    .await;
+    let loc = location(&r);
     assert_eq!(
         query_param(&loc, "error").as_deref(),
         Some("unsupported_request_type")
@@ -148,43 +153,18 @@ async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
 
 #[tokio::test]
 async fn refresh_rotates_and_never_widens_scope() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let code = authorise(&pp, "admin_grade:r admin_user:c").await;
-    let (_, body) = token(
-        &pp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
-        true,
-    )
-    .await;
+    let (_, body) = exchange(&pp, &code).await;
     let rt = body["refresh_token"].as_str().unwrap().to_string();
-    let (s, body) = token(
-        &pp,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("scope", "admin_grade:r admin_group:r"),
-        ],
-        true,
-    )
-    .await;
+    let (s, body) = refresh(&pp, &rt, Some("admin_grade:r admin_group:r")).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_scope"))
     );
-    let (s, body) = token(
-        &pp,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("scope", "admin_grade:r"),
-        ],
-        true,
-    )
-    .await;
+    let (s, body) = refresh(&pp, &rt, Some("admin_grade:r")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["scope"], "admin_grade:r");
     let narrow = body["access_token"].as_str().unwrap().to_string();
@@ -206,12 +186,7 @@ async fn refresh_rotates_and_never_widens_scope() {
         .status(),
         StatusCode::UNAUTHORIZED
     );
-    let (_, body) = token(
-        &pp,
-        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-        true,
-    )
-    .await;
+    let (_, body) = refresh(&pp, &rt, None).await;
     assert_eq!(
         body["error"], "invalid_grant",
         "the old refresh token was replaced"
@@ -223,7 +198,7 @@ async fn refresh_rotates_and_never_widens_scope() {
 #[tokio::test]
 async fn service_account_token_expires_an_hour_after_creation() {
     let clock = ManualClock::new();
-    let pp = start(&clock).await;
+    let pp = PebblePad::start_with_clock(clock.shared()).await.unwrap();
     let pair = pp.service_account(Duration::from_secs(50 * 60));
     assert_eq!(pair.expires_in, 600);
     assert_eq!(
@@ -236,15 +211,7 @@ async fn service_account_token_expires_an_hour_after_creation() {
     let r = call(&pp, &pair.access_token, Method::GET, "Grade/Get/x", None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(json(r).await.is_object(), "401 carries JSON detail");
-    let (s, body) = token(
-        &pp,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &pair.refresh_token),
-        ],
-        true,
-    )
-    .await;
+    let (s, body) = refresh(&pp, &pair.refresh_token, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["token_type"], "bearer");
     // The pair issued at start is ready for the sandbox.
@@ -365,7 +332,9 @@ async fn concurrency_limit_429s_while_calls_are_held_open() {
 
 #[tokio::test]
 async fn get_rate_limits_needs_no_auth_and_follows_live_changes() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let url = format!("{}1.1/Info/GetRateLimits", pp.endpoints().api_base);
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -388,7 +357,9 @@ async fn get_rate_limits_needs_no_auth_and_follows_live_changes() {
 
 #[tokio::test]
 async fn users_are_created_once_and_addressed_by_id_or_custom_id() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let new = json!({"Username": "ava.example", "CustomId": "C-1", "Forename": "Ava", "Surname": "Example", "Password": "pw-secret", "Extra": 1});
     let r = call(&pp, &t, Method::POST, "User/Create/", Some(new.clone())).await;
@@ -461,7 +432,9 @@ async fn users_are_created_once_and_addressed_by_id_or_custom_id() {
 
 #[tokio::test]
 async fn impersonation_requires_an_active_user() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let url = format!("{}1.1/Grade/Get/x", pp.endpoints().api_base);
     let known = pp.users()[0]["Username"].as_str().unwrap().to_string();
@@ -493,7 +466,9 @@ async fn impersonation_requires_an_active_user() {
 
 #[tokio::test]
 async fn groups_manage_members() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let users = pp.users();
     let g = json(
@@ -562,7 +537,9 @@ async fn groups_manage_members() {
 
 #[tokio::test]
 async fn grades_import_update_only_the_grade_and_recall() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let user = pp.users()[0].clone();
     let body = json!([{"CustomUserId": user["CustomId"], "CustomId": "GR-1", "Grade": "B", "AssessmentId": "A1"}]);
@@ -617,7 +594,9 @@ async fn grades_import_update_only_the_grade_and_recall() {
 
 #[tokio::test]
 async fn data_island_application_references() {
-    let pp = start(&ManualClock::new()).await;
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let rec = json!({"id": "ref-1", "applicationid": "app-9", "name": "Ava Example", "organisation": "Example Labs", "post": "Analyst", "statement": "Reliable."});
     let r = call(

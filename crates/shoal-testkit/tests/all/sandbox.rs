@@ -49,3 +49,46 @@ async fn sandbox_starts_all_three_with_working_credentials() {
     assert_eq!(r.status(), StatusCode::OK);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn sandbox_registers_and_reports_its_redirect_uris() {
+    let sb = Sandbox::start(SandboxConfig {
+        pebblepad_redirect_uri: "http://127.0.0.1:8799/pp".into(),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let info = sb.info();
+    assert_eq!(
+        info.pearldiver.redirect_uri,
+        shoal_testkit::DEFAULT_REDIRECT_URI
+    );
+    assert_eq!(info.pebblepad.redirect_uri, "http://127.0.0.1:8799/pp");
+    assert!(info.to_string().contains("http://127.0.0.1:8799/pp"));
+    let pp = &info.pebblepad;
+    let authorise = |redirect: &'static str| {
+        client()
+            .get(format!("{}AuthorisationEndpoint", pp.oauth_base))
+            .query(&[
+                ("client_id", pp.client_id.as_str()),
+                ("response_type", "code"),
+                ("redirect_uri", redirect),
+            ])
+            .send()
+    };
+    assert_eq!(
+        authorise("http://127.0.0.1:8799/pp")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        authorise(shoal_testkit::DEFAULT_REDIRECT_URI)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    sb.shutdown().await;
+}

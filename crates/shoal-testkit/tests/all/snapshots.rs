@@ -1,17 +1,19 @@
 //! insta snapshots pinning each emulator's response shapes; a wire change shows up as a diff
 //! (`cargo insta review`).
 
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 use shoal_testkit::ManualClock;
 use shoal_testkit::paya::{Paya, PayaConfig};
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
 
-use crate::common::client;
+use crate::common::{client, with_json};
 
-/// Status, the headers worth pinning, and the body with the emulator's address replaced.
-async fn shape(resp: reqwest::Response, base: &str) -> Value {
+/// Sends `req`: its status, the headers worth pinning, and the body with the emulator's address
+/// replaced.
+async fn shape(req: RequestBuilder, base: &str) -> Value {
+    let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let mut headers = serde_json::Map::new();
     for name in [
@@ -46,6 +48,7 @@ async fn pearldiver_shapes() {
     .await
     .unwrap();
     let e = pd.endpoints().clone();
+    let base = e.auth_base.as_str();
     let rt = e.refresh_token.clone().unwrap();
     let form = [
         ("grant_type", "refresh_token"),
@@ -54,59 +57,16 @@ async fn pearldiver_shapes() {
         ("client_secret", &e.client_secret),
     ];
     let c = client();
-    let refreshed = shape(
-        c.post(pd.token_url_with_audience())
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-        &e.auth_base,
-    )
-    .await;
-    let reused = shape(
-        c.post(pd.token_url_with_audience())
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-        &e.auth_base,
-    )
-    .await;
+    let refresh = || c.post(pd.token_url_with_audience()).form(&form);
+    let refreshed = shape(refresh(), base).await;
+    let reused = shape(refresh(), base).await;
     let t = pd.mint_tokens().access_token;
-    let list = shape(
-        c.get(format!("{}/audiences", e.api_base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap(),
-        &e.auth_base,
-    )
-    .await;
-    let first = c
-        .get(format!("{}/audiences/5", e.api_base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    let first = shape(first, &e.auth_base).await;
+    let api = |path: &str| c.get(format!("{}{path}", e.api_base)).bearer_auth(&t);
+    let list = shape(api("/audiences"), base).await;
+    let first = shape(api("/audiences/5"), base).await;
     let token = first["body"]["pageToken"].as_str().unwrap().to_string();
-    let last = c
-        .get(format!("{}/audiences/5", e.api_base))
-        .bearer_auth(&t)
-        .query(&[("pageToken", &token)])
-        .send()
-        .await
-        .unwrap();
-    let last = shape(last, &e.auth_base).await;
-    let bad_range = shape(
-        c.get(format!("{}/audiences/5?range=91", e.api_base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap(),
-        &e.auth_base,
-    )
-    .await;
+    let last = shape(api("/audiences/5").query(&[("pageToken", &token)]), base).await;
+    let bad_range = shape(api("/audiences/5?range=91"), base).await;
     insta::assert_json_snapshot!(
         "pearldiver",
         json!({
@@ -128,6 +88,7 @@ async fn pebblepad_shapes() {
     .await
     .unwrap();
     let e = pp.endpoints().clone();
+    let base = e.host.as_str();
     let t = e.service_access_token.clone().unwrap();
     let c = client();
     let token = c
@@ -136,52 +97,27 @@ async fn pebblepad_shapes() {
         .form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", e.service_refresh_token.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let token = shape(token, &e.host).await;
-    let limits = shape(
-        c.get(format!("{}1.1/Info/GetRateLimits", e.api_base))
-            .send()
-            .await
-            .unwrap(),
-        &e.host,
-    )
-    .await;
+        ]);
+    let token = shape(token, base).await;
+    let limits = shape(c.get(format!("{}1.1/Info/GetRateLimits", e.api_base)), base).await;
     let create = |body: Value| {
-        c.request(Method::POST, format!("{}1.1/User/Create/", e.api_base))
-            .bearer_auth(&t)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
+        with_json(
+            c.request(Method::POST, format!("{}1.1/User/Create/", e.api_base))
+                .bearer_auth(&t),
+            &body,
+        )
     };
     let created = shape(
-        create(json!({"Username": "snap.user", "Forename": "Ava", "Surname": "Example"}))
-            .await
-            .unwrap(),
-        &e.host,
+        create(json!({"Username": "snap.user", "Forename": "Ava", "Surname": "Example"})),
+        base,
     )
     .await;
-    let exists = shape(
-        create(json!({"Username": "snap.user"})).await.unwrap(),
-        &e.host,
-    )
-    .await;
-    let limited = shape(
-        create(json!({"Username": "snap.other"})).await.unwrap(),
-        &e.host,
-    )
-    .await;
-    let unauth = shape(
-        c.get(format!("{}1.1/Grade/Get/x", e.api_base))
-            .bearer_auth("nope")
-            .send()
-            .await
-            .unwrap(),
-        &e.host,
-    )
-    .await;
+    let exists = shape(create(json!({"Username": "snap.user"})), base).await;
+    let limited = shape(create(json!({"Username": "snap.other"})), base).await;
+    let unauth = c
+        .get(format!("{}1.1/Grade/Get/x", e.api_base))
+        .bearer_auth("nope");
+    let unauth = shape(unauth, base).await;
     insta::assert_json_snapshot!(
         "pebblepad",
         json!({
@@ -200,66 +136,37 @@ async fn paya_shapes() {
     .await
     .unwrap();
     let e = p.endpoints().clone();
+    let base = e.base_url.as_str();
     let c = client();
     let keyed = |m: Method, path: &str| {
-        c.request(m, format!("{}{path}", e.base_url))
+        c.request(m, format!("{base}{path}"))
             .header("developer-id", &e.developer_id)
             .header("user-id", &e.user_id)
             .header("user-api-key", &e.user_api_key)
     };
-    let login = c
-        .post(format!("{}/v2/token", e.base_url))
-        .header("developer-id", &e.developer_id)
-        .header("content-type", "application/json")
-        .body(
-            json!({"username": e.username, "password": e.password, "domain": e.domain}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let login = shape(login, &e.base_url).await;
+    let login = with_json(
+        c.post(format!("{base}/v2/token"))
+            .header("developer-id", &e.developer_id),
+        &json!({"username": e.username, "password": e.password, "domain": e.domain}),
+    );
+    let login = shape(login, base).await;
     let body = json!({"contact": {"location_id": e.location_id, "last_name": "Example", "email_trx_receipt": "1"}});
-    let created = keyed(Method::POST, "/v2/contacts")
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let created = shape(created, &e.base_url).await;
-    let invalid = keyed(Method::POST, "/v2/contacts")
-        .header("content-type", "application/json")
-        .body(json!({"contact": {"zip": "1"}}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let invalid = shape(invalid, &e.base_url).await;
-    let list = shape(
-        keyed(Method::GET, "/v2/contacts?page_size=2&sort=-created_ts")
-            .send()
-            .await
-            .unwrap(),
-        &e.base_url,
+    let created = shape(with_json(keyed(Method::POST, "/v2/contacts"), &body), base).await;
+    let invalid = json!({"contact": {"zip": "1"}});
+    let invalid = shape(
+        with_json(keyed(Method::POST, "/v2/contacts"), &invalid),
+        base,
     )
     .await;
-    let locations = shape(
-        keyed(
-            Method::GET,
-            "/v2/locationinfos?relationship=all&expand=terminals",
-        )
-        .send()
-        .await
-        .unwrap(),
-        &e.base_url,
-    )
-    .await;
-    let missing = shape(
-        keyed(Method::GET, "/v2/contacts/000000000000000000000000")
-            .send()
-            .await
-            .unwrap(),
-        &e.base_url,
-    )
-    .await;
+    let list = keyed(Method::GET, "/v2/contacts?page_size=2&sort=-created_ts");
+    let list = shape(list, base).await;
+    let locations = keyed(
+        Method::GET,
+        "/v2/locationinfos?relationship=all&expand=terminals",
+    );
+    let locations = shape(locations, base).await;
+    let missing = keyed(Method::GET, "/v2/contacts/000000000000000000000000");
+    let missing = shape(missing, base).await;
     insta::assert_json_snapshot!(
         "paya",
         json!({

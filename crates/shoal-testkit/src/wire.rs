@@ -1,4 +1,5 @@
-//! Small helpers the emulators share: query/form parsing, redirects, Basic auth, JSON responses.
+//! Reading requests and writing responses: form and query maps, Basic and Bearer credentials,
+//! redirects, JSON and empty responses.
 
 use std::collections::HashMap;
 
@@ -15,19 +16,6 @@ pub(crate) fn form_map(s: &str) -> HashMap<String, String> {
         out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
     out
-}
-
-/// Whether `uri` equals `registered` ignoring the port, when both are loopback (RFC 8252 §7.3).
-pub(crate) fn is_loopback_match(uri: &str, registered: &str) -> bool {
-    let (Ok(a), Ok(b)) = (Url::parse(uri), Url::parse(registered)) else {
-        return false;
-    };
-    let loopback = |u: &Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    loopback(&a)
-        && a.scheme() == "http"
-        && a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && (b.path() == "/" || a.path() == b.path())
 }
 
 /// A 302 to `base` with the given query pairs appended (`None` values skipped).
@@ -105,26 +93,6 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_redirects_match_on_any_port() {
-        assert!(is_loopback_match(
-            "http://127.0.0.1:5123/callback",
-            "http://127.0.0.1/"
-        ));
-        assert!(is_loopback_match(
-            "http://127.0.0.1:5123/cb",
-            "http://127.0.0.1:80/cb"
-        ));
-        assert!(!is_loopback_match(
-            "http://127.0.0.1:5123/other",
-            "http://127.0.0.1:80/cb"
-        ));
-        assert!(!is_loopback_match(
-            "https://evil.test/cb",
-            "http://127.0.0.1/"
-        ));
-    }
 
     #[test]
     fn basic_auth_is_raw_id_colon_secret() {
