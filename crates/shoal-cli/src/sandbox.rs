@@ -1,15 +1,14 @@
-//! `shoal sandbox`: the three emulators on loopback ports until Ctrl-C or SIGTERM, with their
-//! URLs and credentials printed and, with `--env-file`, written as `SHOAL_*` variables (plus a
-//! Pearl Diver token file obtained through a real code flow against the sandbox itself).
+//! `shoal sandbox`: the testkit's three emulators on loopback ports until Ctrl-C or SIGTERM, with
+//! their URLs and credentials printed and, with `--env-file`, written as `SHOAL_*` variables (plus
+//! a Pearl Diver token file obtained through a real code flow against the sandbox itself).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::net::TcpListener;
 
 use serde_json::json;
 use shoal::auth::LoopbackOptions;
-use shoal_testkit::paya::{Paya, PayaConfig};
-use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
-use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig};
+use shoal_testkit::pearldiver::AudienceSpec;
+use shoal_testkit::{Sandbox, SandboxConfig, SandboxInfo};
 
 use crate::args::{PearlDiverConn, SandboxArgs};
 use crate::exit::{CliError, CliResult, Failure};
@@ -19,145 +18,60 @@ use crate::{config, http};
 /// The key of the sandbox's largest audience (`--records` records).
 pub const BIG_AUDIENCE: u64 = 17;
 
-/// The three emulators, running.
-#[derive(Debug)]
-pub struct Emulators {
-    /// Pearl Diver.
-    pub pearldiver: PearlDiver,
-    /// PebblePad.
-    pub pebblepad: PebblePad,
-    /// Paya Connect.
-    pub paya: Paya,
+/// The redirect URI the sandbox registers: port `base + 3`, or a free one for `--port-base 0`.
+fn redirect_uri(port_base: u16) -> CliResult<String> {
+    let port = match port_base {
+        0 => TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| CliError::io("cannot find a free loopback port", e))?,
+        base => base.checked_add(3).ok_or_else(|| {
+            CliError::usage(format!("--port-base {base} leaves no room for four ports"))
+        })?,
+    };
+    Ok(format!("http://127.0.0.1:{port}/callback"))
 }
 
-fn port(base: u16, offset: u16) -> CliResult<u16> {
-    if base == 0 {
-        return Ok(0);
-    }
-    base.checked_add(offset).ok_or_else(|| {
-        CliError::usage(format!("--port-base {base} leaves no room for three ports"))
-    })
+/// The sandbox's configuration: ports from `--port-base`, `records` records in audience
+/// [`BIG_AUDIENCE`], one registered redirect URI.
+fn sandbox_config(args: &SandboxArgs) -> CliResult<SandboxConfig> {
+    let mut config = SandboxConfig::on_ports(args.port_base).ok_or_else(|| {
+        CliError::usage(format!(
+            "--port-base {} leaves no room for three ports",
+            args.port_base
+        ))
+    })?;
+    config = config.redirect_uri(&redirect_uri(args.port_base)?);
+    config.pearldiver.audiences = vec![
+        AudienceSpec::new(BIG_AUDIENCE, "Website visitors — Boston", args.records),
+        AudienceSpec::new(23, "Pricing page visitors", 1_000),
+        AudienceSpec::new(31, "Empty audience", 0),
+    ];
+    Ok(config)
 }
 
-fn start_failed(what: &str, port: u16, e: std::io::Error) -> CliError {
-    CliError::io(
-        format!("cannot start the {what} emulator on 127.0.0.1:{port}"),
-        e,
-    )
-    .hint("pick another --port-base, or 0 for free ports")
-}
-
-/// Starts the three emulators on `port_base`, `+1`, `+2` (0: free ports), with a Pearl Diver
-/// audience of `records` records under key [`BIG_AUDIENCE`].
-pub async fn start(port_base: u16, records: u64) -> CliResult<Emulators> {
-    let (p1, p2, p3) = (
-        port(port_base, 0)?,
-        port(port_base, 1)?,
-        port(port_base, 2)?,
-    );
-    let pearldiver = PearlDiver::start(PearlDiverConfig {
-        port: p1,
-        audiences: vec![
-            AudienceSpec::new(BIG_AUDIENCE, "Website visitors — Boston", records),
-            AudienceSpec::new(23, "Pricing page visitors", 1_000),
-            AudienceSpec::new(31, "Empty audience", 0),
-        ],
-        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| start_failed("Pearl Diver", p1, e))?;
-    let pebblepad = PebblePad::start(PebblePadConfig {
-        port: p2,
-        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| start_failed("PebblePad", p2, e))?;
-    let paya = Paya::start(PayaConfig {
-        port: p3,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| start_failed("Paya Connect", p3, e))?;
-    Ok(Emulators {
-        pearldiver,
-        pebblepad,
-        paya,
-    })
-}
-
-impl Emulators {
-    /// Connection flags for the Pearl Diver emulator, with tokens in `token_file`.
-    pub fn pearldiver_conn(&self, token_file: PathBuf) -> PearlDiverConn {
-        let pd = self.pearldiver.endpoints();
-        PearlDiverConn {
-            client_id: Some(pd.client_id.clone()),
-            client_secret: Some(pd.client_secret.as_str().into()),
-            auth_url: Some(pd.authorize_url.clone()),
-            token_url: Some(pd.token_url.clone()),
-            api_url: Some(pd.api_base.clone()),
-            scope: None,
-            audience_param: Some(pd.audience.clone()),
-            token_file: Some(token_file),
-            redirect_uri: "http://127.0.0.1:0/callback".into(),
-        }
-    }
-
-    /// Every variable the other commands need, in order.
-    pub fn variables(&self, pd_tokens: &Path, pp_tokens: &Path) -> Vec<(&'static str, String)> {
-        let (pd, pp, py) = (
-            self.pearldiver.endpoints(),
-            self.pebblepad.endpoints(),
-            self.paya.endpoints(),
-        );
-        let path = |p: &Path| p.display().to_string();
-        let mut vars = vec![
-            ("SHOAL_PEARLDIVER_CLIENT_ID", pd.client_id.clone()),
-            ("SHOAL_PEARLDIVER_CLIENT_SECRET", pd.client_secret.clone()),
-            ("SHOAL_PEARLDIVER_AUTH_URL", pd.authorize_url.clone()),
-            ("SHOAL_PEARLDIVER_TOKEN_URL", pd.token_url.clone()),
-            ("SHOAL_PEARLDIVER_API_URL", pd.api_base.clone()),
-            ("SHOAL_PEARLDIVER_AUDIENCE_PARAM", pd.audience.clone()),
-            ("SHOAL_PEARLDIVER_TOKEN_FILE", path(pd_tokens)),
-            ("SHOAL_PEBBLEPAD_HOST", pp.host.clone()),
-            ("SHOAL_PEBBLEPAD_CLIENT_ID", pp.client_id.clone()),
-            ("SHOAL_PEBBLEPAD_CLIENT_SECRET", pp.client_secret.clone()),
-        ];
-        if let (Some(a), Some(r)) = (&pp.service_access_token, &pp.service_refresh_token) {
-            vars.push(("SHOAL_PEBBLEPAD_ACCESS_TOKEN", a.clone()));
-            vars.push(("SHOAL_PEBBLEPAD_REFRESH_TOKEN", r.clone()));
-        }
-        vars.extend([
-            ("SHOAL_PEBBLEPAD_TOKEN_FILE", path(pp_tokens)),
-            ("SHOAL_PAYA_BASE_URL", py.base_url.clone()),
-            ("SHOAL_PAYA_DEVELOPER_ID", py.developer_id.clone()),
-            ("SHOAL_PAYA_USER_ID", py.user_id.clone()),
-            ("SHOAL_PAYA_API_KEY", py.user_api_key.clone()),
-            ("SHOAL_PAYA_USERNAME", py.username.clone()),
-            ("SHOAL_PAYA_PASSWORD", py.password.clone()),
-            ("SHOAL_PAYA_DOMAIN", py.domain.clone()),
-            ("SHOAL_PAYA_LOCATION_ID", py.location_id.clone()),
-        ]);
-        vars
-    }
-
-    /// Stops all three.
-    pub async fn shutdown(self) {
-        self.pearldiver.shutdown().await;
-        self.pebblepad.shutdown().await;
-        self.paya.shutdown().await;
+/// Connection flags for the sandbox's Pearl Diver, with tokens in `token_file`.
+fn pearldiver_conn(info: &SandboxInfo, token_file: std::path::PathBuf) -> PearlDiverConn {
+    let pd = &info.pearldiver;
+    PearlDiverConn {
+        client_id: Some(pd.client_id.clone()),
+        client_secret: Some(pd.client_secret.as_str().into()),
+        auth_url: Some(pd.authorize_url.clone()),
+        token_url: Some(pd.token_url.clone()),
+        api_url: Some(pd.api_base.clone()),
+        scope: None,
+        audience_param: Some(pd.audience.clone()),
+        token_file: Some(token_file),
+        redirect_uri: pd.redirect_uri.clone(),
     }
 }
 
-/// Logs in to the Pearl Diver emulator through the loopback code flow with PKCE, playing the
+/// Logs in to the sandbox's Pearl Diver through the loopback code flow with PKCE, playing the
 /// browser with a plain HTTP request (the emulator approves at once); tokens go to `conn`'s file.
-pub async fn code_flow_login(
-    conn: &PearlDiverConn,
-) -> CliResult<shoal::pearldiver::PearlDiverClient> {
+async fn code_flow_login(conn: &PearlDiverConn) -> CliResult {
     let client = config::pearldiver(conn, 60)?;
-    let login = client.login()?;
-    let pending = login
+    let pending = client
+        .login()?
         .loopback(
             LoopbackOptions::default()
                 .redirect_uri(&conn.redirect_uri)
@@ -168,7 +82,7 @@ pub async fn code_flow_login(
     let (browser, finished) = tokio::join!(http::follow_authorize(&url), pending.finish());
     browser?;
     finished?;
-    Ok(client)
+    Ok(())
 }
 
 /// A value quoted for POSIX `sh` (`set -a; . FILE`).
@@ -178,7 +92,11 @@ fn shell_quote(value: &str) -> String {
 
 /// Runs `shoal sandbox` until Ctrl-C or SIGTERM.
 pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
-    let emulators = start(args.port_base, args.records).await?;
+    let sandbox = Sandbox::start(sandbox_config(&args)?).await.map_err(|e| {
+        CliError::io("cannot start the sandbox's emulators", e)
+            .hint("pick another --port-base, or 0 for free ports")
+    })?;
+    let info = sandbox.info();
     let mut written = None;
     if let Some(env_file) = &args.env_file {
         let env_file = std::path::absolute(env_file)
@@ -187,7 +105,7 @@ pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
         let pp_tokens = env_file.with_extension("pebblepad-tokens.json");
         crate::bulk::fsutil::remove_durably(&pd_tokens)?;
         crate::bulk::fsutil::remove_durably(&pp_tokens)?;
-        code_flow_login(&emulators.pearldiver_conn(pd_tokens.clone()))
+        code_flow_login(&pearldiver_conn(&info, pd_tokens.clone()))
             .await
             .map_err(|e| {
                 CliError::new(
@@ -201,47 +119,15 @@ pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
         let mut text = String::from(
             "# Shoal sandbox: load with `set -a; . FILE; set +a`, then run any shoal command.\n",
         );
-        for (name, value) in emulators.variables(&pd_tokens, &pp_tokens) {
+        for (name, value) in info.variables(&pd_tokens, &pp_tokens) {
             let _ = writeln!(text, "{name}={}", shell_quote(&value));
         }
         crate::bulk::fsutil::write_atomic(&env_file, text.as_bytes())?;
         written = Some(env_file);
     }
-    let (pd, pp, py) = (
-        emulators.pearldiver.endpoints(),
-        emulators.pebblepad.endpoints(),
-        emulators.paya.endpoints(),
-    );
     let mut human = format!(
-        "Pearl Diver   authorize {}\n              token     {}?audience={}\n              api       {}\n              client    {} / {}\n              audiences {BIG_AUDIENCE} ({} records), 23, 31\n",
-        pd.authorize_url,
-        pd.token_url,
-        pd.audience,
-        pd.api_base,
-        pd.client_id,
-        pd.client_secret,
+        "{info}\n  audiences      {BIG_AUDIENCE} ({} records), 23, 31",
         args.records
-    );
-    let _ = writeln!(
-        human,
-        "PebblePad     host      {}\n              client    {} / {}\n              service   access {} refresh {}",
-        pp.host,
-        pp.client_id,
-        pp.client_secret,
-        pp.service_access_token.as_deref().unwrap_or("-"),
-        pp.service_refresh_token.as_deref().unwrap_or("-")
-    );
-    let _ = writeln!(
-        human,
-        "Paya Connect  base      {}\n              developer {}\n              key       user-id {} user-api-key {}\n              login     {} / {} @ {}\n              location  {}",
-        py.base_url,
-        py.developer_id,
-        py.user_id,
-        py.user_api_key,
-        py.username,
-        py.password,
-        py.domain,
-        py.location_id
     );
     if let Some(file) = &written {
         let _ = write!(
@@ -250,31 +136,15 @@ pub async fn run(args: SandboxArgs, ui: Ui) -> CliResult {
             file.display()
         );
     }
-    let info = json!({
-        "pearldiver": pd, "pebblepad": pp, "paya": py,
+    let value = json!({
+        "pearldiver": info.pearldiver, "pebblepad": info.pebblepad, "paya": info.paya,
         "env_file": written.as_ref().map(|f| f.display().to_string()),
     });
-    ui.print(&human, &info);
+    ui.print(&human, &value);
     eprintln!("Shoal sandbox running on 127.0.0.1; Ctrl-C to stop.");
-    let stopped = interrupted().await;
-    emulators.shutdown().await;
+    let stopped = shoal_testkit::sandbox::interrupted().await;
+    sandbox.shutdown().await;
     stopped.map_err(|e| CliError::new(Failure::Internal, format!("cannot wait for Ctrl-C: {e}")))
-}
-
-/// Waits for Ctrl-C, or SIGTERM on Unix.
-async fn interrupted() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
 }
 
 #[cfg(test)]
@@ -282,11 +152,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_survive_sh_quoting() {
+    fn values_survive_sh_quoting_and_ports_are_checked() {
         assert_eq!(shell_quote("plain"), "'plain'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(port(0, 2).unwrap(), 0);
-        assert_eq!(port(47100, 2).unwrap(), 47102);
-        assert!(port(u16::MAX, 1).is_err());
+        assert_eq!(
+            redirect_uri(47100).unwrap(),
+            "http://127.0.0.1:47103/callback"
+        );
+        assert!(redirect_uri(u16::MAX - 1).is_err());
+        assert!(redirect_uri(0).unwrap().starts_with("http://127.0.0.1:"));
     }
 }

@@ -2,59 +2,80 @@
 
 use std::fmt;
 use std::io;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use shoal_core::{SharedClock, SystemClock};
+use shoal_core::SharedClock;
 
-use crate::authorize::{DEFAULT_REDIRECT_URI, RedirectUris};
+use crate::authorize::RedirectUris;
 use crate::paya::{Paya, PayaConfig, PayaEndpoints};
 use crate::pearldiver::{PearlDiver, PearlDiverConfig, PearlDiverEndpoints};
 use crate::pebblepad::{PebblePad, PebblePadConfig, PebblePadEndpoints};
 
-/// Ports, seed and clock for a [`Sandbox`].
+/// The three emulators' configurations for a [`Sandbox`]: set any of them whole, or use the
+/// shortcuts for what they share (ports, clock, seed, the registered redirect URI).
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
-    /// Pearl Diver port (0: any free port).
-    pub pearldiver_port: u16,
-    /// PebblePad port (0: any free port).
-    pub pebblepad_port: u16,
-    /// Paya port (0: any free port).
-    pub paya_port: u16,
-    /// The redirect URI registered with Pearl Diver (reported as `pearldiver.redirect_uri`, for
-    /// `SHOAL_PEARLDIVER_REDIRECT_URI`).
-    pub pearldiver_redirect_uri: String,
-    /// The redirect URI registered with PebblePad (reported as `pebblepad.redirect_uri`, for
-    /// `SHOAL_PEBBLEPAD_REDIRECT_URI`).
-    pub pebblepad_redirect_uri: String,
-    /// Seed for all three.
-    pub seed: u64,
-    /// Shared clock.
-    pub clock: SharedClock,
+    /// Pearl Diver.
+    pub pearldiver: PearlDiverConfig,
+    /// PebblePad.
+    pub pebblepad: PebblePadConfig,
+    /// Paya Connect.
+    pub paya: PayaConfig,
 }
 
 impl Default for SandboxConfig {
+    /// Ports 47101–47103, the default redirect URI registered, seed 1, the system clock.
     fn default() -> Self {
-        Self {
-            pearldiver_port: 47101,
-            pebblepad_port: 47102,
-            paya_port: 47103,
-            pearldiver_redirect_uri: DEFAULT_REDIRECT_URI.into(),
-            pebblepad_redirect_uri: DEFAULT_REDIRECT_URI.into(),
-            seed: 1,
-            clock: SystemClock::shared(),
-        }
+        Self::on_ports(47101).unwrap_or_else(Self::ephemeral)
     }
 }
 
 impl SandboxConfig {
-    /// The same sandbox on free ports (for tests).
+    /// The sandbox on free ports (for tests).
     pub fn ephemeral() -> Self {
         Self {
-            pearldiver_port: 0,
-            pebblepad_port: 0,
-            paya_port: 0,
-            ..Self::default()
+            pearldiver: PearlDiverConfig::default(),
+            pebblepad: PebblePadConfig::default(),
+            paya: PayaConfig::default(),
         }
+        .seed(1)
+    }
+
+    /// Pearl Diver on `base`, PebblePad on `base + 1`, Paya on `base + 2` (0: free ports);
+    /// `None` when the three do not fit below 65536.
+    pub fn on_ports(base: u16) -> Option<Self> {
+        let mut config = Self::ephemeral();
+        if base != 0 {
+            config.pearldiver.port = base;
+            config.pebblepad.port = base.checked_add(1)?;
+            config.paya.port = base.checked_add(2)?;
+        }
+        Some(config)
+    }
+
+    /// One clock for all three.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.pearldiver.clock = clock.clone();
+        self.pebblepad.clock = clock.clone();
+        self.paya.clock = clock;
+        self
+    }
+
+    /// One seed for all three.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.pearldiver.seed = seed;
+        self.pebblepad.seed = seed;
+        self.paya.seed = seed;
+        self
+    }
+
+    /// Registers exactly `uri` as the redirect URI of both OAuth emulators (reported back, for
+    /// `SHOAL_PEARLDIVER_REDIRECT_URI` and `SHOAL_PEBBLEPAD_REDIRECT_URI`).
+    pub fn redirect_uri(mut self, uri: &str) -> Self {
+        self.pearldiver.redirect_uris = RedirectUris::exact([uri]);
+        self.pebblepad.redirect_uris = RedirectUris::exact([uri]);
+        self
     }
 }
 
@@ -67,6 +88,45 @@ pub struct SandboxInfo {
     pub pebblepad: PebblePadEndpoints,
     /// Paya: host, developer id, user id/API key, token-method login.
     pub paya: PayaEndpoints,
+}
+
+impl SandboxInfo {
+    /// A `SHOAL_*` variable for every flag the `shoal` commands need against this sandbox, in
+    /// order, with the token files the Pearl Diver and PebblePad commands keep their tokens in.
+    pub fn variables(&self, pd_tokens: &Path, pp_tokens: &Path) -> Vec<(&'static str, String)> {
+        let (pd, pp, py) = (&self.pearldiver, &self.pebblepad, &self.paya);
+        let path = |p: &Path| p.display().to_string();
+        let mut vars = vec![
+            ("SHOAL_PEARLDIVER_CLIENT_ID", pd.client_id.clone()),
+            ("SHOAL_PEARLDIVER_CLIENT_SECRET", pd.client_secret.clone()),
+            ("SHOAL_PEARLDIVER_AUTH_URL", pd.authorize_url.clone()),
+            ("SHOAL_PEARLDIVER_TOKEN_URL", pd.token_url.clone()),
+            ("SHOAL_PEARLDIVER_API_URL", pd.api_base.clone()),
+            ("SHOAL_PEARLDIVER_AUDIENCE_PARAM", pd.audience.clone()),
+            ("SHOAL_PEARLDIVER_REDIRECT_URI", pd.redirect_uri.clone()),
+            ("SHOAL_PEARLDIVER_TOKEN_FILE", path(pd_tokens)),
+            ("SHOAL_PEBBLEPAD_HOST", pp.host.clone()),
+            ("SHOAL_PEBBLEPAD_CLIENT_ID", pp.client_id.clone()),
+            ("SHOAL_PEBBLEPAD_CLIENT_SECRET", pp.client_secret.clone()),
+            ("SHOAL_PEBBLEPAD_REDIRECT_URI", pp.redirect_uri.clone()),
+        ];
+        if let (Some(a), Some(r)) = (&pp.service_access_token, &pp.service_refresh_token) {
+            vars.push(("SHOAL_PEBBLEPAD_ACCESS_TOKEN", a.clone()));
+            vars.push(("SHOAL_PEBBLEPAD_REFRESH_TOKEN", r.clone()));
+        }
+        vars.extend([
+            ("SHOAL_PEBBLEPAD_TOKEN_FILE", path(pp_tokens)),
+            ("SHOAL_PAYA_BASE_URL", py.base_url.clone()),
+            ("SHOAL_PAYA_DEVELOPER_ID", py.developer_id.clone()),
+            ("SHOAL_PAYA_USER_ID", py.user_id.clone()),
+            ("SHOAL_PAYA_API_KEY", py.user_api_key.clone()),
+            ("SHOAL_PAYA_USERNAME", py.username.clone()),
+            ("SHOAL_PAYA_PASSWORD", py.password.clone()),
+            ("SHOAL_PAYA_DOMAIN", py.domain.clone()),
+            ("SHOAL_PAYA_LOCATION_ID", py.location_id.clone()),
+        ]);
+        vars
+    }
 }
 
 impl fmt::Display for SandboxInfo {
@@ -138,29 +198,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts all three.
     pub async fn start(config: SandboxConfig) -> io::Result<Self> {
-        let pearldiver = PearlDiver::start(PearlDiverConfig {
-            port: config.pearldiver_port,
-            redirect_uris: RedirectUris::exact([config.pearldiver_redirect_uri]),
-            clock: config.clock.clone(),
-            seed: config.seed,
-            ..Default::default()
-        })
-        .await?;
-        let pebblepad = PebblePad::start(PebblePadConfig {
-            port: config.pebblepad_port,
-            redirect_uris: RedirectUris::exact([config.pebblepad_redirect_uri]),
-            clock: config.clock.clone(),
-            seed: config.seed,
-            ..Default::default()
-        })
-        .await?;
-        let paya = Paya::start(PayaConfig {
-            port: config.paya_port,
-            clock: config.clock,
-            seed: config.seed,
-            ..Default::default()
-        })
-        .await?;
+        let pearldiver = PearlDiver::start(config.pearldiver).await?;
+        let pebblepad = PebblePad::start(config.pebblepad).await?;
+        let paya = Paya::start(config.paya).await?;
         Ok(Self {
             pearldiver,
             pebblepad,

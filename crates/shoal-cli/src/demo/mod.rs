@@ -17,9 +17,10 @@ use shoal::pebblepad::{
     Target,
 };
 use shoal_testkit::Fault;
-use shoal_testkit::paya::{Paya, PayaConfig};
+use shoal_testkit::paya::Paya;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
-use shoal_testkit::pebblepad::{PebblePad as PebblePadEmulator, PebblePadConfig, RateLimits};
+use shoal_testkit::pebblepad::{PebblePad as PebblePadEmulator, RateLimits};
+use shoal_testkit::{Sandbox, SandboxConfig};
 
 use crate::args::DemoArgs;
 use crate::exit::{CliError, CliResult, Failure};
@@ -87,12 +88,18 @@ pub async fn run(args: DemoArgs, ui: Ui) -> CliResult {
         ui,
         "Shoal demo: three services emulated on 127.0.0.1 — no account, no network.\n",
     );
+    let mut config = SandboxConfig::ephemeral();
+    config.pearldiver = self::pearldiver::config(&args);
+    config.pebblepad.limits = self::pebblepad::emulator_limits();
+    let sandbox = Sandbox::start(config)
+        .await
+        .map_err(|e| CliError::io("cannot start the emulators", e))?;
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for result in [
-        pearldiver(&args, ui).await,
-        pebblepad(ui).await,
-        paya(ui).await,
+        pearldiver(&sandbox.pearldiver, &args, ui).await,
+        pebblepad(&sandbox.pebblepad, ui).await,
+        paya(&sandbox.paya, ui).await,
     ] {
         match result {
             Ok(row) => rows.push(row),
@@ -102,6 +109,7 @@ pub async fn run(args: DemoArgs, ui: Ui) -> CliResult {
             }
         }
     }
+    sandbox.shutdown().await;
     let total = started.elapsed();
     let mut table = format!(
         "\n{:<14}{:>9}{:>7}{:>11}{:>9}{:>7}{:>10}",

@@ -3,12 +3,9 @@
 
 use super::*;
 
-pub(super) async fn paya(ui: Ui) -> CliResult<Row> {
+pub(super) async fn paya(emulator: &Paya, ui: Ui) -> CliResult<Row> {
     const V: &str = "Paya Connect";
     let started = now();
-    let emulator = Paya::start(PayaConfig::default())
-        .await
-        .map_err(|e| CliError::io("cannot start the Paya emulator", e))?;
     let ep = emulator.endpoints().clone();
     let client = PayaClient::builder(
         Environment::custom(&ep.base_url).map_err(|e| step(V, "client")(e.into()))?,
@@ -116,6 +113,5 @@ pub(super) async fn paya(ui: Ui) -> CliResult<Row> {
         rate_limited: stats.rate_limited,
         elapsed_ms: started.elapsed().as_millis(),
     };
-    emulator.shutdown().await;
     Ok(row)
 }

@@ -3,21 +3,9 @@
 
 use super::*;
 
-pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
+pub(super) async fn pearldiver(emulator: &PearlDiver, args: &DemoArgs, ui: Ui) -> CliResult<Row> {
     const V: &str = "Pearl Diver";
     let started = now();
-    let emulator = PearlDiver::start(PearlDiverConfig {
-        access_token_ttl: Duration::from_secs(args.token_ttl.max(1)),
-        audiences: vec![
-            AudienceSpec::new(AUDIENCE, "All visitors, last 90 days", args.records),
-            AudienceSpec::new(17, "Website visitors — Boston", 2_500),
-        ],
-        preissued_refresh_token: None,
-        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| CliError::io("cannot start the Pearl Diver emulator", e))?;
     let ep = emulator.endpoints().clone();
     let changes = Arc::new(AtomicU64::new(0));
     let counter = changes.clone();
@@ -174,6 +162,20 @@ pub(super) async fn pearldiver(args: &DemoArgs, ui: Ui) -> CliResult<Row> {
         rate_limited: stats.rate_limited,
         elapsed_ms: started.elapsed().as_millis(),
     };
-    emulator.shutdown().await;
     Ok(row)
+}
+
+/// The demo's Pearl Diver: `records` records in audience [`AUDIENCE`], short-lived tokens, no
+/// pre-issued token (the walk logs in), any loopback port for the redirect.
+pub(super) fn config(args: &DemoArgs) -> PearlDiverConfig {
+    PearlDiverConfig {
+        access_token_ttl: Duration::from_secs(args.token_ttl.max(1)),
+        audiences: vec![
+            AudienceSpec::new(AUDIENCE, "All visitors, last 90 days", args.records),
+            AudienceSpec::new(17, "Website visitors — Boston", 2_500),
+        ],
+        preissued_refresh_token: None,
+        redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
+        ..Default::default()
+    }
 }

@@ -3,23 +3,10 @@
 
 use super::*;
 
-pub(super) async fn pebblepad(ui: Ui) -> CliResult<Row> {
+pub(super) async fn pebblepad(emulator: &PebblePadEmulator, ui: Ui) -> CliResult<Row> {
     const V: &str = "PebblePad";
     let started = now();
-    let limits = RateLimits {
-        get: 40,
-        post: 10,
-        put: 10,
-        delete: 10,
-        concurrency: 4,
-        window: Duration::from_secs(1),
-    };
-    let emulator = PebblePadEmulator::start(PebblePadConfig {
-        limits,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| CliError::io("cannot start the PebblePad emulator", e))?;
+    let limits = emulator_limits();
     let ep = emulator.endpoints().clone();
     let (Some(access), Some(refresh)) = (
         ep.service_access_token.clone(),
@@ -130,7 +117,6 @@ pub(super) async fn pebblepad(ui: Ui) -> CliResult<Row> {
         rate_limited: seen_429,
         elapsed_ms: started.elapsed().as_millis(),
     };
-    emulator.shutdown().await;
     Ok(row)
 }
 
@@ -167,4 +153,16 @@ fn live_limits(client: PebblePadClient, ui: Ui) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// The demo's PebblePad limits: small, so the burst has to be paced.
+pub(super) fn emulator_limits() -> RateLimits {
+    RateLimits {
+        get: 40,
+        post: 10,
+        put: 10,
+        delete: 10,
+        concurrency: 4,
+        window: Duration::from_secs(1),
+    }
 }

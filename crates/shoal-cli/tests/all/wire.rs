@@ -12,7 +12,9 @@ fn pearldiver_code_exchange_refresh_and_bearer_get() {
         sandbox.var("SHOAL_PEARLDIVER_CLIENT_ID"),
         sandbox.var("SHOAL_PEARLDIVER_CLIENT_SECRET"),
     );
-    let redirect = "http://127.0.0.1:8765/callback";
+    // The redirect URI the sandbox registered (and wrote to its env file).
+    let redirect = sandbox.var("SHOAL_PEARLDIVER_REDIRECT_URI");
+    let redirect = redirect.as_str();
     // 1. The browser is sent to the authorize endpoint.
     let authorize = format!(
         "{}?response_type=code&client_id={}&redirect_uri={}&state=xyz&scope={}&audience=pearldiverapi",

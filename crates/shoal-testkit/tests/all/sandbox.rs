@@ -52,12 +52,10 @@ async fn sandbox_starts_all_three_with_working_credentials() {
 
 #[tokio::test]
 async fn sandbox_registers_and_reports_its_redirect_uris() {
-    let sb = Sandbox::start(SandboxConfig {
-        pebblepad_redirect_uri: "http://127.0.0.1:8799/pp".into(),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
+    let mut config = SandboxConfig::ephemeral();
+    config.pebblepad.redirect_uris =
+        shoal_testkit::RedirectUris::exact(["http://127.0.0.1:8799/pp"]);
+    let sb = Sandbox::start(config).await.unwrap();
     let info = sb.info();
     assert_eq!(
         info.pearldiver.redirect_uri,
