@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(args.iter().any(|a| a == "--no-nextest")),
         Some("fixtures") => fixtures(args.get(1).map(String::as_str) == Some("--check")),
         Some("bench") => bench::run(&args[1..]),
+        Some("man") => man(args.get(1).map(PathBuf::from)),
         // Children of `bench`: an emulator in its own process, and the baseline exporter.
         Some("emulate") => bench::emulate(&args[1..]),
         Some("bench-baseline-export") => bench::baseline_export(&args[1..]),
@@ -97,6 +98,29 @@ fn ci(no_nextest: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `shoal`'s man pages (`shoal.1` and one per subcommand, `shoal-pearldiver-export.1`, …) from
+/// its clap definition, into `DIR` (default `target/man`).
+fn man(dir: Option<PathBuf>) -> ExitCode {
+    let dir = dir.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("man")
+    });
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| clap_mangen::generate_to(shoal_cli::command(), &dir));
+    match written {
+        Ok(()) => {
+            eprintln!("xtask: man pages written to {}", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask: cannot write man pages to {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `fixtures/` at the workspace root.
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -163,5 +187,25 @@ fn fixtures(check: bool) -> ExitCode {
         problems.iter().for_each(|p| eprintln!("xtask: {p}"));
         eprintln!("xtask: fixtures are out of date; run `cargo xtask fixtures`");
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_man_pages_cover_every_command() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(
+            super::man(Some(dir.path().to_path_buf())),
+            std::process::ExitCode::SUCCESS
+        );
+        let main = std::fs::read_to_string(dir.path().join("shoal.1")).expect("shoal.1");
+        assert!(main.contains(".TH shoal 1"), "{main:.200}");
+        for sub in ["pearldiver", "doctor", "completions", "sandbox"] {
+            assert!(main.contains(sub), "shoal.1 names `{sub}`");
+        }
+        let export = std::fs::read_to_string(dir.path().join("shoal-pearldiver-export.1"))
+            .expect("a page per subcommand");
+        assert!(export.contains("resume"), "{export:.300}");
     }
 }

@@ -44,6 +44,15 @@ pub enum Command {
     PebblePad(PebblePadArgs),
     /// Paya Connect: contacts and locations.
     Paya(PayaArgs),
+    /// Check every configured vendor (from the `SHOAL_*` variables): endpoints reachable, token
+    /// files present, private and current, clock skew, PebblePad's limits.
+    Doctor,
+    /// Print shell completions for `shoal` (e.g. `shoal completions bash > ~/.local/share/bash-completion/completions/shoal`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `shoal demo`

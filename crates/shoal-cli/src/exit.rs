@@ -47,6 +47,9 @@ pub struct CliError {
     pub hint: Option<String>,
     /// The grant is gone: the only way on is a new login (see [`CliError::for_vendor`]).
     pub relogin: bool,
+    /// The command already printed its result (`--json` included); only the exit code and the
+    /// one stderr line are left.
+    pub reported: bool,
 }
 
 impl CliError {
@@ -57,6 +60,7 @@ impl CliError {
             message: message.into(),
             hint: None,
             relogin: false,
+            reported: false,
         }
     }
 

@@ -69,7 +69,7 @@ pub use ratelimit::{
     RateLimiter, RateLimits, RateObservation,
 };
 pub use redact::Redactor;
-pub use request::{Body, Request, Response};
+pub use request::{Body, Request, Response, server_date};
 pub use retry::{
     Backoff, Classification, Decision, GiveUp, RetryAfter, RetryBudget, RetryClassifier,
     RetryPolicy, StandardClassifier,

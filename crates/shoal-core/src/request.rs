@@ -365,6 +365,13 @@ impl Response {
     }
 }
 
+/// The time a server says it answered at (its `Date` header), when it sent a valid one — to
+/// compare its clock with ours.
+pub fn server_date(headers: &HeaderMap) -> Option<std::time::SystemTime> {
+    let value = headers.get(http::header::DATE)?.to_str().ok()?;
+    httpdate::parse_http_date(value).ok()
+}
+
 /// Decodes JSON bytes, naming the path of a failure (`records[3].phones[0].order`).
 pub fn decode_json<T: DeserializeOwned>(request: &RequestSummary, body: &[u8]) -> Result<T> {
     // Plain serde on the hot path; only a failure pays for tracking the path.

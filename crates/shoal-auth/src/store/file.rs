@@ -57,6 +57,26 @@ impl FileTokenStore {
         &self.path
     }
 
+    /// Whether the token file exists and only its owner may read or write it (mode `0600` or
+    /// tighter on Unix; always true elsewhere). `None` when it does not exist.
+    pub fn is_private(&self) -> std::io::Result<Option<bool>> {
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            Ok(Some(meta.permissions().mode() & 0o077 == 0))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Ok(Some(true))
+        }
+    }
+
     fn read(path: &Path) -> Result<Option<TokenRecord>> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -186,6 +206,25 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "no temp file left behind: {names:?}");
+    }
+
+    #[test]
+    fn privacy_is_reported_for_missing_private_and_shared_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path().join("t.json"));
+        assert_eq!(store.is_private().unwrap(), None);
+        FileTokenStore::write(
+            store.path(),
+            &TokenRecord::unknown_age("A".into(), "R".into()),
+        )
+        .unwrap();
+        assert_eq!(store.is_private().unwrap(), Some(true));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert_eq!(store.is_private().unwrap(), Some(false));
+        }
     }
 
     #[tokio::test]

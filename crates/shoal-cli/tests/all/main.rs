@@ -7,6 +7,7 @@ mod bulk_import;
 mod bulk_progress;
 mod bulk_support;
 mod demo;
+mod doctor;
 mod env;
 mod pearldiver;
 mod sandbox;
