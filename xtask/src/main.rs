@@ -25,6 +25,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Every vendor crate's runnable examples, run by `ci` against the emulators.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("shoal-pearldiver", "export_audience"),
+    ("shoal-pebblepad", "provision_users"),
+    ("shoal-paya", "contacts"),
+];
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -78,19 +85,33 @@ fn ci(no_nextest: bool) -> ExitCode {
     }
     let mut doctest = cargo();
     doctest.args(["test", "--workspace", "--doc"]);
+    let examples = EXAMPLES.iter().map(|(package, example)| {
+        let mut run = cargo();
+        run.args(["run", "--quiet", "-p", package, "--example", example])
+            .stdout(std::process::Stdio::null());
+        // No credentials: every example then runs against the testkit emulator.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SHOAL_") {
+                run.env_remove(key);
+            }
+        }
+        (format!("example {package}/{example}"), run)
+    });
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     let steps = [
-        ("fmt", fmt),
-        ("fixtures --check", fixtures_check),
-        ("clippy", clippy),
-        ("test", test),
-        ("doctest", doctest),
-        ("doc", doc),
-    ];
+        ("fmt".to_string(), fmt),
+        ("fixtures --check".into(), fixtures_check),
+        ("clippy".into(), clippy),
+        ("test".into(), test),
+        ("doctest".into(), doctest),
+    ]
+    .into_iter()
+    .chain(examples)
+    .chain([("doc".to_string(), doc)]);
     for (name, cmd) in steps {
-        if !run(name, cmd) {
+        if !run(&name, cmd) {
             return ExitCode::FAILURE;
         }
     }
