@@ -12,6 +12,7 @@ use crate::secret::{ApiKey, ExposeSecret as _};
 
 /// Where one value goes on the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ParamPlacement {
     /// A request header (default: kept out of URLs and so out of proxy logs).
     #[default]
@@ -22,6 +23,7 @@ pub enum ParamPlacement {
 
 /// Where the user id and API key go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum KeyPlacement {
     /// Two headers (default).
     #[default]

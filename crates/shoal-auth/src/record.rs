@@ -128,12 +128,9 @@ impl TokenRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LifetimeLimits {
-    /// A refresh token unused this long dies.
-    pub inactivity: Option<Duration>,
-    /// A family dies this long after the login that began it.
-    pub absolute: Option<Duration>,
-    /// Warn this long before either limit.
-    pub warn_before: Duration,
+    inactivity: Option<Duration>,
+    absolute: Option<Duration>,
+    warn_before: Duration,
 }
 
 impl LifetimeLimits {
@@ -150,10 +147,26 @@ impl LifetimeLimits {
             warn_before,
         }
     }
+
+    /// A refresh token unused this long dies.
+    pub const fn inactivity(&self) -> Option<Duration> {
+        self.inactivity
+    }
+
+    /// A family dies this long after the login that began it.
+    pub const fn absolute(&self) -> Option<Duration> {
+        self.absolute
+    }
+
+    /// Warn this long before either limit.
+    pub const fn warn_before(&self) -> Duration {
+        self.warn_before
+    }
 }
 
 /// A refresh-token lifetime about to run out (or already run out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LifetimeWarning {
     /// The refresh token dies from disuse at this time unless it is used before.
     Inactivity {

@@ -24,6 +24,7 @@ pub type TokenChangeHook = Arc<dyn Fn(&TokenRecord) + Send + Sync>;
 /// What to do with a token whose expiry is unknown and which this credential never refreshed
 /// (a service account's handed-over pair).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum UnknownExpiry {
     /// Refresh before first use (default): one token call, and no request ever fails with an
     /// access token that died before we got it. PebblePad's service-account advice.
@@ -37,13 +38,9 @@ pub enum UnknownExpiry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RefreshSettings {
-    /// Refresh this long before the access token expires (default 60 s).
-    pub buffer: Duration,
-    /// Plus a random extra in `0..=jitter` per token (default 30 s), so processes sharing a
-    /// token do not all reach for the lock at the same instant.
-    pub jitter: Duration,
-    /// What to do with a token of unknown age.
-    pub unknown_expiry: UnknownExpiry,
+    buffer: Duration,
+    jitter: Duration,
+    unknown_expiry: UnknownExpiry,
 }
 
 impl Default for RefreshSettings {
@@ -57,13 +54,31 @@ impl Default for RefreshSettings {
 }
 
 impl RefreshSettings {
-    /// Settings with this buffer and jitter.
+    /// Refresh `buffer` before the access token expires, plus a random extra in `0..=jitter`
+    /// per token (so processes sharing a token do not all reach for the lock at the same
+    /// instant); both are capped by the token's own lifetime (a quarter and an eighth of it).
+    /// `unknown_expiry` says what to do with a token of unknown age.
     pub fn new(buffer: Duration, jitter: Duration, unknown_expiry: UnknownExpiry) -> Self {
         Self {
             buffer,
             jitter,
             unknown_expiry,
         }
+    }
+
+    /// How long before expiry to refresh (default 60 s).
+    pub fn buffer(&self) -> Duration {
+        self.buffer
+    }
+
+    /// The most random extra per token (default 30 s).
+    pub fn jitter(&self) -> Duration {
+        self.jitter
+    }
+
+    /// What to do with a token of unknown age.
+    pub fn unknown_expiry(&self) -> UnknownExpiry {
+        self.unknown_expiry
     }
 }
 

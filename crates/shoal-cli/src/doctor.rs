@@ -312,7 +312,7 @@ async fn token_file(
             );
             break;
         }
-        if end <= now + limits.warn_before && family.status == Status::Ok {
+        if end <= now + limits.warn_before() && family.status == Status::Ok {
             family = Check::warn(
                 vendor,
                 "refresh token",

@@ -1,6 +1,7 @@
 //! The `shoal` command line as a library: the binary's whole program ([`main`]) and its clap
 //! definition ([`args::Cli`], [`command`]) for the completions and the man page (`cargo xtask
 //! man`). Every command is made of calls into the `shoal` SDK.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod args;
 mod browser;

@@ -30,7 +30,7 @@ pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
         PearlDiverCommand::Audiences => audiences(conn, ui).await,
         PearlDiverCommand::Audience { key, window } => audience(conn, key, &window, ui).await,
         PearlDiverCommand::Export(export) => {
-            let client = client(conn, ui)?;
+            let client = client_warned(conn, ui).await?;
             let summary = bulk::export(&client, &export, ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
@@ -45,6 +45,32 @@ fn now() -> SystemTime {
 fn client(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
     let client = config::pearldiver(conn, ui.timeout)?;
     Ok(client)
+}
+
+/// The client for a command that uses the stored tokens: warns on stderr when the refresh
+/// family is within 5 days of either of Pearl Diver's lifetimes.
+async fn client_warned(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
+    let client = client(conn, ui)?;
+    // An unreadable token file is reported by the command itself.
+    for warning in client.lifetime_warnings().await.unwrap_or_default() {
+        eprintln!("warning: {}", lifetime_warning(warning));
+    }
+    Ok(client)
+}
+
+/// What a lifetime warning means and what to do about it.
+fn lifetime_warning(warning: LifetimeWarning) -> String {
+    match warning {
+        LifetimeWarning::Inactivity { expires_at } => format!(
+            "the refresh token dies from disuse at {} (30-day inactivity limit): run any command or `shoal pearldiver token refresh` before then",
+            rfc3339(expires_at)
+        ),
+        LifetimeWarning::Absolute { expires_at } => format!(
+            "the login ends at {} (1-year absolute limit): run `shoal pearldiver login` before then",
+            rfc3339(expires_at)
+        ),
+        other => format!("{other:?}: run `shoal pearldiver login`"),
+    }
 }
 
 /// The data window from `--days` / `--since`; a malformed instant is a usage error.
@@ -140,16 +166,7 @@ async fn status(conn: &PearlDiverConn, ui: Ui) -> CliResult {
     let warnings: Vec<String> = record
         .lifetime_warnings(&limits, now)
         .into_iter()
-        .map(|w| match w {
-            LifetimeWarning::Inactivity { expires_at } => format!(
-                "the refresh token dies from disuse at {} (30-day inactivity limit): run any command or `shoal pearldiver token refresh` before then",
-                rfc3339(expires_at)
-            ),
-            LifetimeWarning::Absolute { expires_at } => format!(
-                "the login ends at {} (1-year absolute limit): run `shoal pearldiver login` before then",
-                rfc3339(expires_at)
-            ),
-        })
+        .map(lifetime_warning)
         .collect();
     for w in &warnings {
         lines.push(format!("warning         {w}"));
@@ -174,7 +191,7 @@ async fn status(conn: &PearlDiverConn, ui: Ui) -> CliResult {
 }
 
 async fn refresh(conn: &PearlDiverConn, ui: Ui) -> CliResult {
-    let client = client(conn, ui)?;
+    let client = client_warned(conn, ui).await?;
     let path = config::pearldiver_token_file(conn)?;
     let credential = client
         .credential()
@@ -197,7 +214,12 @@ async fn refresh(conn: &PearlDiverConn, ui: Ui) -> CliResult {
 }
 
 async fn audiences(conn: &PearlDiverConn, ui: Ui) -> CliResult {
-    let list = client(conn, ui)?.audiences().list().send().await?;
+    let list = client_warned(conn, ui)
+        .await?
+        .audiences()
+        .list()
+        .send()
+        .await?;
     let mut human = format!("{:>8}  NAME", "KEY");
     for a in &list.audiences {
         human.push_str(&format!(
@@ -217,7 +239,8 @@ async fn audiences(conn: &PearlDiverConn, ui: Ui) -> CliResult {
 
 async fn audience(conn: &PearlDiverConn, key: u64, flags: &WindowArgs, ui: Ui) -> CliResult {
     let window = window(flags)?;
-    let page = client(conn, ui)?
+    let page = client_warned(conn, ui)
+        .await?
         .audiences()
         .get(key, window)
         .send()

@@ -10,6 +10,7 @@ use crate::error::{TransportError, TransportErrorKind};
 
 /// When the server asked to be retried (`Retry-After`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryAfter {
     /// `Retry-After: <delta-seconds>`
     Delay(Duration),

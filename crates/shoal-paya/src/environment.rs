@@ -4,6 +4,7 @@ use shoal_core::{Error, Result, Url};
 
 /// The Paya Connect host. Every path this crate sends starts with `/v2/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Environment {
     /// `https://api.sandbox.payaconnect.com`: for development and certification.
     Sandbox,

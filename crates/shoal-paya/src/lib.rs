@@ -66,6 +66,7 @@
 //! **Example:** [`examples/contacts.rs`](https://github.com/shoal-sdk/shoal/blob/main/crates/shoal-paya/examples/contacts.rs)
 //! — a contact upserted, listed and deleted; `cargo run -p shoal-paya --example contacts` runs it against the testkit emulator, or
 //! against the real service when its `SHOAL_*` credentials are set.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder, with
 // Paya's credential facts), `api` (one module per endpoint group, builders ending in `.send()`,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use shoal_auth::{
-    ClientAuth, ClientSecret, LifetimeLimits, Login, MemoryTokenStore, OAuthClient, OAuthConfig,
-    RefreshSettings, RefreshingCredential, TokenChangeHook, TokenStore,
+    ClientAuth, ClientSecret, LifetimeLimits, LifetimeWarning, Login, MemoryTokenStore,
+    OAuthClient, OAuthConfig, RefreshSettings, RefreshingCredential, TokenChangeHook, TokenStore,
 };
 use shoal_core::{
     Authenticator, Call, ClientOptions, ConfigureClient, Error, Pipeline, Request, Result, Url,
@@ -110,6 +110,16 @@ impl PearlDiverClient {
     /// The OAuth credential (refreshing, rotating), when the client was built with OAuth.
     pub fn credential(&self) -> Option<&RefreshingCredential> {
         self.inner.credential.as_ref()
+    }
+
+    /// Warnings for the refresh-token family in the store, against Pearl Diver's documented
+    /// lifetimes ([`REFRESH_LIFETIMES`]: 30 days unused, one year in all, warned 5 days before).
+    /// Empty without OAuth or without a stored pair.
+    pub async fn lifetime_warnings(&self) -> Result<Vec<LifetimeWarning>> {
+        match self.credential() {
+            Some(credential) => credential.lifetime_warnings(&REFRESH_LIFETIMES).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The pipeline API calls go through (authenticated; errors read the Pearl Diver way).

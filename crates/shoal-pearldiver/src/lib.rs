@@ -32,6 +32,7 @@
 //! **Example:** [`examples/export_audience.rs`](https://github.com/shoal-sdk/shoal/blob/main/crates/shoal-pearldiver/examples/export_audience.rs)
 //! — every record of an audience as NDJSON; `cargo run -p shoal-pearldiver --example export_audience` runs it against the testkit emulator, or
 //! against the real service when its `SHOAL_*` credentials are set.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder),
 // `api` (one module per endpoint group, builders ending in `.send()`, streams with

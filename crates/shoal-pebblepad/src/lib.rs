@@ -70,6 +70,7 @@
 //! **Example:** [`examples/provision_users.rs`](https://github.com/shoal-sdk/shoal/blob/main/crates/shoal-pebblepad/examples/provision_users.rs)
 //! — users created, grouped and listed, paced; `cargo run -p shoal-pebblepad --example provision_users` runs it against the testkit emulator, or
 //! against the real service when its `SHOAL_*` credentials are set.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Anatomy (the same in every Shoal vendor crate): `client` (the client and its builder),
 // `api` (one module per controller, core `Call`s ending in `.send()`), `models` (serde models,

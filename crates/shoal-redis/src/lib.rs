@@ -40,6 +40,7 @@
 //! # drop(pipeline);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod crypto;
 mod error;

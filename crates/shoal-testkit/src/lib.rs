@@ -37,6 +37,7 @@
 //! # Ok::<_, std::io::Error>(())
 //! # }).unwrap();
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authorize;
 pub mod faults;

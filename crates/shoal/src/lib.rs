@@ -131,6 +131,7 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use shoal_auth as auth;
 pub use shoal_core as core;

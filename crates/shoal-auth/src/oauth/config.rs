@@ -6,6 +6,7 @@ use crate::secret::ClientSecret;
 
 /// How the client proves its identity to the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` in the form body (`client_secret_post`; Pearl Diver).
     #[default]
@@ -20,6 +21,7 @@ pub enum ClientAuth {
 
 /// How HTTP Basic client authentication encodes the id and secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BasicEncoding {
     /// RFC 6749 §2.3.1: each of id and secret form-urlencoded, then `id:secret`.
     #[default]

@@ -42,6 +42,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
 
 /// What became of a [`TokenStore::save_locked`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SaveOutcome {
     /// The record is stored.
     Saved,

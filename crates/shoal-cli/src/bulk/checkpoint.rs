@@ -37,11 +37,10 @@ impl ExportJob {
 
     /// `audience 17, last 30 days, ndjson`.
     pub fn describe(&self) -> String {
-        let window = match &self.window {
-            AudienceWindow::LastDays(d) => format!("last {d} days"),
-            AudienceWindow::Since(t) => format!("since {t}"),
-        };
-        format!("audience {}, {window}, {}", self.audience, self.format)
+        format!(
+            "audience {}, {}, {}",
+            self.audience, self.window, self.format
+        )
     }
 }
 

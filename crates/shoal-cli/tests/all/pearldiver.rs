@@ -191,3 +191,40 @@ fn trace_logs_stay_redacted() {
         assert!(!logs.contains(&secret), "a secret leaked into the -vv logs");
     }
 }
+
+#[test]
+fn any_command_warns_within_five_days_of_the_one_year_login_limit() {
+    let sandbox = Sandbox::start(1_000);
+    let tokens = sandbox.token_copy("old-family.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    let started = time::OffsetDateTime::now_utc() - time::Duration::days(362);
+    record["family_started_at"] = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .into();
+    std::fs::write(&tokens, record.to_string()).unwrap();
+    let out = sandbox.run(&[
+        "pearldiver",
+        "audiences",
+        "--token-file",
+        tokens.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warning = stderr(&out);
+    assert!(
+        warning.contains("warning: the login ends at")
+            && warning.contains("shoal pearldiver login"),
+        "{warning}"
+    );
+    // A young family says nothing.
+    let fresh = sandbox.token_copy("young-family.json");
+    let out = sandbox.run(&[
+        "pearldiver",
+        "audiences",
+        "--token-file",
+        fresh.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}

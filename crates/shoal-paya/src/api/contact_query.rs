@@ -14,6 +14,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Which way a sort runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SortOrder {
     /// Smallest first (`sort=field`).
     Ascending,

@@ -29,6 +29,7 @@ pub const MAX_DAYS: u32 = 90;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub enum AudienceWindow {
     /// The last N days (sent as `range=N`); N must be in 1..=90.
     LastDays(u32),
@@ -95,6 +96,16 @@ impl AudienceWindow {
     }
 }
 
+impl std::fmt::Display for AudienceWindow {
+    /// `last 30 days`, `since 2026-11-01T00:00:00Z`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LastDays(days) => write!(f, "last {days} days"),
+            Self::Since(at) => write!(f, "since {}", rfc3339(*at)),
+        }
+    }
+}
+
 fn rfc3339(at: OffsetDateTime) -> String {
     let utc = at.to_offset(time::UtcOffset::UTC);
     utc.format(&Rfc3339).unwrap_or_else(|_| utc.to_string())
@@ -145,6 +156,16 @@ mod tests {
     fn since_is_sent_in_utc() {
         let w = AudienceWindow::since(datetime!(2025-12-01 09:30:00 +02:00));
         assert_eq!(w.query(), (None, Some("2025-12-01T07:30:00Z".into())));
+    }
+
+    #[test]
+    fn windows_display_as_a_person_reads_them() {
+        assert_eq!(AudienceWindow::LastDays(30).to_string(), "last 30 days");
+        let at = time::macros::datetime!(2026-11-01 01:00 +01:00);
+        assert_eq!(
+            AudienceWindow::since(at).to_string(),
+            "since 2026-11-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub(crate) const VERSION: &str = "1.1";
 
 /// Which key addresses a record: PebblePad's GUID `Id` or the institution's `CustomId`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdKind {
     /// PebblePad's `Id` (a GUID).
     Id,
@@ -30,6 +31,7 @@ pub enum IdKind {
 /// assert_ne!(by_guid.kind(), by_student_number.kind());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Target {
     /// By PebblePad's `Id`.
     Id(String),
