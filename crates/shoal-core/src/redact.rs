@@ -204,9 +204,12 @@ impl Redactor {
         let mut rest = text;
         while let Some(eq) = rest.find('=') {
             let (head, tail) = rest.split_at(eq);
+            // A char index plus its width: a name may follow any character, `ß` or `«` included.
             let name_start = head
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             out.push_str(head);
             out.push('=');
             let tail = &tail[1..];
@@ -305,8 +308,37 @@ mod tests {
         assert_eq!(shown, "é…");
     }
 
+    /// Regression (issue 17 #1): a multi-byte character right before a name's start.
+    #[test]
+    fn vendor_messages_with_non_ascii_before_an_equals_sign_are_kept_whole() {
+        let r = Redactor::standard();
+        for message in [
+            "Feld Größe=10 ungültig",
+            "Le champ «prénom»=vide",
+            "ß=1",
+            "«=»",
+            "日本語=値 access_token=T0PSECRET",
+        ] {
+            let shown = r.text(message);
+            assert!(!shown.contains("T0PSECRET"), "{shown}");
+            if !message.contains("access_token") {
+                assert_eq!(shown, message);
+            }
+        }
+        assert_eq!(
+            r.text("«prénom»·access_token=abc def"),
+            format!("«prénom»·access_token={REDACTED} def"),
+            "a name after a multi-byte character is still recognised"
+        );
+    }
+
     fn secret() -> impl Strategy<Value = String> {
         "[A-Za-z0-9._~+/-]{8,40}"
+    }
+
+    /// Any value a redaction can end at: full Unicode without the separators.
+    fn unicode_secret() -> impl Strategy<Value = String> {
+        "[^&\\s=]{8,40}"
     }
 
     proptest! {
@@ -333,6 +365,29 @@ mod tests {
             prop_assert!(!r.text(&text).contains(&s));
             let kept = format!("{other}=1");
             prop_assert!(r.text(&text).contains(&kept));
+        }
+
+        #[test]
+        fn any_unicode_text_is_redacted_without_panicking(text in any::<String>(), s in unicode_secret(), before in any::<String>()) {
+            let r = Redactor::standard();
+            // Without a secret name, text passes through unchanged.
+            if !text.to_ascii_lowercase().contains("token") && !text.to_ascii_lowercase().contains("secret")
+                && !text.to_ascii_lowercase().contains("key") && !text.to_ascii_lowercase().contains("password") {
+                prop_assert_eq!(r.text(&text), text.clone());
+            } else {
+                let _ = r.text(&text);
+            }
+            // A secret after any text (ending on a separator so the name starts fresh).
+            let message = format!("{before} access_token={s} {text}");
+            prop_assert!(!r.text(&message).contains(&s), "{}", r.text(&message));
+        }
+
+        #[test]
+        fn any_bytes_and_any_limit_make_a_display_body(body in proptest::collection::vec(any::<u8>(), 0..512), limit in any::<usize>()) {
+            let r = Redactor::standard();
+            let shown = r.body(&body, limit % 1024);
+            prop_assert!(shown.len() <= limit % 1024 + '…'.len_utf8());
+            let _ = r.form(&String::from_utf8_lossy(&body));
         }
     }
 }
