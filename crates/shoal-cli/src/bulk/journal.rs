@@ -91,16 +91,22 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Reads journal text.
-    pub fn parse(text: &str) -> Self {
+    /// Reads a journal byte-wise: a crash can tear the last line anywhere, even inside a
+    /// multi-byte character, so lines are split on `\n` before anything is decoded.
+    pub fn parse(bytes: &[u8]) -> Self {
         let mut replay = Replay::default();
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
+        let complete = bytes.ends_with(b"\n");
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let lines: Vec<&[u8]> = if body.is_empty() {
+            Vec::new()
+        } else {
+            body.split(|b| *b == b'\n').collect()
+        };
         for (i, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
-            let entry = match serde_json::from_str::<Entry>(line) {
+            let entry = match serde_json::from_slice::<Entry>(line) {
                 Ok(e) => e,
                 Err(_) => {
                     // Only the last line can be torn by a crash; anything else is skipped too
@@ -161,8 +167,8 @@ impl Journal {
     pub fn open(path: &Path, job: Entry, resume: bool) -> CliResult<(Journal, Replay)> {
         let existing = match File::open(path) {
             Ok(mut f) => {
-                let mut text = String::new();
-                f.read_to_string(&mut text)
+                let mut text = Vec::new();
+                f.read_to_end(&mut text)
                     .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
                 Some(text)
             }
@@ -195,7 +201,7 @@ impl Journal {
                     )));
                 }
                 let mut file = File::options().append(true).open(path).map_err(fail)?;
-                if !text.is_empty() && !text.ends_with('\n') {
+                if !text.is_empty() && !text.ends_with(b"\n") {
                     file.write_all(b"\n").map_err(fail)?;
                 }
                 if replay.job.is_none() {
@@ -396,13 +402,68 @@ mod tests {
             .await
             .unwrap();
         drop(journal);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let replay = Replay::parse(&text);
+        let replay = Replay::parse(&std::fs::read(&path).unwrap());
         assert!(!replay.torn, "new entries start on a fresh line");
         assert!(matches!(
             replay.state(3, "bob"),
             Some(RowState::Done { .. })
         ));
+    }
+
+    /// Regression (issue 17 #8): a crash tore the last line inside `ë`'s two bytes.
+    #[tokio::test]
+    async fn a_line_torn_inside_a_multi_byte_character_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv.journal");
+        let (journal, _) = Journal::open(&path, job(), false).unwrap();
+        let started = Entry::Started {
+            row: 5,
+            key: "zoë".into(),
+        };
+        journal.record(&started).await.unwrap();
+        drop(journal);
+        let done = line(&Entry::Done {
+            row: 5,
+            key: "zoë".into(),
+            outcome: "created".into(),
+            id: None,
+        });
+        let cut = done.iter().position(|b| *b == 0xC3).unwrap() + 1;
+        let mut f = File::options().append(true).open(&path).unwrap();
+        f.write_all(&done[..cut]).unwrap();
+        drop(f);
+        assert!(std::fs::read_to_string(&path).is_err(), "not UTF-8 any more");
+
+        let (journal, replay) = Journal::open(&path, job(), true).unwrap();
+        assert!(replay.torn);
+        assert_eq!(replay.state(5, "zoë"), Some(&RowState::Started));
+        journal.record(&started).await.unwrap();
+        drop(journal);
+        let replay = Replay::parse(&std::fs::read(&path).unwrap());
+        assert_eq!(replay.state(5, "zoë"), Some(&RowState::Started));
+    }
+
+    proptest::proptest! {
+        /// A journal cut at any byte replays to the states of the lines before the cut.
+        #[test]
+        fn a_journal_cut_at_any_byte_replays_its_whole_lines(
+            keys in proptest::collection::vec(proptest::prelude::any::<String>(), 1..6),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let mut bytes = line(&job());
+            let mut ends = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                bytes.extend(line(&Entry::Started { row: i as u64 + 2, key: key.clone() }));
+                ends.push(bytes.len());
+            }
+            let cut = cut % (bytes.len() + 1);
+            let replay = Replay::parse(&bytes[..cut]);
+            for (i, key) in keys.iter().enumerate() {
+                // Whole, or whole but for its newline.
+                let expected = (cut + 1 >= ends[i]).then_some(&RowState::Started);
+                proptest::prop_assert_eq!(replay.state(i as u64 + 2, key), expected);
+            }
+        }
     }
 
     #[tokio::test]
@@ -426,7 +487,7 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         drop(journal);
-        let replay = Replay::parse(&std::fs::read_to_string(&path).unwrap());
+        let replay = Replay::parse(&std::fs::read(&path).unwrap());
         assert_eq!(replay.rows.len(), 64);
         assert_eq!(replay.job, Some(job()));
     }
