@@ -201,6 +201,11 @@ pub struct ExportArgs {
     /// Continue an interrupted export from its checkpoint.
     #[arg(long, env = "SHOAL_PEARLDIVER_RESUME")]
     pub resume: bool,
+    /// CSV only: write strings exactly as the records hold them. By default a cell starting with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows
+    /// visitor-written text instead of running it as a formula.
+    #[arg(long, env = "SHOAL_PEARLDIVER_CSV_RAW")]
+    pub csv_raw: bool,
 }
 
 /// PebblePad installations by short name.

@@ -23,6 +23,9 @@ pub struct ExportJob {
     pub window: AudienceWindow,
     /// `ndjson` or `csv`.
     pub format: String,
+    /// CSV strings written as they are (`--csv-raw`), formula-like ones included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub csv_raw: bool,
 }
 
 impl ExportJob {
@@ -32,7 +35,14 @@ impl ExportJob {
             audience,
             window,
             format: format_name(format).to_string(),
+            csv_raw: false,
         }
+    }
+
+    /// With `raw`, a CSV export writes formula-like strings unneutralised.
+    pub fn csv_raw(mut self, raw: bool) -> Self {
+        self.csv_raw = raw && self.format == format_name(ExportFormat::Csv);
+        self
     }
 
     /// `audience 17, last 30 days, ndjson`.

@@ -138,7 +138,8 @@ impl ExportSink {
         let mut file = file;
         file.seek(SeekFrom::Start(checkpoint.bytes))
             .map_err(io_err(out, "seek in"))?;
-        let csv = (checkpoint.job.format == format_name(ExportFormat::Csv)).then(Flattener::new);
+        let csv = (checkpoint.job.format == format_name(ExportFormat::Csv))
+            .then(|| Flattener::with_raw(checkpoint.job.csv_raw));
         let mut sink = Self {
             out: out.to_path_buf(),
             checkpoint_path,
@@ -305,7 +306,7 @@ pub async fn run(
     let started = clock.now();
     let window = crate::pearldiver::window(&args.window)?;
     window.validate(clock.system_now())?;
-    let job = ExportJob::new(args.audience, window, args.format);
+    let job = ExportJob::new(args.audience, window, args.format).csv_raw(args.csv_raw);
     let mut sink = ExportSink::open(&args.out, job, args.resume)?;
     let start_records = sink.checkpoint().records;
     let bar = ui.counter("{spinner} {human_pos} records · {msg} · {per_sec} · {elapsed}");

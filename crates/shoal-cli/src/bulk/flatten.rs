@@ -21,6 +21,12 @@
 //! 93 columns in all. Cells: strings as they are, numbers and booleans as their JSON text, a
 //! missing or `null` value as an empty cell. The column set never depends on the data, so files
 //! from different runs (and a resumed run) line up.
+//!
+//! # Formulas
+//! Visitors write `utm.*`, `referer` and `queryString`; a spreadsheet runs a cell that starts
+//! with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula. By default such a string
+//! cell is written with a leading `'` (OWASP's CSV-injection advice), which spreadsheets show as
+//! text; `--csv-raw` writes every string exactly as the record holds it.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -111,6 +117,7 @@ pub struct Flattener {
     row: Vec<String>,
     path: String,
     extra: serde_json::Map<String, Value>,
+    raw: bool,
 }
 
 impl Default for Flattener {
@@ -119,9 +126,19 @@ impl Default for Flattener {
     }
 }
 
+/// Whether a spreadsheet would read a cell starting this way as a formula.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 impl Flattener {
-    /// A flattener for [`columns`].
+    /// A flattener for [`columns`] that neutralises formula-like strings (see the module docs).
     pub fn new() -> Self {
+        Self::with_raw(false)
+    }
+
+    /// With `raw`, strings are written exactly as they are, formulas included.
+    pub fn with_raw(raw: bool) -> Self {
         let header = columns();
         let index = header
             .iter()
@@ -136,6 +153,7 @@ impl Flattener {
             row,
             path: String::new(),
             extra: serde_json::Map::new(),
+            raw,
         }
     }
 
@@ -198,7 +216,12 @@ impl Flattener {
                 Some(&i) => {
                     let cell = &mut self.row[i];
                     match leaf {
-                        Value::String(s) => cell.push_str(&s),
+                        Value::String(s) => {
+                            if !self.raw && formula_like(&s) {
+                                cell.push('\'');
+                            }
+                            cell.push_str(&s);
+                        }
                         other => {
                             let _ = write!(cell, "{other}");
                         }
@@ -215,6 +238,36 @@ impl Flattener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 17 #12): visitor-written cells are never formulas by default.
+    #[test]
+    fn formula_like_strings_get_a_leading_quote_unless_raw() {
+        let record = r#"{"id":"1","sessions":[{"referer":"=HYPERLINK(\"http://x\")","utm":{"source":"+1","medium":"-2","campaign":"@SUM(A1)","term":"\tx","content":"plain"}}],"company":{"revenue":-5}}"#;
+        let header = columns();
+        let cell = |row: &[String], name: &str| {
+            row[header.iter().position(|c| c == name).unwrap()].clone()
+        };
+        let mut safe = Flattener::new();
+        let row = safe.row(record).unwrap().to_vec();
+        assert_eq!(
+            cell(&row, "sessions.0.referer"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(cell(&row, "sessions.0.utm.source"), "'+1");
+        assert_eq!(cell(&row, "sessions.0.utm.medium"), "'-2");
+        assert_eq!(cell(&row, "sessions.0.utm.campaign"), "'@SUM(A1)");
+        assert_eq!(cell(&row, "sessions.0.utm.term"), "'\tx");
+        assert_eq!(cell(&row, "sessions.0.utm.content"), "plain");
+        assert_eq!(
+            cell(&row, "company.revenue"),
+            "-5",
+            "numbers are not formulas"
+        );
+        let mut raw = Flattener::with_raw(true);
+        let row = raw.row(record).unwrap().to_vec();
+        assert_eq!(cell(&row, "sessions.0.referer"), "=HYPERLINK(\"http://x\")");
+        assert_eq!(cell(&row, "sessions.0.utm.source"), "+1");
+    }
 
     #[test]
     fn the_column_set_is_fixed_and_documented() {

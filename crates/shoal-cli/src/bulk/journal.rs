@@ -432,7 +432,10 @@ mod tests {
         let mut f = File::options().append(true).open(&path).unwrap();
         f.write_all(&done[..cut]).unwrap();
         drop(f);
-        assert!(std::fs::read_to_string(&path).is_err(), "not UTF-8 any more");
+        assert!(
+            std::fs::read_to_string(&path).is_err(),
+            "not UTF-8 any more"
+        );
 
         let (journal, replay) = Journal::open(&path, job(), true).unwrap();
         assert!(replay.torn);
