@@ -78,6 +78,10 @@ pub struct Checkpoint {
     pub records: u64,
     /// Pages in those bytes.
     pub pages: u64,
+    /// Why the server's listing could not go on (its cursors looped or ran empty): the output
+    /// holds every page it gave, and resuming would only fetch pages again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Checkpoint {
@@ -90,6 +94,7 @@ impl Checkpoint {
             bytes: 0,
             records: 0,
             pages: 0,
+            stopped: None,
         }
     }
 

@@ -99,6 +99,18 @@ impl ExportSink {
                 (file, checkpoint, None)
             }
             Some(checkpoint) => {
+                if let Some(why) = &checkpoint.stopped {
+                    return Err(CliError::new(
+                        crate::exit::Failure::Service,
+                        format!(
+                            "this export stopped for good: {why}; {} holds the {} records of its {} pages, and resuming would only fetch pages again",
+                            out.display(),
+                            checkpoint.records,
+                            checkpoint.pages
+                        ),
+                    )
+                    .hint(start_over.clone()));
+                }
                 if checkpoint.job != job {
                     return Err(CliError::usage(format!(
                         "{} belongs to another export ({}); this one is {}",
@@ -230,6 +242,13 @@ impl ExportSink {
         self.file.sync_data().map_err(io_err(&self.out, "sync"))
     }
 
+    /// Marks the checkpoint as stopped for good (the listing cannot go on safely), so that
+    /// `--resume` says so instead of fetching pages again.
+    pub fn stop(&mut self, why: &str) -> CliResult<()> {
+        self.checkpoint.stopped = Some(why.to_string());
+        self.checkpoint.save(&self.checkpoint_path)
+    }
+
     /// Records the synced page in the checkpoint.
     fn commit(&mut self, records: u64, next: Option<Cursor>) -> CliResult<()> {
         self.checkpoint.bytes += self.buf.len() as u64;
@@ -333,6 +352,20 @@ pub async fn run(
             }
         }));
         while let Some(page) = rx.recv().await {
+            if let Err(shoal::core::Error::Pagination(why)) = &page {
+                // The page before was written with a `next` that loops: never resume from it.
+                bar.abandon();
+                let why = why.clone();
+                sink.stop(&why)?;
+                return Err(CliError::new(
+                    crate::exit::Failure::Service,
+                    format!(
+                        "{why}; {} holds the {} records the server gave before",
+                        args.out.display(),
+                        sink.checkpoint().records
+                    ),
+                ));
+            }
             let written = page
                 .map_err(|e| resume_hint(CliError::from(e), &sink))
                 .and_then(|page| {

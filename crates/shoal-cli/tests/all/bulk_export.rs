@@ -180,3 +180,80 @@ fn a_checkpoint_of_another_job_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("another export"), "{}", stderr(&out));
 }
+
+fn export_args(file: &Path, resume: bool) -> Vec<String> {
+    let mut args = vec![
+        "pearldiver".to_string(),
+        "export".into(),
+        "--audience".into(),
+        AUDIENCE.to_string(),
+        "--out".into(),
+        file.display().to_string(),
+    ];
+    if resume {
+        args.push("--resume".into());
+    }
+    args
+}
+
+/// Issue 18 #5: a page of a shape we do not know is an error naming its keys, not 0 records.
+#[test]
+fn pages_without_records_fail_the_export_naming_the_keys_they_had() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, env) = pearldiver(&rt, 5_000, dir.path());
+    pd.set_page_shape(shoal_testkit::pearldiver::PageShape::RecordsMissing);
+    let file = dir.path().join("a.ndjson");
+    let out = shoal(&env)
+        .args(export_args(&file, false))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("records") && err.contains("pageToken") && err.contains("name"),
+        "names what is missing and the keys there were: {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!file.exists(), "no empty output left behind");
+}
+
+/// Issue 17 #9: a cursor that repeats stops the export, and `--resume` refuses to fetch the
+/// pages again instead of exporting them twice.
+#[test]
+fn a_repeating_cursor_stops_the_export_for_good() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, env) = pearldiver(&rt, 10_000, dir.path());
+    pd.set_page_shape(shoal_testkit::pearldiver::PageShape::NextRepeatsAt(3));
+    let file = dir.path().join("a.ndjson");
+    let out = shoal(&env)
+        .args(export_args(&file, false))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("repeated the cursor"),
+        "{}",
+        stderr(&out)
+    );
+    let lines = |f: &Path| std::fs::read_to_string(f).unwrap().lines().count();
+    // Pages 0, 1, 2 and 3 (whose next cursor points back at itself) are in the file.
+    assert_eq!(lines(&file), 4_000);
+    let before = std::fs::read(&file).unwrap();
+    let served = pd.stats().pages_served;
+
+    let out = shoal(&env).args(export_args(&file, true)).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped for good"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "nothing exported twice"
+    );
+    assert_eq!(pd.stats().pages_served, served, "no page fetched again");
+}

@@ -81,7 +81,7 @@ pub(crate) async fn list(State(st): State<Arc<PdState>>, headers: HeaderMap) -> 
 fn reshape(page: &mut String, shape: &PageShape) {
     const KEY: &str = ",\"records\":[";
     match shape {
-        PageShape::Documented => {}
+        PageShape::Documented | PageShape::NextRepeatsAt(_) => {}
         PageShape::RecordsUnder(key) => {
             let key = serde_json::to_string(key).unwrap_or_else(|_| "\"data\"".into());
             *page = page.replacen(KEY, &format!(",{key}:["), 1);
@@ -155,18 +155,20 @@ pub(crate) async fn get_audience(
         }
     };
     let len = st.cfg.page_size.min(token.n - token.o);
-    let next = (token.o + len < token.n).then(|| {
-        PageToken {
-            o: token.o + len,
-            ..token
-        }
-        .encode()
-    });
     let shape = st
         .page_shape
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let repeats = matches!(shape, PageShape::NextRepeatsAt(at)
+        if at > 0 && token.o == at.saturating_mul(st.cfg.page_size));
+    let next = (token.o + len < token.n).then(|| {
+        PageToken {
+            o: if repeats { token.o } else { token.o + len },
+            ..token
+        }
+        .encode()
+    });
     let written = if shape == PageShape::RecordsMissing {
         0
     } else {

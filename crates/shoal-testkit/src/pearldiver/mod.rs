@@ -133,6 +133,7 @@ pub struct PearlDiverEndpoints {
 
 /// How audience pages are shaped: the documented shape, or one a client must refuse.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PageShape {
     /// `{"key", "name", "records": [...], "pageToken"}` as documented.
     #[default]
@@ -142,6 +143,9 @@ pub enum PageShape {
     RecordsUnder(String),
     /// No records array at all (key, name and `pageToken` only).
     RecordsMissing,
+    /// Documented pages, except that page N (from 0; N ≥ 1) names as its `pageToken` the token
+    /// that fetched it: a listing whose cursor repeats.
+    NextRepeatsAt(u64),
 }
 
 /// Counters proving the emulator's memory stays flat while serving huge audiences.
