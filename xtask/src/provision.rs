@@ -25,6 +25,11 @@ const NEEDS: &[Need] = &[
         for_tests: "shoal-sync",
         present: || postgres_bin("initdb").is_some() && postgres_bin("pg_ctl").is_some(),
     },
+    Need {
+        package: "bsdutils",
+        for_tests: "shoal-cli's progress bars (util-linux `script` gives them a terminal)",
+        present: || on_path("script"),
+    },
 ];
 
 /// Whether `name` is an executable on the `PATH`.

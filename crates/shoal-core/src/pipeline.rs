@@ -102,10 +102,31 @@ struct Stats {
     auth_replays: AtomicU64,
     rate_limited: AtomicU64,
     failures: AtomicU64,
+    pacing: AtomicU64,
+    authenticating: AtomicU64,
+    awaiting_answer: AtomicU64,
+    retry_wait: AtomicU64,
+}
+
+/// Counts one call in a gauge while it is alive; dropped at any await, it still counts down.
+struct Gauge<'a>(&'a AtomicU64);
+
+impl<'a> Gauge<'a> {
+    fn enter(g: &'a AtomicU64) -> Self {
+        g.fetch_add(1, Ordering::Relaxed);
+        Self(g)
+    }
+}
+
+impl Drop for Gauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A snapshot of a pipeline's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PipelineStats {
     /// Calls made through [`Pipeline::execute`].
     pub calls: u64,
@@ -119,6 +140,32 @@ pub struct PipelineStats {
     pub rate_limited: u64,
     /// Calls that ended in an error.
     pub failures: u64,
+    /// Calls waiting now for the rate limiter to admit them.
+    pub pacing: u64,
+    /// Calls waiting now for credentials (a token refresh or session login).
+    pub authenticating: u64,
+    /// Calls sent and waiting now for their answer.
+    pub awaiting_answer: u64,
+    /// Calls waiting now to retry (backing off, or as a `Retry-After` asked).
+    pub retry_wait: u64,
+}
+
+impl PipelineStats {
+    /// What the calls in progress are waiting for, for a progress line: `"2 paced by the rate
+    /// limit, 4 awaiting answers"`; `None` when nothing is in progress.
+    pub fn waiting(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.pacing, "paced by the rate limit"),
+            (self.authenticating, "waiting for a token"),
+            (self.retry_wait, "waiting to retry"),
+            (self.awaiting_answer, "awaiting answers"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 struct Inner {
@@ -425,6 +472,10 @@ impl Pipeline {
             auth_replays: s.auth_replays.load(Ordering::Relaxed),
             rate_limited: s.rate_limited.load(Ordering::Relaxed),
             failures: s.failures.load(Ordering::Relaxed),
+            pacing: s.pacing.load(Ordering::Relaxed),
+            authenticating: s.authenticating.load(Ordering::Relaxed),
+            awaiting_answer: s.awaiting_answer.load(Ordering::Relaxed),
+            retry_wait: s.retry_wait.load(Ordering::Relaxed),
         }
     }
 
@@ -556,6 +607,7 @@ impl Pipeline {
                     }
                     inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %last, "retrying");
+                    let _waiting = Gauge::enter(&inner.stats.retry_wait);
                     inner.clock.sleep(delay).await;
                 }
                 Decision::GiveUp(GiveUp::NotIdempotent) if !class.rate_limited => {
@@ -586,13 +638,19 @@ impl Pipeline {
     ) -> Result<std::result::Result<Response, (Failure, crate::auth::AuthStamp)>> {
         let inner = &self.inner;
         let permit = match &inner.limiter {
-            Some(l) => Some(l.acquire(request.method()).await?),
+            Some(l) => {
+                let _waiting = Gauge::enter(&inner.stats.pacing);
+                Some(l.acquire(request.method()).await?)
+            }
             None => None,
         };
         // The limiter counted this call at admission: measure from there.
         let admitted_at = inner.clock.now();
         let mut req = request.clone();
-        let stamp = inner.auth.authenticate(&mut req).await?;
+        let stamp = {
+            let _waiting = Gauge::enter(&inner.stats.authenticating);
+            inner.auth.authenticate(&mut req).await?
+        };
         // The URL was resolved once per call; only query pairs the authenticator added are new.
         // (Request offers authenticators `push_query` only, so the original pairs are a prefix.)
         let added = req
@@ -615,7 +673,10 @@ impl Pipeline {
         }
         inner.stats.attempts.fetch_add(1, Ordering::Relaxed);
         sent.store(true, Ordering::Release);
-        let answer = inner.transport.send(http_req).await;
+        let answer = {
+            let _waiting = Gauge::enter(&inner.stats.awaiting_answer);
+            inner.transport.send(http_req).await
+        };
         let response = match answer {
             Ok(r) => r,
             Err(e) => {

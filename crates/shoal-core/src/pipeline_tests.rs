@@ -517,3 +517,47 @@ async fn the_decoder_refines_a_final_error_once() {
         .unwrap_err();
     assert_eq!(err.to_string(), "invalid thing: no such thing");
 }
+
+async fn until(p: &Pipeline, ready: impl Fn(&PipelineStats) -> bool) {
+    for _ in 0..1000 {
+        if ready(&p.stats()) {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("never reached: {:?}", p.stats());
+}
+
+/// Issue 17 #10: a progress line can say what calls wait for; a dropped call counts down.
+#[tokio::test(start_paused = true)]
+async fn stats_say_what_the_calls_in_progress_wait_for() {
+    let p = Pipeline::builder("http://127.0.0.1:9/v1".parse().unwrap())
+        .transport(|_req: http::Request<Bytes>| {
+            std::future::pending::<std::result::Result<http::Response<Bytes>, TransportError>>()
+        })
+        .clock(PausedClock::shared())
+        .build()
+        .unwrap();
+    assert_eq!(p.stats().waiting(), None);
+    let call = tokio::spawn({
+        let p = p.clone();
+        async move { p.execute(Request::get("x")).await }
+    });
+    until(&p, |s| s.awaiting_answer == 1).await;
+    assert_eq!(p.stats().waiting().as_deref(), Some("1 awaiting answers"));
+    call.abort();
+    let _ = call.await;
+    assert_eq!(p.stats().awaiting_answer, 0);
+    assert_eq!(p.stats().waiting(), None);
+
+    let (t, _) = scripted(vec![Ok(respond(503, &[("retry-after", "10")]))]);
+    let p = pipeline(t).build().unwrap();
+    let call = tokio::spawn({
+        let p = p.clone();
+        async move { p.execute(Request::get("x")).await }
+    });
+    until(&p, |s| s.retry_wait == 1).await;
+    assert_eq!(p.stats().waiting().as_deref(), Some("1 waiting to retry"));
+    assert!(call.await.unwrap().is_ok());
+    assert_eq!(p.stats().retry_wait, 0);
+}

@@ -159,6 +159,10 @@ impl RowSender<NewContact> for Sender<'_> {
             }
         })
     }
+
+    fn stats(&self) -> shoal::core::PipelineStats {
+        self.client.pipeline().stats()
+    }
 }
 
 /// Runs the import; the `--json` summary.

@@ -351,7 +351,24 @@ pub async fn run(
                 }
             }
         }));
-        while let Some(page) = rx.recv().await {
+        let message = |sink: &ExportSink| {
+            let waiting = client.pipeline().stats().waiting();
+            format!(
+                "{} pages · {}",
+                sink.checkpoint().pages,
+                waiting.as_deref().unwrap_or("writing")
+            )
+        };
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            let page = tokio::select! {
+                page = rx.recv() => page,
+                _ = tick.tick() => {
+                    bar.set_message(message(&sink));
+                    continue;
+                }
+            };
+            let Some(page) = page else { break };
             if let Err(shoal::core::Error::Pagination(why)) = &page {
                 // The page before was written with a `next` that loops: never resume from it.
                 bar.abandon();
@@ -375,7 +392,7 @@ pub async fn run(
             match written {
                 Ok(n) => {
                     bar.inc(n);
-                    bar.set_message(format!("{} pages", sink.checkpoint().pages));
+                    bar.set_message(message(&sink));
                 }
                 Err(e) => {
                     bar.abandon();

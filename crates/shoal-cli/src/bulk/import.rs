@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use serde_json::json;
-use shoal::core::{Clock as _, SystemClock};
+use shoal::core::{Clock as _, PipelineStats, SystemClock};
 
 use super::fsutil;
 use super::journal::{Entry, Journal, RowState};
@@ -200,6 +201,19 @@ pub enum Sent {
 pub trait RowSender<T>: Sync {
     /// Sends `item`.
     fn send<'a>(&'a self, item: &'a T, resend: bool) -> BoxFuture<'a, Sent>;
+
+    /// The client's counters, whose gauges say what the rows in flight wait for.
+    fn stats(&self) -> PipelineStats;
+}
+
+/// The progress line's message: failures so far and what the rows in flight wait for.
+fn progress_message(failed: u64, stats: &PipelineStats) -> String {
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    parts.push(stats.waiting().unwrap_or_else(|| "starting".into()));
+    parts.join(" · ")
 }
 
 /// What an import is about.
@@ -318,7 +332,7 @@ pub async fn run<T: Sync>(
     let stop = &stop;
     let failures = &failures;
     let bar = &bar;
-    let results: Vec<CliResult<Option<Answered>>> = futures_util::stream::iter(pending)
+    let work = futures_util::stream::iter(pending)
         .map(|(row, resend)| async move {
             if stop.load(Ordering::SeqCst) {
                 return Ok(None);
@@ -373,15 +387,26 @@ pub async fn run<T: Sync>(
             };
             journal.record(&entry).await?;
             if line.outcome == "failed" {
-                let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
-                bar.set_message(format!("{n} failed"));
+                failures.fetch_add(1, Ordering::SeqCst);
             }
             bar.inc(1);
             Ok(Some((line, fatal)))
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<CliResult<Option<Answered>>>>();
+    let ticker = async {
+        loop {
+            bar.set_message(progress_message(
+                failures.load(Ordering::SeqCst),
+                &sender.stats(),
+            ));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    let results = tokio::select! {
+        results = work => results,
+        never = ticker => never,
+    };
 
     let mut fatal: Option<CliError> = None;
     let mut journal_error = None;

@@ -185,6 +185,10 @@ impl RowSender<BasicUserInfo> for Sender<'_> {
             }
         })
     }
+
+    fn stats(&self) -> shoal::core::PipelineStats {
+        self.client.pipeline().stats()
+    }
 }
 
 /// Runs the import; the `--json` summary.

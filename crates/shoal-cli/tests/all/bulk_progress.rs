@@ -6,9 +6,16 @@ use std::process::Command;
 use crate::bulk_support::{AUDIENCE, paya, pearldiver, runtime, shoal};
 use crate::support::stderr;
 
-/// Runs the built `shoal` with `args` under a pty; everything the terminal showed, or `None`
-/// when `script` is not installed.
-fn under_pty(env: &[(String, String)], args: &[String]) -> Option<String> {
+/// Runs the built `shoal` with `args` under a pty; everything the terminal showed. `script`
+/// comes from util-linux (`bsdutils`), which `cargo xtask ci` installs when it is missing.
+fn under_pty(env: &[(String, String)], args: &[String]) -> String {
+    let (text, success) = under_pty_status(env, args);
+    assert!(success, "{text}");
+    text
+}
+
+/// [`under_pty`] for a command that may fail: what the terminal showed, and whether it exited 0.
+fn under_pty_status(env: &[(String, String)], args: &[String]) -> (String, bool) {
     let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_shoal").to_string())
         .chain(args.iter().cloned())
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
@@ -28,10 +35,11 @@ fn under_pty(env: &[(String, String)], args: &[String]) -> Option<String> {
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["-qefc", &line, "/dev/null"])
         .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}");
-    Some(text)
+        .expect("util-linux `script` (Debian's bsdutils; `cargo xtask ci` installs it)");
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        out.status.success(),
+    )
 }
 
 #[test]
@@ -49,10 +57,7 @@ fn export_progress_on_a_terminal_only() {
             dir.path().join(name).display().to_string(),
         ]
     };
-    let Some(tty) = under_pty(&env, &export("tty.ndjson")) else {
-        eprintln!("SKIPPED: util-linux `script` is not installed");
-        return;
-    };
+    let tty = under_pty(&env, &export("tty.ndjson"));
     assert!(tty.contains(" pages · "), "a progress line: {tty:?}");
     assert!(tty.contains("records"), "{tty:?}");
 
@@ -86,10 +91,7 @@ fn import_progress_on_a_terminal_only() {
             dir.path().join(name).display().to_string(),
         ]
     };
-    let Some(tty) = under_pty(&env, &import("tty.csv")) else {
-        eprintln!("SKIPPED: util-linux `script` is not installed");
-        return;
-    };
+    let tty = under_pty(&env, &import("tty.csv"));
     assert!(tty.contains(" rows · "), "a progress bar: {tty:?}");
 
     let out = shoal(&env).args(import("piped.csv")).output().unwrap();
@@ -99,4 +101,43 @@ fn import_progress_on_a_terminal_only() {
         "nothing on piped stderr: {}",
         stderr(&out)
     );
+}
+
+/// Issue 17 #10: against a server that never answers, the progress line says what the rows are
+/// waiting for, and `--timeout` bounds each call.
+#[test]
+fn import_progress_says_what_it_waits_for_and_timeout_bounds_a_stall() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (py, env) = paya(&rt);
+    py.faults().push(
+        shoal_testkit::Fault::stall()
+            .always()
+            .on_path("/v2/contacts"),
+    );
+    let mut text = String::from("contact_api_id,last_name\n");
+    for i in 0..4 {
+        text.push_str(&format!("crm-{i},Smith\n"));
+    }
+    let file = dir.path().join("stalled.csv");
+    std::fs::write(&file, &text).unwrap();
+    let started = std::time::Instant::now();
+    let (tty, success) = under_pty_status(
+        &env,
+        &[
+            "--timeout".to_string(),
+            "2".into(),
+            "paya".into(),
+            "contacts".into(),
+            "import".into(),
+            file.display().to_string(),
+        ],
+    );
+    assert!(!success, "{tty}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "bounded by --timeout, not the read timeout × attempts"
+    );
+    assert!(tty.contains("awaiting answers"), "{tty:?}");
+    py.faults().release_stalls();
 }
