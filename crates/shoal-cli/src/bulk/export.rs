@@ -359,11 +359,11 @@ pub async fn run(
                 waiting.as_deref().unwrap_or("writing")
             )
         };
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        bar.set_message(message(&sink));
         loop {
             let page = tokio::select! {
                 page = rx.recv() => page,
-                _ = tick.tick() => {
+                () = clock.sleep(std::time::Duration::from_millis(250)) => {
                     bar.set_message(message(&sink));
                     continue;
                 }

@@ -400,7 +400,7 @@ pub async fn run<T: Sync>(
                 failures.load(Ordering::SeqCst),
                 &sender.stats(),
             ));
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            clock.sleep(Duration::from_millis(250)).await;
         }
     };
     let results = tokio::select! {

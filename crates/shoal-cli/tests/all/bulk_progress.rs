@@ -121,7 +121,8 @@ fn import_progress_says_what_it_waits_for_and_timeout_bounds_a_stall() {
     }
     let file = dir.path().join("stalled.csv");
     std::fs::write(&file, &text).unwrap();
-    let started = std::time::Instant::now();
+    use shoal::core::Clock as _;
+    let started = shoal::core::SystemClock.now();
     let (tty, success) = under_pty_status(
         &env,
         &[
