@@ -324,8 +324,11 @@ pub async fn run(
     let clock = SystemClock;
     let started = clock.now();
     let window = crate::pearldiver::window(&args.window)?;
-    window.validate(clock.system_now())?;
     let job = ExportJob::new(args.audience, window, args.format).csv_raw(args.csv_raw);
+    if !(args.resume && has_cursor(&args.out)) {
+        // Checked before anything is created; a resumed export's cursor pins its window.
+        window.validate(clock.system_now())?;
+    }
     let mut sink = ExportSink::open(&args.out, job, args.resume)?;
     let start_records = sink.checkpoint().records;
     let bar = ui.counter("{spinner} {human_pos} records · {msg} · {per_sec} · {elapsed}");
@@ -431,6 +434,14 @@ pub async fn run(
         "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
         "records_per_second": if elapsed > 0.0 { (this_run as f64 / elapsed).round() } else { 0.0 },
     }))
+}
+
+/// Whether the checkpoint beside `out` holds a next-page cursor.
+fn has_cursor(out: &Path) -> bool {
+    Checkpoint::load(&fsutil::sidecar(out, "checkpoint"))
+        .ok()
+        .flatten()
+        .is_some_and(|cp| cp.cursor.is_some())
 }
 
 fn resume_hint(err: CliError, sink: &ExportSink) -> CliError {

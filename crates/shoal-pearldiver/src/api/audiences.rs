@@ -97,9 +97,12 @@ impl GetAudience {
     }
 
     /// The request as it will be sent (before authentication), after checking the window
-    /// against the client's clock.
+    /// against the client's clock — for a first page only: a page token pins the window its
+    /// listing began with (*assumed*; see [`AudienceRecords`]).
     pub fn request(&self) -> Result<Request> {
-        self.window.validate(self.pipeline.clock().system_now())?;
+        if self.page_token.is_none() {
+            self.window.validate(self.pipeline.clock().system_now())?;
+        }
         page_request(
             self.key,
             &AudienceQuery::new(&self.window, self.page_token.clone()),
@@ -175,6 +178,13 @@ fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> 
 ///
 /// The window is checked against the client's clock before the first request: an invalid
 /// window ends the stream with [`shoal_core::Error::InvalidInput`] and nothing is sent.
+///
+/// **The 90-day limit and long listings** (*assumed*: the vendor's documentation is silent).
+/// The limit applies when a listing begins. Every later page is asked for with its `pageToken`
+/// and the same `range`/`since`, and the token pins the window the listing began with, so a
+/// listing that runs (or is resumed) past the day its `since` turns 90 days old goes on to its
+/// last page instead of failing half-way. A stream resumed from a saved cursor is therefore not
+/// checked again; a fresh listing with the same `since` is.
 ///
 /// ```no_run
 /// use futures_util::TryStreamExt;
@@ -256,7 +266,10 @@ impl<R: DeserializeOwned + Send + 'static> AudienceRecords<R> {
             start,
             ..
         } = self;
-        let mut check = Some(window.validate(pipeline.clock().system_now()));
+        // A saved cursor pins the window its listing began with: only a first page is checked.
+        let mut check = start
+            .is_none()
+            .then(|| window.validate(pipeline.clock().system_now()));
         Paginator::new(move |cursor: Option<Cursor>| {
             let check = check.take();
             let pipeline = pipeline.clone();

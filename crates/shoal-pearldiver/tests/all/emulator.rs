@@ -349,3 +349,56 @@ async fn a_loopback_login_stores_tokens_the_api_accepts() {
     assert_eq!(list.audiences[0].key, BIG);
     assert_eq!(pd.traffic().token_calls("authorization_code"), 1);
 }
+
+/// Issue 18 #10: a listing that began 89 days after its `since` goes on to its last page when the
+/// limit passes mid-way (the page token pins its window), resumed in a fresh client too; a new
+/// listing with the same `since` is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_crossing_the_90_day_limit_finishes_and_a_new_one_is_refused() {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, 9_000, Duration::from_secs(86_400 * 30)).await;
+    let clock = SkippingClock::new(&manual);
+    let store = Arc::new(MemoryTokenStore::new());
+    let window = AudienceWindow::since(now(&manual) - Duration::from_secs(89 * 86_400));
+    let client = builder(&pd, &clock, &store).build().unwrap();
+    log_in(&client).await;
+    let first: Vec<_> = client
+        .audiences()
+        .records(BIG, window)
+        .by_page()
+        .take(2)
+        .try_collect()
+        .await
+        .unwrap();
+    // Two days later the `since` is 91 days old.
+    manual.advance(Duration::from_secs(2 * 86_400));
+    let fresh = builder(&pd, &clock, &store).build().unwrap();
+    let rest: Vec<String> = fresh
+        .audiences()
+        .records(BIG, window)
+        .resume_from(first[1].next.clone())
+        .by_item()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    let total = 2_000 + rest.len();
+    assert_eq!(total, 9_000 * 89 / 90, "every record of the window, once");
+    assert_eq!(rest.first().cloned(), ids(2000, 2001).pop());
+
+    let gets = pd.traffic().count("GET", &format!("/v1/audiences/{BIG}"));
+    let err = fresh
+        .audiences()
+        .records(BIG, window)
+        .by_item()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), shoal_core::ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("90"), "{err}");
+    assert_eq!(
+        pd.traffic().count("GET", &format!("/v1/audiences/{BIG}")),
+        gets,
+        "nothing sent"
+    );
+}

@@ -124,9 +124,12 @@ pub(crate) async fn get_audience(
         Some(Ok(r)) if (1..=90).contains(&r) => Some(r),
         Some(_) => return bad(),
     };
+    // A page token pins the window its listing began with: the 90-day limit is checked on a
+    // first page only.
+    let continued = q.get("pageToken").is_some_and(|t| !t.is_empty());
     let since = match q.get("since").map(|s| parse_since(s)) {
         None => None,
-        Some(Some(t)) if t >= now - WINDOW_SECS => Some(t),
+        Some(Some(t)) if continued || t >= now - WINDOW_SECS => Some(t),
         Some(_) => return bad(),
     };
     if range.is_some() && since.is_some() {
