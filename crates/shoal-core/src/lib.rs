@@ -36,6 +36,7 @@
 //! ```
 
 pub mod auth;
+pub mod clamp;
 pub mod clock;
 pub mod error;
 pub mod pagination;
@@ -57,8 +58,8 @@ pub use error::{
 pub use pagination::{Cursor, Page, Paginator};
 pub use pipeline::{CommonErrorDecoder, ErrorDecoder, Pipeline, PipelineBuilder, PipelineStats};
 pub use ratelimit::{
-    Admission, Lease, LocalRateLimitBackend, RateLimitBackend, RateLimitHeaders, RateLimitStatus,
-    RateLimiter, RateLimits, RateObservation,
+    Admission, Lease, LocalRateLimitBackend, MethodStatus, Permit, RateLimitBackend,
+    RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits, RateObservation,
 };
 pub use redact::Redactor;
 pub use request::{Body, Request, Response};
