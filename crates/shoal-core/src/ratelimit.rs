@@ -432,153 +432,231 @@ impl RateLimiter {
     }
 }
 
-/// Slots in each method's ring. Memory per method is fixed (`SLOTS` × 24 bytes, 6 KiB)
-/// whatever the limit; the slot width is the longest span divided by `SLOTS - 1`.
-const SLOTS: usize = 256;
+/// Buckets in each method's ring: memory per method is fixed (`BUCKETS` × 40 bytes, 10 KiB)
+/// whatever the limit.
+const BUCKETS: usize = 256;
 
-/// Calls admitted in one slot of time: how many, and the earliest and latest of them
-/// (nanoseconds since the backend's epoch, plus one so that 0 means "before everything").
+/// What one stretch of time holds: our calls, calls the server counted that we did not
+/// ("phantoms", counted from when we learned of them), and the earliest and latest moment
+/// among them (nanoseconds since the backend's epoch, plus one so that 0 is "before all").
+///
+/// A *sure* phantom stands for one the exact log would have added at the same moment; an
+/// *unsure* one may have none (it covers our own calls whose exact time we no longer know), so
+/// it is only ever used again by moving it to the present.
 #[derive(Clone, Copy, Debug, Default)]
-struct Slot {
-    count: u64,
+struct Bucket {
+    calls: u64,
+    sure: u64,
+    unsure: u64,
     first: u64,
     last: u64,
 }
 
-/// One method's calls in a fixed ring of per-slot counters.
+impl Bucket {
+    fn count(&self) -> u64 {
+        self.calls + self.sure + self.unsure
+    }
+
+    fn absorb(&mut self, other: &Bucket) {
+        self.calls += other.calls;
+        self.sure += other.sure;
+        self.unsure += other.unsure;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
+/// One method's calls in a fixed ring of buckets, oldest first.
 ///
-/// A slot stays counted until its *latest* call has left the span (the frontier below passed
-/// it), so every call stays counted at least as long as an exact log would keep it, and at
-/// most one slot width longer. The frontier moves exactly as an exact log's purge would: at
-/// each check, to `now - span` with that moment's span.
+/// A bucket stays counted until its *latest* entry has left the span (the frontier below
+/// passed it), so every call stays counted at least as long as an exact log would keep it, and
+/// at most one bucket width longer. The frontier moves exactly as an exact log's purge would:
+/// at each check, to `now - span` with that moment's span. A new bucket starts when the newest
+/// is `fine` wide; when all are in use, the two neighbours spanning the least time merge.
+/// Buckets are disjoint stretches in time order, so only the oldest can straddle the frontier.
 #[derive(Debug)]
 struct Ring {
-    slots: Box<[Slot]>,
-    /// Absolute slot numbers (time / width) of the oldest and newest slots that may hold calls.
-    oldest: u64,
-    newest: u64,
-    /// Calls in the ring.
-    total: u64,
-    /// Calls at times before this have left the span.
+    buckets: Box<[Bucket]>,
+    /// Position of the oldest bucket, and how many are in use.
+    head: usize,
+    len: usize,
+    calls: u64,
+    sure: u64,
+    unsure: u64,
+    /// Entries at times before this have left the span.
     gone_before: u64,
 }
 
 impl Ring {
     fn new() -> Self {
         Self {
-            slots: vec![Slot::default(); SLOTS].into_boxed_slice(),
-            oldest: 0,
-            newest: 0,
-            total: 0,
+            buckets: vec![Bucket::default(); BUCKETS].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            calls: 0,
+            sure: 0,
+            unsure: 0,
             gone_before: 0,
         }
     }
 
-    fn at(&mut self, index: u64) -> &mut Slot {
-        &mut self.slots[(index % SLOTS as u64) as usize]
+    fn total(&self) -> u64 {
+        self.calls
+            .saturating_add(self.sure)
+            .saturating_add(self.unsure)
     }
 
-    /// Moves the frontier to `now - span` (never back) and drops slots wholly behind it.
+    /// The `i`-th bucket from the oldest.
+    fn get(&self, i: usize) -> &Bucket {
+        &self.buckets[(self.head + i) % BUCKETS]
+    }
+
+    fn get_mut(&mut self, i: usize) -> &mut Bucket {
+        &mut self.buckets[(self.head + i) % BUCKETS]
+    }
+
+    /// Moves the frontier to `now - span` (never back) and drops buckets wholly behind it.
     fn purge(&mut self, now: u64, span: u64) {
         self.gone_before = self.gone_before.max((now + 1).saturating_sub(span));
-        while self.total > 0 && self.oldest <= self.newest {
-            let gone = self.gone_before;
-            let slot = self.at(self.oldest);
-            if slot.count > 0 && slot.last >= gone {
+        while self.len > 0 {
+            let b = *self.get(0);
+            if b.count() > 0 && b.last >= self.gone_before {
                 return;
             }
-            let count = std::mem::take(slot).count;
-            self.total -= count;
-            self.oldest += 1;
+            self.calls -= b.calls;
+            self.sure -= b.sure;
+            self.unsure -= b.unsure;
+            self.head = (self.head + 1) % BUCKETS;
+            self.len -= 1;
         }
-        self.total = 0;
     }
 
-    /// Counts `n` calls at `now` (after a purge with the current span, which keeps every live
-    /// slot within `SLOTS` of the newest).
-    fn add(&mut self, now: u64, n: u64, width: u64) {
-        if n == 0 {
+    /// Counts entries at `now`.
+    fn add(&mut self, now: u64, fine: u64, entry: Bucket) {
+        if entry.count() == 0 {
             return;
         }
-        let index = now / width;
-        if self.total == 0 {
-            self.oldest = index;
-            self.newest = index;
-        } else if index > self.newest {
-            self.newest = index;
+        let entry = Bucket {
+            first: now,
+            last: now,
+            ..entry
+        };
+        self.calls = self.calls.saturating_add(entry.calls);
+        self.sure = self.sure.saturating_add(entry.sure);
+        self.unsure = self.unsure.saturating_add(entry.unsure);
+        if self.len > 0 {
+            let newest = self.get_mut(self.len - 1);
+            if newest.count() == 0 || now.saturating_sub(newest.first) < fine {
+                if newest.count() == 0 {
+                    newest.first = now;
+                }
+                newest.absorb(&entry);
+                return;
+            }
         }
-        let slot = self.at(self.newest);
-        if slot.count == 0 {
-            slot.first = now;
+        if self.len == BUCKETS {
+            self.merge_narrowest();
         }
-        slot.count = slot.count.saturating_add(n);
-        slot.first = slot.first.min(now);
-        slot.last = slot.last.max(now);
-        self.total = self.total.saturating_add(n);
+        self.len += 1;
+        *self.get_mut(self.len - 1) = entry;
     }
 
-    /// Calls wholly inside the span: those an exact log certainly still holds. Slots are in
-    /// time order, so after a purge only the oldest can straddle the frontier.
-    fn certain(&self) -> u64 {
-        if self.total == 0 {
+    /// Frees a bucket by merging the two neighbours that together span the least time (so the
+    /// widest merged bucket stays within about two spans / `BUCKETS`).
+    fn merge_narrowest(&mut self) {
+        let mut best = 0;
+        let mut best_width = u64::MAX;
+        for i in 0..self.len - 1 {
+            let width = self.get(i + 1).last - self.get(i).first;
+            if width < best_width {
+                best = i;
+                best_width = width;
+            }
+        }
+        let next = *self.get(best + 1);
+        self.get_mut(best).absorb(&next);
+        for i in best + 1..self.len - 1 {
+            let moved = *self.get(i + 1);
+            *self.get_mut(i) = moved;
+        }
+        self.len -= 1;
+    }
+
+    /// The oldest bucket, if it straddles the frontier (some of its entries may have left an
+    /// exact log's span).
+    fn straddling(&self) -> Option<Bucket> {
+        let oldest = *self.get(0);
+        (self.len > 0 && oldest.first < self.gone_before).then_some(oldest)
+    }
+
+    /// The server counts `server_used` calls in its window: make sure we count at least as
+    /// many from now on as an exact log would (its rule: add what it lacks, dated now), in
+    /// constant time and space. Returns how many entries were new.
+    ///
+    /// An exact log certainly holds our calls and sure phantoms wholly inside the span; those
+    /// are matched as they are. What else is needed is covered by our other phantoms, moved to
+    /// now, and then by new phantoms: sure as far as even our whole count falls short (the
+    /// log, which counts no more than we do, lacks at least that much), unsure beyond.
+    fn match_server(&mut self, now: u64, fine: u64, server_used: u64) -> u64 {
+        let straddling = self.straddling().unwrap_or_default();
+        let held = (self.calls - straddling.calls) + (self.sure - straddling.sure);
+        let need = server_used.saturating_sub(held);
+        if need == 0 {
             return 0;
         }
-        let oldest = &self.slots[(self.oldest % SLOTS as u64) as usize];
-        if oldest.first < self.gone_before {
-            self.total - oldest.count
-        } else {
-            self.total
+        let movable = self.unsure + straddling.sure;
+        let moved = need.min(movable);
+        let fresh = need - moved;
+        let sure = server_used.saturating_sub(self.total()).min(fresh);
+        self.take_movable(moved, straddling.count() > 0);
+        self.add(
+            now,
+            fine,
+            Bucket {
+                sure,
+                unsure: moved + fresh - sure,
+                ..Bucket::default()
+            },
+        );
+        fresh
+    }
+
+    /// Removes `n` movable phantoms (unsure ones, and sure ones of a straddling bucket), newest
+    /// first: in a steady state they sit in the newest bucket, so this is a step or two.
+    fn take_movable(&mut self, mut n: u64, straddling: bool) {
+        for i in (0..self.len).rev() {
+            if n == 0 {
+                return;
+            }
+            let b = self.get_mut(i);
+            let unsure = n.min(b.unsure);
+            b.unsure -= unsure;
+            n -= unsure;
+            let sure = if straddling && i == 0 {
+                n.min(b.sure)
+            } else {
+                0
+            };
+            b.sure -= sure;
+            n -= sure;
+            self.unsure -= unsure;
+            self.sure -= sure;
         }
     }
 
-    fn live(&self) -> impl Iterator<Item = &Slot> + '_ {
-        let n = if self.total == 0 {
-            0
-        } else {
-            self.newest - self.oldest + 1
-        };
-        (self.oldest..self.oldest + n)
-            .map(|i| &self.slots[(i % SLOTS as u64) as usize])
-            .filter(|s| s.count > 0)
-    }
-
-    /// How long until at most `limit - 1` calls are counted, with the current span.
+    /// How long until at most `limit - 1` entries are counted, with the current span.
     fn wait(&self, now: u64, span: u64, limit: u64) -> u64 {
-        let excess = self.total.saturating_sub(limit.saturating_sub(1));
+        let excess = self.total().saturating_sub(limit.saturating_sub(1));
         let mut dropped = 0u64;
-        for slot in self.live() {
-            dropped += slot.count;
-            if dropped >= excess {
-                // The slot leaves when the frontier (now - span) passes its latest call.
-                return (slot.last.saturating_add(span)).saturating_sub(now).max(1);
+        for i in 0..self.len {
+            let b = self.get(i);
+            dropped += b.count();
+            if dropped >= excess && b.count() > 0 {
+                // The bucket leaves when the frontier (now - span) passes its latest entry.
+                return b.last.saturating_add(span).saturating_sub(now).max(1);
             }
         }
         1
-    }
-
-    /// Re-files the live slots on a grid of another width (window or slack changed), each by
-    /// its latest call, so no call leaves sooner. Call after a purge with the new span.
-    fn regrid(&mut self, width: u64) {
-        let live: Vec<Slot> = self.live().copied().collect();
-        let gone_before = self.gone_before;
-        *self = Self::new();
-        self.gone_before = gone_before;
-        for s in live {
-            let index = s.last / width;
-            if self.total == 0 {
-                self.oldest = index;
-            }
-            self.newest = index;
-            let slot = self.at(index);
-            if slot.count == 0 {
-                *slot = s;
-            } else {
-                slot.count = slot.count.saturating_add(s.count);
-                slot.first = slot.first.min(s.first);
-                slot.last = slot.last.max(s.last);
-            }
-            self.total = self.total.saturating_add(s.count);
-        }
     }
 }
 
@@ -606,8 +684,6 @@ impl Window {
 struct LocalState {
     window: Duration,
     slack: Duration,
-    /// Slot width in nanoseconds: the longest span / (`SLOTS` - 1).
-    width: u64,
     /// Few methods (one per HTTP method used), so a scan beats hashing.
     methods: Vec<(Method, Window)>,
     concurrency: Option<u32>,
@@ -623,19 +699,25 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The slot width for a window and slack: the longest span a call can stay counted (window
-/// plus the largest margin) over `SLOTS - 1` slots, so all live slots fit in the ring.
-fn slot_width(window: Duration, slack: Duration) -> u64 {
-    let horizon = nanos(window).saturating_add(nanos(slack.max(window / 4)));
-    horizon.div_ceil(SLOTS as u64 - 1).max(1)
-}
-
 impl LocalState {
     /// How long a call stays counted: the window, plus a margin for the server seeing it later
     /// than we admitted it (the larger of the fixed slack and recent latency, at most a quarter
     /// of the window).
     fn span(&self) -> u64 {
         nanos(self.window).saturating_add(nanos(self.slack.max(self.latency.min(self.window / 4))))
+    }
+
+    /// The width at which a new bucket starts: half the margin, so that with a server that
+    /// receives a call at most half the round trip after we admitted it, the bucket at the
+    /// span's edge holds no call the server still counts; and narrow enough that the buckets
+    /// cover the longest span (window + the largest margin) before any must merge.
+    fn fine(&self) -> u64 {
+        let window = nanos(self.window);
+        let margin = self.span() - window;
+        let horizon = window.saturating_add(nanos(self.slack.max(self.window / 4)));
+        (margin / 2)
+            .min(horizon.div_ceil(BUCKETS as u64 - 1))
+            .max(1)
     }
 
     fn window_mut(&mut self, method: &Method) -> &mut Window {
@@ -648,38 +730,29 @@ impl LocalState {
         };
         &mut self.methods[i].1
     }
-
-    /// A new window or slack: a new slot width, every ring re-filed on it.
-    fn regrid(&mut self, now: u64) {
-        let width = slot_width(self.window, self.slack);
-        if width == self.width {
-            return;
-        }
-        self.width = width;
-        let span = self.span();
-        for (_, w) in &mut self.methods {
-            w.ring.purge(now, span);
-            w.ring.regrid(width);
-        }
-    }
 }
 
 /// Rate-limit state in this process's memory, in constant space per method.
 ///
-/// Each method's sliding window is a ring of 256 per-slot counters spanning the longest time a
-/// call can stay counted (window + the largest margin). A call stays counted until the latest
-/// call of its slot has left the span, so the server never sees one call too many in any
-/// window it measures — no call is forgotten sooner than an exact timestamp log would forget
-/// it. **Worst-case cost:** a call can stay counted one slot width (1.25 × window / 255, under
-/// 0.5 % of the window) longer than in an exact log, costing at most that fraction of
-/// throughput at the limit; and while a slot straddles the span's edge, a count reported by the
-/// server is matched only against calls wholly inside the span, so up to that one slot's calls
-/// may be counted twice for a span (never when the margin is at least a slot width, as for
-/// windows up to 5 s with the default 25 ms slack). Memory and time per call are O(1), however
-/// large a limit a server announces.
+/// Each method's sliding window is a ring of 256 buckets (calls per stretch of time, with the
+/// earliest and latest of them). A bucket stays counted until its latest call has left the
+/// span, and a count the server reports is matched only against calls wholly inside the span,
+/// so the limiter never counts fewer calls than an exact timestamp log would: the server never
+/// sees one call too many in any window it measures. Memory and time per call are O(1),
+/// however large a limit a server announces.
 ///
-/// Every call takes one lock: admission ([`RateLimitBackend::try_acquire`]) and completion
-/// ([`RateLimitBackend::complete`], learning and freeing the slot together).
+/// **Worst-case cost** against an exact log: a call stays counted at most one bucket width
+/// longer. Buckets are [`granularity`](Self::granularity) wide (half the margin, or 1.25 ×
+/// window / 255 if narrower) until more than 256 stretches hold calls; then neighbours merge,
+/// and a bucket spans at most about 2 × span / 255 (under 1 % of the window). While the server
+/// reports counts, the calls of the bucket straddling the span's edge may be counted a second
+/// time (as the server's) for a span — never while buckets are at most half the margin wide
+/// and the server receives calls within half the round trip, as it does unless calls are
+/// spread over more than 256 buckets' worth of the span, where a bucket holds about 1/128 of
+/// them. So at the limit: at most about 1.5 % of throughput, usually a fraction of that.
+///
+/// Each call takes one lock at admission ([`RateLimitBackend::try_acquire`]) and one at
+/// completion ([`RateLimitBackend::complete`], learning and freeing the slot together).
 #[derive(Debug)]
 pub struct LocalRateLimitBackend {
     clock: SharedClock,
@@ -698,7 +771,6 @@ impl LocalRateLimitBackend {
             state: Mutex::new(LocalState {
                 window,
                 slack,
-                width: slot_width(window, slack),
                 methods: Vec::new(),
                 concurrency: None,
                 in_flight: 0,
@@ -712,18 +784,18 @@ impl LocalRateLimitBackend {
     /// Extra time each call stays counted, covering the gap between our send and the server's
     /// receipt (default 25 ms).
     pub fn with_slack(self, slack: Duration) -> Self {
-        let now = self.now();
         {
             let mut st = self.lock();
             st.slack = slack.min(clamp::MAX_WINDOW);
-            st.regrid(now);
         }
         self
     }
 
-    /// How much longer than an exact log a call may stay counted: the slot width.
+    /// How wide a new bucket is now (half the margin, or 1.25 × window / 255 if narrower):
+    /// while fewer than 256 stretches hold calls, how much longer than an exact log a call may
+    /// stay counted.
     pub fn granularity(&self) -> Duration {
-        Duration::from_nanos(self.lock().width)
+        Duration::from_nanos(self.lock().fine())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LocalState> {
@@ -736,11 +808,9 @@ impl LocalRateLimitBackend {
     }
 
     fn apply(&self, limits: &RateLimits) {
-        let now = self.now();
         let mut st = self.lock();
         if let Some(w) = limits.window {
             st.window = clamp::window(w);
-            st.regrid(now);
         }
         for (method, limit) in &limits.per_method {
             // A name that is no HTTP method names no call we make.
@@ -771,7 +841,7 @@ impl LocalRateLimitBackend {
         if let Some(c) = o.concurrency_remaining {
             st.server_concurrency_remaining = Some(clamp::concurrency_remaining(c.into()));
         }
-        let width = st.width;
+        let fine = st.fine();
         let w = st.window_mut(&o.method);
         if let Some(limit) = o.limit {
             w.limit = Some(clamp::rate_limit(limit.into()));
@@ -786,11 +856,10 @@ impl LocalRateLimitBackend {
         w.server_remaining = remaining;
         if let (Some(limit), Some(remaining)) = (w.limit, remaining) {
             // The server knows of calls we did not count (other clients, an earlier run, a
-            // window that started before us): count them from now, conservatively. Matched
-            // against calls an exact log would certainly still hold, so we never count fewer.
+            // window that started before us): count them from now, conservatively, never
+            // fewer than an exact log would (see `Ring::match_server`).
             let server_used = u64::from(limit.saturating_sub(remaining));
-            let phantoms = server_used.saturating_sub(w.ring.certain());
-            w.ring.add(now, phantoms, width);
+            w.ring.match_server(now, fine, server_used);
         }
         if o.rejected {
             if let Some(wait) = o.retry_after {
@@ -808,7 +877,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
         let mut guard = self.lock();
         let st = &mut *guard;
         let span = st.span();
-        let width = st.width;
+        let fine = st.fine();
         let concurrency_full = st.concurrency.is_some_and(|c| st.in_flight >= c.max(1));
         let w = st.window_mut(method);
         if let Some(until) = w.blocked_until {
@@ -820,7 +889,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
         w.ring.purge(now, span);
         if let Some(limit) = w.limit {
             let limit = u64::from(limit.max(1));
-            if w.ring.total >= limit {
+            if w.ring.total() >= limit {
                 let wait = w.ring.wait(now, span, limit);
                 return Ok(Admission::Wait(Some(Duration::from_nanos(wait))));
             }
@@ -828,7 +897,14 @@ impl RateLimitBackend for LocalRateLimitBackend {
         if concurrency_full {
             return Ok(Admission::Wait(None));
         }
-        w.ring.add(now, 1, width);
+        w.ring.add(
+            now,
+            fine,
+            Bucket {
+                calls: 1,
+                ..Bucket::default()
+            },
+        );
         st.in_flight += 1;
         Ok(Admission::Granted(Lease {
             method: method.clone(),
@@ -870,7 +946,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
                 m.as_str().to_string(),
                 MethodStatus {
                     limit: w.limit,
-                    used: u32::try_from(w.ring.total).unwrap_or(u32::MAX),
+                    used: u32::try_from(w.ring.total()).unwrap_or(u32::MAX),
                     server_remaining: w.server_remaining,
                 },
             );
@@ -1026,5 +1102,169 @@ mod tests {
         h.insert("x-rate-limit", "4".parse().unwrap());
         l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
         assert!(admitted_now(&l, &Method::GET).await.is_none());
+    }
+
+    fn hostile(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, http::HeaderValue::from_bytes(value).unwrap());
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn a_hostile_limit_is_clamped_and_costs_no_memory() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, None);
+        // One answer claiming four billion calls used: the old log pushed that many entries.
+        let h = hostile(&[("x-rate-limit", b"4294967295"), ("x-rate-remaining", b"0")]);
+        l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(clamp::MAX_RATE_LIMIT));
+        assert_eq!(st.methods["GET"].used, clamp::MAX_RATE_LIMIT);
+        assert!(admitted_now(&l, &Method::GET).await.is_none());
+        clock.advance(Duration::from_secs(61));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn header_values_that_are_not_decimal_integers_are_ignored() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 7, None);
+        for bad in [
+            &b""[..],
+            b"1e9",
+            b"0x10",
+            b"\xe5\x85\xad",
+            "\u{0663}".as_bytes(),
+            b"6.5",
+        ] {
+            let h = hostile(&[("x-rate-limit", bad), ("x-concurrency-limit", bad)]);
+            l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        }
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(7), "nothing learned");
+        assert_eq!(st.concurrency_limit, None);
+        // Integers out of range clamp to the nearest end.
+        let h = hostile(&[
+            ("x-rate-limit", b"-1"),
+            ("x-concurrency-limit", b"18446744073709551616000"),
+        ]);
+        l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(1));
+        assert_eq!(st.concurrency_limit, Some(clamp::MAX_CONCURRENCY_LIMIT));
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_of_any_size_blocks_for_at_most_a_day() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, None);
+        for value in [
+            &b"18446744073709551615"[..],
+            b"Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let h = hostile(&[("retry-after", value)]);
+            l.observe(&Method::PUT, StatusCode::TOO_MANY_REQUESTS, &h)
+                .await
+                .unwrap();
+        }
+        assert!(admitted_now(&l, &Method::PUT).await.is_none());
+        clock.advance(clamp::MAX_RETRY_AFTER);
+        assert!(admitted_now(&l, &Method::PUT).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn complete_learns_then_frees_the_slot() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, Some(1));
+        let permit = l.acquire(&Method::GET).await.unwrap();
+        assert_eq!(permit.method(), Some(&Method::GET));
+        let h = hostile(&[("x-rate-limit", b"2"), ("x-rate-remaining", b"0")]);
+        permit
+            .complete(StatusCode::OK, &h, Some(Duration::from_millis(5)))
+            .await
+            .unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.in_flight, 0, "the slot is free");
+        assert_eq!(
+            st.methods["GET"].limit,
+            Some(2),
+            "and the answer was learned"
+        );
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "window full"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_window_applies_to_calls_already_counted() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        drop(l.acquire(&Method::GET).await.unwrap());
+        l.configure(&RateLimits {
+            window: Some(Duration::from_secs(2)),
+            ..RateLimits::default()
+        })
+        .await
+        .unwrap();
+        clock.advance(Duration::from_millis(2_024));
+        assert!(admitted_now(&l, &Method::GET).await.is_none());
+        clock.advance(Duration::from_millis(1));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn spread_calls_merge_buckets_and_stay_counted() {
+        // Far more stretches of calls than buckets: neighbours merge, nothing leaves early.
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 2_000, None);
+        for _ in 0..1_000 {
+            drop(l.acquire(&Method::GET).await.unwrap());
+            clock.advance(Duration::from_millis(40));
+        }
+        assert_eq!(l.status().await.unwrap().methods["GET"].used, 1_000);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_header_bytes_read_without_panic_into_the_stated_ranges(
+            values in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+                5,
+            ),
+            text in "\\PC{0,16}",
+            rejected in proptest::prelude::any::<bool>(),
+        ) {
+            let names = [
+                "x-rate-limit",
+                "x-rate-remaining",
+                "x-concurrency-limit",
+                "x-concurrency-remaining",
+                "retry-after",
+            ];
+            let mut h = HeaderMap::new();
+            for (name, v) in names.iter().zip(values.iter()) {
+                if let Ok(v) = http::HeaderValue::from_bytes(v) {
+                    h.append(*name, v);
+                }
+            }
+            if let Ok(v) = http::HeaderValue::from_bytes(text.as_bytes()) {
+                h.insert("x-rate-limit", v);
+            }
+            let status = if rejected { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+            let o = RateLimitHeaders::x_rate().observe(
+                &Method::GET,
+                status,
+                &h,
+                std::time::SystemTime::UNIX_EPOCH,
+            );
+            let limit = o.limit.unwrap_or(clamp::MAX_RATE_LIMIT);
+            proptest::prop_assert!((clamp::MIN_RATE_LIMIT..=clamp::MAX_RATE_LIMIT).contains(&limit));
+            proptest::prop_assert!(o.remaining.unwrap_or(0) <= limit);
+            proptest::prop_assert!(o.concurrency_limit.unwrap_or(1) <= clamp::MAX_CONCURRENCY_LIMIT);
+            proptest::prop_assert!(o.retry_after.unwrap_or_default() <= clamp::MAX_RETRY_AFTER);
+        }
     }
 }
