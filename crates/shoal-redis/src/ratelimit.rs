@@ -1,21 +1,22 @@
 //! [`RedisRateLimiter`]: core's [`RateLimitBackend`] with the counts in Redis, so a fleet of
 //! processes stays under one vendor limit together.
 //!
-//! Per method, a hash of at most about 128 slot records (calls per slot of time, with the
-//! earliest and latest of them) holds the sliding window, so memory and time per call are
-//! constant whatever limit a server announces; a sorted set holds concurrency leases scored by
-//! expiry, so the permits of a crashed worker come back once their lease runs out (a live
-//! worker renews its leases in the background). Every change is one Lua script, run atomically
-//! by Redis with Redis's own clock (`TIME`), so the processes need not agree on the time.
-//! Limits learned from any worker's response headers are written to a shared hash that every
-//! worker reads; every number is clamped ([`shoal_core::clamp`]) before it is sent.
+//! Per method, a hash of at most 128 buckets (calls per stretch of time, with the earliest and
+//! latest of them) holds the sliding window, so memory and time per call are constant whatever
+//! limit a server announces; a sorted set holds concurrency leases scored by expiry, so the
+//! permits of a crashed worker come back once their lease runs out (a live worker renews its
+//! leases in the background). Every change is one Lua script, run atomically by Redis with
+//! Redis's own clock (`TIME`), so the processes need not agree on the time. Limits learned from
+//! any worker's response headers are written to a shared hash that every worker reads; every
+//! number is clamped ([`shoal_core::clamp`]) before it is sent.
 //!
 //! Semantics follow core's [`LocalRateLimitBackend`](shoal_core::LocalRateLimitBackend): each
-//! call stays counted for the window plus a slack — until the latest call of its slot has left
-//! that span, so at most one slot width (span / 127) longer; when a server reports fewer calls
-//! remaining than we counted, the difference is counted from now in one increment; a 429 with
-//! `Retry-After` blocks the method for that long (for every worker), one without fills the
-//! window. Answering a call learns from it and returns its lease in one script.
+//! call stays counted for the window plus a slack — until the latest call of its bucket has
+//! left that span (buckets start half the slack wide); when a server reports fewer calls
+//! remaining than we counted, the difference is counted from now in one bucket update, never
+//! fewer than an exact log would count; a 429 with `Retry-After` blocks the method for that
+//! long (for every worker), one without fills the window. Answering a call learns from it and
+//! returns its lease in one script.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -800,6 +801,63 @@ mod tests {
             total += t.await.unwrap();
         }
         assert_eq!(total, 25, "exactly the limit is admitted, never one more");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hostile_limit_is_one_bucket_update_not_billions() {
+        let server = RedisServer::start();
+        let a = backend(&server, "hostile:").await;
+        // The old script looped once per phantom: this answer would have blocked Redis.
+        a.observe(&RateObservation {
+            method: Method::GET,
+            limit: Some(u32::MAX),
+            remaining: Some(0),
+            retry_after: Some(Duration::MAX),
+            rejected: true,
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        let st = a.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(clamp::MAX_RATE_LIMIT));
+        assert_eq!(st.methods["GET"].used, clamp::MAX_RATE_LIMIT);
+        let wait = waits(&a.try_acquire(&Method::GET).await.unwrap());
+        assert!(wait <= clamp::MAX_RETRY_AFTER, "{wait:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn complete_learns_and_returns_the_lease_in_one_step() {
+        let server = RedisServer::start();
+        let a = backend(&server, "complete:").await;
+        a.configure(&limits(10, Some(1))).await.unwrap();
+        let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
+        assert_eq!(a.status().await.unwrap().in_flight, 1);
+        a.complete(
+            lease,
+            &RateObservation {
+                method: Method::GET,
+                limit: Some(10),
+                remaining: Some(5),
+                ..RateObservation::default()
+            },
+        )
+        .await
+        .unwrap();
+        let st = a.status().await.unwrap();
+        assert_eq!(st.in_flight, 0, "the lease is back");
+        assert_eq!(a.held_leases(), 0, "and no longer renewed");
+        assert_eq!(st.methods["GET"].used, 5, "the server's count won");
+        assert_eq!(st.methods["GET"].server_remaining, Some(5));
+        // Reported again, the same count adds nothing.
+        a.observe(&RateObservation {
+            method: Method::GET,
+            limit: Some(10),
+            remaining: Some(5),
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(a.status().await.unwrap().methods["GET"].used, 5);
     }
 
     #[test]

@@ -34,8 +34,9 @@ else
   limit = tonumber(redis.call('HGET', KEYS[2], 'm:' .. method) or '')
 end
 local window_ms = tonumber(redis.call('HGET', KEYS[2], 'window_ms') or ARGV[2])
-local span = (window_ms + tonumber(ARGV[3])) * 1000
-local _, certain = read_window(KEYS[1], now, span)
+local slack = tonumber(ARGV[3]) * 1000
+local span = window_ms * 1000 + slack
+local live = read_window(KEYS[1], now, span)
 local retry = num(ARGV[9])
 local remaining = num(ARGV[6])
 if rejected and not retry then
@@ -46,10 +47,10 @@ if remaining then
 end
 local phantoms = 0
 if limit and remaining then
-  -- The server knows of calls we did not count: count them from now, conservatively, matched
-  -- only against calls wholly inside the span. One increment, however many.
-  phantoms = math.max(0, limit - remaining - certain)
-  add_calls(KEYS[1], now, span, phantoms)
+  -- The server knows of calls we did not count: count them from now, conservatively, never
+  -- fewer than an exact log would. One bucket update, however many.
+  phantoms = match_server(KEYS[1], live, now, span, fine_width(span, slack), limit - remaining)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
 end
 if rejected and retry and retry > 0 then
   if redis.call('PTTL', KEYS[3]) < retry then

@@ -22,7 +22,7 @@ local out = {
 local methods = redis.call('SMEMBERS', KEYS[4])
 table.sort(methods)
 for _, m in ipairs(methods) do
-  local used = read_window(ARGV[3] .. m, now, span)
+  local used = total(read_window(ARGV[3] .. m, now, span))
   table.insert(out, m)
   table.insert(out, num(redis.call('HGET', KEYS[2], 'm:' .. m)))
   table.insert(out, used)
