@@ -236,12 +236,12 @@ impl Inner {
                 path: "token.token".into(),
                 message: "missing or not a string".into(),
             })?;
-        let minutes = wrapped.get("expire").and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        });
-        let idle_limit = match minutes {
-            Some(m) => idle_from_minutes(m),
+        // Believed within a minute and a day (renewed sooner, never later).
+        let idle_limit = match wrapped
+            .get("expire")
+            .and_then(shoal_core::clamp::json_integer)
+        {
+            Some(minutes) => shoal_core::clamp::session_expire(minutes),
             None => c.endpoint.idle_limit,
         };
         let session_token = SessionToken::new(token);
@@ -280,13 +280,6 @@ impl Inner {
             Err(e) => Err(e),
         }
     }
-}
-
-/// A session's idle limit from the login answer's `expire` (minutes), at most a day: a server
-/// announcing more is not believed beyond that (the session is renewed sooner, never later).
-fn idle_from_minutes(minutes: u64) -> Duration {
-    const MAX_MINUTES: u64 = 24 * 60;
-    Duration::from_secs(minutes.min(MAX_MINUTES) * 60)
 }
 
 #[async_trait]

@@ -40,6 +40,7 @@
 
 pub mod auth;
 pub mod call;
+pub mod clamp;
 pub mod clock;
 pub mod error;
 pub mod interceptor;
@@ -66,8 +67,8 @@ pub use options::{ClientOptions, ConfigureClient, DEFAULT_MAX_BODY_BYTES};
 pub use pagination::{Cursor, Page, Paginator};
 pub use pipeline::{CommonErrorDecoder, ErrorDecoder, Pipeline, PipelineBuilder, PipelineStats};
 pub use ratelimit::{
-    Admission, Lease, LocalRateLimitBackend, RateLimitBackend, RateLimitHeaders, RateLimitStatus,
-    RateLimiter, RateLimits, RateObservation,
+    Admission, Lease, LocalRateLimitBackend, MethodStatus, Permit, RateLimitBackend,
+    RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits, RateObservation,
 };
 pub use redact::Redactor;
 pub use request::{Body, Request, Response, server_date};

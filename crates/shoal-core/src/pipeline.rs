@@ -691,19 +691,19 @@ impl Pipeline {
             }
         };
         let (parts, body): (http::response::Parts, Bytes) = response.into_parts();
-        if let Some(l) = &inner.limiter {
+        if let Some(permit) = permit {
+            // Learns from the answer and frees the slot in one step, before the interceptors
+            // run: one may send a call of its own through the same limiter (PebblePad re-reads
+            // its limits), which must not wait for this call's slot. The answer arrived: a
+            // bookkeeping failure (a shared limiter unreachable) must not turn it into an error.
             let latency = inner.clock.now().saturating_duration_since(admitted_at);
-            l.observe_timed(
-                request.method(),
-                parts.status,
-                &parts.headers,
-                Some(latency),
-            )
-            .await?;
+            if let Err(e) = permit
+                .complete(parts.status, &parts.headers, Some(latency))
+                .await
+            {
+                tracing::warn!(error = %e, "rate limiter could not learn from an answer");
+            }
         }
-        // Released before the interceptors run: one may send a call of its own through the same
-        // limiter (PebblePad re-reads its limits), which must not wait for this call's slot.
-        drop(permit);
         for interceptor in &inner.interceptors {
             interceptor
                 .after_answer(request.method(), parts.status, &parts.headers)

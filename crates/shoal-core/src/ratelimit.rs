@@ -1,26 +1,30 @@
 //! Pacing *before* sending: a sliding window per HTTP method plus a concurrency limit.
 //!
-//! [`RateLimiter`] is the front the pipeline calls: it waits for admission and turns response
-//! headers into [`RateObservation`]s. Where the counts live is a [`RateLimitBackend`]:
+//! [`RateLimiter`] is the front the pipeline calls: it waits for admission, and a [`Permit`]
+//! turns the answer's headers into a [`RateObservation`] and frees its slot in one backend call
+//! ([`Permit::complete`]). Where the counts live is a [`RateLimitBackend`]:
 //! [`LocalRateLimitBackend`] keeps them in memory for one process; a shared backend (Redis) keeps
-//! one limit for many processes without changing any caller.
+//! one limit for many processes without changing any caller. Every number a server announces is
+//! clamped by [`crate::clamp`] before it is used.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::clamp;
 use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::retry::RetryAfter;
 
 /// Limits as a service announces them (configuration or an endpoint such as PebblePad's
-/// `GetRateLimits`).
+/// `GetRateLimits`). Backends clamp each number ([`crate::clamp`]) when they apply it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RateLimits {
     /// Calls allowed per window, by method.
@@ -35,7 +39,7 @@ pub struct RateLimits {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RateObservation {
     /// The method of the call answered.
-    pub method: String,
+    pub method: Method,
     /// Whether the answer was 429.
     pub rejected: bool,
     /// The method's limit per window.
@@ -46,72 +50,90 @@ pub struct RateObservation {
     pub concurrency_limit: Option<u32>,
     /// Concurrent calls left.
     pub concurrency_remaining: Option<u32>,
-    /// How long the server asked to wait.
+    /// How long the server asked to wait (read only from a 429).
     pub retry_after: Option<Duration>,
     /// How long the call took from admission to its answer, when the caller measured it.
     pub latency: Option<Duration>,
 }
 
-/// Names of the headers a service reports its limits in.
+/// Names of the headers a service reports its limits in, parsed once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RateLimitHeaders {
     /// The per-method limit (`X-Rate-Limit`).
-    pub limit: Option<String>,
+    pub limit: Option<HeaderName>,
     /// Calls left (`X-Rate-Remaining`).
-    pub remaining: Option<String>,
+    pub remaining: Option<HeaderName>,
     /// Concurrency limit (`X-Concurrency-Limit`).
-    pub concurrency_limit: Option<String>,
+    pub concurrency_limit: Option<HeaderName>,
     /// Concurrency left (`X-Concurrency-Remaining`).
-    pub concurrency_remaining: Option<String>,
+    pub concurrency_remaining: Option<HeaderName>,
 }
 
 impl RateLimitHeaders {
     /// The `X-Rate-*` / `X-Concurrency-*` names.
     pub fn x_rate() -> Self {
         Self {
-            limit: Some("x-rate-limit".into()),
-            remaining: Some("x-rate-remaining".into()),
-            concurrency_limit: Some("x-concurrency-limit".into()),
-            concurrency_remaining: Some("x-concurrency-remaining".into()),
+            limit: Some(HeaderName::from_static("x-rate-limit")),
+            remaining: Some(HeaderName::from_static("x-rate-remaining")),
+            concurrency_limit: Some(HeaderName::from_static("x-concurrency-limit")),
+            concurrency_remaining: Some(HeaderName::from_static("x-concurrency-remaining")),
         }
     }
 
-    /// Reads one response.
+    /// Reads one response. Values that are not decimal integers are ignored; the others are
+    /// clamped to [`crate::clamp`]'s ranges. `now` dates a `Retry-After` given as an HTTP date.
     pub fn observe(
         &self,
         method: &Method,
         status: StatusCode,
         headers: &HeaderMap,
-        now: std::time::SystemTime,
+        now: SystemTime,
     ) -> RateObservation {
-        let num = |name: &Option<String>| -> Option<u32> {
-            headers
-                .get(name.as_deref()?)?
-                .to_str()
-                .ok()?
-                .trim()
-                .parse()
-                .ok()
+        self.read(method, status, headers, || now)
+    }
+
+    fn read(
+        &self,
+        method: &Method,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: impl FnOnce() -> SystemTime,
+    ) -> RateObservation {
+        let num = |name: &Option<HeaderName>| -> Option<i128> {
+            clamp::integer(headers.get(name.as_ref()?)?.to_str().ok()?)
+        };
+        let rejected = status == StatusCode::TOO_MANY_REQUESTS;
+        let limit = num(&self.limit).map(clamp::rate_limit);
+        let remaining = num(&self.remaining)
+            .map(|n| clamp::rate_remaining(n, limit.unwrap_or(clamp::MAX_RATE_LIMIT)));
+        let concurrency_limit = num(&self.concurrency_limit).map(clamp::concurrency_limit);
+        let concurrency_remaining =
+            num(&self.concurrency_remaining).map(clamp::concurrency_remaining);
+        // Only a 429's Retry-After blocks the method, so only a 429 pays for reading it.
+        let retry_after = if rejected {
+            RetryAfter::from_headers(headers).map(|r| clamp::retry_after(r.delay(now())))
+        } else {
+            None
         };
         RateObservation {
-            method: method.as_str().to_string(),
-            rejected: status == StatusCode::TOO_MANY_REQUESTS,
-            limit: num(&self.limit),
-            remaining: num(&self.remaining),
-            concurrency_limit: num(&self.concurrency_limit),
-            concurrency_remaining: num(&self.concurrency_remaining),
-            retry_after: RetryAfter::from_headers(headers).map(|r| r.delay(now)),
+            method: method.clone(),
+            rejected,
+            limit,
+            remaining,
+            concurrency_limit,
+            concurrency_remaining,
+            retry_after,
             latency: None,
         }
     }
 }
 
-/// A grant to send one call; held by the backend until released.
+/// A grant to send one call; held by the backend until released or completed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Lease {
     /// The method the lease is for.
-    pub method: String,
-    /// A backend-specific identity (a Redis lease key, say).
+    pub method: Method,
+    /// A backend-specific identity (a Redis lease key, say; empty for the local backend).
     pub id: String,
 }
 
@@ -157,37 +179,78 @@ pub struct RateLimitStatus {
 #[async_trait]
 pub trait RateLimitBackend: Send + Sync + fmt::Debug + 'static {
     /// Admits a call of `method` now, or says how long to wait.
-    async fn try_acquire(&self, method: &str) -> Result<Admission>;
-    /// Returns a lease when its call has finished.
+    async fn try_acquire(&self, method: &Method) -> Result<Admission>;
+    /// Returns a lease whose call got no answer (or was abandoned).
     fn release(&self, lease: Lease);
     /// Learns from a response.
     async fn observe(&self, observation: &RateObservation) -> Result<()>;
+    /// Learns from the answer to a leased call, then returns the lease: what the pipeline calls
+    /// once per answered call. Backends override it to do both in one step (one lock, one round
+    /// trip); the default observes, then releases — also when the observation fails or the
+    /// future is dropped, so a lease is never lost.
+    async fn complete(&self, lease: Lease, observation: &RateObservation) -> Result<()> {
+        let guard = ReleaseOnDrop {
+            backend: self,
+            lease: Some(lease),
+        };
+        let learned = self.observe(observation).await;
+        drop(guard);
+        learned
+    }
     /// Replaces the known limits.
     async fn configure(&self, limits: &RateLimits) -> Result<()>;
     /// The current state.
     async fn status(&self) -> Result<RateLimitStatus>;
 }
 
-/// The pipeline's limiter: waits for admission, releases on completion, learns from headers.
+/// Releases a lease when dropped (the default [`RateLimitBackend::complete`]).
+struct ReleaseOnDrop<'a, B: RateLimitBackend + ?Sized> {
+    backend: &'a B,
+    lease: Option<Lease>,
+}
+
+impl<B: RateLimitBackend + ?Sized> Drop for ReleaseOnDrop<'_, B> {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            self.backend.release(lease);
+        }
+    }
+}
+
+/// The pipeline's limiter: waits for admission; its permits learn from the answer and free the
+/// slot. Cheap to share (`Arc<RateLimiter>`); each permit holds one reference to its state.
 pub struct RateLimiter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     backend: Arc<dyn RateLimitBackend>,
     headers: RateLimitHeaders,
     clock: SharedClock,
-    released: Arc<Released>,
+    released: Released,
 }
 
 /// Wakes tasks waiting for a concurrency slot; silent (and lock-free) when nobody waits.
 #[derive(Default)]
 struct Released {
     notify: Notify,
-    waiting: std::sync::atomic::AtomicUsize,
+    waiting: AtomicUsize,
+}
+
+impl Released {
+    fn wake(&self) {
+        // SeqCst with the waiter's increment: either it sees our release, or we see it waiting.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        }
+    }
 }
 
 impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimiter")
-            .field("backend", &self.backend)
-            .field("headers", &self.headers)
+            .field("backend", &self.shared.backend)
+            .field("headers", &self.shared.headers)
             .finish()
     }
 }
@@ -196,26 +259,22 @@ struct WaitingGuard<'a>(&'a Released);
 
 impl<'a> WaitingGuard<'a> {
     fn new(released: &'a Released) -> Self {
-        released
-            .waiting
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        released.waiting.fetch_add(1, Ordering::SeqCst);
         Self(released)
     }
 }
 
 impl Drop for WaitingGuard<'_> {
     fn drop(&mut self) {
-        self.0
-            .waiting
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Admission to send one call; dropping it frees the concurrency slot.
+/// Admission to send one call. [`complete`](Self::complete) it with the answer; dropping it
+/// instead (no answer, or the call was abandoned) frees the slot without learning anything.
 pub struct Permit {
     lease: Option<Lease>,
-    backend: Arc<dyn RateLimitBackend>,
-    released: Arc<Released>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Permit {
@@ -229,16 +288,46 @@ impl fmt::Debug for Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(lease) = self.lease.take() {
-            self.backend.release(lease);
-            if self
-                .released
-                .waiting
-                .load(std::sync::atomic::Ordering::Acquire)
-                > 0
-            {
-                self.released.notify.notify_waiters();
-            }
+            self.shared.backend.release(lease);
+            self.shared.released.wake();
         }
+    }
+}
+
+/// Wakes waiters when dropped, so a completion wakes them even if its future is dropped.
+struct WakeOnDrop<'a>(&'a Released);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.wake();
+    }
+}
+
+impl Permit {
+    /// The method this permit admits.
+    pub fn method(&self) -> Option<&Method> {
+        self.lease.as_ref().map(|l| &l.method)
+    }
+
+    /// Learns from the answer (`latency`: from admission to the answer, so the limiter can
+    /// allow for the server receiving the call later than we admitted it) and frees the slot,
+    /// in one backend call. The learning happens before the slot is free.
+    pub async fn complete(
+        mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        latency: Option<Duration>,
+    ) -> Result<()> {
+        let Some(lease) = self.lease.take() else {
+            return Ok(());
+        };
+        let shared = &*self.shared;
+        let mut observation = shared
+            .headers
+            .read(&lease.method, status, headers, || shared.clock.system_now());
+        observation.latency = latency;
+        let _wake = WakeOnDrop(&shared.released);
+        shared.backend.complete(lease, &observation).await
     }
 }
 
@@ -250,10 +339,12 @@ impl RateLimiter {
         clock: SharedClock,
     ) -> Self {
         Self {
-            backend,
-            headers,
-            clock,
-            released: Arc::default(),
+            shared: Arc::new(Shared {
+                backend,
+                headers,
+                clock,
+                released: Released::default(),
+            }),
         }
     }
 
@@ -271,22 +362,23 @@ impl RateLimiter {
 
     /// Waits until a call of `method` may be sent.
     pub async fn acquire(&self, method: &Method) -> Result<Permit> {
+        let shared = &*self.shared;
         // The fast path registers no waiter: most calls are admitted at once.
-        if let Admission::Granted(lease) = self.backend.try_acquire(method.as_str()).await? {
+        if let Admission::Granted(lease) = shared.backend.try_acquire(method).await? {
             return Ok(self.permit(lease));
         }
         loop {
-            let notified = self.released.notify.notified();
+            let notified = shared.released.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let _waiting = WaitingGuard::new(&self.released);
+            let _waiting = WaitingGuard::new(&shared.released);
             // Asked again once registered, so a release in between cannot be missed.
-            match self.backend.try_acquire(method.as_str()).await? {
+            match shared.backend.try_acquire(method).await? {
                 Admission::Granted(lease) => return Ok(self.permit(lease)),
                 Admission::Wait(Some(wait)) => {
                     tracing::trace!(method = %method, wait_ms = wait.as_millis() as u64, "pacing");
                     tokio::select! {
-                        _ = self.clock.sleep(wait) => {}
+                        _ = shared.clock.sleep(wait) => {}
                         _ = &mut notified => {}
                     }
                 }
@@ -298,12 +390,12 @@ impl RateLimiter {
     fn permit(&self, lease: Lease) -> Permit {
         Permit {
             lease: Some(lease),
-            backend: self.backend.clone(),
-            released: self.released.clone(),
+            shared: self.shared.clone(),
         }
     }
 
-    /// Learns from a response's status and headers.
+    /// Learns from a response's status and headers (outside a permit; the pipeline uses
+    /// [`Permit::complete`]).
     pub async fn observe(
         &self,
         method: &Method,
@@ -313,8 +405,7 @@ impl RateLimiter {
         self.observe_timed(method, status, headers, None).await
     }
 
-    /// [`observe`](Self::observe) with how long the call took from admission to its answer, so
-    /// the limiter can allow for the gap between our clock and the server's receipt.
+    /// [`observe`](Self::observe) with how long the call took from admission to its answer.
     pub async fn observe_timed(
         &self,
         method: &Method,
@@ -322,36 +413,279 @@ impl RateLimiter {
         headers: &HeaderMap,
         latency: Option<Duration>,
     ) -> Result<()> {
-        let mut observation =
-            self.headers
-                .observe(method, status, headers, self.clock.system_now());
+        let shared = &*self.shared;
+        let mut observation = shared
+            .headers
+            .read(method, status, headers, || shared.clock.system_now());
         observation.latency = latency;
-        self.backend.observe(&observation).await
+        shared.backend.observe(&observation).await
     }
 
     /// Replaces the known limits (e.g. from a limits endpoint).
     pub async fn configure(&self, limits: &RateLimits) -> Result<()> {
-        self.backend.configure(limits).await
+        self.shared.backend.configure(limits).await
     }
 
     /// The current state.
     pub async fn status(&self) -> Result<RateLimitStatus> {
-        self.backend.status().await
+        self.shared.backend.status().await
     }
 }
 
-#[derive(Debug, Default)]
+/// Buckets in each method's ring: memory per method is fixed (`BUCKETS` × 40 bytes, 10 KiB)
+/// whatever the limit.
+const BUCKETS: usize = 256;
+
+/// What one stretch of time holds: our calls, calls the server counted that we did not
+/// ("phantoms", counted from when we learned of them), and the earliest and latest moment
+/// among them (nanoseconds since the backend's epoch, plus one so that 0 is "before all").
+///
+/// A *sure* phantom stands for one the exact log would have added at the same moment; an
+/// *unsure* one may have none (it covers our own calls whose exact time we no longer know), so
+/// it is only ever used again by moving it to the present.
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    calls: u64,
+    sure: u64,
+    unsure: u64,
+    first: u64,
+    last: u64,
+}
+
+impl Bucket {
+    fn count(&self) -> u64 {
+        self.calls + self.sure + self.unsure
+    }
+
+    fn absorb(&mut self, other: &Bucket) {
+        self.calls += other.calls;
+        self.sure += other.sure;
+        self.unsure += other.unsure;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
+/// One method's calls in a fixed ring of buckets, oldest first.
+///
+/// A bucket stays counted until its *latest* entry has left the span (the frontier below
+/// passed it), so every call stays counted at least as long as an exact log would keep it, and
+/// at most one bucket width longer. The frontier moves exactly as an exact log's purge would:
+/// at each check, to `now - span` with that moment's span. A new bucket starts when the newest
+/// is `fine` wide; when all are in use, the two neighbours spanning the least time merge.
+/// Buckets are disjoint stretches in time order, so only the oldest can straddle the frontier.
+#[derive(Debug)]
+struct Ring {
+    buckets: Box<[Bucket]>,
+    /// Position of the oldest bucket, and how many are in use.
+    head: usize,
+    len: usize,
+    calls: u64,
+    sure: u64,
+    unsure: u64,
+    /// Entries at times before this have left the span.
+    gone_before: u64,
+}
+
+impl Ring {
+    fn new() -> Self {
+        Self {
+            buckets: vec![Bucket::default(); BUCKETS].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            calls: 0,
+            sure: 0,
+            unsure: 0,
+            gone_before: 0,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.calls
+            .saturating_add(self.sure)
+            .saturating_add(self.unsure)
+    }
+
+    /// The `i`-th bucket from the oldest.
+    fn get(&self, i: usize) -> &Bucket {
+        &self.buckets[(self.head + i) % BUCKETS]
+    }
+
+    fn get_mut(&mut self, i: usize) -> &mut Bucket {
+        &mut self.buckets[(self.head + i) % BUCKETS]
+    }
+
+    /// Moves the frontier to `now - span` (never back) and drops buckets wholly behind it.
+    fn purge(&mut self, now: u64, span: u64) {
+        self.gone_before = self.gone_before.max((now + 1).saturating_sub(span));
+        while self.len > 0 {
+            let b = *self.get(0);
+            if b.count() > 0 && b.last >= self.gone_before {
+                return;
+            }
+            self.calls -= b.calls;
+            self.sure -= b.sure;
+            self.unsure -= b.unsure;
+            self.head = (self.head + 1) % BUCKETS;
+            self.len -= 1;
+        }
+    }
+
+    /// Counts entries at `now`.
+    fn add(&mut self, now: u64, fine: u64, entry: Bucket) {
+        if entry.count() == 0 {
+            return;
+        }
+        let entry = Bucket {
+            first: now,
+            last: now,
+            ..entry
+        };
+        self.calls = self.calls.saturating_add(entry.calls);
+        self.sure = self.sure.saturating_add(entry.sure);
+        self.unsure = self.unsure.saturating_add(entry.unsure);
+        if self.len > 0 {
+            let newest = self.get_mut(self.len - 1);
+            if newest.count() == 0 || now.saturating_sub(newest.first) < fine {
+                if newest.count() == 0 {
+                    newest.first = now;
+                }
+                newest.absorb(&entry);
+                return;
+            }
+        }
+        if self.len == BUCKETS {
+            self.merge_narrowest();
+        }
+        self.len += 1;
+        *self.get_mut(self.len - 1) = entry;
+    }
+
+    /// Frees a bucket by merging the two neighbours that together span the least time (so the
+    /// widest merged bucket stays within about two spans / `BUCKETS`).
+    fn merge_narrowest(&mut self) {
+        let mut best = 0;
+        let mut best_width = u64::MAX;
+        for i in 0..self.len - 1 {
+            let width = self.get(i + 1).last - self.get(i).first;
+            if width < best_width {
+                best = i;
+                best_width = width;
+            }
+        }
+        let next = *self.get(best + 1);
+        self.get_mut(best).absorb(&next);
+        for i in best + 1..self.len - 1 {
+            let moved = *self.get(i + 1);
+            *self.get_mut(i) = moved;
+        }
+        self.len -= 1;
+    }
+
+    /// The oldest bucket, if it straddles the frontier (some of its entries may have left an
+    /// exact log's span).
+    fn straddling(&self) -> Option<Bucket> {
+        let oldest = *self.get(0);
+        (self.len > 0 && oldest.first < self.gone_before).then_some(oldest)
+    }
+
+    /// The server counts `server_used` calls in its window: make sure we count at least as
+    /// many from now on as an exact log would (its rule: add what it lacks, dated now), in
+    /// constant time and space. Returns how many entries were new.
+    ///
+    /// An exact log certainly holds our calls and sure phantoms wholly inside the span; those
+    /// are matched as they are. What else is needed is covered by our other phantoms, moved to
+    /// now, and then by new phantoms: sure as far as even our whole count falls short (the
+    /// log, which counts no more than we do, lacks at least that much), unsure beyond.
+    fn match_server(&mut self, now: u64, fine: u64, server_used: u64) -> u64 {
+        let straddling = self.straddling().unwrap_or_default();
+        let held = (self.calls - straddling.calls) + (self.sure - straddling.sure);
+        let need = server_used.saturating_sub(held);
+        if need == 0 {
+            return 0;
+        }
+        let movable = self.unsure + straddling.sure;
+        let moved = need.min(movable);
+        let fresh = need - moved;
+        let sure = server_used.saturating_sub(self.total()).min(fresh);
+        self.take_movable(moved, straddling.count() > 0);
+        self.add(
+            now,
+            fine,
+            Bucket {
+                sure,
+                unsure: moved + fresh - sure,
+                ..Bucket::default()
+            },
+        );
+        fresh
+    }
+
+    /// Removes `n` movable phantoms (unsure ones, and sure ones of a straddling bucket), newest
+    /// first: in a steady state they sit in the newest bucket, so this is a step or two.
+    fn take_movable(&mut self, mut n: u64, straddling: bool) {
+        for i in (0..self.len).rev() {
+            if n == 0 {
+                return;
+            }
+            let b = self.get_mut(i);
+            let unsure = n.min(b.unsure);
+            b.unsure -= unsure;
+            n -= unsure;
+            let sure = if straddling && i == 0 {
+                n.min(b.sure)
+            } else {
+                0
+            };
+            b.sure -= sure;
+            n -= sure;
+            self.unsure -= unsure;
+            self.sure -= sure;
+        }
+    }
+
+    /// How long until at most `limit - 1` entries are counted, with the current span.
+    fn wait(&self, now: u64, span: u64, limit: u64) -> u64 {
+        let excess = self.total().saturating_sub(limit.saturating_sub(1));
+        let mut dropped = 0u64;
+        for i in 0..self.len {
+            let b = self.get(i);
+            dropped += b.count();
+            if dropped >= excess && b.count() > 0 {
+                // The bucket leaves when the frontier (now - span) passes its latest entry.
+                return b.last.saturating_add(span).saturating_sub(now).max(1);
+            }
+        }
+        1
+    }
+}
+
+#[derive(Debug)]
 struct Window {
     limit: Option<u32>,
-    sent: VecDeque<Instant>,
-    blocked_until: Option<Instant>,
+    ring: Ring,
+    /// Blocked by a 429 until this time (same clock as the ring).
+    blocked_until: Option<u64>,
     server_remaining: Option<u32>,
+}
+
+impl Window {
+    fn new() -> Self {
+        Self {
+            limit: None,
+            ring: Ring::new(),
+            blocked_until: None,
+            server_remaining: None,
+        }
+    }
 }
 
 #[derive(Debug)]
 struct LocalState {
     window: Duration,
-    methods: HashMap<String, Window>,
+    slack: Duration,
+    /// Few methods (one per HTTP method used), so a scan beats hashing.
+    methods: Vec<(Method, Window)>,
     concurrency: Option<u32>,
     in_flight: u32,
     server_concurrency_remaining: Option<u32>,
@@ -361,32 +695,83 @@ struct LocalState {
     latency: Duration,
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl LocalState {
     /// How long a call stays counted: the window, plus a margin for the server seeing it later
     /// than we admitted it (the larger of the fixed slack and recent latency, at most a quarter
     /// of the window).
-    fn span(&self, slack: Duration) -> Duration {
-        self.window + slack.max(self.latency.min(self.window / 4))
+    fn span(&self) -> u64 {
+        nanos(self.window).saturating_add(nanos(self.slack.max(self.latency.min(self.window / 4))))
+    }
+
+    /// The width at which a new bucket starts: half the margin, so that with a server that
+    /// receives a call at most half the round trip after we admitted it, the bucket at the
+    /// span's edge holds no call the server still counts; and narrow enough that the buckets
+    /// cover the longest span (window + the largest margin) before any must merge.
+    fn fine(&self) -> u64 {
+        let window = nanos(self.window);
+        let margin = self.span() - window;
+        let horizon = window.saturating_add(nanos(self.slack.max(self.window / 4)));
+        (margin / 2)
+            .min(horizon.div_ceil(BUCKETS as u64 - 1))
+            .max(1)
+    }
+
+    fn window_mut(&mut self, method: &Method) -> &mut Window {
+        let i = match self.methods.iter().position(|(m, _)| m == method) {
+            Some(i) => i,
+            None => {
+                self.methods.push((method.clone(), Window::new()));
+                self.methods.len() - 1
+            }
+        };
+        &mut self.methods[i].1
     }
 }
 
-/// Rate-limit state in this process's memory.
+/// Rate-limit state in this process's memory, in constant space per method.
+///
+/// Each method's sliding window is a ring of 256 buckets (calls per stretch of time, with the
+/// earliest and latest of them). A bucket stays counted until its latest call has left the
+/// span, and a count the server reports is matched only against calls wholly inside the span,
+/// so the limiter never counts fewer calls than an exact timestamp log would: the server never
+/// sees one call too many in any window it measures. Memory and time per call are O(1),
+/// however large a limit a server announces.
+///
+/// **Worst-case cost** against an exact log: a call stays counted at most one bucket width
+/// longer. Buckets are [`granularity`](Self::granularity) wide (half the margin, or 1.25 ×
+/// window / 255 if narrower) until more than 256 stretches hold calls; then neighbours merge,
+/// and a bucket spans at most about 2 × span / 255 (under 1 % of the window). While the server
+/// reports counts, the calls of the bucket straddling the span's edge may be counted a second
+/// time (as the server's) for a span — never while buckets are at most half the margin wide
+/// and the server receives calls within half the round trip, as it does unless calls are
+/// spread over more than 256 buckets' worth of the span, where a bucket holds about 1/128 of
+/// them. So at the limit: at most about 1.5 % of throughput, usually a fraction of that.
+///
+/// Each call takes one lock at admission ([`RateLimitBackend::try_acquire`]) and one at
+/// completion ([`RateLimitBackend::complete`], learning and freeing the slot together).
 #[derive(Debug)]
 pub struct LocalRateLimitBackend {
     clock: SharedClock,
-    slack: Duration,
+    epoch: Instant,
     state: Mutex<LocalState>,
 }
 
 impl LocalRateLimitBackend {
     /// An empty backend (no limits until configured or observed).
     pub fn new(clock: SharedClock, window: Duration) -> Self {
+        let window = clamp::window(window);
+        let slack = Duration::from_millis(25);
         Self {
+            epoch: clock.now(),
             clock,
-            slack: Duration::from_millis(25),
             state: Mutex::new(LocalState {
                 window,
-                methods: HashMap::new(),
+                slack,
+                methods: Vec::new(),
                 concurrency: None,
                 in_flight: 0,
                 server_concurrency_remaining: None,
@@ -398,78 +783,131 @@ impl LocalRateLimitBackend {
 
     /// Extra time each call stays counted, covering the gap between our send and the server's
     /// receipt (default 25 ms).
-    pub fn with_slack(mut self, slack: Duration) -> Self {
-        self.slack = slack;
+    pub fn with_slack(self, slack: Duration) -> Self {
+        {
+            let mut st = self.lock();
+            st.slack = slack.min(clamp::MAX_WINDOW);
+        }
         self
+    }
+
+    /// How wide a new bucket is now (half the margin, or 1.25 × window / 255 if narrower):
+    /// while fewer than 256 stretches hold calls, how much longer than an exact log a call may
+    /// stay counted.
+    pub fn granularity(&self) -> Duration {
+        Duration::from_nanos(self.lock().fine())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LocalState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Now on the ring's clock: nanoseconds since the epoch, plus one (0 is "before all").
+    fn now(&self) -> u64 {
+        nanos(self.clock.now().saturating_duration_since(self.epoch)).saturating_add(1)
+    }
+
     fn apply(&self, limits: &RateLimits) {
         let mut st = self.lock();
         if let Some(w) = limits.window {
-            st.window = w;
+            st.window = clamp::window(w);
         }
         for (method, limit) in &limits.per_method {
-            st.methods
-                .entry(method.to_ascii_uppercase())
-                .or_default()
-                .limit = Some(*limit);
+            // A name that is no HTTP method names no call we make.
+            if let Ok(m) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) {
+                st.window_mut(&m).limit = Some(clamp::rate_limit((*limit).into()));
+            }
         }
-        if limits.concurrency.is_some() {
-            st.concurrency = limits.concurrency;
+        if let Some(c) = limits.concurrency {
+            st.concurrency = Some(clamp::concurrency_limit(c.into()));
         }
     }
-}
 
-fn purge(w: &mut Window, now: Instant, span: Duration) {
-    while w
-        .sent
-        .front()
-        .is_some_and(|t| now.saturating_duration_since(*t) >= span)
-    {
-        w.sent.pop_front();
+    fn learn(&self, st: &mut LocalState, o: &RateObservation) {
+        let now = self.now();
+        let span = st.span();
+        if o.rejected {
+            st.rejections += 1;
+        }
+        if let Some(latency) = o.latency {
+            // Decays by 1/32 per answer, so one slow call widens the margin only for a while.
+            st.latency = latency
+                .min(clamp::MAX_WINDOW)
+                .max(st.latency - st.latency / 32);
+        }
+        if let Some(c) = o.concurrency_limit {
+            st.concurrency = Some(clamp::concurrency_limit(c.into()));
+        }
+        if let Some(c) = o.concurrency_remaining {
+            st.server_concurrency_remaining = Some(clamp::concurrency_remaining(c.into()));
+        }
+        let fine = st.fine();
+        let w = st.window_mut(&o.method);
+        if let Some(limit) = o.limit {
+            w.limit = Some(clamp::rate_limit(limit.into()));
+        }
+        w.ring.purge(now, span);
+        let remaining = if o.rejected && o.retry_after.is_none() {
+            Some(0)
+        } else {
+            o.remaining
+                .map(|r| clamp::rate_remaining(r.into(), clamp::MAX_RATE_LIMIT))
+        };
+        w.server_remaining = remaining;
+        if let (Some(limit), Some(remaining)) = (w.limit, remaining) {
+            // The server knows of calls we did not count (other clients, an earlier run, a
+            // window that started before us): count them from now, conservatively, never
+            // fewer than an exact log would (see `Ring::match_server`).
+            let server_used = u64::from(limit.saturating_sub(remaining));
+            w.ring.match_server(now, fine, server_used);
+        }
+        if o.rejected {
+            if let Some(wait) = o.retry_after {
+                let until = now.saturating_add(nanos(clamp::retry_after(wait)));
+                w.blocked_until = Some(w.blocked_until.map_or(until, |b| b.max(until)));
+            }
+        }
     }
 }
 
 #[async_trait]
 impl RateLimitBackend for LocalRateLimitBackend {
-    async fn try_acquire(&self, method: &str) -> Result<Admission> {
-        let now = self.clock.now();
-        let mut st = self.lock();
-        let span = st.span(self.slack);
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        let now = self.now();
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let span = st.span();
+        let fine = st.fine();
         let concurrency_full = st.concurrency.is_some_and(|c| st.in_flight >= c.max(1));
-        if !st.methods.contains_key(method) {
-            st.methods.insert(method.to_string(), Window::default());
-        }
-        let Some(w) = st.methods.get_mut(method) else {
-            return Ok(Admission::Wait(None));
-        };
+        let w = st.window_mut(method);
         if let Some(until) = w.blocked_until {
             if until > now {
-                return Ok(Admission::Wait(Some(until - now)));
+                return Ok(Admission::Wait(Some(Duration::from_nanos(until - now))));
             }
             w.blocked_until = None;
         }
-        purge(w, now, span);
+        w.ring.purge(now, span);
         if let Some(limit) = w.limit {
-            let limit = limit.max(1) as usize;
-            if w.sent.len() >= limit {
-                let oldest = w.sent[w.sent.len() - limit];
-                return Ok(Admission::Wait(Some(
-                    (oldest + span).saturating_duration_since(now),
-                )));
+            let limit = u64::from(limit.max(1));
+            if w.ring.total() >= limit {
+                let wait = w.ring.wait(now, span, limit);
+                return Ok(Admission::Wait(Some(Duration::from_nanos(wait))));
             }
         }
         if concurrency_full {
             return Ok(Admission::Wait(None));
         }
-        w.sent.push_back(now);
+        w.ring.add(
+            now,
+            fine,
+            Bucket {
+                calls: 1,
+                ..Bucket::default()
+            },
+        );
         st.in_flight += 1;
         Ok(Admission::Granted(Lease {
-            method: method.to_string(),
+            method: method.clone(),
             id: String::new(),
         }))
     }
@@ -480,52 +918,15 @@ impl RateLimitBackend for LocalRateLimitBackend {
     }
 
     async fn observe(&self, o: &RateObservation) -> Result<()> {
-        let now = self.clock.now();
         let mut st = self.lock();
-        let span = st.span(self.slack);
-        if o.rejected {
-            st.rejections += 1;
-        }
-        if let Some(latency) = o.latency {
-            // Decays by 1/32 per answer, so one slow call widens the margin only for a while.
-            st.latency = latency.max(st.latency - st.latency / 32);
-        }
-        if let Some(c) = o.concurrency_limit {
-            st.concurrency = Some(c);
-        }
-        if o.concurrency_remaining.is_some() {
-            st.server_concurrency_remaining = o.concurrency_remaining;
-        }
-        if !st.methods.contains_key(&o.method) {
-            st.methods.insert(o.method.clone(), Window::default());
-        }
-        let Some(w) = st.methods.get_mut(&o.method) else {
-            return Ok(());
-        };
-        if let Some(limit) = o.limit {
-            w.limit = Some(limit);
-        }
-        purge(w, now, span);
-        let remaining = if o.rejected && o.retry_after.is_none() {
-            Some(0)
-        } else {
-            o.remaining
-        };
-        w.server_remaining = remaining;
-        if let (Some(limit), Some(remaining)) = (w.limit, remaining) {
-            // The server knows of calls we did not count (other clients, an earlier run, a
-            // window that started before us): count them from now, conservatively.
-            let server_used = limit.saturating_sub(remaining) as usize;
-            while w.sent.len() < server_used {
-                w.sent.push_back(now);
-            }
-        }
-        if o.rejected {
-            if let Some(wait) = o.retry_after {
-                let until = now + wait;
-                w.blocked_until = Some(w.blocked_until.map_or(until, |b| b.max(until)));
-            }
-        }
+        self.learn(&mut st, o);
+        Ok(())
+    }
+
+    async fn complete(&self, _lease: Lease, o: &RateObservation) -> Result<()> {
+        let mut st = self.lock();
+        self.learn(&mut st, o);
+        st.in_flight = st.in_flight.saturating_sub(1);
         Ok(())
     }
 
@@ -535,17 +936,17 @@ impl RateLimitBackend for LocalRateLimitBackend {
     }
 
     async fn status(&self) -> Result<RateLimitStatus> {
-        let now = self.clock.now();
+        let now = self.now();
         let mut st = self.lock();
-        let span = st.span(self.slack);
+        let span = st.span();
         let mut methods = BTreeMap::new();
         for (m, w) in st.methods.iter_mut() {
-            purge(w, now, span);
+            w.ring.purge(now, span);
             methods.insert(
-                m.clone(),
+                m.as_str().to_string(),
                 MethodStatus {
                     limit: w.limit,
-                    used: w.sent.len() as u32,
+                    used: u32::try_from(w.ring.total()).unwrap_or(u32::MAX),
                     server_remaining: w.server_remaining,
                 },
             );
@@ -701,5 +1102,169 @@ mod tests {
         h.insert("x-rate-limit", "4".parse().unwrap());
         l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
         assert!(admitted_now(&l, &Method::GET).await.is_none());
+    }
+
+    fn hostile(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, http::HeaderValue::from_bytes(value).unwrap());
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn a_hostile_limit_is_clamped_and_costs_no_memory() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, None);
+        // One answer claiming four billion calls used: the old log pushed that many entries.
+        let h = hostile(&[("x-rate-limit", b"4294967295"), ("x-rate-remaining", b"0")]);
+        l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(clamp::MAX_RATE_LIMIT));
+        assert_eq!(st.methods["GET"].used, clamp::MAX_RATE_LIMIT);
+        assert!(admitted_now(&l, &Method::GET).await.is_none());
+        clock.advance(Duration::from_secs(61));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn header_values_that_are_not_decimal_integers_are_ignored() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 7, None);
+        for bad in [
+            &b""[..],
+            b"1e9",
+            b"0x10",
+            b"\xe5\x85\xad",
+            "\u{0663}".as_bytes(),
+            b"6.5",
+        ] {
+            let h = hostile(&[("x-rate-limit", bad), ("x-concurrency-limit", bad)]);
+            l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        }
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(7), "nothing learned");
+        assert_eq!(st.concurrency_limit, None);
+        // Integers out of range clamp to the nearest end.
+        let h = hostile(&[
+            ("x-rate-limit", b"-1"),
+            ("x-concurrency-limit", b"18446744073709551616000"),
+        ]);
+        l.observe(&Method::GET, StatusCode::OK, &h).await.unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(1));
+        assert_eq!(st.concurrency_limit, Some(clamp::MAX_CONCURRENCY_LIMIT));
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_of_any_size_blocks_for_at_most_a_day() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, None);
+        for value in [
+            &b"18446744073709551615"[..],
+            b"Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let h = hostile(&[("retry-after", value)]);
+            l.observe(&Method::PUT, StatusCode::TOO_MANY_REQUESTS, &h)
+                .await
+                .unwrap();
+        }
+        assert!(admitted_now(&l, &Method::PUT).await.is_none());
+        clock.advance(clamp::MAX_RETRY_AFTER);
+        assert!(admitted_now(&l, &Method::PUT).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn complete_learns_then_frees_the_slot() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 100, Some(1));
+        let permit = l.acquire(&Method::GET).await.unwrap();
+        assert_eq!(permit.method(), Some(&Method::GET));
+        let h = hostile(&[("x-rate-limit", b"2"), ("x-rate-remaining", b"0")]);
+        permit
+            .complete(StatusCode::OK, &h, Some(Duration::from_millis(5)))
+            .await
+            .unwrap();
+        let st = l.status().await.unwrap();
+        assert_eq!(st.in_flight, 0, "the slot is free");
+        assert_eq!(
+            st.methods["GET"].limit,
+            Some(2),
+            "and the answer was learned"
+        );
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "window full"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_window_applies_to_calls_already_counted() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        drop(l.acquire(&Method::GET).await.unwrap());
+        l.configure(&RateLimits {
+            window: Some(Duration::from_secs(2)),
+            ..RateLimits::default()
+        })
+        .await
+        .unwrap();
+        clock.advance(Duration::from_millis(2_024));
+        assert!(admitted_now(&l, &Method::GET).await.is_none());
+        clock.advance(Duration::from_millis(1));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn spread_calls_merge_buckets_and_stay_counted() {
+        // Far more stretches of calls than buckets: neighbours merge, nothing leaves early.
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 2_000, None);
+        for _ in 0..1_000 {
+            drop(l.acquire(&Method::GET).await.unwrap());
+            clock.advance(Duration::from_millis(40));
+        }
+        assert_eq!(l.status().await.unwrap().methods["GET"].used, 1_000);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_header_bytes_read_without_panic_into_the_stated_ranges(
+            values in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+                5,
+            ),
+            text in "\\PC{0,16}",
+            rejected in proptest::prelude::any::<bool>(),
+        ) {
+            let names = [
+                "x-rate-limit",
+                "x-rate-remaining",
+                "x-concurrency-limit",
+                "x-concurrency-remaining",
+                "retry-after",
+            ];
+            let mut h = HeaderMap::new();
+            for (name, v) in names.iter().zip(values.iter()) {
+                if let Ok(v) = http::HeaderValue::from_bytes(v) {
+                    h.append(*name, v);
+                }
+            }
+            if let Ok(v) = http::HeaderValue::from_bytes(text.as_bytes()) {
+                h.insert("x-rate-limit", v);
+            }
+            let status = if rejected { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+            let o = RateLimitHeaders::x_rate().observe(
+                &Method::GET,
+                status,
+                &h,
+                std::time::SystemTime::UNIX_EPOCH,
+            );
+            let limit = o.limit.unwrap_or(clamp::MAX_RATE_LIMIT);
+            proptest::prop_assert!((clamp::MIN_RATE_LIMIT..=clamp::MAX_RATE_LIMIT).contains(&limit));
+            proptest::prop_assert!(o.remaining.unwrap_or(0) <= limit);
+            proptest::prop_assert!(o.concurrency_limit.unwrap_or(1) <= clamp::MAX_CONCURRENCY_LIMIT);
+            proptest::prop_assert!(o.retry_after.unwrap_or_default() <= clamp::MAX_RETRY_AFTER);
+        }
     }
 }

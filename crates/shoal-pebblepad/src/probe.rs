@@ -6,11 +6,16 @@
 //! answer after the change (which carries its new `X-Rate-Limit`), it may have only one call in
 //! flight: a probe. So a lowered limit costs each method at most its probe, not a burst of
 //! concurrent 429s. The wrapped backend does all the counting; this only gates admission.
+//!
+//! A fresh client probes too: `GetRateLimits` tells the limits but not how much of the window
+//! is already spent (by another process, or one killed a moment ago), so each method's first
+//! call goes alone and its answer's `X-Rate-Remaining` seeds the count before any burst.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use shoal_core::http::Method;
 use shoal_core::{
     Admission, Lease, RateLimitBackend, RateLimitStatus, RateLimits, RateObservation, Result,
 };
@@ -18,18 +23,21 @@ use shoal_core::{
 #[derive(Debug, Default)]
 struct State {
     /// Limits last learned, by method.
-    known: HashMap<String, u32>,
+    known: HashMap<Method, u32>,
     /// Bumped on every detected change.
     epoch: u64,
     /// The epoch in which each method last learned its limit.
-    confirmed: HashMap<String, u64>,
+    confirmed: HashMap<Method, u64>,
     /// Methods with a probe in flight.
-    probing: HashSet<String>,
+    probing: HashSet<Method>,
+    /// Methods whose count the server has told (an answer with `X-Rate-Remaining`).
+    counted: HashSet<Method>,
 }
 
 impl State {
-    fn unconfirmed(&self, method: &str) -> bool {
+    fn unconfirmed(&self, method: &Method) -> bool {
         self.confirmed.get(method).copied().unwrap_or(0) < self.epoch
+            || !self.counted.contains(method)
     }
 }
 
@@ -54,36 +62,15 @@ impl ProbingBackend {
     }
 
     /// Whether a method must still probe (for tests and status).
-    pub fn is_probing(&self, method: &str) -> bool {
+    pub fn is_probing(&self, method: &Method) -> bool {
         self.lock().unconfirmed(method)
     }
-}
 
-#[async_trait]
-impl RateLimitBackend for ProbingBackend {
-    async fn try_acquire(&self, method: &str) -> Result<Admission> {
-        let probe = {
-            let st = self.lock();
-            if st.unconfirmed(method) && st.probing.contains(method) {
-                // Woken when any lease is released, including the probe's.
-                return Ok(Admission::Wait(None));
-            }
-            st.unconfirmed(method)
-        };
-        let admission = self.inner.try_acquire(method).await?;
-        if probe && matches!(admission, Admission::Granted(_)) {
-            self.lock().probing.insert(method.to_string());
+    /// Notes what an answer taught before the wrapped backend learns it.
+    fn learn(&self, o: &RateObservation) {
+        if o.remaining.is_some() {
+            self.lock().counted.insert(o.method.clone());
         }
-        Ok(admission)
-    }
-
-    fn release(&self, lease: Lease) {
-        // The pipeline observes the answer right after releasing, before it yields.
-        self.lock().probing.remove(&lease.method);
-        self.inner.release(lease);
-    }
-
-    async fn observe(&self, o: &RateObservation) -> Result<()> {
         if let Some(limit) = o.limit {
             let mut st = self.lock();
             let previous = st.known.insert(o.method.clone(), limit);
@@ -94,7 +81,42 @@ impl RateLimitBackend for ProbingBackend {
             let epoch = st.epoch;
             st.confirmed.insert(o.method.clone(), epoch);
         }
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for ProbingBackend {
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        let probe = {
+            let st = self.lock();
+            if st.unconfirmed(method) && st.probing.contains(method) {
+                // Woken when any lease is released, including the probe's.
+                return Ok(Admission::Wait(None));
+            }
+            st.unconfirmed(method)
+        };
+        let admission = self.inner.try_acquire(method).await?;
+        if probe && matches!(admission, Admission::Granted(_)) {
+            self.lock().probing.insert(method.clone());
+        }
+        Ok(admission)
+    }
+
+    fn release(&self, lease: Lease) {
+        self.lock().probing.remove(&lease.method);
+        self.inner.release(lease);
+    }
+
+    async fn observe(&self, o: &RateObservation) -> Result<()> {
+        self.learn(o);
         self.inner.observe(o).await
+    }
+
+    async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
+        // The answer confirms the limit before the probe's slot frees.
+        self.learn(o);
+        self.lock().probing.remove(&lease.method);
+        self.inner.complete(lease, o).await
     }
 
     async fn configure(&self, limits: &RateLimits) -> Result<()> {
@@ -102,8 +124,11 @@ impl RateLimitBackend for ProbingBackend {
             let mut st = self.lock();
             let epoch = st.epoch;
             for (method, limit) in &limits.per_method {
-                st.known.insert(method.clone(), *limit);
-                st.confirmed.insert(method.clone(), epoch);
+                let Ok(m) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                    continue;
+                };
+                st.known.insert(m.clone(), *limit);
+                st.confirmed.insert(m, epoch);
             }
         }
         self.inner.configure(limits).await
@@ -129,7 +154,7 @@ mod tests {
 
     fn seen(method: &str, limit: u32) -> RateObservation {
         RateObservation {
-            method: method.into(),
+            method: Method::from_bytes(method.as_bytes()).unwrap(),
             limit: Some(limit),
             remaining: Some(0),
             ..RateObservation::default()
@@ -137,7 +162,8 @@ mod tests {
     }
 
     async fn grant(b: &ProbingBackend, method: &str) -> Option<Lease> {
-        match b.try_acquire(method).await.unwrap() {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        match b.try_acquire(&method).await.unwrap() {
             Admission::Granted(l) => Some(l),
             Admission::Wait(_) => None,
         }
@@ -151,6 +177,14 @@ mod tests {
             ..RateLimits::default()
         };
         b.configure(&limits).await.unwrap();
+        for method in ["GET", "POST"] {
+            b.observe(&RateObservation {
+                remaining: Some(99),
+                ..seen(method, 100)
+            })
+            .await
+            .unwrap();
+        }
         let _a = grant(&b, "POST").await.unwrap();
         let _b = grant(&b, "POST").await.unwrap();
         b.observe(&RateObservation {
@@ -159,33 +193,64 @@ mod tests {
         })
         .await
         .unwrap();
-        assert!(b.is_probing("POST") && !b.is_probing("GET"));
+        assert!(b.is_probing(&Method::POST) && !b.is_probing(&Method::GET));
         let probe = grant(&b, "POST").await.expect("one probe");
         assert!(grant(&b, "POST").await.is_none(), "a second must wait");
         assert!(grant(&b, "GET").await.is_some(), "GET already knows");
-        b.release(probe);
-        b.observe(&RateObservation {
-            remaining: Some(90),
-            ..seen("POST", 100)
-        })
+        // The probe's answer confirms POST's limit and frees its slot in one step.
+        b.complete(
+            probe,
+            &RateObservation {
+                remaining: Some(90),
+                ..seen("POST", 100)
+            },
+        )
         .await
         .unwrap();
-        assert!(!b.is_probing("POST"));
+        assert!(!b.is_probing(&Method::POST));
         assert!(grant(&b, "POST").await.is_some());
+        assert!(grant(&b, "POST").await.is_some(), "no longer one at a time");
     }
 
     #[tokio::test]
-    async fn configure_confirms_every_method_it_names() {
+    async fn a_probe_without_an_answer_frees_the_method_for_another_probe() {
         let b = backend();
         b.observe(&seen("GET", 10)).await.unwrap();
         b.observe(&seen("GET", 5)).await.unwrap();
-        assert!(b.is_probing("PUT"));
+        let probe = grant(&b, "PUT").await.expect("one probe");
+        assert!(grant(&b, "PUT").await.is_none());
+        b.release(probe);
+        assert!(b.is_probing(&Method::PUT), "still unconfirmed");
+        assert!(grant(&b, "PUT").await.is_some(), "the next probe");
+    }
+
+    /// A fresh client cannot know what a killed one spent of the window: one call per method
+    /// until an answer tells the count (the `bulk_import` kill-and-resume test's 429).
+    #[tokio::test]
+    async fn a_fresh_client_sends_one_call_per_method_until_the_server_counts() {
+        let b = backend();
         b.configure(&RateLimits {
-            per_method: [("PUT".into(), 3)].into(),
+            per_method: [("PUT".into(), 3), ("POST".into(), 120)].into(),
             ..RateLimits::default()
         })
         .await
         .unwrap();
-        assert!(!b.is_probing("PUT"));
+        assert!(b.is_probing(&Method::POST), "limits known, count not");
+        let probe = grant(&b, "POST").await.expect("one probe");
+        assert!(
+            grant(&b, "POST").await.is_none(),
+            "no burst before the count"
+        );
+        b.complete(
+            probe,
+            &RateObservation {
+                remaining: Some(7),
+                ..seen("POST", 120)
+            },
+        )
+        .await
+        .unwrap();
+        assert!(!b.is_probing(&Method::POST));
+        assert!(b.is_probing(&Method::PUT), "each method learns its own");
     }
 }

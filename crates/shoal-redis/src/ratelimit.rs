@@ -1,17 +1,22 @@
 //! [`RedisRateLimiter`]: core's [`RateLimitBackend`] with the counts in Redis, so a fleet of
 //! processes stays under one vendor limit together.
 //!
-//! Per method, a sorted set holds the calls of the sliding window scored by send time; a second
-//! sorted set holds concurrency leases scored by expiry, so the permits of a crashed worker come
-//! back once their lease runs out (a live worker renews its leases in the background). Every
-//! change is one Lua script, run atomically by Redis with Redis's own clock (`TIME`), so the
-//! processes need not agree on the time. Limits learned from any worker's response headers are
-//! written to a shared hash that every worker reads.
+//! Per method, a hash of at most 128 buckets (calls per stretch of time, with the earliest and
+//! latest of them) holds the sliding window, so memory and time per call are constant whatever
+//! limit a server announces; a sorted set holds concurrency leases scored by expiry, so the
+//! permits of a crashed worker come back once their lease runs out (a live worker renews its
+//! leases in the background). Every change is one Lua script, run atomically by Redis with
+//! Redis's own clock (`TIME`), so the processes need not agree on the time. Limits learned from
+//! any worker's response headers are written to a shared hash that every worker reads; every
+//! number is clamped ([`shoal_core::clamp`]) before it is sent.
 //!
 //! Semantics follow core's [`LocalRateLimitBackend`](shoal_core::LocalRateLimitBackend): each
-//! call stays counted for the window plus a slack; when a server reports fewer calls remaining
-//! than we counted, phantom entries make up the difference; a 429 with `Retry-After` blocks the
-//! method for that long (for every worker), one without fills the window.
+//! call stays counted for the window plus a slack — until the latest call of its bucket has
+//! left that span (buckets start half the slack wide); when a server reports fewer calls
+//! remaining than we counted, the difference is counted from now in one bucket update, never
+//! fewer than an exact log would count; a 429 with `Retry-After` blocks the method for that
+//! long (for every worker), one without fills the window. Answering a call learns from it and
+//! returns its lease in one script.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -22,10 +27,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
+use shoal_core::http::Method;
 use shoal_core::ratelimit::MethodStatus;
 use shoal_core::{
     Admission, Lease, RateLimitBackend, RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits,
-    RateObservation, Result, SharedClock, SystemClock,
+    RateObservation, Result, SharedClock, SystemClock, clamp,
 };
 
 use crate::error::limiter_error;
@@ -43,10 +49,19 @@ struct Scripts {
 impl Scripts {
     fn new() -> Self {
         Self {
-            acquire: Script::new(include_str!("lua/acquire.lua")),
+            acquire: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/acquire.lua")
+            )),
             renew: Script::new(include_str!("lua/renew.lua")),
-            observe: Script::new(include_str!("lua/observe.lua")),
-            status: Script::new(include_str!("lua/status.lua")),
+            observe: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/observe.lua")
+            )),
+            status: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/status.lua")
+            )),
         }
     }
 }
@@ -63,11 +78,12 @@ impl Keys {
             base: format!("{prefix}rl:"),
         }
     }
+    // `slots:`, not the earlier `win:` sorted sets, so an old key never meets the new type.
     fn window_prefix(&self) -> String {
-        format!("{}win:", self.base)
+        format!("{}slots:", self.base)
     }
     fn window(&self, method: &str) -> String {
-        format!("{}win:{method}", self.base)
+        format!("{}slots:{method}", self.base)
     }
     fn block(&self, method: &str) -> String {
         format!("{}block:{method}", self.base)
@@ -287,7 +303,7 @@ async fn release(inner: &Inner, lease: &Lease) -> Result<()> {
         .arg(&lease.id)
         .query_async::<i64>(&mut conn)
         .await
-        .map_err(|e| limiter_error(&lease.method, &e))?;
+        .map_err(|e| limiter_error(lease.method.as_str(), &e))?;
     Ok(())
 }
 
@@ -325,41 +341,85 @@ async fn heartbeat(weak: Weak<Inner>, clock: SharedClock, period: Duration) {
     }
 }
 
+/// One observation (and, when `lease` is not empty, the return of that lease) in one script.
+async fn learn(inner: &Inner, o: &RateObservation, lease: &str) -> Result<()> {
+    let method = o.method.as_str().to_ascii_uppercase();
+    let k = &inner.keys;
+    let mut conn = inner.conn.clone();
+    let limit = o.limit.map(|l| clamp::rate_limit(l.into()));
+    let remaining = o
+        .remaining
+        .map(|r| clamp::rate_remaining(r.into(), limit.unwrap_or(clamp::MAX_RATE_LIMIT)));
+    let phantoms: i64 = inner
+        .scripts
+        .observe
+        .key(k.window(&method))
+        .key(k.limits())
+        .key(k.block(&method))
+        .key(k.stats())
+        .key(k.leases())
+        .key(k.methods())
+        .arg(&method)
+        .arg(ms(inner.window))
+        .arg(ms(inner.slack))
+        .arg(if o.rejected { "1" } else { "0" })
+        .arg(opt(limit))
+        .arg(opt(remaining))
+        .arg(opt(o
+            .concurrency_limit
+            .map(|c| clamp::concurrency_limit(c.into()))))
+        .arg(opt(o
+            .concurrency_remaining
+            .map(|c| clamp::concurrency_remaining(c.into()))))
+        .arg(opt(o.retry_after.map(|d| ms(clamp::retry_after(d)))))
+        .arg(lease)
+        .invoke_async(&mut conn)
+        .await
+        .map_err(|e| limiter_error(&method, &e))?;
+    if phantoms > 0 {
+        tracing::debug!(method = %method, phantoms, "server counted calls we did not");
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl RateLimitBackend for RedisRateLimiter {
-    async fn try_acquire(&self, method: &str) -> Result<Admission> {
-        let method = method.to_ascii_uppercase();
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        let name = method.as_str().to_ascii_uppercase();
         let inner = &self.inner;
         let k = &inner.keys;
         let mut conn = inner.conn.clone();
         let (granted, value, reason): (i64, i64, String) = inner
             .scripts
             .acquire
-            .key(k.window(&method))
+            .key(k.window(&name))
             .key(k.leases())
             .key(k.limits())
-            .key(k.block(&method))
+            .key(k.block(&name))
             .key(k.seq())
             .key(k.methods())
-            .arg(&method)
+            .arg(&name)
             .arg(ms(inner.window))
             .arg(ms(inner.slack))
             .arg(ms(inner.lease_ttl))
             .invoke_async(&mut conn)
             .await
-            .map_err(|e| limiter_error(&method, &e))?;
+            .map_err(|e| limiter_error(&name, &e))?;
         if granted == 1 {
             let id = format!("L{value}");
             inner.held().insert(id.clone());
             self.start_heartbeat();
-            return Ok(Admission::Granted(Lease { method, id }));
+            return Ok(Admission::Granted(Lease {
+                method: method.clone(),
+                id,
+            }));
         }
         let wait = if value < 0 {
             inner.poll
         } else {
             Duration::from_micros(value.unsigned_abs())
         };
-        tracing::trace!(method = %method, reason = %reason, wait_ms = wait.as_millis() as u64, "shared limiter says wait");
+        tracing::trace!(method = %name, reason = %reason, wait_ms = wait.as_millis() as u64, "shared limiter says wait");
         Ok(Admission::Wait(Some(wait)))
     }
 
@@ -379,35 +439,13 @@ impl RateLimitBackend for RedisRateLimiter {
     }
 
     async fn observe(&self, o: &RateObservation) -> Result<()> {
-        let method = o.method.to_ascii_uppercase();
-        let inner = &self.inner;
-        let k = &inner.keys;
-        let mut conn = inner.conn.clone();
-        let phantoms: i64 = inner
-            .scripts
-            .observe
-            .key(k.window(&method))
-            .key(k.limits())
-            .key(k.block(&method))
-            .key(k.stats())
-            .key(k.seq())
-            .key(k.methods())
-            .arg(&method)
-            .arg(ms(inner.window))
-            .arg(ms(inner.slack))
-            .arg(if o.rejected { "1" } else { "0" })
-            .arg(opt(o.limit))
-            .arg(opt(o.remaining))
-            .arg(opt(o.concurrency_limit))
-            .arg(opt(o.concurrency_remaining))
-            .arg(opt(o.retry_after.map(ms)))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| limiter_error(&method, &e))?;
-        if phantoms > 0 {
-            tracing::debug!(method = %method, phantoms, "server counted calls we did not");
-        }
-        Ok(())
+        learn(&self.inner, o, "").await
+    }
+
+    async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
+        // Not renewed from here on: if the script fails, the lease expires by itself.
+        self.inner.held().remove(&lease.id);
+        learn(&self.inner, o, &lease.id).await
     }
 
     async fn configure(&self, limits: &RateLimits) -> Result<()> {
@@ -416,16 +454,19 @@ impl RateLimitBackend for RedisRateLimiter {
         pipe.atomic();
         let key = inner.keys.limits();
         for (method, limit) in &limits.per_method {
-            pipe.hset(&key, format!("m:{}", method.to_ascii_uppercase()), *limit)
+            let limit = clamp::rate_limit((*limit).into());
+            pipe.hset(&key, format!("m:{}", method.to_ascii_uppercase()), limit)
                 .ignore();
             pipe.sadd(inner.keys.methods(), method.to_ascii_uppercase())
                 .ignore();
         }
         if let Some(c) = limits.concurrency {
-            pipe.hset(&key, "concurrency", c).ignore();
+            pipe.hset(&key, "concurrency", clamp::concurrency_limit(c.into()))
+                .ignore();
         }
         if let Some(w) = limits.window {
-            pipe.hset(&key, "window_ms", ms(w)).ignore();
+            pipe.hset(&key, "window_ms", ms(clamp::window(w)).max(1))
+                .ignore();
         }
         let mut conn = inner.conn.clone();
         pipe.query_async::<()>(&mut conn)
@@ -542,20 +583,20 @@ mod tests {
         let b = backend(&server, "t1:").await; // another process, same keys
         a.configure(&limits(3, None)).await.unwrap();
         for l in [&a, &b, &a] {
-            let lease = granted(l.try_acquire("GET").await.unwrap());
+            let lease = granted(l.try_acquire(&Method::GET).await.unwrap());
             l.release_now(lease).await.unwrap();
         }
-        let wait = waits(&b.try_acquire("GET").await.unwrap());
+        let wait = waits(&b.try_acquire(&Method::GET).await.unwrap());
         assert!(
             wait > Duration::from_secs(55) && wait <= Duration::from_millis(60_025),
             "the oldest call slides out after window + slack: {wait:?}"
         );
         // Another method has its own, still unknown, window; another prefix its own limits.
-        granted(a.try_acquire("POST").await.unwrap());
+        granted(a.try_acquire(&Method::POST).await.unwrap());
         granted(
             backend(&server, "t2:")
                 .await
-                .try_acquire("GET")
+                .try_acquire(&Method::GET)
                 .await
                 .unwrap(),
         );
@@ -576,12 +617,12 @@ mod tests {
             .await
             .unwrap();
         a.configure(&limits(1, None)).await.unwrap();
-        granted(a.try_acquire("GET").await.unwrap());
-        let wait = waits(&a.try_acquire("GET").await.unwrap());
+        granted(a.try_acquire(&Method::GET).await.unwrap());
+        let wait = waits(&a.try_acquire(&Method::GET).await.unwrap());
         assert!(wait <= Duration::from_millis(210), "{wait:?}");
         // Real time: the window is measured by Redis's clock, which no fake can move.
         std::thread::sleep(wait + Duration::from_millis(5));
-        granted(a.try_acquire("GET").await.unwrap());
+        granted(a.try_acquire(&Method::GET).await.unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -596,17 +637,17 @@ mod tests {
             .unwrap();
         let b = backend(&server, "c:").await;
         a.configure(&limits(100, Some(2))).await.unwrap();
-        let first = granted(a.try_acquire("GET").await.unwrap());
-        let _second = granted(a.try_acquire("GET").await.unwrap());
+        let first = granted(a.try_acquire(&Method::GET).await.unwrap());
+        let _second = granted(a.try_acquire(&Method::GET).await.unwrap());
         assert_eq!(a.held_leases(), 2);
         // Full for every process; the answer is a poll, since their releases cannot wake us.
         assert_eq!(
-            waits(&b.try_acquire("GET").await.unwrap()),
+            waits(&b.try_acquire(&Method::GET).await.unwrap()),
             Duration::from_millis(20)
         );
         assert_eq!(b.status().await.unwrap().in_flight, 2);
         a.release_now(first).await.unwrap();
-        let third = granted(b.try_acquire("GET").await.unwrap());
+        let third = granted(b.try_acquire(&Method::GET).await.unwrap());
         b.release_now(third).await.unwrap();
 
         // A crashed holder: `a` goes away without releasing (its renewals stop with it).
@@ -632,7 +673,7 @@ mod tests {
             .await
             .unwrap();
         a.configure(&limits(100, Some(1))).await.unwrap();
-        let lease = granted(a.try_acquire("GET").await.unwrap());
+        let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
         tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(2000)))
             .await
             .unwrap();
@@ -642,13 +683,13 @@ mod tests {
             "two lease lifetimes later"
         );
         assert!(matches!(
-            a.try_acquire("GET").await.unwrap(),
+            a.try_acquire(&Method::GET).await.unwrap(),
             Admission::Wait(Some(_))
         ));
         a.release(lease);
         let mut admitted = false;
         for _ in 0..100 {
-            if let Admission::Granted(_) = a.try_acquire("GET").await.unwrap() {
+            if let Admission::Granted(_) = a.try_acquire(&Method::GET).await.unwrap() {
                 admitted = true;
                 break;
             }
@@ -664,7 +705,7 @@ mod tests {
         let a = backend(&server, "learn:").await;
         let b = backend(&server, "learn:").await;
         a.observe(&RateObservation {
-            method: "GET".into(),
+            method: Method::GET,
             limit: Some(5),
             remaining: Some(0),
             concurrency_limit: Some(3),
@@ -683,20 +724,20 @@ mod tests {
         assert_eq!(st.concurrency_limit, Some(3));
         assert_eq!(st.server_concurrency_remaining, Some(2));
         assert!(matches!(
-            b.try_acquire("GET").await.unwrap(),
+            b.try_acquire(&Method::GET).await.unwrap(),
             Admission::Wait(Some(_))
         ));
         // A lowered limit applies at once for everyone.
-        granted(b.try_acquire("PUT").await.unwrap());
+        granted(b.try_acquire(&Method::PUT).await.unwrap());
         a.observe(&RateObservation {
-            method: "PUT".into(),
+            method: Method::PUT,
             limit: Some(1),
             ..RateObservation::default()
         })
         .await
         .unwrap();
         assert!(matches!(
-            b.try_acquire("PUT").await.unwrap(),
+            b.try_acquire(&Method::PUT).await.unwrap(),
             Admission::Wait(Some(_))
         ));
     }
@@ -707,30 +748,30 @@ mod tests {
         let a = backend(&server, "429:").await;
         let b = backend(&server, "429:").await;
         a.observe(&RateObservation {
-            method: "POST".into(),
+            method: Method::POST,
             rejected: true,
             retry_after: Some(Duration::from_secs(5)),
             ..RateObservation::default()
         })
         .await
         .unwrap();
-        let wait = waits(&b.try_acquire("POST").await.unwrap());
+        let wait = waits(&b.try_acquire(&Method::POST).await.unwrap());
         assert!(
             wait > Duration::from_secs(4) && wait <= Duration::from_secs(5),
             "{wait:?}"
         );
-        granted(b.try_acquire("GET").await.unwrap());
+        granted(b.try_acquire(&Method::GET).await.unwrap());
         // Without Retry-After, a 429 fills the window (when the limit is known).
         a.configure(&limits(3, None)).await.unwrap();
         a.observe(&RateObservation {
-            method: "GET".into(),
+            method: Method::GET,
             rejected: true,
             ..RateObservation::default()
         })
         .await
         .unwrap();
         assert!(matches!(
-            b.try_acquire("GET").await.unwrap(),
+            b.try_acquire(&Method::GET).await.unwrap(),
             Admission::Wait(Some(_))
         ));
         assert_eq!(b.status().await.unwrap().rejections, 2);
@@ -747,7 +788,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 let mut got = 0;
                 for _ in 0..10 {
-                    if let Admission::Granted(lease) = l.try_acquire("GET").await.unwrap() {
+                    if let Admission::Granted(lease) = l.try_acquire(&Method::GET).await.unwrap() {
                         l.release_now(lease).await.unwrap();
                         got += 1;
                     }
@@ -760,6 +801,63 @@ mod tests {
             total += t.await.unwrap();
         }
         assert_eq!(total, 25, "exactly the limit is admitted, never one more");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hostile_limit_is_one_bucket_update_not_billions() {
+        let server = RedisServer::start();
+        let a = backend(&server, "hostile:").await;
+        // The old script looped once per phantom: this answer would have blocked Redis.
+        a.observe(&RateObservation {
+            method: Method::GET,
+            limit: Some(u32::MAX),
+            remaining: Some(0),
+            retry_after: Some(Duration::MAX),
+            rejected: true,
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        let st = a.status().await.unwrap();
+        assert_eq!(st.methods["GET"].limit, Some(clamp::MAX_RATE_LIMIT));
+        assert_eq!(st.methods["GET"].used, clamp::MAX_RATE_LIMIT);
+        let wait = waits(&a.try_acquire(&Method::GET).await.unwrap());
+        assert!(wait <= clamp::MAX_RETRY_AFTER, "{wait:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn complete_learns_and_returns_the_lease_in_one_step() {
+        let server = RedisServer::start();
+        let a = backend(&server, "complete:").await;
+        a.configure(&limits(10, Some(1))).await.unwrap();
+        let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
+        assert_eq!(a.status().await.unwrap().in_flight, 1);
+        a.complete(
+            lease,
+            &RateObservation {
+                method: Method::GET,
+                limit: Some(10),
+                remaining: Some(5),
+                ..RateObservation::default()
+            },
+        )
+        .await
+        .unwrap();
+        let st = a.status().await.unwrap();
+        assert_eq!(st.in_flight, 0, "the lease is back");
+        assert_eq!(a.held_leases(), 0, "and no longer renewed");
+        assert_eq!(st.methods["GET"].used, 5, "the server's count won");
+        assert_eq!(st.methods["GET"].server_remaining, Some(5));
+        // Reported again, the same count adds nothing.
+        a.observe(&RateObservation {
+            method: Method::GET,
+            limit: Some(10),
+            remaining: Some(5),
+            ..RateObservation::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(a.status().await.unwrap().methods["GET"].used, 5);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum FaultKind {
     Reset,
     /// Hold the call (after rate accounting) until [`Faults::release_stalls`] or shutdown.
     Stall,
+    /// Hold the call this long (emulator clock) before it is counted or processed: network
+    /// latency on the way in.
+    Delay(Duration),
     /// Process the call, then send the body in `chunk` bytes with `delay` (emulator clock) between.
     SlowBody {
         /// Bytes per chunk.
@@ -80,6 +83,11 @@ impl Fault {
     /// The next matching call is held until released.
     pub fn stall() -> Self {
         Self::new(FaultKind::Stall)
+    }
+
+    /// The next matching call arrives `delay` late (before rate accounting).
+    pub fn delay(delay: Duration) -> Self {
+        Self::new(FaultKind::Delay(delay))
     }
 
     /// The next matching call's body is sent slowly.
@@ -262,6 +270,18 @@ impl Drop for StallGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_holds_every_matching_call() {
+        let f = Faults::new(1);
+        f.push(Fault::delay(Duration::from_millis(20)).always());
+        for _ in 0..3 {
+            assert_eq!(
+                f.decide("GET", "/api/1.1/x"),
+                Some(FaultKind::Delay(Duration::from_millis(20)))
+            );
+        }
+    }
 
     #[test]
     fn rules_apply_in_order_and_run_out() {

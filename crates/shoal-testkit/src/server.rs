@@ -170,6 +170,10 @@ async fn observe(State(c): State<Common>, req: Request, next: Next) -> Response 
             parts.extensions.insert(StallHere);
             label = Some("stall");
         }
+        Some(FaultKind::Delay(delay)) => {
+            c.clock.sleep(delay).await;
+            label = Some("delay");
+        }
         Some(FaultKind::SlowBody { chunk, delay }) => {
             slow = Some((chunk, delay));
             label = Some("slow_body");

@@ -7,6 +7,7 @@ use std::io::BufRead;
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::time::Duration;
 
+use shoal_testkit::Fault;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
 
@@ -67,6 +68,12 @@ pub fn emulate(args: &[String]) -> ExitCode {
                     ..PebblePadConfig::default()
                 })
                 .await?;
+                // Network latency on the way in: the server counts each call this much later
+                // than the client admitted it.
+                if let Some(ms) = flag(args, "--latency-ms").filter(|ms| *ms > 0) {
+                    pp.faults()
+                        .push(Fault::delay(Duration::from_millis(ms)).always());
+                }
                 let mut endpoints = serde_json::to_value(pp.endpoints()).unwrap_or_default();
                 // The default config issues a service account; its token is the bench's bearer.
                 endpoints["access_token"] = endpoints["service_access_token"].clone();

@@ -1,6 +1,9 @@
 //! Scenario 2: audience export — `shoal pearldiver export --format ndjson` against a baseline
 //! program that pages with bare reqwest, parses each page into `serde_json::Value` and writes one
-//! line per record. Records/s and peak RSS (the kernel's `VmHWM` of each child process).
+//! line per record. Records/s and peak RSS (the kernel's `VmHWM` of each child process). And the
+//! "server limit": the export's records/s against a client that only reads each page's bytes
+//! (finding the next cursor at the page's end) and discards them — the physical limit of a
+//! sequential cursor export against this server.
 
 use std::io::Write;
 use std::path::Path;
@@ -18,8 +21,9 @@ use super::{BenchResult, Plan, target_dir};
 
 const MIB: f64 = 1024.0;
 
-/// `xtask bench-baseline-export --api-base U --token T --audience K --out FILE`: the hand-written
-/// reqwest exporter the benchmark compares with.
+/// `xtask bench-baseline-export --api-base U --token T --audience K --out FILE [--bytes-only]`:
+/// the hand-written reqwest exporter the benchmark compares with; with `--bytes-only`, the
+/// client that reads each page's bytes and writes nothing.
 pub fn baseline_export(args: &[String]) -> ExitCode {
     let get = |name: &str| {
         args.iter()
@@ -44,7 +48,14 @@ pub fn baseline_export(args: &[String]) -> ExitCode {
     else {
         return ExitCode::FAILURE;
     };
-    match rt.block_on(baseline(&api, &token, &key, Path::new(&out))) {
+    let run = async {
+        if args.iter().any(|a| a == "--bytes-only") {
+            bytes_only(&api, &token, &key).await
+        } else {
+            baseline(&api, &token, &key, Path::new(&out)).await
+        }
+    };
+    match rt.block_on(run) {
         Ok(n) => {
             println!("{n}");
             ExitCode::SUCCESS
@@ -91,6 +102,46 @@ async fn baseline(api: &str, token: &str, key: &str, out: &Path) -> Result<u64, 
     Ok(count)
 }
 
+/// Pages through the audience reading only bytes: the next cursor is found by searching the
+/// page's tail (the emulator writes it last), nothing is parsed or written. Returns the pages.
+async fn bytes_only(api: &str, token: &str, key: &str) -> Result<u64, String> {
+    const NEEDLE: &[u8] = br#""pageToken":""#;
+    let client = reqwest::Client::new();
+    let mut page_token: Option<String> = None;
+    let mut pages = 0u64;
+    loop {
+        let mut req = client
+            .get(format!("{api}/audiences/{key}"))
+            .bearer_auth(token);
+        if let Some(t) = &page_token {
+            req = req.query(&[("pageToken", t)]);
+        }
+        let bytes = req
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .error_for_status()
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        pages += 1;
+        let tail = &bytes[bytes.len().saturating_sub(4096)..];
+        page_token = tail
+            .windows(NEEDLE.len())
+            .rposition(|w| w == NEEDLE)
+            .and_then(|at| {
+                let rest = &tail[at + NEEDLE.len()..];
+                let end = rest.iter().position(|b| *b == b'"')?;
+                std::str::from_utf8(&rest[..end]).ok().map(str::to_string)
+            });
+        std::hint::black_box(&bytes);
+        if page_token.is_none() {
+            return Ok(pages);
+        }
+    }
+}
+
 struct Outcome {
     records_per_s: f64,
     peak_kib: u64,
@@ -120,6 +171,32 @@ fn run_child(mut cmd: Command, records: u64, out: &Path) -> BenchResult<Outcome>
     })
 }
 
+/// Runs the bytes-only client; its records/s (checking it read every page).
+fn run_bytes_only(mut cmd: Command, records: u64, dir: &Path) -> BenchResult<f64> {
+    let pages_file = dir.join("bytes-only.pages");
+    let stdout = std::fs::File::create(&pages_file).map_err(|e| e.to_string())?;
+    let child = cmd
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let (elapsed, _, ok) = watch_child(child);
+    if !ok {
+        return Err(format!("bytes-only client failed: {cmd:?}"));
+    }
+    let pages: u64 = std::fs::read_to_string(&pages_file)
+        .map_err(|e| e.to_string())?
+        .trim()
+        .parse()
+        .map_err(|e| format!("bytes-only client said: {e}"))?;
+    if pages != records.div_ceil(1000) {
+        return Err(format!(
+            "bytes-only client read {pages} pages of {records} records"
+        ));
+    }
+    Ok(records as f64 / elapsed.as_secs_f64())
+}
+
 /// Runs the scenario.
 pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
     let sizes: [u64; 2] = if plan.quick {
@@ -127,7 +204,7 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
     } else {
         [100_000, 1_000_000]
     };
-    let runs = if plan.quick { 1 } else { 3 };
+    let runs = if plan.quick { 1 } else { plan.runs };
     let dir = target_dir().join("bench").join("export");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let shoal_exe = target_dir().join("release").join("shoal");
@@ -156,6 +233,9 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         let bearer = record.access_token.expose_secret().to_string();
         let (shoal_out, base_out) = (dir.join("shoal.ndjson"), dir.join("baseline.ndjson"));
         let (mut s, mut b, mut s_peak, mut b_peak) = (Vec::new(), Vec::new(), 0u64, 0u64);
+        // The server limit is measured at the largest size only.
+        let (with_limit, mut limit, mut shoal_at_limit) =
+            (records == sizes[1], Vec::new(), Vec::new());
         for run in 0..runs {
             let shoal_cmd = || {
                 let mut c = Command::new(&shoal_exe);
@@ -190,13 +270,28 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
                 .arg(&base_out);
                 c
             };
+            let bytes_cmd = || {
+                let mut c = base_cmd();
+                c.arg("--bytes-only");
+                c
+            };
             let (so, bo) = if run % 2 == 0 {
+                if with_limit {
+                    limit.push(run_bytes_only(bytes_cmd(), records, &dir)?);
+                }
                 let so = run_child(shoal_cmd(), records, &shoal_out)?;
                 (so, run_child(base_cmd(), records, &base_out)?)
             } else {
                 let bo = run_child(base_cmd(), records, &base_out)?;
-                (run_child(shoal_cmd(), records, &shoal_out)?, bo)
+                let so = run_child(shoal_cmd(), records, &shoal_out)?;
+                if with_limit {
+                    limit.push(run_bytes_only(bytes_cmd(), records, &dir)?);
+                }
+                (so, bo)
             };
+            if with_limit {
+                shoal_at_limit.push(so.records_per_s);
+            }
             s_peak = s_peak.max(so.peak_kib);
             b_peak = b_peak.max(bo.peak_kib);
             s.push(so.records_per_s);
@@ -218,6 +313,16 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
             Goal::ValueAtMost(64.0),
             0.0,
         ));
+        if with_limit {
+            rows.push(Row::new(
+                &format!("server limit: export {records} / bytes-only client"),
+                "records/s",
+                median(shoal_at_limit.clone()),
+                median(limit),
+                Goal::AtLeast(0.95),
+                spread(&shoal_at_limit),
+            ));
+        }
         shoal_peaks.push(s_peak);
         let _ = std::fs::remove_file(&shoal_out);
         let _ = std::fs::remove_file(&base_out);

@@ -9,6 +9,7 @@ mod decode;
 mod emulate;
 mod export;
 mod measure;
+mod memory;
 mod overhead;
 mod pacing;
 mod report;
@@ -28,7 +29,7 @@ pub struct Plan {
     pub quick: bool,
     /// A/B runs per scenario.
     pub runs: usize,
-    /// Run only this scenario (1–5).
+    /// Run only this scenario (1–6).
     pub only: Option<u32>,
 }
 
@@ -119,9 +120,9 @@ async fn scenarios(plan: Plan) -> BenchResult<Vec<Row>> {
     macro_rules! scenario {
         ($n:literal, $name:literal, $run:expr) => {
             if plan.only.is_some_and(|o| o.to_string() != $n) {
-                eprintln!(concat!("==> ", $n, "/5 ", $name, " (skipped)"));
+                eprintln!(concat!("==> ", $n, "/6 ", $name, " (skipped)"));
             } else {
-                eprintln!(concat!("==> ", $n, "/5 ", $name));
+                eprintln!(concat!("==> ", $n, "/6 ", $name));
                 match $run.await {
                     Ok(r) => rows.extend(r),
                     Err(e) => {
@@ -137,6 +138,7 @@ async fn scenarios(plan: Plan) -> BenchResult<Vec<Row>> {
     scenario!("3", "refresh storm", storm::run(plan));
     scenario!("4", "rate-limit adherence", pacing::run(plan));
     scenario!("5", "decode", decode::run(plan));
+    scenario!("6", "limiter memory", memory::run(plan));
     if failed.is_empty() {
         Ok(rows)
     } else {

@@ -51,23 +51,13 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
         let inner = inner.clone();
         async move { shoal_core::Transport::send(&inner, req).await }
     };
-    let mut builder = Pipeline::builder(url(&emu.field("api_base"))?)
-        .transport(transport)
-        .clock(clock.clone());
-    if limiter {
-        let limits = RateLimits {
-            per_method: [("GET".to_string(), 10_000_000)].into_iter().collect(),
-            concurrency: Some(10_000),
-            window: None,
-        };
-        builder = builder.rate_limiter(Arc::new(RateLimiter::local(
-            clock.clone(),
-            Duration::from_secs(60),
-            &limits,
-            RateLimitHeaders::x_rate(),
-        )));
-    }
-    let base = builder.build().map_err(|e| e.to_string())?;
+    let transport: Arc<dyn shoal_core::Transport> = Arc::new(transport);
+    let api_base = url(&emu.field("api_base"))?;
+    let base = Pipeline::builder(api_base.clone())
+        .shared_transport(transport.clone())
+        .clock(clock.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
     let token_url = format!(
         "{}?audience={}",
         emu.field("token_url"),
@@ -83,7 +73,25 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
     let oauth = OAuthClient::new(config, &base);
     let store = Arc::new(MemoryTokenStore::with_record(record));
     let credential = Arc::new(RefreshingCredential::new(oauth, store.clone()));
-    let pipeline = base.derive(base.base_url().clone(), credential.clone());
+    // Built directly, not `derive`d (which drops the rate limiter, as a token pipeline should).
+    let mut builder = Pipeline::builder(api_base)
+        .shared_transport(transport)
+        .clock(clock.clone())
+        .authenticator(credential.clone());
+    if limiter {
+        let limits = RateLimits {
+            per_method: [("GET".to_string(), 10_000_000)].into_iter().collect(),
+            concurrency: Some(10_000),
+            window: None,
+        };
+        builder = builder.rate_limiter(Arc::new(RateLimiter::local(
+            clock.clone(),
+            Duration::from_secs(60),
+            &limits,
+            RateLimitHeaders::x_rate(),
+        )));
+    }
+    let pipeline = builder.build().map_err(|e| e.to_string())?;
     Ok(ShoalSide {
         pipeline,
         credential,
@@ -185,6 +193,19 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
     let list_url = format!("{}/audiences", emu.field("api_base"));
     baseline_burst(&baseline, &list_url, &bearer, 50, 1).await?;
 
+    // For profilers (`perf record -- xtask bench --only 1`): one side alone, many requests.
+    if let Ok(side) = std::env::var("SHOAL_BENCH_PROFILE") {
+        let n = 200_000;
+        let s = match side.as_str() {
+            "shoal" => sample(shoal_burst(&shoal.pipeline, n, 64)).await?,
+            _ => sample(baseline_burst(&baseline, &list_url, &bearer, n, 64)).await?,
+        };
+        eprintln!(
+            "profiled {side}: {n} requests at c=64, {:.2} µs CPU each",
+            s.cpu.as_secs_f64() * 1e6 / n as f64
+        );
+        return Ok(Vec::new());
+    }
     let n = if plan.quick { 2_000 } else { 6_000 };
     let mut rows = Vec::new();
     for conc in [1usize, 64] {

@@ -17,6 +17,8 @@ pub enum Goal {
     Exactly(f64),
     /// The Shoal figure at most this (an absolute bound).
     ValueAtMost(f64),
+    /// Shoal's figure equal to the baseline's (ratio exactly 1).
+    Equal,
 }
 
 /// One line of the table.
@@ -60,6 +62,7 @@ impl Row {
             Goal::AtMost(t) => ratio <= t,
             Goal::Exactly(t) => (shoal - t).abs() < f64::EPSILON,
             Goal::ValueAtMost(t) => shoal <= t,
+            Goal::Equal => shoal == baseline,
         };
         Self {
             scenario: scenario.into(),
@@ -80,6 +83,7 @@ fn target_text(goal: Goal) -> String {
         Goal::AtMost(t) => format!("≤ {t:.2}×"),
         Goal::Exactly(t) => format!("= {t}"),
         Goal::ValueAtMost(t) => format!("≤ {t}"),
+        Goal::Equal => "= 1×".into(),
     }
 }
 

@@ -16,8 +16,8 @@ use super::authorize::AuthorizationRequest;
 use super::config::{BasicEncoding, ClientAuth, OAuthConfig};
 use crate::secret::{AccessToken, AuthorizationCode, ExposeSecret as _, RefreshToken};
 
-/// The longest access-token lifetime believed: a year.
-pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(366 * 86_400);
+/// The longest access-token lifetime believed (core's [`shoal_core::clamp`] range).
+pub const MAX_EXPIRES_IN: Duration = shoal_core::clamp::MAX_TOKEN_EXPIRES_IN;
 
 /// What a token endpoint answered, read leniently: `token_type` in any case (absent means
 /// bearer), `expires_in` as a number or a string, refresh token optional.
@@ -61,11 +61,9 @@ impl TokenResponse {
         }
         let expires_in = match value.get("expires_in") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
-            Some(Value::String(s)) => Some(
-                s.trim()
-                    .parse::<u64>()
-                    .map_err(|_| decode("expires_in", "not a number of seconds"))?,
+            Some(v @ (Value::Number(_) | Value::String(_))) => Some(
+                shoal_core::clamp::json_integer(v)
+                    .ok_or_else(|| decode("expires_in", "not a number of seconds"))?,
             ),
             Some(_) => return Err(decode("expires_in", "not a number of seconds")),
         };
@@ -73,11 +71,11 @@ impl TokenResponse {
         // year is not believed beyond a year (refreshed sooner, never later).
         let expires_in = expires_in
             .filter(|s| *s > 0)
-            .map(|s| s.min(MAX_EXPIRES_IN.as_secs()));
+            .map(shoal_core::clamp::token_expires_in);
         Ok(Self {
             access_token: AccessToken::new(access),
             refresh_token: text("refresh_token").map(RefreshToken::new),
-            expires_in: expires_in.map(Duration::from_secs),
+            expires_in,
             scope: text("scope").map(str::to_string),
         })
     }

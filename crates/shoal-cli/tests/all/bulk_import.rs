@@ -72,6 +72,7 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
         "killed mid-run: {}",
         std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
     );
+    assert_eq!(pp.traffic().rate_limited(), 0, "zero 429s while paced");
 
     let report_arg = report_path.display().to_string();
     let out = shoal(&env)
@@ -94,7 +95,14 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
     assert!(summary["done_before"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
 
-    assert_eq!(pp.traffic().rate_limited(), 0, "zero 429s");
+    // The resumed process cannot know how much of the window the killed one spent a moment
+    // ago: its first POST goes alone (a probe) and learns the count from the answer, so a window
+    // the dead process filled costs at most that one 429 (not processed, resent), never a burst.
+    assert!(
+        pp.traffic().rate_limited() <= 1,
+        "{}",
+        pp.traffic().rate_limited()
+    );
     let mut seen: HashMap<String, usize> = HashMap::new();
     for u in pp.users() {
         *seen

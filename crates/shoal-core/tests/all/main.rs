@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pacing;
+mod ratelimit_model;
 mod redaction;
 mod retry;
 mod server;

@@ -1,5 +1,5 @@
 -- shoal-redis: admit one call of a method, or say how long to wait (atomic).
--- KEYS[1] the method's window (zset: call id -> send time, µs)
+-- KEYS[1] the method's window (hash of buckets, see window.lua)
 -- KEYS[2] concurrency leases (zset: lease id -> expiry, µs)
 -- KEYS[3] shared limits (hash: m:<METHOD>, concurrency, window_ms)
 -- KEYS[4] the method's 429 block (string with a PX expiry)
@@ -14,15 +14,14 @@ if blocked > 0 then
   return {0, blocked * 1000, 'blocked'}
 end
 local window_ms = tonumber(redis.call('HGET', KEYS[3], 'window_ms') or ARGV[2])
-local span = (window_ms + tonumber(ARGV[3])) * 1000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+local slack = tonumber(ARGV[3]) * 1000
+local span = window_ms * 1000 + slack
+local live = read_window(KEYS[1], now, span)
 local limit = redis.call('HGET', KEYS[3], 'm:' .. ARGV[1])
 if limit then
   limit = math.max(1, tonumber(limit))
-  local used = redis.call('ZCARD', KEYS[1])
-  if used >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
-    return {0, math.max(1, tonumber(oldest[2]) + span - now), 'window'}
+  if total(live) >= limit then
+    return {0, wait_for(live, limit, now, span), 'window'}
   end
 end
 local ttl = tonumber(ARGV[4])
@@ -32,7 +31,7 @@ if concurrency and redis.call('ZCARD', KEYS[2]) >= math.max(1, tonumber(concurre
   return {0, -1, 'concurrency'}
 end
 local id = redis.call('INCR', KEYS[5])
-redis.call('ZADD', KEYS[1], now, id)
+add(KEYS[1], live, now, fine_width(span, slack), 1, 0, 0)
 redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
 redis.call('ZADD', KEYS[2], now + ttl * 1000, 'L' .. id)
 redis.call('PEXPIRE', KEYS[2], ttl * 2 + 1000)

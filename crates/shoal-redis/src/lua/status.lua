@@ -22,11 +22,10 @@ local out = {
 local methods = redis.call('SMEMBERS', KEYS[4])
 table.sort(methods)
 for _, m in ipairs(methods) do
-  local key = ARGV[3] .. m
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+  local used = total(read_window(ARGV[3] .. m, now, span))
   table.insert(out, m)
   table.insert(out, num(redis.call('HGET', KEYS[2], 'm:' .. m)))
-  table.insert(out, redis.call('ZCARD', key))
+  table.insert(out, used)
   table.insert(out, num(redis.call('HGET', KEYS[3], 'remaining:' .. m)))
 end
 return out

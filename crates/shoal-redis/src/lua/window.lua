@@ -1,0 +1,130 @@
+-- shoal-redis: one method's sliding window as a hash of at most BUCKETS buckets (prepended to
+-- the scripts that use it). Field: the bucket's first moment (µs on Redis's clock); value:
+-- "calls sure unsure first last" — our calls, phantoms (calls the server counted that we did
+-- not: sure ones stand for phantoms an exact log would hold too, unsure ones cover our own
+-- calls at the span's edge), and the earliest and latest moment among them. A bucket stays
+-- counted until its latest entry has left the span, so nothing is forgotten sooner than an
+-- exact log would forget it. A new bucket starts when the newest is FINE wide; when all are in
+-- use, the two neighbours spanning the least time merge. Memory and time per call are
+-- constant, whatever a server announced. (The rules are core's LocalRateLimitBackend's.)
+local BUCKETS = 128
+
+local function parse_bucket(field, v)
+  local c, s, u, f, l = string.match(v, '^(%d+) (%d+) (%d+) (%d+) (%d+)$')
+  if not c then return nil end
+  return {field = field, calls = tonumber(c), sure = tonumber(s), unsure = tonumber(u),
+          first = tonumber(f), last = tonumber(l)}
+end
+
+local function count(b) return b.calls + b.sure + b.unsure end
+
+local function save(key, b)
+  redis.call('HSET', key, b.field, string.format('%d %d %d %d %d',
+    b.calls, b.sure, b.unsure, b.first, b.last))
+end
+
+-- The live buckets, oldest first (those wholly outside the span are deleted).
+local function read_window(key, now, span)
+  local flat = redis.call('HGETALL', key)
+  local live, gone = {}, {}
+  for i = 1, #flat, 2 do
+    local b = parse_bucket(flat[i], flat[i + 1])
+    if not b or count(b) == 0 or b.last + span <= now then
+      table.insert(gone, flat[i])
+    else
+      table.insert(live, b)
+    end
+  end
+  for i = 1, #gone, 100 do
+    redis.call('HDEL', key, unpack(gone, i, math.min(i + 99, #gone)))
+  end
+  table.sort(live, function(a, b) return a.first < b.first end)
+  return live
+end
+
+local function total(live)
+  local n = 0
+  for _, b in ipairs(live) do n = n + count(b) end
+  return n
+end
+
+-- How long until at most limit - 1 entries are counted (µs).
+local function wait_for(live, limit, now, span)
+  local excess, dropped = total(live) - limit + 1, 0
+  for _, b in ipairs(live) do
+    dropped = dropped + count(b)
+    if dropped >= excess then return math.max(1, b.last + span - now) end
+  end
+  return 1
+end
+
+-- Counts entries at now.
+local function add(key, live, now, fine, calls, sure, unsure)
+  if calls + sure + unsure <= 0 then return end
+  local newest = live[#live]
+  if newest and now - newest.first < fine then
+    newest.calls, newest.sure, newest.unsure = newest.calls + calls, newest.sure + sure,
+      newest.unsure + unsure
+    newest.last = math.max(newest.last, now)
+    save(key, newest)
+    return
+  end
+  if #live >= BUCKETS then
+    local best, width = 1, nil
+    for i = 1, #live - 1 do
+      local w = live[i + 1].last - live[i].first
+      if not width or w < width then best, width = i, w end
+    end
+    local a, b = live[best], live[best + 1]
+    a.calls, a.sure, a.unsure = a.calls + b.calls, a.sure + b.sure, a.unsure + b.unsure
+    a.last = math.max(a.last, b.last)
+    save(key, a)
+    redis.call('HDEL', key, b.field)
+    table.remove(live, best + 1)
+  end
+  local b = {field = string.format('%d', now), calls = calls, sure = sure, unsure = unsure,
+             first = now, last = now}
+  save(key, b)
+  table.insert(live, b)
+end
+
+-- The server counts server_used calls in its window: count at least as many from now on as an
+-- exact log would. Ours and sure phantoms wholly inside the span are matched as they are; the
+-- rest is covered by other phantoms moved to now, then by new ones. Returns how many are new.
+local function match_server(key, live, now, span, fine, server_used)
+  local straddling = live[1] and live[1].first + span <= now
+  local held, movable = 0, 0
+  for i, b in ipairs(live) do
+    if i == 1 and straddling then
+      movable = movable + b.sure + b.unsure
+    else
+      held = held + b.calls + b.sure
+      movable = movable + b.unsure
+    end
+  end
+  local need = server_used - held
+  if need <= 0 then return 0 end
+  local moved = math.min(need, movable)
+  local fresh = need - moved
+  local sure = math.min(fresh, math.max(0, server_used - total(live)))
+  local n = moved
+  for i = #live, 1, -1 do
+    if n <= 0 then break end
+    local b = live[i]
+    local from_unsure = math.min(n, b.unsure)
+    b.unsure, n = b.unsure - from_unsure, n - from_unsure
+    local from_sure = 0
+    if i == 1 and straddling then
+      from_sure = math.min(n, b.sure)
+      b.sure, n = b.sure - from_sure, n - from_sure
+    end
+    if from_unsure + from_sure > 0 then save(key, b) end
+  end
+  add(key, live, now, fine, 0, sure, moved + fresh - sure)
+  return fresh
+end
+
+-- Half the slack, or narrower if the buckets must cover the span at that width.
+local function fine_width(span, slack)
+  return math.max(1, math.min(math.floor(slack / 2), math.ceil(span / (BUCKETS - 1))))
+end
