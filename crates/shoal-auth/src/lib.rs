@@ -70,6 +70,7 @@ pub mod secret;
 pub mod session;
 mod static_token;
 pub mod store;
+mod tokens;
 
 pub use apikey::{ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, PlacedParam};
 pub use flight::SingleFlight;
@@ -92,3 +93,4 @@ pub use session::{SessionConfig, SessionEndpoint, SessionTokenAuth};
 pub use shoal_core::NoAuth;
 pub use static_token::StaticToken;
 pub use store::{FileTokenStore, MemoryTokenStore, SaveOutcome, TokenLockGuard, TokenStore};
+pub use tokens::{ConfigureTokens, TokenSettings};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use shoal::auth::ConfigureTokens as _;
 use shoal::auth::FileTokenStore;
 use shoal::core::ConfigureClient as _;
 use shoal::paya::{Environment, KeyPlacement, PayaClient};

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use futures_util::TryStreamExt as _;
 use shoal_auth::{AccessToken, RefreshToken, TokenRecord};
 use shoal_pearldiver::{
-    AudienceWindow, ClientSecret, FileTokenStore, MemoryTokenStore, PearlDiverClient,
+    AudienceWindow, ClientSecret, ConfigureTokens as _, FileTokenStore, MemoryTokenStore,
+    PearlDiverClient,
 };
 
 fn var(name: &str) -> Option<String> {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use shoal_auth::{
-    ClientAuth, ClientSecret, LifetimeLimits, LifetimeWarning, Login, MemoryTokenStore,
-    OAuthClient, OAuthConfig, RefreshSettings, RefreshingCredential, TokenChangeHook, TokenStore,
+    ClientAuth, ClientSecret, ConfigureTokens, LifetimeLimits, LifetimeWarning, Login, OAuthClient,
+    OAuthConfig, RefreshingCredential, TokenSettings,
 };
 use shoal_core::{
     Authenticator, Call, ClientOptions, ConfigureClient, Error, Pipeline, Request, Result, Url,
@@ -44,7 +44,7 @@ pub const REFRESH_LIFETIMES: LifetimeLimits = LifetimeLimits::new(
 /// ```no_run
 /// use std::sync::Arc;
 /// use futures_util::TryStreamExt;
-/// use shoal_pearldiver::{AudienceWindow, ClientSecret, FileTokenStore, PearlDiverClient};
+/// use shoal_pearldiver::{AudienceWindow, ClientSecret, ConfigureTokens as _, FileTokenStore, PearlDiverClient};
 ///
 /// # async fn run() -> shoal_core::Result<()> {
 /// let client = PearlDiverClient::builder()
@@ -136,12 +136,6 @@ impl PearlDiverClient {
 }
 
 /// Where tokens go, when the client uses OAuth.
-enum Tokens {
-    Unset,
-    Store(Arc<dyn TokenStore>),
-    Ephemeral,
-}
-
 /// Settings for a [`PearlDiverClient`]. Every URL defaults to Pearl Diver's and can be
 /// overridden (an emulator, staging, a proxy); transport, clock, retries and deadline come
 /// from [`ConfigureClient`].
@@ -154,9 +148,7 @@ pub struct PearlDiverClientBuilder {
     scopes: Vec<String>,
     credentials: Option<(String, ClientSecret, String)>,
     oauth_config: Option<OAuthConfig>,
-    tokens: Tokens,
-    refresh: RefreshSettings,
-    on_token_change: Option<TokenChangeHook>,
+    tokens: TokenSettings,
     authenticator: Option<Arc<dyn Authenticator>>,
 }
 
@@ -194,11 +186,17 @@ impl Default for PearlDiverClientBuilder {
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             credentials: None,
             oauth_config: None,
-            tokens: Tokens::Unset,
-            refresh: RefreshSettings::default(),
-            on_token_change: None,
+            tokens: TokenSettings::default(),
             authenticator: None,
         }
+    }
+}
+
+/// `token_store` (required with OAuth), `ephemeral_tokens`, `refresh_settings`,
+/// `on_token_change`.
+impl ConfigureTokens for PearlDiverClientBuilder {
+    fn token_settings(&mut self) -> &mut TokenSettings {
+        &mut self.tokens
     }
 }
 
@@ -258,29 +256,6 @@ impl PearlDiverClientBuilder {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
-    /// Where tokens are kept between runs — and every rotated refresh token saved before it is
-    /// used. Required with OAuth (or [`ephemeral_tokens`](Self::ephemeral_tokens)).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.tokens = Tokens::Store(store);
-        self
-    }
-    /// Keeps tokens in memory only: every rotation is lost when the process ends, and the next
-    /// run must log in again. For tests and one-off scripts; never the default, because a
-    /// forgotten rotation costs the user their login.
-    pub fn ephemeral_tokens(mut self) -> Self {
-        self.tokens = Tokens::Ephemeral;
-        self
-    }
-    /// When tokens are refreshed.
-    pub fn refresh_settings(mut self, settings: RefreshSettings) -> Self {
-        self.refresh = settings;
-        self
-    }
-    /// Called with each new token pair after the store has saved it.
-    pub fn on_token_change(mut self, hook: TokenChangeHook) -> Self {
-        self.on_token_change = Some(hook);
-        self
-    }
     /// A credential strategy of your own instead of OAuth (then [`PearlDiverClient::login`] is
     /// unavailable).
     pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
@@ -312,19 +287,6 @@ impl PearlDiverClientBuilder {
         Ok(Some(config))
     }
 
-    fn store(&mut self) -> Result<Arc<dyn TokenStore>> {
-        match std::mem::replace(&mut self.tokens, Tokens::Unset) {
-            Tokens::Store(store) => Ok(store),
-            Tokens::Ephemeral => Ok(Arc::new(MemoryTokenStore::new())),
-            Tokens::Unset => Err(Error::Config(
-                "Pearl Diver rotates its refresh tokens, so they must be kept: give a token store \
-                 (`.token_store(Arc::new(FileTokenStore::new(path)))`), or call \
-                 `.ephemeral_tokens()` to keep them in memory only (the next run must log in again)"
-                    .into(),
-            )),
-        }
-    }
-
     /// Builds the client. Fails with [`Error::Config`] for a bad URL, when neither OAuth
     /// credentials nor an authenticator were given, or when OAuth has no token store.
     pub fn build(mut self) -> Result<PearlDiverClient> {
@@ -338,19 +300,18 @@ impl PearlDiverClientBuilder {
                             .into(),
                     )
                 })?;
-                let store = self.store()?;
                 let token_base = self
                     .options
                     .pipeline(config.token_url.clone())?
                     .error_decoder(PearlDiverErrorDecoder::token_endpoint())
                     .build()?;
                 let client = OAuthClient::new(config, &token_base);
-                let mut credential =
-                    RefreshingCredential::builder(client, store).settings(self.refresh);
-                if let Some(hook) = self.on_token_change.take() {
-                    credential = credential.on_change(hook);
-                }
-                let credential = credential.build();
+                let credential = self.tokens.credential(
+                    client,
+                    None,
+                    "Pearl Diver",
+                    "the next run must log in again",
+                )?;
                 (Arc::new(credential.clone()), Some(credential))
             }
         };

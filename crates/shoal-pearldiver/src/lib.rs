@@ -68,8 +68,8 @@ pub use error::{PearlDiverErrorDecoder, PearlDiverErrorExt};
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use shoal_auth::{
-    AuthorizationRequest, ClientSecret, FileTokenStore, Login, LoopbackOptions, LoopbackPending,
-    MemoryTokenStore, TokenStore,
+    AuthorizationRequest, ClientSecret, ConfigureTokens, FileTokenStore, Login, LoopbackOptions,
+    LoopbackPending, MemoryTokenStore, TokenStore,
 };
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

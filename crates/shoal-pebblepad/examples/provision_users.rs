@@ -16,8 +16,8 @@ use std::sync::Arc;
 use futures_util::future::try_join_all;
 use shoal_auth::{AccessToken, ClientSecret, RefreshToken};
 use shoal_pebblepad::{
-    BasicUserInfo, FileTokenStore, Group, GroupMember, Installation, MemoryTokenStore, OAuthApp,
-    PebblePadClient, ServiceAccount, Target, TokenStore,
+    BasicUserInfo, ConfigureTokens as _, FileTokenStore, Group, GroupMember, Installation,
+    MemoryTokenStore, OAuthApp, PebblePadClient, ServiceAccount, Target, TokenStore,
 };
 
 fn var(name: &str) -> Option<String> {

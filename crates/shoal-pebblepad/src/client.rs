@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use serde::de::DeserializeOwned;
-use shoal_auth::{
-    Login, MemoryTokenStore, OAuthClient, RefreshSettings, RefreshingCredential, TokenStore,
-};
+use shoal_auth::{ConfigureTokens, Login, OAuthClient, RefreshingCredential, TokenSettings};
 use shoal_core::{
     Authenticator, Call, ClientOptions, ConfigureClient, Error, LocalRateLimitBackend, NoAuth,
     Pipeline, PipelineStats, RateLimitBackend, RateLimitHeaders, RateLimitStatus, RateLimiter,
@@ -171,20 +169,13 @@ enum Credentials {
 }
 
 /// Where rotating tokens go.
-enum Tokens {
-    Unset,
-    Store(Arc<dyn TokenStore>),
-    Ephemeral,
-}
-
 /// Settings for a [`PebblePadClient`]: installation, credentials, token store, rate-limit
 /// discovery, and core's [`ClientOptions`] through [`ConfigureClient`].
 pub struct PebblePadClientBuilder {
     options: ClientOptions,
     installation: Installation,
     credentials: Credentials,
-    tokens: Tokens,
-    refresh: RefreshSettings,
+    tokens: TokenSettings,
     discovery: Discovery,
     window: Duration,
     backend: Option<Arc<dyn RateLimitBackend>>,
@@ -206,14 +197,21 @@ impl ConfigureClient for PebblePadClientBuilder {
     }
 }
 
+/// `token_store` (required with OAuth or a service account), `ephemeral_tokens`,
+/// `refresh_settings`, `on_token_change`.
+impl ConfigureTokens for PebblePadClientBuilder {
+    fn token_settings(&mut self) -> &mut TokenSettings {
+        &mut self.tokens
+    }
+}
+
 impl PebblePadClientBuilder {
     fn new(installation: Installation) -> Self {
         Self {
             options: ClientOptions::default(),
             installation,
             credentials: Credentials::None,
-            tokens: Tokens::Unset,
-            refresh: RefreshSettings::default(),
+            tokens: TokenSettings::default(),
             discovery: Discovery::default(),
             window: DEFAULT_WINDOW,
             backend: None,
@@ -239,27 +237,6 @@ impl PebblePadClientBuilder {
         self
     }
 
-    /// Where tokens are kept between runs, every rotation saved before it is used. Required
-    /// with OAuth or a service account (or [`ephemeral_tokens`](Self::ephemeral_tokens)).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.tokens = Tokens::Store(store);
-        self
-    }
-
-    /// Keeps tokens in memory only: every rotation is lost when the process ends — for a
-    /// service account, the next run presents a spent refresh token and PebblePad support must
-    /// issue a new pair. For tests only; never the default.
-    pub fn ephemeral_tokens(mut self) -> Self {
-        self.tokens = Tokens::Ephemeral;
-        self
-    }
-
-    /// When tokens are refreshed (buffer, jitter, what to do with a pair of unknown age).
-    pub fn refresh_settings(mut self, settings: RefreshSettings) -> Self {
-        self.refresh = settings;
-        self
-    }
-
     /// Where the limits come from before the first response (default: `GetRateLimits`).
     pub fn rate_limits(mut self, discovery: Discovery) -> Self {
         self.discovery = discovery;
@@ -277,20 +254,6 @@ impl PebblePadClientBuilder {
     pub fn rate_limit_backend(mut self, backend: Arc<dyn RateLimitBackend>) -> Self {
         self.backend = Some(backend);
         self
-    }
-
-    fn store(&mut self) -> Result<Arc<dyn TokenStore>> {
-        match std::mem::replace(&mut self.tokens, Tokens::Unset) {
-            Tokens::Store(store) => Ok(store),
-            Tokens::Ephemeral => Ok(Arc::new(MemoryTokenStore::new())),
-            Tokens::Unset => Err(Error::Config(
-                "PebblePad rotates refresh tokens, so they must be kept: give a token store \
-                 (`.token_store(Arc::new(FileTokenStore::new(path)))`), or call \
-                 `.ephemeral_tokens()` to keep them in memory only (a service account's next \
-                 run would then present a spent refresh token)"
-                    .into(),
-            )),
-        }
     }
 
     /// Builds the client. Nothing is sent yet: the limits are learned before the first call.
@@ -330,18 +293,18 @@ impl PebblePadClientBuilder {
         let Some(app) = app else {
             return self.finish(Arc::new(NoAuth), None, limits, limiter);
         };
-        let store = self.store()?;
         let token_pipeline = self
             .options
             .pipeline(self.installation.oauth_base())?
             .error_decoder(PebblePadErrorDecoder)
             .build()?;
         let client = OAuthClient::new(app.config(&self.installation), &token_pipeline);
-        let mut credential = RefreshingCredential::builder(client, store).settings(self.refresh);
-        if let Some(seed) = seed {
-            credential = credential.seed(seed);
-        }
-        let credential = credential.build();
+        let credential = self.tokens.credential(
+            client,
+            seed,
+            "PebblePad",
+            "a service account's next run would then present a spent refresh token",
+        )?;
         self.finish(
             Arc::new(credential.clone()),
             Some(credential),

@@ -31,7 +31,7 @@
 //! use std::sync::Arc;
 //! use shoal_auth::{AccessToken, ClientSecret, RefreshToken};
 //! use shoal_pebblepad::{
-//!     BasicUserInfo, ConfigureClient as _, Group, GroupMember, Installation, MemoryTokenStore,
+//!     BasicUserInfo, ConfigureClient as _, ConfigureTokens as _, Group, GroupMember, Installation, MemoryTokenStore,
 //!     OAuthApp, PebblePadClient, ServiceAccount, Target,
 //! };
 //! # use shoal_core::{Bytes, TransportError};
@@ -102,6 +102,6 @@ pub use models::rate_limits::{MethodLimit, RateLimitsInfo};
 pub use models::user::{BasicUserInfo, UserDetails, UserStatus};
 pub use probe::ProbingBackend;
 pub use shoal_auth::{
-    FileTokenStore, Login, LoopbackOptions, MemoryTokenStore, Password, TokenStore,
+    ConfigureTokens, FileTokenStore, Login, LoopbackOptions, MemoryTokenStore, Password, TokenStore,
 };
 pub use shoal_core::{Call, ClientOptions, ConfigureClient, Error, ErrorKind};

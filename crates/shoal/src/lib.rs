@@ -149,8 +149,8 @@ pub use shoal_pebblepad as pebblepad;
 /// and each enabled vendor's client and its main settings.
 pub mod prelude {
     pub use shoal_auth::{
-        AccessToken, ApiKey, ClientSecret, ExposeSecret, FileTokenStore, MemoryTokenStore,
-        Password, RefreshToken, TokenStore,
+        AccessToken, ApiKey, ClientSecret, ConfigureTokens, ExposeSecret, FileTokenStore,
+        MemoryTokenStore, Password, RefreshToken, TokenStore,
     };
     pub use shoal_core::{
         ClientOptions, Clock, ConfigureClient, Cursor, Error, ErrorKind, Page, Result, RetryPolicy,

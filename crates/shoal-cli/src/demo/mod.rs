@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, future::join_all};
 use serde_json::json;
-use shoal::auth::{AccessToken, LoopbackOptions, RefreshSettings, RefreshToken, UnknownExpiry};
+use shoal::auth::{
+    AccessToken, ConfigureTokens as _, LoopbackOptions, RefreshSettings, RefreshToken,
+    UnknownExpiry,
+};
 use shoal::core::{Clock, ConfigureClient as _, ErrorKind, RetryPolicy, SystemClock};
 use shoal::paya::{ContactField, ContactUpdate, Environment, NewContact, Password, PayaClient};
 use shoal::pearldiver::{AudienceWindow, PearlDiverClient};

@@ -1,6 +1,7 @@
 //! End to end against the testkit's Pearl Diver emulator: login, rotation during a long
 //! export, resume from a saved cursor, faults, and windows refused before sending.
 
+use shoal_auth::ConfigureTokens as _;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -49,31 +49,18 @@ impl ApplicationReference {
             ..Self::default()
         }
     }
-
-    /// Sets the referee's name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the referee's organisation.
-    pub fn organisation(mut self, organisation: impl Into<String>) -> Self {
-        self.organisation = Some(organisation.into());
-        self
-    }
-
-    /// Sets the referee's post.
-    pub fn post(mut self, post: impl Into<String>) -> Self {
-        self.post = Some(post.into());
-        self
-    }
-
-    /// Sets the statement.
-    pub fn statement(mut self, statement: impl Into<String>) -> Self {
-        self.statement = Some(statement.into());
-        self
-    }
 }
+
+setters!(ApplicationReference {
+    /// Sets the referee's name.
+    name: text,
+    /// Sets the referee's organisation.
+    organisation: text,
+    /// Sets the referee's post.
+    post: text,
+    /// Sets the statement.
+    statement: text,
+});
 
 #[cfg(test)]
 mod tests {

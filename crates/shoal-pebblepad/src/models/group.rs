@@ -41,19 +41,14 @@ impl Group {
             ..Self::default()
         }
     }
-
-    /// Sets the institution's id.
-    pub fn custom_id(mut self, custom_id: impl Into<String>) -> Self {
-        self.custom_id = Some(custom_id.into());
-        self
-    }
-
-    /// Sets any other field.
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
 }
+
+setters!(Group {
+    /// Sets the institution's id.
+    custom_id: text,
+    /// Sets any other field.
+    field: extra,
+});
 
 /// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it.
 ///
@@ -100,13 +95,12 @@ impl GroupMember {
             ..Self::default()
         }
     }
-
-    /// Sets the role.
-    pub fn role(mut self, role: impl Into<String>) -> Self {
-        self.role = Some(role.into());
-        self
-    }
 }
+
+setters!(GroupMember {
+    /// Sets the role.
+    role: text,
+});
 
 #[cfg(test)]
 mod tests {

@@ -144,49 +144,28 @@ impl BasicUserInfo {
         }
     }
 
-    /// Sets the institution's id.
-    pub fn custom_id(mut self, custom_id: impl Into<String>) -> Self {
-        self.custom_id = Some(custom_id.into());
-        self
-    }
-
     /// Sets forename and surname.
     pub fn name(mut self, forename: impl Into<String>, surname: impl Into<String>) -> Self {
         self.forename = Some(forename.into());
         self.surname = Some(surname.into());
         self
     }
-
-    /// Sets the email address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// Sets the expiry.
-    pub fn expiry(mut self, expiry: OffsetDateTime) -> Self {
-        self.expiry = Some(expiry);
-        self
-    }
-
-    /// Sets the notes.
-    pub fn notes(mut self, notes: impl Into<String>) -> Self {
-        self.notes = Some(notes.into());
-        self
-    }
-
-    /// Sets the (write-only) password.
-    pub fn password(mut self, password: Password) -> Self {
-        self.password = Some(password);
-        self
-    }
-
-    /// Sets the status.
-    pub fn status(mut self, status: UserStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
 }
+
+setters!(BasicUserInfo {
+    /// Sets the institution's id.
+    custom_id: text,
+    /// Sets the email address.
+    email: text,
+    /// Sets the expiry.
+    expiry: (OffsetDateTime),
+    /// Sets the notes.
+    notes: text,
+    /// Sets the (write-only) password.
+    password: (Password),
+    /// Sets the status.
+    status: (UserStatus),
+});
 
 /// The body of `AddContactDetails`, `AddOtherDetails` and their `Delete…` twins. PebblePad does
 /// not publish these shapes, so this is a PascalCase object of whatever fields the caller sets.

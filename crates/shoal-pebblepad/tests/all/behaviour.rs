@@ -1,6 +1,7 @@
 //! Client behaviour over a scripted transport: rate limits read once before the first call, a
 //! 429 retried even for a POST, a limit change re-read, PebblePad error detail end to end.
 
+use shoal_auth::ConfigureTokens as _;
 use std::sync::Arc;
 
 use shoal_auth::{AccessToken, StaticToken};

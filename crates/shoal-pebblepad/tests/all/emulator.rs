@@ -1,6 +1,7 @@
 //! End to end against the testkit emulator: service accounts with an expired access token,
 //! the authorization-code login, impersonation, and every twin action by id and by custom id.
 
+use shoal_auth::ConfigureTokens as _;
 use std::time::Duration;
 
 use shoal_auth::{RefreshSettings, UnknownExpiry};

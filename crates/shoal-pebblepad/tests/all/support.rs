@@ -1,6 +1,7 @@
 //! Helpers shared by the test modules: clients over a capture transport, and a printable,
 //! redacted form of a request for snapshots.
 
+use shoal_auth::ConfigureTokens as _;
 use std::sync::Arc;
 
 use serde::Serialize;
