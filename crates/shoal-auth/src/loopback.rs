@@ -43,17 +43,13 @@ impl Default for LoopbackOptions {
 }
 
 impl LoopbackOptions {
-    /// Listens on exactly this registered redirect URI (`http://127.0.0.1:PORT/path`, or
-    /// `localhost` / `[::1]`). Port 0 picks a free port — only for servers that accept any
-    /// loopback port (RFC 8252 §7.3), such as test servers.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uri = Some(uri.into());
-        self
-    }
-    /// How long to wait for the browser (on the pipeline's clock).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    shoal_core::builder_setters! {
+        /// Listens on exactly this registered redirect URI (`http://127.0.0.1:PORT/path`, or
+        /// `localhost` / `[::1]`). Port 0 picks a free port — only for servers that accept any
+        /// loopback port (RFC 8252 §7.3), such as test servers.
+        redirect_uri(uri: impl Into<String>) => redirect_uri = Some(uri.into());
+        /// How long to wait for the browser (on the pipeline's clock).
+        timeout(timeout: Duration) => timeout;
     }
     /// The redirect URI asked for, if one was.
     pub fn requested_redirect_uri(&self) -> Option<&str> {

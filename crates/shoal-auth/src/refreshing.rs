@@ -171,23 +171,14 @@ impl fmt::Debug for RefreshingCredentialBuilder {
 }
 
 impl RefreshingCredentialBuilder {
-    /// When to refresh (default [`RefreshSettings::default`]).
-    pub fn settings(mut self, settings: RefreshSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Called with each new pair after the store has saved it.
-    pub fn on_change(mut self, hook: TokenChangeHook) -> Self {
-        self.on_change = Some(hook);
-        self
-    }
-
-    /// A pair to start from while the store holds none — a service account's issued pair. A
-    /// stored pair always wins (it is newer: the seed's refresh token is spent once rotated).
-    pub fn seed(mut self, record: TokenRecord) -> Self {
-        self.seed = Some(record);
-        self
+    shoal_core::builder_setters! {
+        /// When to refresh (default [`RefreshSettings::default`]).
+        settings(settings: RefreshSettings) => settings;
+        /// Called with each new pair after the store has saved it.
+        on_change(hook: TokenChangeHook) => on_change = Some(hook);
+        /// A pair to start from while the store holds none — a service account's issued pair. A
+        /// stored pair always wins (it is newer: the seed's refresh token is spent once rotated).
+        seed(record: TokenRecord) => seed = Some(record);
     }
 
     /// The credential (time comes from the OAuth client's pipeline clock).

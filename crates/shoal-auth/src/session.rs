@@ -84,16 +84,11 @@ impl SessionConfig {
         self
     }
 
-    /// Sets where the token goes.
-    pub fn placement(mut self, placement: ParamPlacement) -> Self {
-        self.placement = placement;
-        self
-    }
-
-    /// Log in again this long before the idle limit would pass.
-    pub fn margin(mut self, margin: Duration) -> Self {
-        self.margin = margin;
-        self
+    shoal_core::builder_setters! {
+        /// Sets where the token goes.
+        placement(placement: ParamPlacement) => placement;
+        /// Log in again this long before the idle limit would pass.
+        margin(margin: Duration) => margin;
     }
 }
 

@@ -51,6 +51,7 @@ pub mod ratelimit;
 pub mod redact;
 pub mod request;
 pub mod retry;
+mod setters;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod transport;

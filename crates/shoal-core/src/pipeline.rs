@@ -257,73 +257,41 @@ impl PipelineBuilder {
     pub fn transport(self, transport: impl Transport) -> Self {
         self.shared_transport(Arc::new(transport))
     }
-    /// A transport shared with other pipelines (one connection pool).
-    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-    /// The credential strategy (default: [`NoAuth`]).
-    pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
-        self.auth = auth;
-        self
-    }
-    /// Paces requests before sending (default: none).
-    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
-        self.limiter = Some(limiter);
-        self
-    }
-    /// How failures are retried.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-    /// What counts as a retryable failure (default: [`StandardClassifier`]).
-    pub fn retry_classifier(mut self, classifier: Arc<dyn RetryClassifier>) -> Self {
-        self.classifier = classifier;
-        self
-    }
-    /// Declares statuses whose answers the vendor documents as *not processed* (PebblePad's
-    /// 429): a non-idempotent request answered so may be sent again. Vendor crates declare
-    /// this; nothing else makes a POST safe to resend after an answer.
-    pub fn unprocessed_statuses(mut self, statuses: impl IntoIterator<Item = StatusCode>) -> Self {
-        self.unprocessed = statuses.into_iter().collect();
-        self
+    crate::builder_setters! {
+        /// A transport shared with other pipelines (one connection pool).
+        shared_transport(transport: Arc<dyn Transport>) => transport = Some(transport);
+        /// The credential strategy (default: [`NoAuth`]).
+        authenticator(auth: Arc<dyn Authenticator>) => auth;
+        /// Paces requests before sending (default: none).
+        rate_limiter(limiter: Arc<RateLimiter>) => limiter = Some(limiter);
+        /// How failures are retried.
+        retry_policy(retry: RetryPolicy) => retry;
+        /// What counts as a retryable failure (default: [`StandardClassifier`]).
+        retry_classifier(classifier: Arc<dyn RetryClassifier>) => classifier;
+        /// Declares statuses whose answers the vendor documents as *not processed* (PebblePad's
+        /// 429): a non-idempotent request answered so may be sent again. Vendor crates declare
+        /// this; nothing else makes a POST safe to resend after an answer.
+        unprocessed_statuses(statuses: impl IntoIterator<Item = StatusCode>) => unprocessed = statuses.into_iter().collect();
     }
     /// Adds a stage around every call (see [`Interceptor`]).
     pub fn interceptor(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
         self.interceptors.push(interceptor);
         self
     }
-    /// Refuses a response body larger than this, whatever the transport delivered (the
-    /// default transport refuses it before reading it).
-    pub fn max_body_bytes(mut self, max: usize) -> Self {
-        self.max_body_bytes = Some(max);
-        self
-    }
-    /// The retry budget (default: a fresh [`RetryBudget::default`] for this pipeline).
-    pub fn retry_budget(mut self, budget: Arc<RetryBudget>) -> Self {
-        self.budget = Some(budget);
-        self
-    }
-    /// The clock (default: [`SystemClock`]).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-    /// The redaction rules (default: [`Redactor::standard`]).
-    pub fn redactor(mut self, redactor: Redactor) -> Self {
-        self.redactor = redactor;
-        self
-    }
-    /// How the vendor's error bodies are read (default: [`CommonErrorDecoder`]).
-    pub fn error_decoder(mut self, decoder: impl ErrorDecoder) -> Self {
-        self.decoder = Arc::new(decoder);
-        self
-    }
-    /// The longest one call may take, retries and waits included (default: none).
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
+    crate::builder_setters! {
+        /// Refuses a response body larger than this, whatever the transport delivered (the
+        /// default transport refuses it before reading it).
+        max_body_bytes(max: usize) => max_body_bytes = Some(max);
+        /// The retry budget (default: a fresh [`RetryBudget::default`] for this pipeline).
+        retry_budget(budget: Arc<RetryBudget>) => budget = Some(budget);
+        /// The clock (default: [`SystemClock`]).
+        clock(clock: SharedClock) => clock;
+        /// The redaction rules (default: [`Redactor::standard`]).
+        redactor(redactor: Redactor) => redactor;
+        /// How the vendor's error bodies are read (default: [`CommonErrorDecoder`]).
+        error_decoder(decoder: impl ErrorDecoder) => decoder = Arc::new(decoder);
+        /// The longest one call may take, retries and waits included (default: none).
+        deadline(deadline: Duration) => deadline = Some(deadline);
     }
     /// A header sent with every request (unless the request sets its own).
     pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {

@@ -173,17 +173,12 @@ impl Request {
         self
     }
 
-    /// Declares whether sending this request twice has the same effect as once.
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
-        self
-    }
-
-    /// Replaces the target in every printed form (logs, errors) — for targets that carry a
-    /// secret in the path itself, such as `DELETE /v2/token/{token}`.
-    pub fn display_as(mut self, target: impl Into<String>) -> Self {
-        self.display_target = Some(target.into());
-        self
+    crate::builder_setters! {
+        /// Declares whether sending this request twice has the same effect as once.
+        idempotent(idempotent: bool) => idempotent;
+        /// Replaces the target in every printed form (logs, errors) — for targets that carry a
+        /// secret in the path itself, such as `DELETE /v2/token/{token}`.
+        display_as(target: impl Into<String>) => display_target = Some(target.into());
     }
 
     /// The HTTP method.

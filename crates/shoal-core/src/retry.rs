@@ -245,22 +245,13 @@ impl RetryPolicy {
         Self::default().max_attempts(1)
     }
 
-    /// Total attempts, the first included (at least 1).
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
-    }
-
-    /// The delay between attempts when the server does not say.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
-    }
-
-    /// The longest `Retry-After` honoured; a longer one is an error, not a sleep.
-    pub fn max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
-        self
+    crate::builder_setters! {
+        /// Total attempts, the first included (at least 1).
+        max_attempts(attempts: u32) => max_attempts = attempts.max(1);
+        /// The delay between attempts when the server does not say.
+        backoff(backoff: Backoff) => backoff;
+        /// The longest `Retry-After` honoured; a longer one is an error, not a sleep.
+        max_retry_after(max: Duration) => max_retry_after;
     }
 
     /// Total attempts, the first included.

@@ -97,31 +97,18 @@ mod reqwest_impl {
     }
 
     impl ReqwestTransportBuilder {
-        /// How long to wait for a connection (default 10 s).
-        pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-            self.connect_timeout = timeout;
-            self
-        }
-        /// How long a read may stall (default 60 s).
-        pub fn read_timeout(mut self, timeout: Duration) -> Self {
-            self.read_timeout = timeout;
-            self
-        }
-        /// How long an idle pooled connection is kept (default 90 s).
-        pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-            self.pool_idle_timeout = timeout;
-            self
-        }
-        /// How many same-origin redirects to follow (default 5).
-        pub fn max_redirects(mut self, max: usize) -> Self {
-            self.max_redirects = max;
-            self
-        }
-        /// The largest (decoded) response body read (default 16 MiB). A larger announced
-        /// `Content-Length` is refused before reading; a body that grows past it is cut off.
-        pub fn max_body_bytes(mut self, max: usize) -> Self {
-            self.max_body_bytes = max;
-            self
+        crate::builder_setters! {
+            /// How long to wait for a connection (default 10 s).
+            connect_timeout(timeout: Duration) => connect_timeout;
+            /// How long a read may stall (default 60 s).
+            read_timeout(timeout: Duration) => read_timeout;
+            /// How long an idle pooled connection is kept (default 90 s).
+            pool_idle_timeout(timeout: Duration) => pool_idle_timeout;
+            /// How many same-origin redirects to follow (default 5).
+            max_redirects(max: usize) => max_redirects;
+            /// The largest (decoded) response body read (default 16 MiB). A larger announced
+            /// `Content-Length` is refused before reading; a body that grows past it is cut off.
+            max_body_bytes(max: usize) => max_body_bytes;
         }
 
         /// Builds the transport.

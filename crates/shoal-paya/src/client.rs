@@ -166,16 +166,11 @@ impl ConfigureClient for PayaClientBuilder {
 }
 
 impl PayaClientBuilder {
-    /// The id of the integrating solution, sent as the `developer-id` header on every request.
-    pub fn developer_id(mut self, developer_id: impl Into<String>) -> Self {
-        self.developer_id = Some(developer_id.into());
-        self
-    }
-
-    /// Whether `developer-id` goes in a header (default) or the query string.
-    pub fn developer_id_placement(mut self, placement: ParamPlacement) -> Self {
-        self.developer_id_placement = placement;
-        self
+    shoal_core::builder_setters! {
+        /// The id of the integrating solution, sent as the `developer-id` header on every request.
+        developer_id(developer_id: impl Into<String>) => developer_id = Some(developer_id.into());
+        /// Whether `developer-id` goes in a header (default) or the query string.
+        developer_id_placement(placement: ParamPlacement) => developer_id_placement;
     }
 
     /// The key method: `user-id` and `user-api-key` on every request, as headers (the
@@ -222,19 +217,14 @@ impl PayaClientBuilder {
         self
     }
 
-    /// Any other credential strategy (the pipeline adds `developer-id` as a header).
-    pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
-        self.credentials = Some(Credentials::Custom(auth));
-        self
-    }
-
-    /// Whether inputs are checked against the documented field limits (and the assumed
-    /// `page_size` maximum of 100) before anything is sent (default: on). Turn it off if Paya
-    /// accepts what a limit here refuses: the server then judges, and answers 422 for what it
-    /// refuses.
-    pub fn input_checks(mut self, on: bool) -> Self {
-        self.input_checks = on;
-        self
+    shoal_core::builder_setters! {
+        /// Any other credential strategy (the pipeline adds `developer-id` as a header).
+        authenticator(auth: Arc<dyn Authenticator>) => credentials = Some(Credentials::Custom(auth));
+        /// Whether inputs are checked against the documented field limits (and the assumed
+        /// `page_size` maximum of 100) before anything is sent (default: on). Turn it off if Paya
+        /// accepts what a limit here refuses: the server then judges, and answers 422 for what it
+        /// refuses.
+        input_checks(on: bool) => input_checks;
     }
 
     /// Builds the client. Fails when the developer id or the credentials are missing.

@@ -218,26 +218,16 @@ impl PearlDiverClientBuilder {
         self.credentials = Some((client_id.into(), secret, redirect_uri.into()));
         self
     }
-    /// A complete OAuth configuration, replacing every OAuth default and setting here.
-    pub fn oauth_config(mut self, config: OAuthConfig) -> Self {
-        self.oauth_config = Some(config);
-        self
-    }
-    /// The API base URL (default [`API_BASE`]).
-    pub fn api_base(mut self, url: &str) -> Self {
-        self.api_base = parse(url);
-        self
-    }
-    /// The authorize URL (default [`AUTHORIZE_URL`]).
-    pub fn authorize_url(mut self, url: &str) -> Self {
-        self.authorize_url = parse(url);
-        self
-    }
-    /// The token URL (default [`TOKEN_URL`]); the `audience` parameter is added unless the URL
-    /// already carries one.
-    pub fn token_url(mut self, url: &str) -> Self {
-        self.token_url = parse(url);
-        self
+    shoal_core::builder_setters! {
+        /// A complete OAuth configuration, replacing every OAuth default and setting here.
+        oauth_config(config: OAuthConfig) => oauth_config = Some(config);
+        /// The API base URL (default [`API_BASE`]).
+        api_base(url: &str) => api_base = parse(url);
+        /// The authorize URL (default [`AUTHORIZE_URL`]).
+        authorize_url(url: &str) => authorize_url = parse(url);
+        /// The token URL (default [`TOKEN_URL`]); the `audience` parameter is added unless the URL
+        /// already carries one.
+        token_url(url: &str) => token_url = parse(url);
     }
     /// Both OAuth URLs from the authorization server's origin: `{base}/authorize` and
     /// `{base}/oauth/token`.

@@ -218,42 +218,21 @@ impl PebblePadClientBuilder {
         }
     }
 
-    /// Any credential strategy (a static bearer token, a credential built elsewhere).
-    pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
-        self.credentials = Credentials::Authenticator(authenticator);
-        self
-    }
-
-    /// OAuth2 authorization code for `app`; log in with [`PebblePadClient::login`] unless the
-    /// token store already holds a pair.
-    pub fn oauth(mut self, app: OAuthApp) -> Self {
-        self.credentials = Credentials::OAuth(app);
-        self
-    }
-
-    /// A service account's issued access + refresh pair (used while the token store is empty).
-    pub fn service_account(mut self, account: ServiceAccount) -> Self {
-        self.credentials = Credentials::ServiceAccount(account);
-        self
-    }
-
-    /// Where the limits come from before the first response (default: `GetRateLimits`).
-    pub fn rate_limits(mut self, discovery: Discovery) -> Self {
-        self.discovery = discovery;
-        self
-    }
-
-    /// The window length until `GetRateLimits` says (default 60 s).
-    pub fn window(mut self, window: Duration) -> Self {
-        self.window = window;
-        self
-    }
-
-    /// Keeps rate-limit state in a shared backend (e.g. Redis for a fleet) instead of memory.
-    /// The client wraps it in a [`ProbingBackend`].
-    pub fn rate_limit_backend(mut self, backend: Arc<dyn RateLimitBackend>) -> Self {
-        self.backend = Some(backend);
-        self
+    shoal_core::builder_setters! {
+        /// Any credential strategy (a static bearer token, a credential built elsewhere).
+        authenticator(authenticator: Arc<dyn Authenticator>) => credentials = Credentials::Authenticator(authenticator);
+        /// OAuth2 authorization code for `app`; log in with [`PebblePadClient::login`] unless the
+        /// token store already holds a pair.
+        oauth(app: OAuthApp) => credentials = Credentials::OAuth(app);
+        /// A service account's issued access + refresh pair (used while the token store is empty).
+        service_account(account: ServiceAccount) => credentials = Credentials::ServiceAccount(account);
+        /// Where the limits come from before the first response (default: `GetRateLimits`).
+        rate_limits(discovery: Discovery) => discovery;
+        /// The window length until `GetRateLimits` says (default 60 s).
+        window(window: Duration) => window;
+        /// Keeps rate-limit state in a shared backend (e.g. Redis for a fleet) instead of memory.
+        /// The client wraps it in a [`ProbingBackend`].
+        rate_limit_backend(backend: Arc<dyn RateLimitBackend>) => backend = Some(backend);
     }
 
     /// Builds the client. Nothing is sent yet: the limits are learned before the first call.

@@ -130,39 +130,23 @@ impl Default for RedisRateLimiterBuilder {
 }
 
 impl RedisRateLimiterBuilder {
-    /// The prefix of every key (default `shoal:`): one per tenant or environment sharing a
-    /// Redis. On Redis Cluster, put a hash tag in it (`{tenant-a}:`) so all keys share a slot.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-    /// The window length when no worker has configured one in Redis (default 60 s).
-    pub fn window(mut self, window: Duration) -> Self {
-        self.window = window;
-        self
-    }
-    /// Extra time each call stays counted, covering the gap between admission and the server's
-    /// receipt (default 25 ms; raise it on a loaded host).
-    pub fn slack(mut self, slack: Duration) -> Self {
-        self.slack = slack;
-        self
-    }
-    /// How long a concurrency lease lives without renewal (default 30 s). A live process renews
-    /// its leases every third of this; a crashed one's leases come back after it.
-    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl.max(Duration::from_millis(300));
-        self
-    }
-    /// How often to ask again while the concurrency limit is full (default 20 ms): other
-    /// processes' releases cannot wake us.
-    pub fn poll_interval(mut self, poll: Duration) -> Self {
-        self.poll = poll.max(Duration::from_millis(1));
-        self
-    }
-    /// The clock for lease renewal (default [`SystemClock`]). Windows run on Redis's clock.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
+    shoal_core::builder_setters! {
+        /// The prefix of every key (default `shoal:`): one per tenant or environment sharing a
+        /// Redis. On Redis Cluster, put a hash tag in it (`{tenant-a}:`) so all keys share a slot.
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
+        /// The window length when no worker has configured one in Redis (default 60 s).
+        window(window: Duration) => window;
+        /// Extra time each call stays counted, covering the gap between admission and the server's
+        /// receipt (default 25 ms; raise it on a loaded host).
+        slack(slack: Duration) => slack;
+        /// How long a concurrency lease lives without renewal (default 30 s). A live process renews
+        /// its leases every third of this; a crashed one's leases come back after it.
+        lease_ttl(ttl: Duration) => lease_ttl = ttl.max(Duration::from_millis(300));
+        /// How often to ask again while the concurrency limit is full (default 20 ms): other
+        /// processes' releases cannot wake us.
+        poll_interval(poll: Duration) => poll = poll.max(Duration::from_millis(1));
+        /// The clock for lease renewal (default [`SystemClock`]). Windows run on Redis's clock.
+        clock(clock: SharedClock) => clock;
     }
 
     /// Connects to `url` (`redis://…`) and builds the limiter.

@@ -53,32 +53,19 @@ pub struct RedisTokenStoreBuilder {
 }
 
 impl RedisTokenStoreBuilder {
-    /// The prefix of every key (default `shoal:`): one per tenant or environment sharing a
-    /// Redis. On Redis Cluster, put a hash tag in it (`{tenant-a}:`).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-    /// How long the refresh lock lives without extension (default 10 s): how long a crashed
-    /// holder can hold the others up. A live holder extends it every third of this.
-    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl.max(Duration::from_millis(100));
-        self
-    }
-    /// How often a waiter tries the lock again (default 50 ms, with jitter).
-    pub fn poll_interval(mut self, poll: Duration) -> Self {
-        self.poll = poll.max(Duration::from_millis(1));
-        self
-    }
-    /// Encrypts records at rest with AES-256-GCM under this key.
-    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
-        self.key = Some(key);
-        self
-    }
-    /// The clock for lock waits and extensions (default [`SystemClock`]).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
+    shoal_core::builder_setters! {
+        /// The prefix of every key (default `shoal:`): one per tenant or environment sharing a
+        /// Redis. On Redis Cluster, put a hash tag in it (`{tenant-a}:`).
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
+        /// How long the refresh lock lives without extension (default 10 s): how long a crashed
+        /// holder can hold the others up. A live holder extends it every third of this.
+        lock_ttl(ttl: Duration) => lock_ttl = ttl.max(Duration::from_millis(100));
+        /// How often a waiter tries the lock again (default 50 ms, with jitter).
+        poll_interval(poll: Duration) => poll = poll.max(Duration::from_millis(1));
+        /// Encrypts records at rest with AES-256-GCM under this key.
+        encryption_key(key: EncryptionKey) => key = Some(key);
+        /// The clock for lock waits and extensions (default [`SystemClock`]).
+        clock(clock: SharedClock) => clock;
     }
 
     /// Connects to `url` (`redis://…`) and builds the store.

@@ -118,16 +118,11 @@ impl Fault {
         self
     }
 
-    /// Only calls whose path starts with `prefix` (e.g. `/oauth/token`).
-    pub fn on_path(mut self, prefix: impl Into<String>) -> Self {
-        self.path_prefix = Some(prefix.into());
-        self
-    }
-
-    /// Only calls with this method (case-insensitive).
-    pub fn on_method(mut self, method: impl Into<String>) -> Self {
-        self.method = Some(method.into().to_ascii_uppercase());
-        self
+    shoal_core::builder_setters! {
+        /// Only calls whose path starts with `prefix` (e.g. `/oauth/token`).
+        on_path(prefix: impl Into<String>) => path_prefix = Some(prefix.into());
+        /// Only calls with this method (case-insensitive).
+        on_method(method: impl Into<String>) => method = Some(method.into().to_ascii_uppercase());
     }
 
     /// What the fault does.

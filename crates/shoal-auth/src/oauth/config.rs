@@ -96,16 +96,11 @@ impl OAuthConfig {
         }
     }
 
-    /// Sets the client secret.
-    pub fn client_secret(mut self, secret: ClientSecret) -> Self {
-        self.client_secret = Some(secret);
-        self
-    }
-
-    /// Sets how the secret is presented.
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = auth;
-        self
+    shoal_core::builder_setters! {
+        /// Sets the client secret.
+        client_secret(secret: ClientSecret) => client_secret = Some(secret);
+        /// Sets how the secret is presented.
+        client_auth(auth: ClientAuth) => client_auth;
     }
 
     /// Sets the scopes.
@@ -126,15 +121,10 @@ impl OAuthConfig {
         self
     }
 
-    /// Turns PKCE on or off.
-    pub fn pkce(mut self, on: bool) -> Self {
-        self.pkce = on;
-        self
-    }
-
-    /// Replaces the redirect URI.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uri = uri.into();
-        self
+    shoal_core::builder_setters! {
+        /// Turns PKCE on or off.
+        pkce(on: bool) => pkce;
+        /// Replaces the redirect URI.
+        redirect_uri(uri: impl Into<String>) => redirect_uri = uri.into();
     }
 }

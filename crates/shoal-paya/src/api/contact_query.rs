@@ -105,16 +105,11 @@ impl ContactQuery {
         self
     }
 
-    /// Which page (1-based). Streams set this themselves.
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Contacts per page (1 to [`MAX_PAGE_SIZE`]).
-    pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = Some(page_size);
-        self
+    shoal_core::builder_setters! {
+        /// Which page (1-based). Streams set this themselves.
+        page(page: u32) => page = Some(page);
+        /// Contacts per page (1 to [`MAX_PAGE_SIZE`]).
+        page_size(page_size: u32) => page_size = Some(page_size);
     }
 
     /// The page size asked for, if any.

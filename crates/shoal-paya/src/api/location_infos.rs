@@ -51,15 +51,11 @@ impl LocationInfoQuery {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Which locations, relative to the user's own.
-    pub fn relationship(mut self, relationship: Relationship) -> Self {
-        self.relationship = Some(relationship);
-        self
-    }
-    /// Only locations whose deposit accounts are (`true`) or are not (`false`) active.
-    pub fn product_transaction_active(mut self, active: bool) -> Self {
-        self.product_transaction_active = Some(active);
-        self
+    shoal_core::builder_setters! {
+        /// Which locations, relative to the user's own.
+        relationship(relationship: Relationship) => relationship = Some(relationship);
+        /// Only locations whose deposit accounts are (`true`) or are not (`false`) active.
+        product_transaction_active(active: bool) => product_transaction_active = Some(active);
     }
     /// Embeds each location's terminals.
     pub fn expand_terminals(mut self) -> Self {
