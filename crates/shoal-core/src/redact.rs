@@ -124,17 +124,7 @@ impl Redactor {
             let _ = out.set_password(Some(REDACTED));
         }
         if secret_query {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if self.is_secret_field(&k) {
-                        REDACTED.to_string()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
+            let pairs = self.redacted_pairs(url.query_pairs());
             out.query_pairs_mut().clear().extend_pairs(pairs);
         }
         out.to_string()
@@ -180,9 +170,12 @@ impl Redactor {
         }
     }
 
-    /// An `application/x-www-form-urlencoded` string with secret values replaced.
-    pub fn form(&self, form: &str) -> String {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+    /// Form pairs (a query or a body) with secret values replaced.
+    fn redacted_pairs<'a>(
+        &self,
+        pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    ) -> Vec<(String, String)> {
+        pairs
             .map(|(k, v)| {
                 let v = if self.is_secret_field(&k) {
                     REDACTED.to_string()
@@ -191,7 +184,12 @@ impl Redactor {
                 };
                 (k.into_owned(), v)
             })
-            .collect();
+            .collect()
+    }
+
+    /// An `application/x-www-form-urlencoded` string with secret values replaced.
+    pub fn form(&self, form: &str) -> String {
+        let pairs = self.redacted_pairs(url::form_urlencoded::parse(form.as_bytes()));
         url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish()
