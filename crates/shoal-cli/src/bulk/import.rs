@@ -13,7 +13,7 @@ use serde_json::json;
 use shoal::core::{Clock as _, PipelineStats, SystemClock};
 
 use super::fsutil;
-use super::journal::{Entry, Journal, RowState};
+use super::journal::{Entry, Journal, Replay, RowState};
 use crate::args::ImportArgs;
 use crate::exit::{CliError, CliResult, Failure};
 use crate::ui::Ui;
@@ -261,152 +261,24 @@ pub async fn run<T: Sync>(
         // Said before validation so that the user learns it first.
         Journal::open(&journal_path, plan.job.clone(), false)?;
     }
-    let mut report: Vec<ReportLine> = plan
-        .invalid
-        .iter()
-        .map(|i| ReportLine {
-            line: i.line,
-            key: i.key.clone(),
-            outcome: "invalid".into(),
-            id: String::new(),
-            error: i.reason.clone(),
-        })
-        .collect();
-    if !plan.invalid.is_empty() {
-        for i in &plan.invalid {
-            let key = if i.key.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", i.key)
-            };
-            eprintln!("row {}{key}: {}", i.line, i.reason);
-        }
-        if !args.skip_invalid {
-            if let Some(path) = &args.report {
-                write_report(path, plan.key_name, &mut report)?;
-            }
-            return Err(CliError::usage(format!(
-                "{} of {} rows of {} are invalid (listed above); nothing was sent",
-                plan.invalid.len(),
-                plan.invalid.len() + plan.rows.len(),
-                args.file.display()
-            ))
-            .hint("fix them, or pass --skip-invalid to import the valid rows only"));
-        }
-    }
-
+    let mut report = refuse_invalid(args, &plan)?;
     let (journal, replay) = Journal::open(&journal_path, plan.job.clone(), args.resume)?;
-    let mut pending = Vec::new();
-    let mut done_before = 0u64;
-    let mut resent = 0u64;
-    for row in &plan.rows {
-        match replay.state(row.line, &row.key) {
-            Some(RowState::Done { outcome, id }) => {
-                done_before += 1;
-                report.push(ReportLine {
-                    line: row.line,
-                    key: row.key.clone(),
-                    outcome: outcome.clone(),
-                    id: id.clone().unwrap_or_default(),
-                    error: String::new(),
-                });
-            }
-            Some(_) => {
-                resent += 1;
-                pending.push((row, true));
-            }
-            None => pending.push((row, false)),
-        }
-    }
+    let todo = Todo::from_replay(&plan, &replay, &mut report);
 
     let bar = ui.bar(
         plan.rows.len() as u64,
         "{bar:30} {pos}/{len} rows · {per_sec} · {elapsed} · {msg}",
     );
-    bar.set_position(done_before);
+    bar.set_position(todo.done_before);
     bar.reset_eta();
-    let stop = AtomicBool::new(false);
-    let failures = std::sync::atomic::AtomicU64::new(0);
-    let concurrency = args.concurrency.max(1);
-    let journal = &journal;
-    let stop = &stop;
-    let failures = &failures;
-    let bar = &bar;
-    let work = futures_util::stream::iter(pending)
-        .map(|(row, resend)| async move {
-            if stop.load(Ordering::SeqCst) {
-                return Ok(None);
-            }
-            journal
-                .record(&Entry::Started {
-                    row: row.line,
-                    key: row.key.clone(),
-                })
-                .await?;
-            let sent = sender.send(&row.item, resend).await;
-            let mut line = ReportLine {
-                line: row.line,
-                key: row.key.clone(),
-                outcome: String::new(),
-                id: String::new(),
-                error: String::new(),
-            };
-            let mut fatal = None;
-            let entry = match sent {
-                Sent::Done(outcome, id) => {
-                    line.outcome = outcome.into();
-                    line.id = id.clone().unwrap_or_default();
-                    Entry::Done {
-                        row: row.line,
-                        key: row.key.clone(),
-                        outcome: outcome.into(),
-                        id,
-                    }
-                }
-                Sent::Failed(error) => {
-                    line.outcome = "failed".into();
-                    line.error = error.clone();
-                    Entry::Failed {
-                        row: row.line,
-                        key: row.key.clone(),
-                        error,
-                    }
-                }
-                Sent::Fatal(e) => {
-                    stop.store(true, Ordering::SeqCst);
-                    line.outcome = "failed".into();
-                    line.error = e.message.clone();
-                    let entry = Entry::Failed {
-                        row: row.line,
-                        key: row.key.clone(),
-                        error: e.message.clone(),
-                    };
-                    fatal = Some(e);
-                    entry
-                }
-            };
-            journal.record(&entry).await?;
-            if line.outcome == "failed" {
-                failures.fetch_add(1, Ordering::SeqCst);
-            }
-            bar.inc(1);
-            Ok(Some((line, fatal)))
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<CliResult<Option<Answered>>>>();
-    let ticker = async {
-        loop {
-            bar.set_message(progress_message(
-                failures.load(Ordering::SeqCst),
-                &sender.stats(),
-            ));
-            clock.sleep(Duration::from_millis(250)).await;
-        }
-    };
-    let results = tokio::select! {
-        results = work => results,
-        never = ticker => never,
-    };
+    let results = send_all(
+        todo.pending,
+        &journal,
+        sender,
+        args.concurrency.max(1),
+        &bar,
+    )
+    .await;
 
     let mut fatal: Option<CliError> = None;
     let mut journal_error = None;
@@ -447,8 +319,8 @@ pub async fn run<T: Sync>(
         "file": args.file.display().to_string(),
         "rows": plan.rows.len() + plan.invalid.len(),
         "invalid": plan.invalid.len(),
-        "done_before": done_before,
-        "resent": resent,
+        "done_before": todo.done_before,
+        "resent": todo.resent,
         "sent": sent,
         "created": count("created"),
         "exists": count("exists"),
@@ -459,7 +331,7 @@ pub async fn run<T: Sync>(
         "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
     });
     if let Some(e) = fatal {
-        let not_sent = plan.rows.len() as u64 - done_before - sent;
+        let not_sent = plan.rows.len() as u64 - todo.done_before - sent;
         return Err(e.hint(format!(
             "stopped with {not_sent} rows not sent; fix the cause, then run again with --resume"
         )));
@@ -477,6 +349,186 @@ pub async fn run<T: Sync>(
         .hint("run again with --resume to retry only the rows not done"));
     }
     Ok(summary)
+}
+
+/// The report lines of the invalid rows, each also printed on stderr; unless `--skip-invalid`,
+/// any invalid row stops the job before anything is sent.
+fn refuse_invalid<T>(args: &ImportArgs, plan: &Plan<T>) -> CliResult<Vec<ReportLine>> {
+    let mut report: Vec<ReportLine> = plan
+        .invalid
+        .iter()
+        .map(|i| ReportLine {
+            line: i.line,
+            key: i.key.clone(),
+            outcome: "invalid".into(),
+            id: String::new(),
+            error: i.reason.clone(),
+        })
+        .collect();
+    if plan.invalid.is_empty() {
+        return Ok(report);
+    }
+    for i in &plan.invalid {
+        let key = if i.key.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", i.key)
+        };
+        eprintln!("row {}{key}: {}", i.line, i.reason);
+    }
+    if args.skip_invalid {
+        return Ok(report);
+    }
+    if let Some(path) = &args.report {
+        write_report(path, plan.key_name, &mut report)?;
+    }
+    Err(CliError::usage(format!(
+        "{} of {} rows of {} are invalid (listed above); nothing was sent",
+        plan.invalid.len(),
+        plan.invalid.len() + plan.rows.len(),
+        args.file.display()
+    ))
+    .hint("fix them, or pass --skip-invalid to import the valid rows only"))
+}
+
+/// What is left to send after replaying the journal.
+struct Todo<'a, T> {
+    /// Rows to send, and whether an earlier run may already have sent each.
+    pending: Vec<(&'a Row<T>, bool)>,
+    done_before: u64,
+    resent: u64,
+}
+
+impl<'a, T> Todo<'a, T> {
+    /// Rows the journal has as done go to the report; the rest are pending.
+    fn from_replay(plan: &'a Plan<T>, replay: &Replay, report: &mut Vec<ReportLine>) -> Self {
+        let mut todo = Todo {
+            pending: Vec::new(),
+            done_before: 0,
+            resent: 0,
+        };
+        for row in &plan.rows {
+            match replay.state(row.line, &row.key) {
+                Some(RowState::Done { outcome, id }) => {
+                    todo.done_before += 1;
+                    report.push(ReportLine {
+                        line: row.line,
+                        key: row.key.clone(),
+                        outcome: outcome.clone(),
+                        id: id.clone().unwrap_or_default(),
+                        error: String::new(),
+                    });
+                }
+                Some(_) => {
+                    todo.resent += 1;
+                    todo.pending.push((row, true));
+                }
+                None => todo.pending.push((row, false)),
+            }
+        }
+        todo
+    }
+}
+
+/// Sends the pending rows `concurrency` at a time, journaling each; a fatal answer stops the
+/// rows not yet started. The progress line says what the rows in flight wait for.
+async fn send_all<T: Sync>(
+    pending: Vec<(&Row<T>, bool)>,
+    journal: &Journal,
+    sender: &dyn RowSender<T>,
+    concurrency: usize,
+    bar: &indicatif::ProgressBar,
+) -> Vec<CliResult<Option<Answered>>> {
+    let stop = AtomicBool::new(false);
+    let failures = std::sync::atomic::AtomicU64::new(0);
+    let (stop, failures) = (&stop, &failures);
+    let work = futures_util::stream::iter(pending)
+        .map(|(row, resend)| async move {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            let answered = send_row(row, resend, journal, sender).await?;
+            if answered.1.is_some() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            if answered.0.outcome == "failed" {
+                failures.fetch_add(1, Ordering::SeqCst);
+            }
+            bar.inc(1);
+            Ok(Some(answered))
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<CliResult<Option<Answered>>>>();
+    let ticker = async {
+        loop {
+            bar.set_message(progress_message(
+                failures.load(Ordering::SeqCst),
+                &sender.stats(),
+            ));
+            SystemClock.sleep(Duration::from_millis(250)).await;
+        }
+    };
+    tokio::select! {
+        results = work => results,
+        never = ticker => never,
+    }
+}
+
+/// One row: journaled as started, sent, then journaled with its answer.
+async fn send_row<T: Sync>(
+    row: &Row<T>,
+    resend: bool,
+    journal: &Journal,
+    sender: &dyn RowSender<T>,
+) -> CliResult<Answered> {
+    journal
+        .record(&Entry::Started {
+            row: row.line,
+            key: row.key.clone(),
+        })
+        .await?;
+    let mut line = ReportLine {
+        line: row.line,
+        key: row.key.clone(),
+        outcome: String::new(),
+        id: String::new(),
+        error: String::new(),
+    };
+    let mut fatal = None;
+    let entry = match sender.send(&row.item, resend).await {
+        Sent::Done(outcome, id) => {
+            line.outcome = outcome.into();
+            line.id = id.clone().unwrap_or_default();
+            Entry::Done {
+                row: row.line,
+                key: row.key.clone(),
+                outcome: outcome.into(),
+                id,
+            }
+        }
+        Sent::Failed(error) => {
+            line.outcome = "failed".into();
+            line.error = error.clone();
+            Entry::Failed {
+                row: row.line,
+                key: row.key.clone(),
+                error,
+            }
+        }
+        Sent::Fatal(e) => {
+            line.outcome = "failed".into();
+            line.error = e.message.clone();
+            let entry = Entry::Failed {
+                row: row.line,
+                key: row.key.clone(),
+                error: e.message.clone(),
+            };
+            fatal = Some(e);
+            entry
+        }
+    };
+    journal.record(&entry).await?;
+    Ok((line, fatal))
 }
 
 /// Writes the report (row, key, outcome, id, error), sorted by row, atomically.
