@@ -7,4 +7,5 @@ mod bad_input;
 mod hostile;
 mod incremental;
 mod postgres;
+mod processes;
 mod support;

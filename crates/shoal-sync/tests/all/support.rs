@@ -163,3 +163,11 @@ pub async fn execute(db: &DbUrl, sql: &str) {
         }
     }
 }
+
+/// Asserts two tables are equal, naming the first difference (not printing them whole).
+pub fn same_rows(got: &[Row], want: &[Row], what: &str) {
+    assert_eq!(got.len(), want.len(), "row counts differ ({what})");
+    if let Some((g, w)) = got.iter().zip(want).find(|(g, w)| g != w) {
+        panic!("first differing row ({what}):\n got  {g:?}\n want {w:?}");
+    }
+}

@@ -94,7 +94,8 @@ pub struct PearlDiverConfig {
     /// spaced back from there, so the same record is "seen" later in a later listing. `Some(t)`:
     /// records are spaced back from `t` in every listing, so they come back unchanged — what a
     /// test that syncs twice needs, together with [`PearlDiver::add_records`] and
-    /// [`PearlDiver::touch_records`].
+    /// [`PearlDiver::touch_records`]. A full window that starts after `t` still loses the
+    /// records that have aged past 90 days; a test on the wall clock freezes a little ahead.
     pub frozen_at: Option<SystemTime>,
 }
 
