@@ -142,6 +142,7 @@ pub(crate) fn plan(state: &AudienceState, now: OffsetDateTime, lag: Duration) ->
 }
 
 /// A sentence for people on how a window was chosen.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn describe(mode: &WindowMode, window: &AudienceWindow) -> String {
     match mode {
         WindowMode::Full { reason } => reason.describe(),

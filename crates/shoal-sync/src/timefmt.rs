@@ -17,6 +17,7 @@ pub(crate) fn ts(at: OffsetDateTime) -> String {
 }
 
 /// A stored timestamp back.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn parse_ts(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
