@@ -413,12 +413,33 @@ impl Syncer {
             .raw()
             .resume_from(cursor.clone().map(Cursor::new))
             .by_page();
-        let mut pages = std::pin::pin!(pages);
+        // The next page is fetched and parsed while this one is written: a task feeds a
+        // one-page channel and is aborted when this future ends or is dropped.
+        let max_bytes = self.options.max_record_bytes;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<shoal_core::Result<Fetched>>(1);
+        let feeder = AbortOnDrop(tokio::spawn(async move {
+            let mut pages = std::pin::pin!(pages);
+            loop {
+                let item = match pages.try_next().await {
+                    Ok(Some(page)) => Ok(Fetched {
+                        rows: page_rows(&page.items, max_bytes),
+                        records: page.items.len() as u64,
+                        next: page.next.map(|c| c.as_str().to_owned()),
+                    }),
+                    Ok(None) => return,
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        }));
         loop {
-            let page = match pages.try_next().await {
-                Ok(Some(page)) => page,
-                Ok(None) => break,
-                Err(e) => {
+            let page = match rx.recv().await {
+                Some(Ok(page)) => page,
+                None => break,
+                Some(Err(e)) => {
                     let e = SyncError::Api(e);
                     let _ = session.note_error(run_id, &e.to_string()).await;
                     return Err(e);
@@ -426,10 +447,11 @@ impl Syncer {
             };
             let index = report.counts.pages;
             self.at(Point::Fetched { page: index });
-            let rows = page_rows(&page.items, self.options.max_record_bytes);
-            let next = page.next.map(|c| c.as_str().to_owned());
-            let records = page.items.len() as u64;
-            drop(page.items);
+            let Fetched {
+                rows,
+                records,
+                next,
+            } = page;
             let merged = session
                 .commit_page(PageWrite {
                     run_id,
@@ -459,6 +481,7 @@ impl Syncer {
                 break;
             }
         }
+        drop(feeder);
         Ok(())
     }
 
@@ -466,6 +489,22 @@ impl Syncer {
         if let Some(hook) = &self.options.hook {
             hook(point);
         }
+    }
+}
+
+/// A fetched page, parsed.
+struct Fetched {
+    rows: crate::row::PageRows,
+    records: u64,
+    next: Option<String>,
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -42,8 +42,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use shoal_core::Cursor;
-use shoal_pearldiver::{AudienceWindow, MAX_DAYS};
+use shoal_core::{Cursor, SharedClock, SystemClock};
+use shoal_pearldiver::{AudienceWindow, MAX_DAYS, PearlDiverClient};
 use time::OffsetDateTime;
 
 use crate::error::{SyncError, SyncResult};
@@ -339,6 +339,109 @@ impl SingerState {
 
 /// The longest window, for callers that need to say it.
 pub const FULL_WINDOW: AudienceWindow = AudienceWindow::LastDays(MAX_DAYS);
+
+/// How [`export`] runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SingerOptions {
+    /// Subtracted from the previous export's start to get `since` (default 1 hour).
+    pub lag: Duration,
+    /// Records larger than this (bytes of JSON) are skipped (default 4 MiB).
+    pub max_record_bytes: usize,
+    /// Time: the export's start and `time_extracted` (default: the system clock).
+    pub clock: SharedClock,
+}
+
+impl Default for SingerOptions {
+    fn default() -> Self {
+        Self {
+            lag: Duration::from_secs(3_600),
+            max_record_bytes: 4 << 20,
+            clock: SystemClock::shared(),
+        }
+    }
+}
+
+impl SingerOptions {
+    /// Sets the lag.
+    pub fn lag(mut self, lag: Duration) -> Self {
+        self.lag = lag;
+        self
+    }
+    /// Sets the clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// What [`export`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ExportSummary {
+    /// The window asked for.
+    pub window: AudienceWindow,
+    /// How it was chosen.
+    pub mode: WindowMode,
+    /// Pages exported.
+    pub pages: u64,
+    /// Records received.
+    pub records: u64,
+    /// RECORD messages written.
+    pub written: u64,
+    /// Records skipped.
+    pub skipped: u64,
+}
+
+/// Exports audience `key` as Singer messages to `out`: SCHEMA, then each page's RECORDs
+/// followed by a STATE, continuing from `state` (see [`SingerState::next_export`]); `state`
+/// ends as the last STATE written. Another stream's bookmarks are kept.
+pub async fn export<W: Write>(
+    client: &PearlDiverClient,
+    key: u64,
+    state: &mut SingerState,
+    options: &SingerOptions,
+    out: W,
+) -> SyncResult<ExportSummary> {
+    use futures_util::TryStreamExt as _;
+
+    let io = |source: io::Error| SyncError::Io {
+        path: "Singer output".into(),
+        source,
+    };
+    let now = OffsetDateTime::from(options.clock.system_now());
+    let plan = state
+        .next_export(key, now, options.lag)
+        .map_err(|e| SyncError::InvalidInput(format!("Singer state: {e}")))?;
+    let mut writer = SingerWriter::new(out, key, now).max_record_bytes(options.max_record_bytes);
+    writer.schema().map_err(io)?;
+    let mut summary = ExportSummary {
+        window: plan.window,
+        mode: plan.mode.clone(),
+        pages: 0,
+        records: 0,
+        written: 0,
+        skipped: 0,
+    };
+    let pages = client
+        .audiences()
+        .records(key, plan.window)
+        .raw()
+        .resume_from(plan.cursor.clone())
+        .by_page();
+    let mut pages = std::pin::pin!(pages);
+    while let Some(page) = pages.try_next().await? {
+        let count = writer.page(&page.items).map_err(io)?;
+        summary.pages += 1;
+        summary.records += page.items.len() as u64;
+        summary.written += count.written;
+        summary.skipped += count.skipped;
+        let next = page.next.map(|c| c.as_str().to_owned());
+        state.set(key, Bookmark::new(plan.window, plan.started_at, next));
+        writer.state(state).map_err(io)?;
+    }
+    Ok(summary)
+}
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,7 @@ pub(crate) const SQLITE: &[(i64, &str)] = &[(
         first_seen_at TEXT NOT NULL,
         last_seen_at  TEXT NOT NULL,
         PRIMARY KEY (audience_key, id)
-    ) WITHOUT ROWID;
+    );
     CREATE TABLE sync_runs (
         run_id       INTEGER PRIMARY KEY AUTOINCREMENT,
         audience_key INTEGER NOT NULL,

@@ -305,15 +305,16 @@ struct SqliteSession {
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
-const UPSERT: &str = "INSERT INTO records (audience_key, id, first_name, last_name, email,
+const INSERT: &str = "INSERT INTO records (audience_key, id, first_name, last_name, email,
         company_name, phones, addresses, company, sessions, raw, first_seen_at, last_seen_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
-    ON CONFLICT (audience_key, id) DO UPDATE SET
-        first_name = excluded.first_name, last_name = excluded.last_name,
-        email = excluded.email, company_name = excluded.company_name,
-        phones = excluded.phones, addresses = excluded.addresses,
-        company = excluded.company, sessions = excluded.sessions,
-        raw = excluded.raw, last_seen_at = excluded.last_seen_at";
+    ON CONFLICT (audience_key, id) DO NOTHING";
+
+/// The later copy wins; `first_seen_at` is kept. Matches no row when the raw JSON is the same.
+const UPDATE_CHANGED: &str = "UPDATE records SET first_name = ?3, last_name = ?4, email = ?5,
+        company_name = ?6, phones = ?7, addresses = ?8, company = ?9, sessions = ?10,
+        raw = ?11, last_seen_at = ?12
+    WHERE audience_key = ?1 AND id = ?2 AND raw IS NOT ?11";
 
 const ADVANCE: &str = "UPDATE sync_runs SET cursor = ?1, pages = pages + 1,
         records = records + ?2, inserted = inserted + ?3, updated = updated + ?4,
@@ -400,48 +401,39 @@ fn commit(c: &mut Connection, url: &DbUrl, page: PageWrite) -> SyncResult<Merged
     let seen = ts(page.seen_at);
     let mut merged = Merged::default();
     {
-        let mut probe = tx
-            .prepare_cached("SELECT raw = ?3 FROM records WHERE audience_key = ?1 AND id = ?2")
-            .map_err(&err)?;
-        let mut upsert = tx.prepare_cached(UPSERT).map_err(&err)?;
+        // New rows cost one statement; an existing row two (changed) or three (unchanged).
+        let mut insert = tx.prepare_cached(INSERT).map_err(&err)?;
+        let mut update = tx.prepare_cached(UPDATE_CHANGED).map_err(&err)?;
         let mut touch = tx
             .prepare_cached(
                 "UPDATE records SET last_seen_at = ?3 WHERE audience_key = ?1 AND id = ?2",
             )
             .map_err(&err)?;
         for row in &page.rows {
-            let same: Option<bool> = probe
-                .query_row(params![page.audience, row.id, row.raw], |r| r.get(0))
-                .optional()
-                .map_err(&err)?;
-            if same == Some(true) {
+            let values = params![
+                page.audience,
+                row.id,
+                row.first_name,
+                row.last_name,
+                row.email,
+                row.company_name,
+                row.phones,
+                row.addresses,
+                row.company,
+                row.sessions,
+                row.raw,
+                seen,
+            ];
+            if insert.execute(values).map_err(&err)? == 1 {
+                merged.inserted += 1;
+            } else if update.execute(values).map_err(&err)? == 1 {
+                merged.updated += 1;
+            } else {
                 merged.unchanged += 1;
                 touch
                     .execute(params![page.audience, row.id, seen])
                     .map_err(&err)?;
-                continue;
             }
-            if same.is_some() {
-                merged.updated += 1;
-            } else {
-                merged.inserted += 1;
-            }
-            upsert
-                .execute(params![
-                    page.audience,
-                    row.id,
-                    row.first_name,
-                    row.last_name,
-                    row.email,
-                    row.company_name,
-                    row.phones,
-                    row.addresses,
-                    row.company,
-                    row.sessions,
-                    row.raw,
-                    seen,
-                ])
-                .map_err(&err)?;
         }
     }
     let now = ts(page.now);

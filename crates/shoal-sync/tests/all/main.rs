@@ -8,4 +8,5 @@ mod hostile;
 mod incremental;
 mod postgres;
 mod processes;
+mod singer;
 mod support;
