@@ -11,7 +11,7 @@
 //! - `sqlite` (default): the embedded destination (rusqlite with SQLite bundled);
 //! - `postgres` (default): the Postgres destination (tokio-postgres, no TLS yet) with an
 //!   advisory lock per audience, so that many workers can share one database;
-//! - `test-util`: [`test_util::PostgresServer`], a throwaway Postgres cluster for tests;
+//! - `test-util`: `test_util::PostgresServer`, a throwaway Postgres cluster for tests;
 //! - `sync-worker`: the `sync-worker` binary the multi-process tests spawn.
 //!
 //! Without `sqlite` and `postgres`, only the [`singer`] module and the types build.
