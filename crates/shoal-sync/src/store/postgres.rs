@@ -305,7 +305,12 @@ const UPSERT: &str = "WITH input AS (
             AS t(id, first_name, last_name, email, company_name,
                  phones, addresses, company, sessions, raw)
     ), old AS (
-        SELECT r.id, r.raw FROM records r JOIN input i ON r.audience_key = $1::int8 AND r.id = i.id
+        -- One primary-key lookup per id: a LATERAL subquery with LIMIT is never flattened into
+        -- a join. A join (or `= ANY`) lets the planner, on the stale statistics of a table
+        -- that grows during the sync, scan the whole audience for every page instead.
+        SELECT i.id, o.raw FROM input i CROSS JOIN LATERAL (
+            SELECT r.raw FROM records r WHERE r.audience_key = $1::int8 AND r.id = i.id LIMIT 1
+        ) o
     ), up AS (
         INSERT INTO records (audience_key, id, first_name, last_name, email, company_name,
                              phones, addresses, company, sessions, raw, first_seen_at, last_seen_at)

@@ -80,7 +80,7 @@ pub(crate) const POSTGRES: &[(i64, &str)] = &[(
         first_seen_at TIMESTAMPTZ NOT NULL,
         last_seen_at  TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (audience_key, id)
-    );
+    ) WITH (toast_tuple_target = 8160);
     CREATE TABLE sync_runs (
         run_id       BIGSERIAL PRIMARY KEY,
         audience_key BIGINT NOT NULL,
