@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 use crate::error::{SyncError, SyncResult};
 use crate::plan::{Planned, WindowMode, describe, plan};
 use crate::row::page_rows;
-use crate::store::{self, Counts, Hook, LockPolicy, NewRun, PageWrite, Point, Store, key_i64};
+use crate::store::{
+    self, Counts, Hook, LockPolicy, NewRun, PageWrite, Point, Session, Store, key_i64,
+};
 use crate::url::DbUrl;
 
 /// Which audiences to sync: `all`, or keys (`17,23`).
@@ -363,49 +365,88 @@ impl Syncer {
             report.note = Some("another worker holds this audience's lock: skipped".into());
             return Ok(());
         };
-        // Read only now, under the lock: a worker we waited for may have finished a run.
-        let state = session.state(audience).await?;
-        let now = OffsetDateTime::from(self.options.clock.system_now());
-        let (run_id, window, started_at, mut cursor, mode) =
-            match plan(&state, now, self.options.lag) {
-                Planned::Resume(open) => (
-                    open.run_id,
-                    open.window,
-                    open.started_at,
-                    open.cursor,
-                    WindowMode::Resumed {
-                        pages_before: open.pages,
-                    },
-                ),
-                Planned::New {
-                    window,
-                    mode,
-                    abandon,
-                } => {
-                    if let Some(old) = abandon {
-                        session
-                            .abandon_run(old, "its window passed Pearl Diver's 90-day limit")
+        // A resumed run whose saved page token Pearl Diver refuses (400: expired, say) is
+        // abandoned once for a fresh run; its committed pages stay (the merge is idempotent).
+        let mut fresh_allowed = true;
+        loop {
+            // Read only now, under the lock: a worker we waited for may have finished a run.
+            let state = session.state(audience).await?;
+            let now = OffsetDateTime::from(self.options.clock.system_now());
+            let (run_id, window, started_at, cursor, mode) =
+                match plan(&state, now, self.options.lag) {
+                    Planned::Resume(open) => (
+                        open.run_id,
+                        open.window,
+                        open.started_at,
+                        open.cursor,
+                        WindowMode::Resumed {
+                            pages_before: open.pages,
+                        },
+                    ),
+                    Planned::New {
+                        window,
+                        mode,
+                        abandon,
+                    } => {
+                        if let Some(old) = abandon {
+                            session
+                                .abandon_run(old, "its window passed Pearl Diver's 90-day limit")
+                                .await?;
+                        }
+                        let note = describe(&mode, &window);
+                        let run_id = session
+                            .start_run(NewRun {
+                                audience,
+                                name: &report.name,
+                                window: &window,
+                                started_at: now,
+                                note: Some(&note),
+                            })
                             .await?;
+                        (run_id, window, now, None, mode)
                     }
-                    let note = describe(&mode, &window);
-                    let run_id = session
-                        .start_run(NewRun {
-                            audience,
-                            name: &report.name,
-                            window: &window,
-                            started_at: now,
-                            note: Some(&note),
-                        })
+                };
+            report.run_id = Some(run_id);
+            report.window = Some(window);
+            report.note = Some(describe(&mode, &window));
+            report.mode = Some(mode);
+            tracing::info!(audience = key, run_id, ?window, "sync run");
+            let resumed_at = cursor.clone();
+            match self
+                .pages(&mut *session, report, run_id, window, started_at, cursor)
+                .await
+            {
+                Err(SyncError::Api(e))
+                    if fresh_allowed
+                        && resumed_at.is_some()
+                        && e.status().is_some_and(|s| s.as_u16() == 400) =>
+                {
+                    tracing::warn!(audience = key, run_id, error = %e, "saved page token refused");
+                    session
+                        .abandon_run(
+                            run_id,
+                            "Pearl Diver refused its saved page token (400): replaced by a new run",
+                        )
                         .await?;
-                    (run_id, window, now, None, mode)
+                    fresh_allowed = false;
                 }
-            };
-        report.run_id = Some(run_id);
-        report.window = Some(window);
-        report.note = Some(describe(&mode, &window));
-        report.mode = Some(mode);
-        tracing::info!(audience = key, run_id, ?window, "sync run");
+                other => return other,
+            }
+        }
+    }
 
+    /// The page loop of one run, from `cursor`.
+    async fn pages(
+        &self,
+        session: &mut dyn Session,
+        report: &mut AudienceReport,
+        run_id: i64,
+        window: AudienceWindow,
+        started_at: OffsetDateTime,
+        mut cursor: Option<String>,
+    ) -> SyncResult<()> {
+        let key = report.key;
+        let audience = key_i64(key)?;
         let pages = self
             .client
             .audiences()
@@ -440,9 +481,8 @@ impl Syncer {
                 Some(Ok(page)) => page,
                 None => break,
                 Some(Err(e)) => {
-                    let e = SyncError::Api(e);
                     let _ = session.note_error(run_id, &e.to_string()).await;
-                    return Err(e);
+                    return Err(SyncError::Api(e));
                 }
             };
             let index = report.counts.pages;

@@ -76,6 +76,7 @@ pub fn record_schema() -> Value {
 
 /// What [`SingerWriter::page`] wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageCount {
     /// RECORD messages written.
     pub written: u64,
@@ -160,6 +161,7 @@ impl<W: Write> SingerWriter<W> {
 /// The value of a STATE message: a bookmark per stream; other keys (and other streams'
 /// bookmarks) are kept as found.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SingerState {
     /// Bookmarks by stream name.
     #[serde(default)]

@@ -34,6 +34,7 @@ pub enum LockPolicy {
 
 /// Counters of a run (or of the part of it one invocation did).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Counts {
     /// Pages committed.
     pub pages: u64,

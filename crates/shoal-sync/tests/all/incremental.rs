@@ -170,24 +170,28 @@ async fn sqlite_second_run_counts_exactly_the_new_and_changed_records() {
     second_run_counts_exactly_the_new_and_changed_records(&db).await;
 }
 
-/// A client of `pd` whose `nth` page request (from 1) answers 503.
-fn failing_client(
+/// A client of `pd` whose page requests `answer` may fail: given the request's number (from
+/// 1) and query, it returns a status to answer instead of forwarding.
+fn client_with(
     pd: &shoal_testkit::pearldiver::PearlDiver,
     clock: &ManualClock,
-    nth: u64,
+    answer: impl Fn(u64, &str) -> Option<u16> + Send + Sync + 'static,
 ) -> shoal_pearldiver::PearlDiverClient {
     use shoal_core::Transport as _;
     let inner = Arc::new(shoal_core::ReqwestTransport::new().unwrap());
     let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let answer = Arc::new(answer);
     let transport = move |req: shoal_core::http::Request<shoal_core::Bytes>| {
-        let (inner, seen) = (inner.clone(), seen.clone());
+        let (inner, seen, answer) = (inner.clone(), seen.clone(), answer.clone());
         async move {
-            let page = req.uri().path().ends_with("/audiences/17");
-            if page && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == nth {
-                return Ok(shoal_core::http::Response::builder()
-                    .status(503)
-                    .body(shoal_core::Bytes::new())
-                    .unwrap());
+            if req.uri().path().ends_with("/audiences/17") {
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                if let Some(status) = answer(n, req.uri().query().unwrap_or_default()) {
+                    return Ok(shoal_core::http::Response::builder()
+                        .status(status)
+                        .body(shoal_core::Bytes::new())
+                        .unwrap());
+                }
             }
             inner.send(req).await
         }
@@ -202,6 +206,15 @@ fn failing_client(
         .retry_policy(shoal_core::RetryPolicy::never())
         .build()
         .unwrap()
+}
+
+/// A client of `pd` whose `nth` page request (from 1) answers 503.
+fn failing_client(
+    pd: &shoal_testkit::pearldiver::PearlDiver,
+    clock: &ManualClock,
+    nth: u64,
+) -> shoal_pearldiver::PearlDiverClient {
+    client_with(pd, clock, move |n, _| (n == nth).then_some(503))
 }
 
 /// An API failure mid-run keeps the committed pages; the next sync resumes from the committed
@@ -423,4 +436,64 @@ async fn a_dry_run_plans_without_writing_or_fetching_records() {
     ));
     let err = Syncer::plan(&c, &db, &sel("99"), &opts).await.unwrap_err();
     assert!(err.to_string().contains("audience 99"), "{err}");
+}
+
+#[tokio::test]
+async fn a_refused_saved_page_token_replaces_the_run_with_a_fresh_one() {
+    let (_a, db) = sqlite_db();
+    let (_b, reference) = sqlite_db();
+    let clock = ManualClock::new();
+    let pd = emulator(&clock, vec![AudienceSpec::new(17, "Boston", 4_500)]).await;
+    let opts = || SyncOptions::default().clock(clock.shared());
+    let broken = Syncer::open(failing_client(&pd, &clock, 3), &db, opts())
+        .await
+        .unwrap()
+        .sync(&sel("17"))
+        .await
+        .unwrap();
+    assert_eq!(broken.audiences[0].counts.pages, 2);
+    let stale = scalar(&db, "SELECT cursor FROM sync_runs").await.unwrap();
+
+    // The saved token has expired at the vendor: 400 for it, and only for it.
+    clock.advance(Duration::from_secs(1));
+    let refusing = client_with(&pd, &clock, move |_, query| {
+        query.contains(&stale).then_some(400)
+    });
+    let fresh = Syncer::open(refusing, &db, opts())
+        .await
+        .unwrap()
+        .sync(&sel("17"))
+        .await
+        .unwrap();
+    let a = &fresh.audiences[0];
+    assert_eq!(a.outcome, Outcome::Synced, "{a:?}");
+    assert_eq!(
+        a.mode,
+        Some(WindowMode::Full {
+            reason: FullReason::FirstRun
+        })
+    );
+    assert_ne!(a.run_id, broken.audiences[0].run_id);
+    // One second later the oldest record has aged out of the 90-day window: 4,499 in all.
+    assert_eq!((a.counts.inserted, a.counts.unchanged), (2_499, 2_000));
+    let runs = scalar(
+        &db,
+        "SELECT group_concat(status || ':' || coalesce(note, ''), ' | ') FROM (SELECT * FROM sync_runs ORDER BY run_id)",
+    )
+    .await
+    .unwrap();
+    assert!(
+        runs.starts_with("abandoned:Pearl Diver refused its saved page token"),
+        "{runs}"
+    );
+    assert!(runs.contains(" | done:first run"), "{runs}");
+    assert!(
+        syncer(&pd, &clock, &reference)
+            .await
+            .sync(&sel("17"))
+            .await
+            .unwrap()
+            .ok
+    );
+    same_rows(&dump(&db).await, &dump(&reference).await, "fresh vs whole");
 }
