@@ -486,7 +486,11 @@ impl Syncer {
                 }
             };
             let index = report.counts.pages;
-            self.at(Point::Fetched { page: index });
+            self.at(Point::Fetched {
+                audience: key,
+                page: index,
+                records: page.records,
+            });
             let Fetched {
                 rows,
                 records,
@@ -515,7 +519,11 @@ impl Syncer {
                 unchanged: merged.unchanged,
                 skipped: rows.skipped,
             });
-            self.at(Point::AfterCommit { page: index + 1 });
+            self.at(Point::AfterCommit {
+                audience: key,
+                page: index + 1,
+                last: next.is_none(),
+            });
             cursor = next;
             if cursor.is_none() {
                 break;

@@ -36,14 +36,18 @@ fn args() -> Result<HashMap<String, String>, BoxError> {
 fn stall_hook(spec: &str) -> Result<Hook, BoxError> {
     let (kind, n) = spec.split_once(':').ok_or("--stall-at takes KIND:N")?;
     let n: u64 = n.parse()?;
-    let want = match kind {
-        "fetched" => Point::Fetched { page: n },
-        "before-commit" => Point::BeforeCommit { page: n },
-        "after-commit" => Point::AfterCommit { page: n },
-        other => return Err(format!("unknown stall point {other}").into()),
-    };
+    if !["fetched", "before-commit", "after-commit"].contains(&kind) {
+        return Err(format!("unknown stall point {kind}").into());
+    }
+    let kind = kind.to_owned();
     Ok(Arc::new(move |p| {
-        if p == want {
+        let hit = match p {
+            Point::Fetched { page, .. } => kind == "fetched" && page == n,
+            Point::BeforeCommit { page, .. } => kind == "before-commit" && page == n,
+            Point::AfterCommit { page, .. } => kind == "after-commit" && page == n,
+            _ => false,
+        };
+        if hit {
             println!("STALLED");
             let _ = std::io::stdout().flush();
             loop {

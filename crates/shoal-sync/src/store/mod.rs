@@ -71,25 +71,47 @@ pub(crate) struct NewRun<'a> {
     pub note: Option<&'a str>,
 }
 
-/// Where a test may stop a sync (feature `test-util`): the kill -9 tests stop the worker there.
+/// A point of the page loop, given to [`SyncOptions::hook`](crate::SyncOptions::hook): for
+/// progress reporting, and for tests that stop a worker there (the kill -9 tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Point {
     /// A page was fetched; nothing of it is written yet.
     Fetched {
+        /// The audience.
+        audience: u64,
         /// Pages committed before this one in this invocation.
         page: u64,
+        /// Records in the page.
+        records: u64,
     },
     /// The page's rows and cursor are written inside the open transaction, not yet committed.
     BeforeCommit {
+        /// The audience.
+        audience: u64,
         /// Pages committed before this one in this invocation.
         page: u64,
     },
     /// The page is committed.
     AfterCommit {
+        /// The audience.
+        audience: u64,
         /// Pages committed in this invocation, this one included.
         page: u64,
+        /// Whether it was the run's last page.
+        last: bool,
     },
+}
+
+impl Point {
+    /// The audience.
+    pub fn audience(&self) -> u64 {
+        match *self {
+            Self::Fetched { audience, .. }
+            | Self::BeforeCommit { audience, .. }
+            | Self::AfterCommit { audience, .. } => audience,
+        }
+    }
 }
 
 /// A hook called at each [`Point`].

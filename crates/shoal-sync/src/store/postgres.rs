@@ -476,6 +476,7 @@ impl Session for PgSession {
         }
         if let Some(hook) = &page.hook {
             hook(Point::BeforeCommit {
+                audience: u64::try_from(page.audience).unwrap_or(0),
                 page: page.page_index,
             });
         }

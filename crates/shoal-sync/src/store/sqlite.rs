@@ -474,6 +474,7 @@ fn commit(c: &mut Connection, url: &DbUrl, page: PageWrite) -> SyncResult<Merged
     }
     if let Some(hook) = &page.hook {
         hook(Point::BeforeCommit {
+            audience: u64::try_from(page.audience).unwrap_or(0),
             page: page.page_index,
         });
     }

@@ -282,7 +282,7 @@ async fn a_dropped_sync_future_never_leaves_half_a_page() {
     let cancel = Arc::new(tokio::sync::Notify::new());
     let notify = cancel.clone();
     let hook: shoal_sync::Hook = Arc::new(move |p| {
-        if let Point::Fetched { page: 2 } = p {
+        if let Point::Fetched { page: 2, .. } = p {
             notify.notify_one();
         }
     });
@@ -375,14 +375,31 @@ async fn several_audiences_run_within_the_bound_and_all_land() {
             .collect(),
     )
     .await;
+    let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = finished.clone();
+    let progress: shoal_sync::Hook = Arc::new(move |p| {
+        if let Point::AfterCommit { last: true, .. } = p {
+            seen.lock().unwrap().push(p.audience());
+        }
+    });
     let s = Syncer::open(
         client(&pd, clock.shared()),
         &db,
-        SyncOptions::default().clock(clock.shared()).concurrency(3),
+        SyncOptions::default()
+            .clock(clock.shared())
+            .concurrency(3)
+            .hook(progress),
     )
     .await
     .unwrap();
     let summary = s.sync(&AudienceSelection::All).await.unwrap();
+    let mut done = finished.lock().unwrap().clone();
+    done.sort_unstable();
+    assert_eq!(
+        done,
+        [1, 2, 3, 4, 5],
+        "each audience's last page reported once"
+    );
     assert!(summary.ok, "{summary:?}");
     let keys: Vec<u64> = summary.audiences.iter().map(|a| a.key).collect();
     assert_eq!(keys, [1, 2, 3, 4, 5]);
