@@ -14,6 +14,7 @@ mod overhead;
 mod pacing;
 mod report;
 mod storm;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -52,7 +53,7 @@ pub fn workspace_root() -> PathBuf {
 pub fn run(args: &[String]) -> ExitCode {
     let quick = args.iter().any(|a| a == "--quick");
     if cfg!(debug_assertions) {
-        eprintln!("==> building release binaries (xtask, shoal)");
+        eprintln!("==> building release binaries (xtask, shoal, sync-worker)");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let built = Command::new(&cargo)
             .args([
@@ -63,6 +64,10 @@ pub fn run(args: &[String]) -> ExitCode {
                 "xtask",
                 "-p",
                 "shoal-cli",
+                "-p",
+                "shoal-sync",
+                "--features",
+                "shoal-sync/sync-worker",
             ])
             .status();
         if !built.is_ok_and(|s| s.success()) {
@@ -120,9 +125,9 @@ async fn scenarios(plan: Plan) -> BenchResult<Vec<Row>> {
     macro_rules! scenario {
         ($n:literal, $name:literal, $run:expr) => {
             if plan.only.is_some_and(|o| o.to_string() != $n) {
-                eprintln!(concat!("==> ", $n, "/6 ", $name, " (skipped)"));
+                eprintln!(concat!("==> ", $n, "/7 ", $name, " (skipped)"));
             } else {
-                eprintln!(concat!("==> ", $n, "/6 ", $name));
+                eprintln!(concat!("==> ", $n, "/7 ", $name));
                 match $run.await {
                     Ok(r) => rows.extend(r),
                     Err(e) => {
@@ -139,6 +144,7 @@ async fn scenarios(plan: Plan) -> BenchResult<Vec<Row>> {
     scenario!("4", "rate-limit adherence", pacing::run(plan));
     scenario!("5", "decode", decode::run(plan));
     scenario!("6", "limiter memory", memory::run(plan));
+    scenario!("7", "sync", sync::run(plan));
     if failed.is_empty() {
         Ok(rows)
     } else {

@@ -52,6 +52,14 @@ impl AudienceWindow {
         Ok(window)
     }
 
+    /// The first instant the window covers, for a listing begun at `begun`.
+    pub fn start(&self, begun: OffsetDateTime) -> OffsetDateTime {
+        match self {
+            Self::LastDays(days) => begun - time::Duration::days(i64::from(*days)),
+            Self::Since(since) => *since,
+        }
+    }
+
     /// From `instant` on. Its age is checked against the client's clock when a request is made.
     pub fn since(instant: OffsetDateTime) -> Self {
         Self::Since(instant)

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::data::{WINDOW_SECS, write_page};
+use super::changes::index_at;
+use super::data::{WINDOW_SECS, seen_at, write_page_of};
 use super::{PageShape, PdState};
 use crate::wire::{bearer, empty, form_map, json_bytes};
 
@@ -135,20 +136,44 @@ pub(crate) async fn get_audience(
     if range.is_some() && since.is_some() {
         return bad();
     }
+    let frozen = st.cfg.frozen_at.map(|at| {
+        at.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    });
+    let changes = st.changes.lock().map(|c| c.of(key).cloned()).ok().flatten();
+    // The window's start, as of a listing ending at `t`.
+    let window_start = |t: i64| match (range, since) {
+        (Some(days), _) => t - days * 86_400,
+        (None, Some(s)) => s,
+        (None, None) => t - WINDOW_SECS,
+    };
+    // Base records in the window: those seen after its start on the base timeline.
+    let base_count = |t: i64| match frozen {
+        None => match (range, since) {
+            (Some(days), _) => audience.size * days as u64 / 90,
+            (None, Some(s)) => {
+                let span = (t - s).clamp(0, WINDOW_SECS) as u128;
+                (u128::from(audience.size) * span / WINDOW_SECS as u128) as u64
+            }
+            (None, None) => audience.size,
+        },
+        Some(asof) => {
+            let span = (asof - window_start(t)).clamp(0, WINDOW_SECS) as u128;
+            (u128::from(audience.size) * span / WINDOW_SECS as u128) as u64
+        }
+    };
+    let extra = |t: i64| match &changes {
+        Some(c) => c.extra_ranges(base_count(t), window_start(t), t),
+        None => Vec::new(),
+    };
     let token = match q.get("pageToken").filter(|t| !t.is_empty()) {
         Some(t) => match PageToken::decode(t) {
             Some(tok) if tok.a == key && tok.o <= tok.n => tok,
             _ => return bad(),
         },
         None => {
-            let n = match (range, since) {
-                (Some(days), _) => audience.size * days as u64 / 90,
-                (None, Some(t)) => {
-                    let span = (now - t).clamp(0, WINDOW_SECS) as u128;
-                    (u128::from(audience.size) * span / WINDOW_SECS as u128) as u64
-                }
-                (None, None) => audience.size,
-            };
+            let n = base_count(now) + extra(now).iter().map(|r| r.end - r.start).sum::<u64>();
             PageToken {
                 a: key,
                 o: 0,
@@ -172,21 +197,26 @@ pub(crate) async fn get_audience(
         }
         .encode()
     });
+    // A page of an unknown shape carries no records (and, reshaped, no `records` key).
     let written = if shape == PageShape::RecordsMissing {
         0
     } else {
         len
     };
     let mut out = String::with_capacity(256 + written as usize * 900);
-    write_page(
-        &mut out,
-        st.cfg.seed,
-        audience,
-        token.o,
-        written,
-        token.t,
-        next.as_deref(),
-    );
+    let n_base = base_count(token.t);
+    let extra = extra(token.t);
+    let asof = frozen.unwrap_or(token.t);
+    let records = (token.o..token.o + written)
+        .filter_map(|o| index_at(o, n_base, &extra))
+        .map(|i| {
+            let changed = changes.as_ref().and_then(|c| c.seen(i, token.t));
+            (
+                i,
+                changed.unwrap_or_else(|| seen_at(audience.size, i, asof)),
+            )
+        });
+    write_page_of(&mut out, st.cfg.seed, audience, records, next.as_deref());
     reshape(&mut out, &shape);
     st.pages.fetch_add(1, Ordering::Relaxed);
     st.records.fetch_add(len, Ordering::Relaxed);

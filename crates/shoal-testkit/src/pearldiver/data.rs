@@ -117,20 +117,26 @@ pub fn write_page(
     asof: i64,
     next_token: Option<&str>,
 ) {
+    let records = (offset..offset + len).map(|i| (i, seen_at(audience.size, i, asof)));
+    write_page_of(out, seed, audience, records, next_token);
+}
+
+/// Appends one audience page holding the records `(index, seen)` given, in order.
+pub(crate) fn write_page_of(
+    out: &mut String,
+    seed: u64,
+    audience: &AudienceSpec,
+    records: impl Iterator<Item = (u64, i64)>,
+    next_token: Option<&str>,
+) {
     let synth = Synth::new(seed ^ audience.key);
     let name = serde_json::to_string(&audience.name).unwrap_or_else(|_| "\"\"".into());
     let _ = write!(out, r#"{{"key":{},"name":{name},"records":["#, audience.key);
-    for i in offset..offset + len {
-        if i > offset {
+    for (n, (i, seen)) in records.enumerate() {
+        if n > 0 {
             out.push(',');
         }
-        write_record(
-            out,
-            &synth,
-            audience.key,
-            i,
-            seen_at(audience.size, i, asof),
-        );
+        write_record(out, &synth, audience.key, i, seen);
     }
     out.push(']');
     if let Some(t) = next_token {

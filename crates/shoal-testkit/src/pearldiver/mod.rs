@@ -6,11 +6,14 @@
 
 mod api;
 mod auth;
+mod changes;
 mod data;
 mod oauth;
 
+use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -19,6 +22,11 @@ use shoal_core::{SharedClock, SystemClock};
 
 pub use auth::TokenPair;
 pub use data::{write_page, write_record};
+
+/// The `id` of record `index` of audience `key`, as the emulator writes it.
+pub fn record_id(key: u64, index: u64) -> String {
+    format!("pd-{key}-{index:09}")
+}
 
 use crate::authorize::{Consent, RedirectUris};
 use crate::server::{
@@ -81,6 +89,13 @@ pub struct PearlDiverConfig {
     pub preissued_refresh_token: Option<String>,
     /// Requests kept in the traffic record (oldest dropped first).
     pub traffic_capacity: usize,
+    /// `None` (default): a listing's window ends when its first page is served and records are
+    /// spaced back from there, so the same record is "seen" later in a later listing. `Some(t)`:
+    /// records are spaced back from `t` in every listing, so they come back unchanged — what a
+    /// test that syncs twice needs, together with [`PearlDiver::add_records`] and
+    /// [`PearlDiver::touch_records`]. A full window that starts after `t` still loses the
+    /// records that have aged past 90 days; a test on the wall clock freezes a little ahead.
+    pub frozen_at: Option<SystemTime>,
 }
 
 impl Default for PearlDiverConfig {
@@ -104,6 +119,7 @@ impl Default for PearlDiverConfig {
             page_size: 1000,
             preissued_refresh_token: Some("pd-sandbox-refresh-token".into()),
             traffic_capacity: 10_000,
+            frozen_at: None,
         }
     }
 }
@@ -172,6 +188,7 @@ pub struct PdState {
     pub(crate) records: std::sync::atomic::AtomicU64,
     pub(crate) consent: Consent,
     pub(crate) page_shape: std::sync::Mutex<PageShape>,
+    pub(crate) changes: Mutex<changes::Changes>,
 }
 
 /// A running Pearl Diver emulator. Dropping it stops the server.
@@ -200,6 +217,7 @@ impl Service for PdState {
             records: 0.into(),
             consent: Consent::default(),
             page_shape: Default::default(),
+            changes: Mutex::default(),
             cfg: config,
         });
         if let Some(rt) = state.cfg.preissued_refresh_token.clone() {
@@ -264,6 +282,38 @@ impl PearlDiver {
     /// Whether this refresh token would be accepted now (not rotated, revoked or expired).
     pub fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
         self.state.auth.is_live(&self.state, refresh_token)
+    }
+
+    /// Adds `count` new records to audience `key`, seen now (by the emulator's clock), after
+    /// every existing one; returns their indices (record `i` has the id [`record_id`]`(key, i)`).
+    /// A listing that starts from now on and whose window reaches now includes them. Unknown
+    /// keys are ignored (an empty range).
+    ///
+    /// Memory stays flat: one range is kept per call, never a record.
+    pub fn add_records(&self, key: u64, count: u64) -> Range<u64> {
+        let now = self.state.common.unix_now();
+        let Some(spec) = self.state.cfg.audiences.iter().find(|a| a.key == key) else {
+            return 0..0;
+        };
+        match self.state.changes.lock() {
+            Ok(mut c) => c.grow(key, spec.size, count, now),
+            Err(_) => 0..0,
+        }
+    }
+
+    /// Marks records `indices` of audience `key` as seen again now: their `seen_at` becomes now,
+    /// so their content changes (phone `lastSeen`, visit times) and a `since` query whose window
+    /// reaches now returns them, whatever their age. Indices past the audience's records are
+    /// dropped; returns the indices kept. One range is kept per call.
+    pub fn touch_records(&self, key: u64, indices: Range<u64>) -> Range<u64> {
+        let now = self.state.common.unix_now();
+        let Some(spec) = self.state.cfg.audiences.iter().find(|a| a.key == key) else {
+            return 0..0;
+        };
+        match self.state.changes.lock() {
+            Ok(mut c) => c.touch(key, spec.size, indices, now),
+            Err(_) => 0..0,
+        }
     }
 
     /// Memory-related counters.

@@ -476,3 +476,92 @@ async fn a_million_record_audience_pages_through_with_flat_memory() {
         "memory grew {growth} bytes while serving {bytes}"
     );
 }
+
+/// Every record of a listing as (id, record), in order.
+async fn records_of(
+    pd: &PearlDiver,
+    token: &str,
+    key: u64,
+    query: &[(&str, &str)],
+) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut page_token: Option<String> = None;
+    loop {
+        let mut q = query.to_vec();
+        if let Some(t) = &page_token {
+            q.push(("pageToken", t));
+        }
+        let r = get(pd, token, &format!("/audiences/{key}"), &q).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json(r).await;
+        for rec in v["records"].as_array().unwrap() {
+            out.push((rec["id"].as_str().unwrap().to_string(), rec.clone()));
+        }
+        match v.get("pageToken").and_then(|t| t.as_str()) {
+            Some(t) => page_token = Some(t.to_string()),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn added_and_touched_records_come_back_to_a_since_query_and_nothing_else_moves() {
+    let clock = ManualClock::new();
+    let pd = PearlDiver::start(PearlDiverConfig {
+        clock: clock.shared(),
+        frozen_at: Some(shoal_core::Clock::system_now(&clock)),
+        audiences: vec![AudienceSpec::new(17, "Boston", 2_160)],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = pd.mint_tokens().access_token;
+    let before = records_of(&pd, &t, 17, &[]).await;
+    assert_eq!(before.len(), 2_160);
+    clock.advance(Duration::from_secs(7_200));
+    let since = "2026-01-01T01:00:00Z"; // one hour after the first listing
+    assert!(
+        records_of(&pd, &t, 17, &[("since", since)])
+            .await
+            .is_empty()
+    );
+
+    let added = pd.add_records(17, 3);
+    assert_eq!(added, 2_160..2_163);
+    assert_eq!(pd.touch_records(17, 1_500..1_502), 1_500..1_502);
+    assert!(pd.touch_records(17, 9_000..9_001).is_empty());
+    assert_eq!(pd.add_records(999, 3), 0..0);
+
+    let fresh = records_of(&pd, &t, 17, &[("since", since)]).await;
+    let ids: Vec<&str> = fresh.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "pd-17-000001500",
+            "pd-17-000001501",
+            "pd-17-000002160",
+            "pd-17-000002161",
+            "pd-17-000002162"
+        ]
+    );
+    assert_eq!(shoal_testkit::pearldiver::record_id(17, 2_160), ids[2]);
+    let old = |id: &str| before.iter().find(|(i, _)| i == id).unwrap().1.clone();
+    assert_ne!(
+        fresh[0].1,
+        old("pd-17-000001500"),
+        "a touched record changes"
+    );
+    // The full window now holds the new records once each, and the untouched ones unchanged.
+    let after = records_of(&pd, &t, 17, &[]).await;
+    let mut after_ids: Vec<&str> = after.iter().map(|(i, _)| i.as_str()).collect();
+    after_ids.sort_unstable();
+    after_ids.dedup();
+    assert_eq!(after_ids.len(), after.len(), "no record twice");
+    assert!(after_ids.contains(&"pd-17-000002162"));
+    let same = after.iter().find(|(i, _)| i == "pd-17-000000010").unwrap();
+    assert_eq!(
+        same.1,
+        old("pd-17-000000010"),
+        "an untouched record is unchanged"
+    );
+}
