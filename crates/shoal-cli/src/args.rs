@@ -161,8 +161,34 @@ pub enum PearlDiverCommand {
         #[command(flatten)]
         window: WindowArgs,
     },
-    /// Export every record of an audience to NDJSON or CSV, resumably.
+    /// Export every record of an audience to NDJSON or CSV, resumably, or as Singer messages.
     Export(ExportArgs),
+    /// Keep audiences current in SQLite or Postgres: incrementally, exactly once, crash safe.
+    Sync(SyncArgs),
+}
+
+/// `shoal pearldiver sync`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// `all`, or audience keys separated by commas (`17,23`).
+    #[arg(long, env = "SHOAL_PEARLDIVER_SYNC_AUDIENCE")]
+    pub audience: String,
+    /// The destination: `sqlite:PATH` or `postgres://user@host/db` (default: `pearldiver.db`
+    /// under the user's data directory, `~/.local/share/shoal/` on Linux).
+    #[arg(long, env = "SHOAL_PEARLDIVER_DB")]
+    pub db: Option<String>,
+    /// Overlap of an incremental run with the previous one (`since` = its start − lag).
+    #[arg(long, default_value = "1h", env = "SHOAL_PEARLDIVER_LAG")]
+    pub lag: humantime::Duration,
+    /// Audiences synced at once.
+    #[arg(long, default_value_t = 4, env = "SHOAL_PEARLDIVER_SYNC_CONCURRENCY")]
+    pub concurrency: usize,
+    /// Skip an audience another worker is syncing (Postgres) instead of waiting for it.
+    #[arg(long, env = "SHOAL_PEARLDIVER_SKIP_LOCKED")]
+    pub skip_locked: bool,
+    /// Say what each audience's run would ask for; write and fetch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Token subcommands.
@@ -181,6 +207,9 @@ pub enum ExportFormat {
     Ndjson,
     /// Flattened columns (`phones.0.number`), one header row.
     Csv,
+    /// Singer SCHEMA, RECORD and STATE messages, for any Singer or Meltano target (`--out -`
+    /// writes them to stdout; `--state FILE` continues from a previous STATE).
+    Singer,
 }
 
 /// `shoal pearldiver export`
@@ -195,9 +224,14 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, env = "SHOAL_PEARLDIVER_FORMAT")]
     pub format: ExportFormat,
-    /// Output file (a `FILE.checkpoint` is kept beside it until the export finishes).
+    /// Output file (a `FILE.checkpoint` is kept beside it until the export finishes); `-` is
+    /// stdout, for `--format singer` only.
     #[arg(long, env = "SHOAL_PEARLDIVER_OUT")]
     pub out: PathBuf,
+    /// `--format singer` only: continue from the last STATE message in this file (a target's
+    /// output or a saved state); the export asks for what changed since.
+    #[arg(long, env = "SHOAL_PEARLDIVER_STATE")]
+    pub state: Option<PathBuf>,
     /// Continue an interrupted export from its checkpoint.
     #[arg(long, env = "SHOAL_PEARLDIVER_RESUME")]
     pub resume: bool,

@@ -143,6 +143,27 @@ impl From<Error> for CliError {
     }
 }
 
+impl From<shoal_sync::SyncError> for CliError {
+    fn from(err: shoal_sync::SyncError) -> Self {
+        use shoal_sync::SyncError as S;
+        match err {
+            S::Api(api) => CliError::from(api),
+            S::InvalidDbUrl { .. } | S::InvalidInput(_) | S::InvalidState { .. } => {
+                CliError::usage(err.to_string())
+            }
+            S::UnknownAudience(_) => CliError::new(Failure::NotFound, err.to_string()),
+            S::ReadOnly { .. } | S::Io { .. } => CliError::new(Failure::Io, err.to_string()),
+            S::SchemaTooNew { .. } | S::Corrupt { .. } | S::BackendNotCompiled { .. } => {
+                CliError::usage(err.to_string())
+            }
+            // Connect, Database, Superseded and whatever comes next: the destination failed.
+            _ => CliError::new(Failure::Service, err.to_string()).hint(
+                "check --db and that the database is up; a rerun continues where this one stopped",
+            ),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(err: std::io::Error) -> Self {
         CliError::new(Failure::Io, err.to_string())

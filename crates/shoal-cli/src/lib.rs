@@ -15,6 +15,7 @@ mod paya;
 mod pearldiver;
 mod pebblepad;
 mod sandbox;
+mod sync;
 mod ui;
 
 use std::process::ExitCode;

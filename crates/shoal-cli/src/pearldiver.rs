@@ -11,7 +11,9 @@ use shoal::pearldiver::{AudienceWindow, PearlDiverClient, REFRESH_LIFETIMES};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::args::{PearlDiverArgs, PearlDiverCommand, PearlDiverConn, TokenCommand, WindowArgs};
+use crate::args::{
+    ExportFormat, PearlDiverArgs, PearlDiverCommand, PearlDiverConn, TokenCommand, WindowArgs,
+};
 use crate::exit::{CliError, CliResult, Failure};
 use crate::ui::{Ui, human_duration, rfc3339};
 use crate::{bulk, config};
@@ -29,11 +31,23 @@ pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
         } => refresh(conn, ui).await,
         PearlDiverCommand::Audiences => audiences(conn, ui).await,
         PearlDiverCommand::Audience { key, window } => audience(conn, key, &window, ui).await,
+        PearlDiverCommand::Export(export) if export.format == ExportFormat::Singer => {
+            let client = client_warned(conn, ui).await?;
+            let summary = crate::sync::singer_export(&client, &export, ui).await?;
+            if export.out.as_os_str() != "-" {
+                ui.print(&crate::ui::summary_lines(&summary), &summary);
+            }
+            Ok(())
+        }
         PearlDiverCommand::Export(export) => {
             let client = client_warned(conn, ui).await?;
             let summary = bulk::export(&client, &export, ui).await?;
             ui.print(&crate::ui::summary_lines(&summary), &summary);
             Ok(())
+        }
+        PearlDiverCommand::Sync(sync) => {
+            let client = client_warned(conn, ui).await?;
+            crate::sync::sync(client, &sync, ui).await
         }
     }
 }

@@ -72,6 +72,7 @@
 //! assert_eq!(again.totals.inserted, 0);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod engine;

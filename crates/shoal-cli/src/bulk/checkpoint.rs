@@ -59,6 +59,7 @@ pub fn format_name(format: ExportFormat) -> &'static str {
     match format {
         ExportFormat::Ndjson => "ndjson",
         ExportFormat::Csv => "csv",
+        ExportFormat::Singer => "singer",
     }
 }
 

@@ -3,8 +3,9 @@
 
 use super::*;
 
+const V: &str = "Pearl Diver";
+
 pub(super) async fn pearldiver(emulator: &PearlDiver, args: &DemoArgs, ui: Ui) -> CliResult<Row> {
-    const V: &str = "Pearl Diver";
     let started = now();
     let ep = emulator.endpoints().clone();
     let changes = Arc::new(AtomicU64::new(0));
@@ -151,6 +152,7 @@ pub(super) async fn pearldiver(emulator: &PearlDiver, args: &DemoArgs, ui: Ui) -
             "              (the stream ended before the first expiry: more --records shows rotation)",
         );
     }
+    sync_into_sqlite(&client, args, ui).await?;
     let row = Row {
         vendor: V,
         records,
@@ -163,6 +165,55 @@ pub(super) async fn pearldiver(emulator: &PearlDiver, args: &DemoArgs, ui: Ui) -
         elapsed_ms: started.elapsed().as_millis(),
     };
     Ok(row)
+}
+
+/// Keeps the audience in a throwaway SQLite file: a full first run, then an incremental one.
+async fn sync_into_sqlite(client: &PearlDiverClient, args: &DemoArgs, ui: Ui) -> CliResult {
+    use shoal_sync::{AudienceSelection, DbUrl, SyncOptions, Syncer};
+    const S: &str = "sync into SQLite";
+    let dir =
+        tempfile::tempdir().map_err(|e| CliError::io("cannot make a temporary directory", e))?;
+    let db = DbUrl::sqlite(dir.path().join("pearldiver.db"));
+    let started = now();
+    let syncer = Syncer::open(client.clone(), &db, SyncOptions::default())
+        .await
+        .map_err(|e| step(V, S)(e.into()))?;
+    let selection = AudienceSelection::Keys(vec![AUDIENCE]);
+    let first = syncer
+        .sync(&selection)
+        .await
+        .map_err(|e| step(V, S)(e.into()))?;
+    check(
+        first.ok && first.totals.inserted == args.records,
+        V,
+        S,
+        format!(
+            "inserted {} of {} records",
+            first.totals.inserted, args.records
+        ),
+    )?;
+    let took = started.elapsed();
+    let again = syncer
+        .sync(&selection)
+        .await
+        .map_err(|e| step(V, S)(e.into()))?;
+    check(
+        again.ok && again.totals.inserted == 0,
+        V,
+        S,
+        format!("a second run inserted {} records", again.totals.inserted),
+    )?;
+    say(
+        ui,
+        &format!(
+            "              synced {} records into SQLite in {} (page and cursor committed together); a second run was incremental: {} inserted, {} unchanged",
+            first.totals.inserted,
+            human_duration(took),
+            again.totals.inserted,
+            again.totals.unchanged
+        ),
+    );
+    Ok(())
 }
 
 /// The demo's Pearl Diver: `records` records in audience [`AUDIENCE`], short-lived tokens, no

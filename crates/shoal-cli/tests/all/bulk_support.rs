@@ -65,7 +65,17 @@ pub fn pearldiver(
     records: u64,
     dir: &Path,
 ) -> (PearlDiver, Vec<(String, String)>) {
-    let clock = ManualClock::new();
+    pearldiver_on(rt, records, dir, ManualClock::new())
+}
+
+/// [`pearldiver`] on `clock` (one frozen at the present for a sync, whose `since` comes from
+/// the system clock).
+pub fn pearldiver_on(
+    rt: &tokio::runtime::Runtime,
+    records: u64,
+    dir: &Path,
+    clock: ManualClock,
+) -> (PearlDiver, Vec<(String, String)>) {
     let pd = rt
         .block_on(PearlDiver::start(PearlDiverConfig {
             clock: clock.shared(),

@@ -12,4 +12,5 @@ mod env;
 mod pearldiver;
 mod sandbox;
 mod support;
+mod sync;
 mod wire;

@@ -1,0 +1,192 @@
+//! `shoal pearldiver sync` and `export --format singer` as real processes against an emulator
+//! hosted here: a first full sync, an incremental second run, the dry run, the default database
+//! under the data directory, bad destinations, and Singer output continued from its state.
+
+use shoal::core::{Clock as _, SystemClock};
+use shoal_testkit::ManualClock;
+
+use crate::bulk_support::{AUDIENCE, pearldiver_on, runtime, shoal};
+
+/// An emulator frozen at the present: the CLI's `since` comes from the system clock.
+fn pearldiver(
+    rt: &tokio::runtime::Runtime,
+    records: u64,
+    dir: &std::path::Path,
+) -> (shoal_testkit::pearldiver::PearlDiver, Vec<(String, String)>) {
+    pearldiver_on(
+        rt,
+        records,
+        dir,
+        ManualClock::starting_at(SystemClock.system_now()),
+    )
+}
+use crate::support::{stderr, stdout};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[test]
+fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, env) = pearldiver(&rt, 3_000, dir.path());
+    let db = format!("sqlite:{}", dir.path().join("pd.db").display());
+    let sync = |extra: &[&str]| {
+        let mut args = vec![
+            "pearldiver",
+            "sync",
+            "--audience",
+            "17",
+            "--db",
+            &db,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        shoal(&env).args(&args).output().unwrap()
+    };
+
+    let plan = sync(&["--dry-run"]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["db_exists"], false, "{plan}");
+    assert!(
+        !dir.path().join("pd.db").exists(),
+        "a dry run writes nothing"
+    );
+
+    let first = sync(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let first = json(&first);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(first["inserted"], 3_000, "{first}");
+    let note = first["audiences"][0]["note"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        note.contains("first"),
+        "says why the window is full: {first}"
+    );
+
+    pd.add_records(AUDIENCE, 5);
+    let second = sync(&[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let second = json(&second);
+    assert_eq!(second["inserted"], 5, "{second}");
+    assert_eq!(second["updated"], 0, "{second}");
+
+    // Human output: one line per audience under the totals.
+    let human = shoal(&env)
+        .args(["pearldiver", "sync", "--audience", "17", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(human.status.success(), "{}", stderr(&human));
+    assert!(stdout(&human).contains("inserted"), "{}", stdout(&human));
+}
+
+#[test]
+fn without_db_the_file_is_pearldiver_db_under_the_data_directory() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pd, env) = pearldiver(&rt, 1_000, dir.path());
+    let data = dir.path().join("data");
+    let out = shoal(&env)
+        .env("XDG_DATA_HOME", &data)
+        .env("HOME", dir.path())
+        .args(["pearldiver", "sync", "--audience", "all", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(data.join("shoal").join("pearldiver.db").is_file());
+}
+
+#[test]
+fn bad_destinations_are_clear_errors_with_nothing_written() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (_pd, env) = pearldiver(&rt, 1_000, dir.path());
+    let run = |db: &str| {
+        shoal(&env)
+            .args(["pearldiver", "sync", "--audience", "17", "--db", db])
+            .output()
+            .unwrap()
+    };
+    let out = run("mysql://x/y");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+
+    let missing = dir.path().join("no-such-dir").join("pd.db");
+    let out = run(&format!("sqlite:{}", missing.display()));
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!missing.exists());
+
+    // Postgres nobody listens on (port 9 on loopback): the password never shows.
+    let out = run("postgres://shoal:hunter2@127.0.0.1:9/pd");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+
+    let out = shoal(&env)
+        .args(["pearldiver", "sync", "--audience", "17,x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn singer_export_writes_schema_records_and_state_and_continues_from_it() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, env) = pearldiver(&rt, 2_500, dir.path());
+    let first = dir.path().join("first.singer");
+    let out = shoal(&env)
+        .args([
+            "pearldiver",
+            "export",
+            "--audience",
+            "17",
+            "--format",
+            "singer",
+            "--out",
+        ])
+        .arg(&first)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&first).unwrap();
+    let messages: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(messages[0]["type"], "SCHEMA");
+    let records = messages.iter().filter(|m| m["type"] == "RECORD").count();
+    assert_eq!(records, 2_500);
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+
+    // Continued from that output's last STATE: only what is new since.
+    pd.add_records(AUDIENCE, 3);
+    let out = shoal(&env)
+        .args([
+            "pearldiver",
+            "export",
+            "--audience",
+            "17",
+            "--format",
+            "singer",
+            "--out",
+            "-",
+            "--state",
+        ])
+        .arg(&first)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = stdout(&out)
+        .lines()
+        .filter(|l| l.contains("\"RECORD\""))
+        .count();
+    assert!(
+        (3..2_500).contains(&records),
+        "{records} records after the state"
+    );
+}
