@@ -99,35 +99,19 @@ impl Default for SyncOptions {
 }
 
 impl SyncOptions {
-    /// Sets the lag.
-    pub fn lag(mut self, lag: Duration) -> Self {
-        self.lag = lag;
-        self
-    }
-    /// Sets how many audiences run at once.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-    /// Sets what to do when another worker holds an audience.
-    pub fn lock(mut self, policy: LockPolicy) -> Self {
-        self.lock = policy;
-        self
-    }
-    /// Sets the clock.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-    /// Sets the largest record stored.
-    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
-        self.max_record_bytes = bytes;
-        self
-    }
-    /// Sets a hook called at each [`Point`] of the page loop.
-    pub fn hook(mut self, hook: Hook) -> Self {
-        self.hook = Some(hook);
-        self
+    shoal_core::builder_setters! {
+        /// Sets the lag.
+        lag(lag: Duration) => lag;
+        /// Sets how many audiences run at once.
+        concurrency(n: usize) => concurrency = n.max(1);
+        /// Sets what to do when another worker holds an audience.
+        lock(policy: LockPolicy) => lock;
+        /// Sets the clock.
+        clock(clock: SharedClock) => clock;
+        /// Sets the largest record stored.
+        max_record_bytes(bytes: usize) => max_record_bytes;
+        /// Sets a hook called at each [`Point`] of the page loop.
+        hook(hook: Hook) => hook = Some(hook);
     }
 }
 

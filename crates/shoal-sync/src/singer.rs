@@ -360,15 +360,11 @@ impl Default for SingerOptions {
 }
 
 impl SingerOptions {
-    /// Sets the lag.
-    pub fn lag(mut self, lag: Duration) -> Self {
-        self.lag = lag;
-        self
-    }
-    /// Sets the clock.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
+    shoal_core::builder_setters! {
+        /// Sets the lag.
+        lag(lag: Duration) => lag;
+        /// Sets the clock.
+        clock(clock: SharedClock) => clock;
     }
 }
 
