@@ -40,7 +40,9 @@ impl<'a> ApplicationReferences<'a> {
     }
 
     /// `GET 1.1/di/ApplicationReference/GetOnApplicationId/{id}`: every reference of an
-    /// application.
+    /// application, as a JSON array *(assumed: the contract, `shared/api/pebblepad.md`
+    /// "Version 1.1 resources", names no answer)*; anything else is an error naming what came
+    /// back ([`decode::list`]).
     pub fn for_application(&self, application_id: &str) -> Call<Vec<ApplicationReference>> {
         let request =
             target::with_id(CONTROLLER, "GetOnApplicationId", application_id).map(Request::get);

@@ -44,7 +44,11 @@ impl<'a> Groups<'a> {
         Call::new(self.client.pipeline(), request, decode::unit)
     }
 
-    /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`.
+    /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`: the members as a JSON array *(assumed: the
+    /// contract, `shared/api/pebblepad.md` "Version 1.1 resources", names the action but not its
+    /// answer)*. Any other answer — an envelope object, `null`, an empty body — is
+    /// [`Error::Decode`](shoal_core::Error::Decode) naming what came back, never an empty group
+    /// ([`decode::list`]).
     pub fn members(&self, group: Target) -> Call<Vec<GroupMember>> {
         let request = group.path(CONTROLLER, "GetMembers").map(Request::get);
         Call::new(self.client.pipeline(), request, decode::list)
