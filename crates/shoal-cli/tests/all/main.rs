@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod env;
 mod pearldiver;
+mod pebblepad;
 mod sandbox;
 mod support;
 mod wire;
