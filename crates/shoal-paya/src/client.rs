@@ -228,10 +228,12 @@ impl PayaClientBuilder {
         self
     }
 
-    /// Whether inputs are checked against the documented field limits (and the assumed
-    /// `page_size` maximum of 100) before anything is sent (default: on). Turn it off if Paya
-    /// accepts what a limit here refuses: the server then judges, and answers 422 for what it
-    /// refuses.
+    /// Whether inputs are checked against the documented field limits and the *assumed* ones
+    /// (the `page_size` maximum of 100; digits in a phone number, letters in a state, an `@` in
+    /// an e-mail address — see the crate's "What is assumed") before anything is sent (default:
+    /// on). Turn it off if Paya accepts what a limit here refuses: the server then judges, and
+    /// answers 422 for what it refuses. Checks that keep a request well-formed (an id that
+    /// could change the path, an empty update) stay on.
     pub fn input_checks(mut self, on: bool) -> Self {
         self.input_checks = on;
         self

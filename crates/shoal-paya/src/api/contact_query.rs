@@ -9,7 +9,9 @@ use shoal_core::{Error, Result};
 use crate::models::contact::ContactExpand;
 use crate::models::fields::ContactField;
 
-/// The largest `page_size` accepted *(assumed from the contract: the vendor does not document it)*.
+/// The largest `page_size` accepted with input checks on *(assumed: the vendor does not document
+/// it; the contract, `shared/api/paya.md` "Conventions", fixes 100)*. Turn the check off with
+/// [`PayaClientBuilder::input_checks`](crate::PayaClientBuilder::input_checks).
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Which way a sort runs.
@@ -111,7 +113,7 @@ impl ContactQuery {
         self
     }
 
-    /// Contacts per page (1 to [`MAX_PAGE_SIZE`]).
+    /// Contacts per page (1 to [`MAX_PAGE_SIZE`], whose maximum is *assumed* — see there).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
         self
