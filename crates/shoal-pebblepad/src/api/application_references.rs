@@ -33,7 +33,9 @@ impl<'a> ApplicationReferences<'a> {
         self.post("Update", reference)
     }
 
-    /// `GET 1.1/di/ApplicationReference/Get/{id}`.
+    /// `GET 1.1/di/ApplicationReference/Get/{id}`: the reference as the object the create body
+    /// is *(assumed: the answer is undocumented, `shared/api/pebblepad.md` "Version 1.1
+    /// resources")*.
     pub fn get(&self, id: &str) -> Call<ApplicationReference> {
         let request = target::with_id(CONTROLLER, "Get", id).map(Request::get);
         Call::new(self.client.pipeline(), request, decode::json)

@@ -60,14 +60,15 @@ impl<'a> Grades<'a> {
     }
 
     /// `PUT 1.1/Grade/Recall[OnCustomId]/{id}`: the answer is the grade as far as the server
-    /// returns it.
+    /// returns it *(assumed: undocumented; see [`decode::record`])*.
     pub fn recall(&self, grade: Target) -> Call<Grade> {
         let request = grade.path(CONTROLLER, "Recall").map(Request::put);
         Call::new(self.client.pipeline(), request, decode::record)
     }
 
     /// `PUT 1.1/Grade/Update[OnCustomId]/{id}`: the server changes only the `Grade` property
-    /// (see [`Grade::value`]). The answer is the grade as far as the server returns it.
+    /// (see [`Grade::value`]). The answer is the grade as far as the server returns it
+    /// *(assumed: undocumented; see [`decode::record`])*.
     pub fn update(&self, grade: Target, record: &Grade) -> Call<Grade> {
         let request = grade
             .path(CONTROLLER, "Update")

@@ -113,7 +113,9 @@ pub mod decode {
     }
 
     /// Decodes a record that may arrive as the record, as just its id (a JSON string), or as an
-    /// empty body (then the default record).
+    /// empty body (then the default record): the answers of create, update and details actions,
+    /// which the vendor does not document, are *assumed* to be one of these
+    /// (`shared/api/pebblepad.md` "Version 1.1 resources").
     pub fn record<T: DeserializeOwned + Default>(response: &Response) -> Result<T> {
         if is_blank(&response.body) {
             return Ok(T::default());
