@@ -259,7 +259,7 @@ fn a_service_account_from_the_environment_alone_rotates_every_run_and_keeps_the_
         );
         assert_eq!(
             pp.live_refresh_tokens(),
-            [refresh.clone()],
+            std::slice::from_ref(&refresh),
             "run {run}: the stored refresh token is the only unspent one"
         );
         assert!(

@@ -201,14 +201,14 @@ async fn live_refresh_tokens_and_the_last_pair_follow_every_rotation() {
         .await
         .unwrap();
     let start = pp.endpoints().service_refresh_token.clone().unwrap();
-    assert_eq!(pp.live_refresh_tokens(), [start.clone()]);
+    assert_eq!(pp.live_refresh_tokens(), std::slice::from_ref(&start));
     assert_eq!(pp.last_issued().unwrap().refresh_token, start);
     let (s, body) = refresh(&pp, &start, None).await;
     assert_eq!(s, StatusCode::OK);
     let newest = body["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(
         pp.live_refresh_tokens(),
-        [newest.clone()],
+        std::slice::from_ref(&newest),
         "the spent one is gone"
     );
     let last = pp.last_issued().unwrap();
@@ -218,7 +218,7 @@ async fn live_refresh_tokens_and_the_last_pair_follow_every_rotation() {
     );
     // A refused refresh issues nothing and spends nothing.
     assert_eq!(refresh(&pp, &start, None).await.1["error"], "invalid_grant");
-    assert_eq!(pp.live_refresh_tokens(), [newest.clone()]);
+    assert_eq!(pp.live_refresh_tokens(), std::slice::from_ref(&newest));
     assert_eq!(pp.last_issued().unwrap(), last);
     // A second family lives beside the first.
     let other = pp.service_account(Duration::ZERO).refresh_token;
