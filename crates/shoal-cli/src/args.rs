@@ -484,6 +484,11 @@ pub struct PayaConn {
     /// Domain (token method).
     #[arg(long, env = "SHOAL_PAYA_DOMAIN", global = true)]
     pub domain: Option<String>,
+    /// Send contact fields, ids and page sizes without checking them against the field limits
+    /// first (some of which are assumed: digits in a phone number, letters in a state, an `@` in
+    /// an e-mail address, a page size of at most 100); Paya then judges them.
+    #[arg(long, env = "SHOAL_PAYA_NO_INPUT_CHECKS", global = true)]
+    pub no_input_checks: bool,
 }
 
 /// `shoal paya`
@@ -518,7 +523,7 @@ pub enum ContactsCommand {
         /// Sort by a field; prefix `-` for descending.
         #[arg(long, env = "SHOAL_PAYA_SORT")]
         sort: Option<String>,
-        /// Page size (1–100).
+        /// Page size (1–100; the maximum is assumed, --no-input-checks lifts it).
         #[arg(long, default_value_t = 100, env = "SHOAL_PAYA_PAGE_SIZE")]
         page_size: u32,
     },

@@ -193,6 +193,7 @@ pub fn paya(conn: &PayaConn, timeout_secs: u64) -> CliResult<PayaClient> {
     )?;
     let builder = PayaClient::builder(environment)
         .developer_id(developer_id.clone())
+        .input_checks(!conn.no_input_checks)
         .deadline(deadline(timeout_secs));
     let builder = match (&conn.user_id, &conn.api_key, &conn.username, &conn.password) {
         (Some(user), Some(key), _, _) => {

@@ -220,10 +220,12 @@ impl PayaClientBuilder {
     shoal_core::builder_setters! {
         /// Any other credential strategy (the pipeline adds `developer-id` as a header).
         authenticator(auth: Arc<dyn Authenticator>) => credentials = Some(Credentials::Custom(auth));
-        /// Whether inputs are checked against the documented field limits (and the assumed
-        /// `page_size` maximum of 100) before anything is sent (default: on). Turn it off if Paya
-        /// accepts what a limit here refuses: the server then judges, and answers 422 for what it
-        /// refuses.
+        /// Whether inputs are checked against the documented field limits and the *assumed* ones
+        /// (the `page_size` maximum of 100; digits in a phone number, letters in a state, an `@` in
+        /// an e-mail address — see the crate's "What is assumed") before anything is sent (default:
+        /// on). Turn it off if Paya accepts what a limit here refuses: the server then judges, and
+        /// answers 422 for what it refuses. Checks that keep a request well-formed (an id that
+        /// could change the path, an empty update) stay on.
         input_checks(on: bool) => input_checks;
     }
 

@@ -7,7 +7,8 @@ use shoal_core::{CommonErrorDecoder, Error, ErrorDecoder, ServiceDetail};
 
 /// Reads Paya error bodies: 422 `{"errors": {field: [messages]}}` into per-field messages, and a
 /// `message`/`error` text (or a short plain-text body) into the message. Bodies of other statuses
-/// are undocumented, so whatever arrives is kept in the error's raw body too.
+/// are undocumented *(assumed: maybe JSON, maybe empty — `shared/api/paya.md` "Errors")*, so
+/// whatever arrives is kept in the error's raw body too.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PayaErrorDecoder;
 
@@ -47,7 +48,9 @@ impl ErrorDecoder for PayaErrorDecoder {
 /// assert!(!err.is_not_signed_up());
 /// ```
 pub trait PayaErrorExt {
-    /// A 403 saying the merchant is not signed up for the service (ACH, say).
+    /// A 403 saying the merchant is not signed up for the service (ACH, say). The 403's body is
+    /// undocumented, so the words matched (`not signed up`, `signed up for`, in the message or
+    /// the raw body, any case) are *assumed* (`shared/api/paya.md` "Errors").
     fn is_not_signed_up(&self) -> bool;
 }
 

@@ -22,9 +22,20 @@
 //! [`Error::validation_errors`] — with what only Paya says through [`PayaErrorExt`] ("not
 //! signed up").
 //!
-//! *Assumed* (see the contract, `shared/api/paya.md`): the maximum `page_size` (100) and the
-//! bodies of 401/403/404/500; list envelopes without their plural array are refused, not read
-//! as empty.
+//! **What is assumed.** Where Paya's documentation is silent, this crate follows the contract in
+//! `shared/api/paya.md`, which marks those points *(assumed)*; each is marked *assumed* where it
+//! is used, too:
+//! - the maximum `page_size`, 100 ("Conventions": [`MAX_PAGE_SIZE`],
+//!   [`ListContacts::page_size`]);
+//! - the bodies of 401/403/404/500, kept whatever they are ("Errors": [`PayaErrorDecoder`]), and
+//!   so the wording a "not signed up" 403 is recognised by ([`PayaErrorExt::is_not_signed_up`]);
+//! - three rules of the field checks that "Contacts — `/v2/contacts`" does not state: a phone
+//!   number's 10 characters are digits, a state's 2 are letters, an e-mail address has an `@`
+//!   ([`FieldRule::Digits`], [`FieldRule::State`], [`FieldRule::Email`]).
+//!
+//! Every assumed limit is one of the input checks, so
+//! [`input_checks(false)`](PayaClientBuilder::input_checks) lets through whatever it would
+//! refuse. List envelopes without their plural array are refused, not read as empty.
 //!
 //! ```
 //! use futures_util::TryStreamExt;

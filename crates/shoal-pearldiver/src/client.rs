@@ -17,16 +17,21 @@ use shoal_core::{
 use crate::api::audiences::Audiences;
 use crate::error::PearlDiverErrorDecoder;
 
-/// Where the user's browser is sent to log in *(assumed: Auth0's `/authorize`)*.
+/// Where the user's browser is sent to log in *(assumed: Auth0's `/authorize` —
+/// `shared/api/pearldiver.md` "Hosts")*; override it with
+/// [`PearlDiverClientBuilder::authorize_url`].
 pub const AUTHORIZE_URL: &str = "https://auth.pearldiver.io/authorize";
 /// The token endpoint, without its `audience` query parameter.
 pub const TOKEN_URL: &str = "https://auth.pearldiver.io/oauth/token";
-/// The `audience` parameter sent on the token URL and *(assumed, Auth0's convention)* the
-/// authorize URL.
+/// The `audience` parameter sent on the token URL and *(assumed, Auth0's convention —
+/// `shared/api/pearldiver.md` "Authentication", step 1)* the authorize URL; change or drop it
+/// with [`PearlDiverClientBuilder::audience`].
 pub const AUDIENCE: &str = "pearldiverapi";
 /// The API base URL.
 pub const API_BASE: &str = "https://api.pearldiver.io/v1";
-/// The scopes requested by default (`offline_access` is what yields a refresh token).
+/// The scopes requested by default (`offline_access` is what yields a refresh token *(assumed,
+/// Auth0's convention — `shared/api/pearldiver.md` "Hosts")*); set others with
+/// [`PearlDiverClientBuilder::scopes`].
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// Pearl Diver's documented refresh-token lifetimes: a family lives 31,557,600 s (one year)
@@ -208,7 +213,10 @@ impl ConfigureClient for PearlDiverClientBuilder {
 
 impl PearlDiverClientBuilder {
     /// The OAuth client id, secret (sent in the token request's form body) and the redirect URI
-    /// registered with Pearl Diver (port included: it is compared exactly).
+    /// registered with Pearl Diver (port included: it is compared exactly *(assumed, Auth0's
+    /// convention — `shared/api/pearldiver.md` "Authentication", step 2)*, so a loopback login
+    /// listens on exactly this URI's port). The token response is read as RFC 6749 and Auth0
+    /// give it *(assumed, same section)*.
     pub fn oauth(
         mut self,
         client_id: impl Into<String>,

@@ -12,8 +12,9 @@ pub const AUDIENCE_NOT_FOUND: &str = "audience_not_found";
 /// Reads Pearl Diver's error responses.
 ///
 /// API failures have no body, so the detail is built from the status line (a code and a
-/// sentence a person can act on). Bodies that do exist — the token endpoint's RFC 6749 JSON —
-/// are read by core's [`CommonErrorDecoder`], so OAuth error codes survive.
+/// sentence a person can act on). Bodies that do exist — the token endpoint's RFC 6749 JSON
+/// *(assumed, RFC 6749 + Auth0: `shared/api/pearldiver.md` "Authentication")* — are read by
+/// core's [`CommonErrorDecoder`], so OAuth error codes survive.
 ///
 /// On the API pipeline it also gives a failed call its Pearl Diver meaning, once: a 401 that
 /// survived a token refresh means the user must log in again; a 404 on an audience names it.

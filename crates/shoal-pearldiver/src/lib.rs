@@ -14,6 +14,27 @@
 //! The models keep everything: every field is optional, unknown fields are kept in `extra`,
 //! and date-times are parsed leniently and written back as sent.
 //!
+//! **What is assumed.** Pearl Diver's pages are silent on much; this crate follows the contract
+//! in `shared/api/pearldiver.md`, which marks those points *(assumed)*, and marks each *assumed*
+//! where it is used, too:
+//! - "Hosts" and "Authentication": the server follows Auth0's conventions — the authorize path
+//!   `/authorize` (`AUTHORIZE_URL`), the `audience=pearldiverapi` parameter on the authorize URL
+//!   as well as the token URL (`AUDIENCE`), `offline_access` for a refresh token
+//!   (`DEFAULT_SCOPES`), a redirect URI compared exactly, port included
+//!   (`PearlDiverClientBuilder::oauth`), and a token response and token errors as RFC 6749 and
+//!   Auth0 give them (`PearlDiverErrorDecoder`).
+//! - "Endpoints": the paths `GET /v1/audiences` and `GET /v1/audiences/{audienceKey}`
+//!   (`Audiences::list`, `Audiences::get`, `Audiences::records`); the page's shape
+//!   `{key, name, records, pageToken}` ([`Audience`]), read strictly: a page without `records` is
+//!   an error naming its keys; a record being a person with the documented sub-models
+//!   ([`Record`]).
+//! - Beyond the contract: the window is sent again with every page token, and a page token
+//!   pins the window its listing began with (`AudienceQuery`, `AudienceRecords`).
+//!
+//! Every endpoint, parameter and scope can be overridden on the builder, so a wrong assumption
+//! is a setting, not a fork. The only input refused before sending is the window's documented
+//! limit (1 to 90 days).
+//!
 //! ```
 //! use shoal_pearldiver::{Audience, Record};
 //!

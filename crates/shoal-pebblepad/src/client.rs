@@ -154,7 +154,7 @@ impl PebblePadClient {
     }
 
     /// Reads `GET 1.1/Info/GetRateLimits` (no authentication, paced like any GET) now and sizes
-    /// the limiter from it.
+    /// the limiter from it. The answer's shape is *assumed* (see [`RateLimitsInfo`]).
     pub async fn refresh_rate_limits(&self) -> Result<RateLimitsInfo> {
         self.inner.limits.refresh().await
     }
@@ -236,6 +236,11 @@ impl PebblePadClientBuilder {
     }
 
     /// Builds the client. Nothing is sent yet: the limits are learned before the first call.
+    ///
+    /// Its pipeline resends a call answered 429 whatever the method — a POST included — once the
+    /// limiter has backed off, and no other error answer of a POST or PUT: that a 429'd call was
+    /// not processed is *assumed*, the safe reading of the vendor's *Usage Limits*
+    /// (`shared/api/pebblepad.md` "Errors"; see [`RATE_LIMITED_EXPLANATION`](crate::RATE_LIMITED_EXPLANATION)).
     pub fn build(mut self) -> Result<PebblePadClient> {
         let clock = self.options.clock_source().clone();
         let backend: Arc<dyn RateLimitBackend> = match self.backend.take() {

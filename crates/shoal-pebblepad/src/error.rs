@@ -10,13 +10,17 @@ pub const FORBIDDEN_EXPLANATION: &str = "the token is valid but its user cannot 
      the user was deleted or has expired, or an access policy of Deny applies to the user, one \
      of their groups or the organisation";
 
-/// What a 429 means at PebblePad.
+/// What a 429 means at PebblePad. That a 429'd call "was not processed" — whatever its method,
+/// so that even a POST is resent after one — is *assumed*: the vendor says it of limit errors
+/// under *Usage Limits*, and the contract (`shared/api/pebblepad.md`, "Errors") takes it as the
+/// safe reading; a 5xx is not covered.
 pub const RATE_LIMITED_EXPLANATION: &str =
     "a per-method rate limit or the concurrency limit was exceeded; the call was not processed";
 
 /// Reads PebblePad error bodies: 400 `{"errormessage": …}`; 401 JSON detail (any object: its
 /// `error`/`message` when present, otherwise the whole object, redacted, as the message — the
-/// raw body is always kept on the error); 403 explained; 429 explained.
+/// raw body is always kept on the error — its shape is *assumed*, `shared/api/pebblepad.md`
+/// "Errors"); 403 explained; 429 explained.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PebblePadErrorDecoder;
 
@@ -77,9 +81,12 @@ fn whole_json(body: &[u8]) -> Option<String> {
 /// assert!(!err.is_username_exists());
 /// ```
 pub trait PebblePadErrorExt {
-    /// A 401's JSON body, whole.
+    /// A 401's JSON body, whole (its shape is *assumed* to be any JSON object:
+    /// `shared/api/pebblepad.md` "Errors").
     fn unauthorized_detail(&self) -> Option<serde_json::Value>;
-    /// A 400 saying the username already exists (matched on the word "exists").
+    /// A 400 saying the username already exists, matched on the status and the word "exists"
+    /// in any case: the wording `Username already exists` is *assumed*
+    /// (`shared/api/pebblepad.md` "Version 1.1 resources").
     fn is_username_exists(&self) -> bool;
 }
 

@@ -22,6 +22,32 @@
 //!   only PebblePad says through [`PebblePadErrorExt`] (a duplicate username, 401 detail); 400
 //!   `errormessage` and 403 are explained in the message.
 //!
+//! **What is assumed.** Where PebblePad's documentation is silent, this crate follows the
+//! contract in `shared/api/pebblepad.md`, which marks those points *(assumed)*; each is marked
+//! *assumed* where it is used, too:
+//! - "Errors": a 401's JSON detail is any object, kept whole
+//!   ([`PebblePadErrorExt::unauthorized_detail`]); "not processed" covers a 429 for every
+//!   method, a POST included — the safe reading — and nothing else
+//!   ([`RATE_LIMITED_EXPLANATION`], [`PebblePadClientBuilder::build`]).
+//! - "Rate and concurrency limits": the shape of `GetRateLimits` ([`RateLimitsInfo`],
+//!   [`Discovery`]); when it cannot be read the client paces from response headers alone.
+//! - "Version 1.1 resources": the wording of a duplicate username
+//!   ([`PebblePadErrorExt::is_username_exists`]); Group and Grade records beyond `Id`,
+//!   `CustomId` and `Grade` (PascalCase, unknown fields kept: [`Group`], [`GroupMember`],
+//!   [`Grade`]).
+//! - Beyond the contract altogether (the vendor's controller pages name the actions, not their
+//!   bodies): the answers of `Group/GetMembers` and `di/ApplicationReference/GetOnApplicationId`
+//!   are JSON arrays, read strictly ([`api::decode::list`]); `Grade/Import` answers its records
+//!   or nothing ([`api::decode::returned_list`]); create, update and details actions answer the
+//!   record, its bare id or nothing ([`api::decode::record`]); the bodies `AddMembers` /
+//!   `RemoveMembers` take (an array of [`GroupMember`]), `Add…Details` take (a [`UserDetails`]
+//!   object) and `Delete…Details` take (an array of names).
+//!
+//! No input is refused on an assumed limit: the only checks before sending keep a request
+//! well-formed (a non-empty id that stays one path segment, an application reference's own `id`,
+//! a header-safe impersonated username). Logins send no PKCE parameters: the contract documents
+//! none, and PebblePad answers parameters it does not know with `invalid_request`.
+//!
 //! **Who depends on it directly:** institutions' provisioning and grade-sync jobs, and the
 //! `shoal` facade. It depends on `shoal-core` and `shoal-auth` only.
 //!

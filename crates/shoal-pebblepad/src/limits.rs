@@ -24,7 +24,10 @@ pub(crate) fn get_rate_limits_path() -> String {
     target::action("Info", "GetRateLimits")
 }
 
-/// Where the client's limits come from before the first response.
+/// Where the client's limits come from before the first response. The `GetRateLimits` answer's
+/// shape is *assumed* (`shared/api/pebblepad.md` "Rate and concurrency limits";
+/// [`RateLimitsInfo`](crate::RateLimitsInfo)); the `X-Rate-*` / `X-Concurrency-*` headers are
+/// documented.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Discovery {

@@ -5,9 +5,9 @@
 //! `contact_c1`..`contact_c3`, `date_of_birth` (`yyyy-mm-dd`), `email_trx_receipt` (`1`/`0`,
 //! `true`/`false`), `header_message`, `header_message_type` (0–4) optional.
 //!
-//! Every row is checked against the documented field limits (shoal-paya's `validate()`), and
-//! `contact_api_id` must be unique within the file; the job does not start while a row is
-//! invalid unless `--skip-invalid`.
+//! Every row is checked against the field limits (shoal-paya's `validate()`; some are assumed,
+//! and `--no-input-checks` leaves them to Paya), and `contact_api_id` must be present and unique
+//! within the file; the job does not start while a row is invalid unless `--skip-invalid`.
 //!
 //! # Why a resend is safe
 //! A contact create is not idempotent: after a 500 or a timeout the contact may or may not exist,
@@ -49,15 +49,20 @@ fn cell(row: &TableRow, columns: &[(&str, bool)], name: &str) -> Option<String> 
     row.get(i).map(str::to_string)
 }
 
-/// Checks `--location-id` once, before any row.
-pub fn check_location(location_id: &str) -> CliResult<()> {
+/// Checks `--location-id` once, before any row (unless `checks` are off).
+pub fn check_location(location_id: &str, checks: bool) -> CliResult<()> {
+    if !checks {
+        return Ok(());
+    }
     NewContact::new(location_id, "x")
         .validate()
         .map_err(|e| CliError::from(e).hint("--location-id takes a location id (24 to 36 characters); `shoal paya locations` lists them"))
 }
 
-/// Validates every row: the contacts to upsert and the rows refused, with every reason.
-pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
+/// Validates every row: the contacts to upsert and the rows refused, with every reason. With
+/// `checks` off the field limits are not checked (the values must still parse, and
+/// `contact_api_id` and `last_name` be there).
+pub fn plan(rows: Vec<TableRow>, location_id: &str, checks: bool) -> Plan<NewContact> {
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -97,7 +102,7 @@ pub fn plan(rows: Vec<TableRow>, location_id: &str) -> Plan<NewContact> {
                 Err(e) => reasons.push(e.to_string()),
             }
         }
-        if let Err(e) = contact.validate() {
+        if let Some(Err(e)) = checks.then(|| contact.validate()) {
             reasons.push(e.to_string());
         }
         if !reasons.is_empty() {
@@ -172,9 +177,10 @@ pub async fn run(
     location_id: &str,
     ui: Ui,
 ) -> CliResult<serde_json::Value> {
-    check_location(location_id)?;
+    let checks = client.input_checks();
+    check_location(location_id, checks)?;
     let rows = import::read_table(&args.file, &columns())?;
-    let plan = plan(rows, location_id);
+    let plan = plan(rows, location_id, checks);
     import::run(args, ui, plan, &Sender { client }).await
 }
 
@@ -243,7 +249,7 @@ mod tests {
             text.push_str(&row(field, value));
             text.push('\n');
         }
-        let plan = plan(table(&text), LOC);
+        let plan = plan(table(&text), LOC, true);
         assert_eq!(plan.rows.len(), 1, "{:?}", plan.invalid);
         assert_eq!(plan.invalid.len(), bad.len());
         for (i, (field, _)) in bad.iter().enumerate() {
@@ -258,10 +264,46 @@ mod tests {
     }
 
     #[test]
+    fn with_checks_off_the_limits_are_left_to_paya() {
+        let text = "contact_api_id,last_name,state,cell_phone,email,email_trx_receipt\n\
+                    crm-1,Smith,N1,(555)12345,ann.example,\n\
+                    crm-2,Jones,,,,maybe\n\
+                    ,Brown,,,,\n";
+        let checked = plan(table(text), LOC, true);
+        assert_eq!(checked.rows.len(), 0);
+        let reasons: Vec<_> = checked.invalid.iter().map(|i| i.reason.as_str()).collect();
+        assert!(
+            ["state", "cell_phone", "email"]
+                .iter()
+                .any(|f| reasons[0].starts_with(&format!("invalid {f}:"))),
+            "checks on: {reasons:?}"
+        );
+        let unchecked = plan(table(text), LOC, false);
+        assert_eq!(unchecked.rows.len(), 1, "{:?}", unchecked.invalid);
+        let sent = &unchecked.rows[0].item;
+        assert_eq!(sent.get(ContactField::State), Some("N1"));
+        assert_eq!(sent.get(ContactField::CellPhone), Some("(555)12345"));
+        assert_eq!(sent.get(ContactField::Email), Some("ann.example"));
+        // What does not parse, and what makes a resend safe, is still refused.
+        let reasons: Vec<_> = unchecked
+            .invalid
+            .iter()
+            .map(|i| i.reason.as_str())
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("email_trx_receipt"), "{reasons:?}");
+        assert!(
+            reasons[1].contains("contact_api_id is required"),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
     fn contact_api_id_is_required_and_unique() {
         let plan = plan(
             table("contact_api_id,last_name\ncrm-1,Smith\n,Jones\ncrm-1,Again\ncrm-2,\n"),
             LOC,
+            true,
         );
         assert_eq!(plan.rows.len(), 1);
         let reasons: Vec<_> = plan.invalid.iter().map(|i| i.reason.as_str()).collect();
@@ -273,7 +315,8 @@ mod tests {
                 "last_name is required",
             ]
         );
-        assert!(check_location("short").is_err());
-        assert!(check_location(LOC).is_ok());
+        assert!(check_location("short", true).is_err());
+        assert!(check_location(LOC, true).is_ok());
+        assert!(check_location("short", false).is_ok(), "checks off");
     }
 }

@@ -9,7 +9,9 @@ use shoal_core::{Error, Result};
 use crate::models::contact::ContactExpand;
 use crate::models::fields::ContactField;
 
-/// The largest `page_size` accepted *(assumed from the contract: the vendor does not document it)*.
+/// The largest `page_size` accepted with input checks on *(assumed: the vendor does not document
+/// it; the contract, `shared/api/paya.md` "Conventions", fixes 100)*. Turn the check off with
+/// [`PayaClientBuilder::input_checks`](crate::PayaClientBuilder::input_checks).
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Which way a sort runs.
@@ -108,7 +110,7 @@ impl ContactQuery {
     shoal_core::builder_setters! {
         /// Which page (1-based). Streams set this themselves.
         page(page: u32) => page = Some(page);
-        /// Contacts per page (1 to [`MAX_PAGE_SIZE`]).
+        /// Contacts per page (1 to [`MAX_PAGE_SIZE`], whose maximum is *assumed* — see there).
         page_size(page_size: u32) => page_size = Some(page_size);
     }
 

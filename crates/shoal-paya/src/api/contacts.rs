@@ -306,7 +306,8 @@ impl ListContacts {
         self.query = self.query.expand(what);
         self
     }
-    /// Contacts per page (1–100 *(the maximum is assumed)*).
+    /// Contacts per page (1–100; the maximum is *assumed* — `shared/api/paya.md` "Conventions" —
+    /// and checked only with [input checks](crate::PayaClientBuilder::input_checks) on).
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.query = self.query.page_size(page_size);
         self

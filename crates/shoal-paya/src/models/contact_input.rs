@@ -102,7 +102,9 @@ impl NewContact {
         self.get(ContactField::ContactApiId)
     }
 
-    /// Checks every field against its documented limit.
+    /// Checks every field against its limit (documented, or *assumed* where
+    /// [`FieldRule`](crate::FieldRule) says so). A client sending the contact runs this unless
+    /// its input checks are off.
     pub fn validate(&self) -> Result<()> {
         for required in [ContactField::LocationId, ContactField::LastName] {
             if !self.fields.0.contains_key(&required) {
@@ -156,7 +158,9 @@ impl ContactUpdate {
         self.fields.0.is_empty()
     }
 
-    /// Checks every set field against its documented limit.
+    /// Checks every set field against its limit (documented, or *assumed* where
+    /// [`FieldRule`](crate::FieldRule) says so). A client sending the update runs this unless
+    /// its input checks are off.
     pub fn validate(&self) -> Result<()> {
         if let Some(f) = self
             .fields

@@ -20,7 +20,9 @@ pub enum Access {
     Writable,
 }
 
-/// A field's documented limit, checked before anything is sent.
+/// A field's limit, checked before anything is sent while
+/// [input checks](crate::PayaClientBuilder::input_checks) are on (the default). The lengths are
+/// the documented ones; what a variant adds to them is marked *assumed*.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldRule {
@@ -35,13 +37,15 @@ pub enum FieldRule {
         /// The most characters.
         max: usize,
     },
-    /// Exactly this many digits (phone numbers: 10).
+    /// Exactly this many digits (phone numbers: 10). The contract (`shared/api/paya.md`,
+    /// "Contacts — `/v2/contacts`") says "exactly 10"; that they are digits is *assumed*.
     Digits(usize),
-    /// Exactly two letters (a state).
+    /// Exactly two letters (a state). The contract says "exactly 2"; that they are letters is
+    /// *assumed*.
     State,
     /// 4 to 12 letters, digits, spaces or dashes.
     Zip,
-    /// 5 to 64 characters with an `@`.
+    /// 5 to 64 characters with an `@` (the length is documented; the `@` is *assumed*).
     Email,
     /// `yyyy-mm-dd`.
     Date,
@@ -217,14 +221,14 @@ contact_fields! {
         company_name: text => CompanyName, FieldRule::Length { min: 0, max: 64 }, "the company name (at most 64 characters).";
         first_name: text => FirstName, FieldRule::Length { min: 0, max: 64 }, "the first name (at most 64 characters).";
         last_name: text => LastName, FieldRule::Length { min: 1, max: 64 }, "the last name (1–64 characters; required on create).";
-        email: text => Email, FieldRule::Email, "the e-mail address (5–64 characters).";
+        email: text => Email, FieldRule::Email, "the e-mail address (5–64 characters, with an `@` — *assumed*).";
         address: text => Address, FieldRule::Length { min: 0, max: 255 }, "the street address (at most 255 characters).";
         city: text => City, FieldRule::Length { min: 0, max: 100 }, "the city (at most 100 characters).";
-        state: text => State, FieldRule::State, "the state (exactly 2 letters).";
+        state: text => State, FieldRule::State, "the state (exactly 2 letters — letters *assumed*).";
         zip: text => Zip, FieldRule::Zip, "the zip code (4–12 letters, digits, spaces or dashes).";
-        home_phone: text => HomePhone, FieldRule::Digits(10), "the home phone (exactly 10 digits).";
-        cell_phone: text => CellPhone, FieldRule::Digits(10), "the cell phone (exactly 10 digits).";
-        office_phone: text => OfficePhone, FieldRule::Digits(10), "the office phone (exactly 10 digits).";
+        home_phone: text => HomePhone, FieldRule::Digits(10), "the home phone (exactly 10 digits — digits *assumed*).";
+        cell_phone: text => CellPhone, FieldRule::Digits(10), "the cell phone (exactly 10 digits — digits *assumed*).";
+        office_phone: text => OfficePhone, FieldRule::Digits(10), "the office phone (exactly 10 digits — digits *assumed*).";
         office_ext_phone: text => OfficeExtPhone, FieldRule::Length { min: 0, max: 10 }, "the office extension (at most 10 characters).";
         contact_balance: text => ContactBalance, FieldRule::Length { min: 0, max: 12 }, "the balance, as text (at most 12 characters).";
         contact_c1: text => ContactC1, FieldRule::Length { min: 0, max: 128 }, "custom field 1 (at most 128 characters).";

@@ -202,6 +202,124 @@ async fn invalid_input_never_reaches_the_transport() {
     assert!(transport.requests().is_empty(), "nothing was sent");
 }
 
+/// `input_checks(false)` lets through what a limit refuses — the assumed ones above all (digits
+/// only in a phone, letters only in a state, an `@` in an e-mail address, `page_size` at most
+/// 100) — so the server judges; with checks on, the same input is refused before sending.
+#[tokio::test]
+async fn with_input_checks_off_what_the_assumed_limits_refuse_is_sent() {
+    use shoal_core::test_util::CaptureTransport;
+    use shoal_paya::{ApiKey, ConfigureClient as _, Environment, KeyPlacement, PayaClient};
+    let list_body =
+        serde_json::json!({"contacts": [], "meta": {"pagination": {"links": {}, "pageCount": 0}}});
+    let client = |checks: bool, transport: &CaptureTransport| {
+        PayaClient::builder(Environment::Sandbox)
+            .developer_id("dev-shoal")
+            .api_key("user-1", ApiKey::new("k"), KeyPlacement::Headers)
+            .transport(transport.clone())
+            .clock(shoal_core::ManualClock::new().shared())
+            .retry_policy(crate::support::quick_retries())
+            .input_checks(checks)
+            .build()
+            .unwrap()
+    };
+    // Each input breaks exactly one rule of ours that the vendor's contract does not state.
+    let contact = || {
+        NewContact::new(LOCATION, "Smith")
+            .cell_phone("(555)12345")
+            .state("N1")
+            .email("ann.example")
+    };
+    let update = || ContactUpdate::new().home_phone("555 123 45");
+
+    let on = CaptureTransport::default();
+    let checked = client(true, &on);
+    let refused = [
+        checked
+            .contacts()
+            .create(contact())
+            .send()
+            .await
+            .unwrap_err(),
+        checked
+            .contacts()
+            .create(NewContact::new(LOCATION, "Smith").state("N1"))
+            .send()
+            .await
+            .unwrap_err(),
+        checked
+            .contacts()
+            .create(NewContact::new(LOCATION, "Smith").email("ann.example"))
+            .send()
+            .await
+            .unwrap_err(),
+        checked
+            .contacts()
+            .update(CONTACT, update())
+            .send()
+            .await
+            .unwrap_err(),
+        checked
+            .contacts()
+            .list()
+            .page_size(250)
+            .send()
+            .await
+            .unwrap_err(),
+    ];
+    for err in &refused {
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+    assert!(on.requests().is_empty(), "checks on: nothing sent");
+
+    let off = CaptureTransport::new([
+        created(),
+        Scripted::json(200, serde_json::json!({"contact": contact_json(1)})),
+        Scripted::json(200, list_body),
+    ]);
+    let unchecked = client(false, &off);
+    unchecked.contacts().create(contact()).send().await.unwrap();
+    unchecked
+        .contacts()
+        .update(CONTACT, update())
+        .send()
+        .await
+        .unwrap();
+    unchecked
+        .contacts()
+        .list()
+        .page_size(250)
+        .send()
+        .await
+        .unwrap();
+    let sent = off.requests();
+    assert_eq!(sent.len(), 3, "checks off: every call sent");
+    let body = |i: usize| serde_json::from_slice::<serde_json::Value>(sent[i].body()).unwrap();
+    let created = body(0);
+    assert_eq!(created["contact"]["cell_phone"], "(555)12345");
+    assert_eq!(created["contact"]["state"], "N1");
+    assert_eq!(created["contact"]["email"], "ann.example");
+    assert_eq!(body(1)["contact"]["home_phone"], "555 123 45");
+    assert!(
+        sent[2]
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .contains("page_size=250"),
+        "{}",
+        sent[2].uri()
+    );
+    // Structural checks stay on: an id that would change the path is never sent.
+    assert!(
+        unchecked
+            .contacts()
+            .get("../users/me")
+            .send()
+            .await
+            .is_err()
+    );
+    assert_eq!(off.requests().len(), 3);
+}
+
 /// DESIGN.md's "Adding an endpoint", followed from outside the crate: (1) a model that keeps
 /// what it does not name, (2) the operation as a `Call` through `client.call`, (3) the exact
 /// request asserted.

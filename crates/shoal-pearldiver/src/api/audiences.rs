@@ -27,13 +27,21 @@ impl<'a> Audiences<'a> {
         Self { client }
     }
 
-    /// `GET /audiences` *(path assumed)*: the audiences this user can read.
+    /// `GET /audiences` *(path assumed: `shared/api/pearldiver.md` "List audiences")*: the
+    /// audiences this user can read. The `audiences` array is required: an answer without it
+    /// is an error naming the keys it had, never an empty list.
     pub fn list(&self) -> Call<AudienceList> {
-        self.client.call(Ok(Request::get("audiences")))
+        Call::new(
+            self.client.pipeline(),
+            Ok(super::with_json_headers(Request::get("audiences"))),
+            decode_list,
+        )
     }
 
-    /// `GET /audiences/{key}` *(path assumed)*: one page of an audience's records (the first,
-    /// unless [`page_token`](GetAudience::page_token) is set).
+    /// `GET /audiences/{key}` *(path and page shape assumed: `shared/api/pearldiver.md` "Get
+    /// audience")*: one page of an audience's records (the first, unless
+    /// [`page_token`](GetAudience::page_token) is set). A page without a `records` array is an
+    /// error naming the keys it had, never an empty last page.
     pub fn get(&self, key: u64, window: AudienceWindow) -> GetAudience {
         GetAudience {
             pipeline: self.client.pipeline().clone(),
@@ -43,7 +51,8 @@ impl<'a> Audiences<'a> {
         }
     }
 
-    /// Every record of an audience, page after page, as a stream (see [`AudienceRecords`]).
+    /// Every record of an audience, page after page, as a stream (see [`AudienceRecords`];
+    /// path and page shape *assumed*, as for [`get`](Self::get)).
     pub fn records(&self, key: u64, window: AudienceWindow) -> AudienceRecords<Record> {
         AudienceRecords::new(self.client.pipeline().clone(), key, window)
     }
@@ -144,28 +153,57 @@ async fn fetch_page<R: DeserializeOwned>(
 /// A page, strictly: its shape is this crate's assumption, so a body without a `records` array
 /// is an error naming the keys it did have — never an empty last page.
 fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
-    #[derive(serde::Deserialize)]
-    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
-    match serde_json::from_slice::<Keys>(&response.body) {
-        Ok(Keys(keys)) if !keys.contains_key("records") => {
-            let shown: Vec<&str> = keys.keys().take(20).map(String::as_str).collect();
-            Err(Error::Decode {
-                request: response.request().clone(),
-                path: "records".into(),
-                message: format!(
-                    "the page has no `records` array (its keys: {}); this crate assumes the \
-                     page shape `{{key, name, records, pageToken}}`, so a page without records \
-                     is refused rather than taken as the last, empty page",
-                    if shown.is_empty() {
-                        "none".to_string()
-                    } else {
-                        shown.join(", ")
-                    }
-                ),
-            })
-        }
+    match object_keys(response) {
+        Some(keys) if !keys.iter().any(|k| k == "records") => Err(Error::Decode {
+            request: response.request().clone(),
+            path: "records".into(),
+            message: format!(
+                "the page has no `records` array (its keys: {}); this crate assumes the \
+                 page shape `{{key, name, records, pageToken}}`, so a page without records \
+                 is refused rather than taken as the last, empty page",
+                shown(&keys)
+            ),
+        }),
         _ => response.json(),
     }
+}
+
+/// The audience list, strictly: the vendor documents `audiences` as required, so an object
+/// without it is an error naming the keys it did have — never an empty list.
+fn decode_list(response: &Response) -> Result<AudienceList> {
+    match object_keys(response) {
+        Some(keys) if !keys.iter().any(|k| k == "audiences") => Err(Error::Decode {
+            request: response.request().clone(),
+            path: "audiences".into(),
+            message: format!(
+                "the list has no `audiences` array (its keys: {}); refused rather than taken \
+                 as no audiences",
+                shown(&keys)
+            ),
+        }),
+        _ => response.json(),
+    }
+}
+
+/// The keys of a JSON object body (`None` when the body is not an object).
+fn object_keys(response: &Response) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+    serde_json::from_slice::<Keys>(&response.body)
+        .ok()
+        .map(|Keys(keys)| keys.into_keys().collect())
+}
+
+/// Up to 20 keys, for a message (`none` for none).
+fn shown(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return "none".into();
+    }
+    keys.iter()
+        .take(20)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every record of one audience, page by page (Pearl Diver pages hold up to 1000 records).
@@ -357,6 +395,32 @@ mod tests {
         assert!(page.records.is_empty() && page.page_token.is_none());
         // Not an object at all: the decoder's own error, with its path.
         assert!(decode_page::<Record>(&answer("[1,2]")).is_err());
+    }
+
+    #[test]
+    fn an_audience_list_without_audiences_is_an_error_naming_its_keys() {
+        let err = decode_list(&answer(r#"{"items":[{"key":17}],"total":1}"#)).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            matches!(err, Error::Decode { ref path, .. } if path == "audiences"),
+            "{shown}"
+        );
+        assert!(shown.contains("its keys: items, total"), "{shown}");
+        assert!(
+            decode_list(&answer("{}"))
+                .unwrap_err()
+                .to_string()
+                .contains("its keys: none")
+        );
+        let list = decode_list(&answer(r#"{"audiences":[{"key":17,"name":"B"}]}"#)).unwrap();
+        assert_eq!(list.audiences[0].key, 17);
+        assert!(
+            decode_list(&answer(r#"{"audiences":[]}"#))
+                .unwrap()
+                .audiences
+                .is_empty()
+        );
+        assert!(decode_list(&answer("null")).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 use super::record::Record;
 
-/// The answer of `GET /audiences`.
+/// The answer of `GET /audiences` (documented; the path is *assumed*, `shared/api/pearldiver.md`
+/// "List audiences"). The client requires `audiences`; decoded on its own, a missing one is an
+/// empty list.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AudienceList {
     /// The audiences the user can read.
@@ -34,7 +36,8 @@ pub struct AudienceSummary {
 }
 
 /// One page of an audience: its key and name, up to 1000 records, and the token of the next
-/// page (absent on the last page).
+/// page (absent on the last page). The shape is *assumed* (`shared/api/pearldiver.md` "Get
+/// audience"); the client refuses a page without `records` rather than read it as empty.
 ///
 /// Generic over the record type so an export can take each record's JSON untouched
 /// (`Audience<Box<serde_json::value::RawValue>>`) instead of decoding it.

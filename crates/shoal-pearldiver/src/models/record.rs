@@ -9,9 +9,10 @@ use super::session::Session;
 
 /// One person in an audience.
 ///
-/// Every field is optional (the vendor documents the shape only loosely), and fields this
-/// version does not know are kept in [`extra`](Self::extra), so serializing a decoded record
-/// gives back the JSON object that was received.
+/// What a record is — a person carrying the documented sub-models — is *assumed*
+/// (`shared/api/pearldiver.md` "Record"). So every field is optional, and fields this version
+/// does not know are kept in [`extra`](Self::extra): serializing a decoded record gives back the
+/// JSON object that was received.
 ///
 /// ```
 /// use shoal_pearldiver::Record;

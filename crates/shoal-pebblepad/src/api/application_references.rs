@@ -33,14 +33,18 @@ impl<'a> ApplicationReferences<'a> {
         self.post("Update", reference)
     }
 
-    /// `GET 1.1/di/ApplicationReference/Get/{id}`.
+    /// `GET 1.1/di/ApplicationReference/Get/{id}`: the reference as the object the create body
+    /// is *(assumed: the answer is undocumented, `shared/api/pebblepad.md` "Version 1.1
+    /// resources")*.
     pub fn get(&self, id: &str) -> Call<ApplicationReference> {
         let request = target::with_id(CONTROLLER, "Get", id).map(Request::get);
         Call::new(self.client.pipeline(), request, decode::json)
     }
 
     /// `GET 1.1/di/ApplicationReference/GetOnApplicationId/{id}`: every reference of an
-    /// application.
+    /// application, as a JSON array *(assumed: the contract, `shared/api/pebblepad.md`
+    /// "Version 1.1 resources", names no answer)*; anything else is an error naming what came
+    /// back ([`decode::list`]).
     pub fn for_application(&self, application_id: &str) -> Call<Vec<ApplicationReference>> {
         let request =
             target::with_id(CONTROLLER, "GetOnApplicationId", application_id).map(Request::get);

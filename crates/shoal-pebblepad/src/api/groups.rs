@@ -23,7 +23,9 @@ impl<'a> Groups<'a> {
         Self { client }
     }
 
-    /// `POST 1.1/Group/Create`: the answer is the created record as far as the server returns it.
+    /// `POST 1.1/Group/Create`: the answer is the created record as far as the server returns it
+    /// — the record, its bare id or nothing *(assumed: undocumented, `shared/api/pebblepad.md`
+    /// "Version 1.1 resources"; see [`decode::record`])*.
     pub fn create(&self, group: &Group) -> Call<Group> {
         let request = Request::post(target::action(CONTROLLER, "Create")).json(group);
         Call::new(self.client.pipeline(), request, decode::record)
@@ -44,18 +46,24 @@ impl<'a> Groups<'a> {
         Call::new(self.client.pipeline(), request, decode::unit)
     }
 
-    /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`.
+    /// `GET 1.1/Group/GetMembers[OnCustomId]/{id}`: the members as a JSON array *(assumed: the
+    /// contract, `shared/api/pebblepad.md` "Version 1.1 resources", names the action but not its
+    /// answer)*. Any other answer — an envelope object, `null`, an empty body — is
+    /// [`Error::Decode`](shoal_core::Error::Decode) naming what came back, never an empty group
+    /// ([`decode::list`]).
     pub fn members(&self, group: Target) -> Call<Vec<GroupMember>> {
         let request = group.path(CONTROLLER, "GetMembers").map(Request::get);
         Call::new(self.client.pipeline(), request, decode::list)
     }
 
-    /// `PUT 1.1/Group/AddMembers[OnCustomId]/{id}` with the members as a JSON array.
+    /// `PUT 1.1/Group/AddMembers[OnCustomId]/{id}` with the members as a JSON array *(assumed
+    /// body, see [`GroupMember`])*.
     pub fn add_members(&self, group: Target, members: &[GroupMember]) -> Call<()> {
         self.membership(group, "AddMembers", members)
     }
 
-    /// `PUT 1.1/Group/RemoveMembers[OnCustomId]/{id}` with the members as a JSON array.
+    /// `PUT 1.1/Group/RemoveMembers[OnCustomId]/{id}` with the members as a JSON array *(assumed
+    /// body, see [`GroupMember`])*.
     pub fn remove_members(&self, group: Target, members: &[GroupMember]) -> Call<()> {
         self.membership(group, "RemoveMembers", members)
     }

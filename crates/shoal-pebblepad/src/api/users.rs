@@ -24,7 +24,9 @@ impl<'a> Users<'a> {
     }
 
     /// `POST 1.1/User/Create`: creates a user. The answer is the created record as far as the
-    /// server returns it (at least its `Id` when it sends one).
+    /// server returns it (at least its `Id` when it sends one) — the record, its bare id or
+    /// nothing *(assumed: the answer is undocumented, `shared/api/pebblepad.md` "Version 1.1
+    /// resources"; see [`decode::record`])*.
     ///
     /// A username that exists answers 400 — see
     /// [`PebblePadErrorExt::is_username_exists`](crate::PebblePadErrorExt::is_username_exists).
@@ -40,19 +42,21 @@ impl<'a> Users<'a> {
     }
 
     /// `PUT 1.1/User/AddContactDetails[OnCustomId]/{id}`: merges `details` into the user's
-    /// contact details. The answer is the user as far as the server returns it.
+    /// contact details (the body's shape is *assumed*, see [`UserDetails`]). The answer is the
+    /// user as far as the server returns it.
     pub fn add_contact_details(&self, user: Target, details: &UserDetails) -> Call<BasicUserInfo> {
         self.details(user, "AddContactDetails", details)
     }
 
     /// `PUT 1.1/User/AddOtherDetails[OnCustomId]/{id}`: merges `details` into the user's other
-    /// details.
+    /// details (the body's shape is *assumed*, see [`UserDetails`]).
     pub fn add_other_details(&self, user: Target, details: &UserDetails) -> Call<BasicUserInfo> {
         self.details(user, "AddOtherDetails", details)
     }
 
     /// `PUT 1.1/User/DeleteContactDetails[OnCustomId]/{id}`: removes the named contact-detail
-    /// fields (the body is a JSON array of field names *(assumed shape)*).
+    /// fields (the body is a JSON array of field names *(assumed shape: `shared/api/pebblepad.md`
+    /// "Version 1.1 resources" names the action only)*).
     pub fn delete_contact_details(
         &self,
         user: Target,
@@ -62,7 +66,8 @@ impl<'a> Users<'a> {
     }
 
     /// `PUT 1.1/User/DeleteOtherDetails[OnCustomId]/{id}`: removes the named other-detail
-    /// fields (a JSON array of field names *(assumed shape)*).
+    /// fields (a JSON array of field names *(assumed shape, as for
+    /// [`delete_contact_details`](Self::delete_contact_details))*).
     pub fn delete_other_details(
         &self,
         user: Target,

@@ -1,11 +1,12 @@
 //! Grade records. PebblePad names the `Grade` property (the one `Update` changes); the rest is
-//! kept as sent.
+//! *assumed* (PascalCase, `shared/api/pebblepad.md` "Version 1.1 resources") and kept as sent.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Extra, lenient_string};
 
-/// A grade on a user's submission.
+/// A grade on a user's submission. Beyond `Id`, `CustomId` and `Grade`, its body is *assumed*
+/// (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
 ///
 /// ```
 /// use shoal_pebblepad::Grade;

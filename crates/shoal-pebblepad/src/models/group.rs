@@ -1,11 +1,13 @@
 //! Group records and group members. PebblePad publishes only `Id` and `CustomId` for these, so
-//! the models name the likely fields and keep everything else.
+//! the models name the likely fields and keep everything else *(assumed: PascalCase objects,
+//! unknown fields kept — `shared/api/pebblepad.md` "Version 1.1 resources")*.
 
 use serde::{Deserialize, Serialize};
 
 use super::Extra;
 
-/// A group (a cohort, a course, a workspace's members).
+/// A group (a cohort, a course, a workspace's members). Beyond `Id` and `CustomId` its body is
+/// *assumed* (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
 ///
 /// ```
 /// use shoal_pebblepad::Group;
@@ -50,7 +52,10 @@ setters!(Group {
     field: extra,
 });
 
-/// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it.
+/// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it (a
+/// JSON array of these). The vendor documents none of the three bodies: the shape is *assumed*
+/// (`shared/api/pebblepad.md` "Version 1.1 resources") — a user addressed by `Id` or
+/// `CustomId`, PascalCase, unknown fields kept.
 ///
 /// ```
 /// use shoal_pebblepad::GroupMember;
@@ -68,7 +73,7 @@ pub struct GroupMember {
     /// The user's custom id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
-    /// The user's username.
+    /// The user's username *(assumed field name)*.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// The member's role in the group *(assumed field name)*.

@@ -56,14 +56,3 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
         Some(other) => Some(other.to_string()),
     })
 }
-
-/// Reads a list that the server may send as an array, a single object, or `null`.
-pub(crate) fn one_or_many<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> serde_json::Result<Vec<T>> {
-    match value {
-        serde_json::Value::Null => Ok(Vec::new()),
-        serde_json::Value::Array(_) => serde_json::from_value(value),
-        other => Ok(vec![serde_json::from_value(other)?]),
-    }
-}

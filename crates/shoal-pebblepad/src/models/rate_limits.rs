@@ -1,5 +1,6 @@
-//! The answer of `GET 1.1/Info/GetRateLimits` *(shape assumed by the contract)*, read
-//! leniently, and its translation into shoal-core's [`RateLimits`].
+//! The answer of `GET 1.1/Info/GetRateLimits` *(shape assumed: `shared/api/pebblepad.md`
+//! "Rate and concurrency limits")*, read leniently, and its translation into shoal-core's
+//! [`RateLimits`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,7 +23,11 @@ pub struct MethodLimit {
     pub limit: u32,
 }
 
-/// What `GetRateLimits` reports.
+/// What `GetRateLimits` reports. The shape — `RateLimits` of `{Method, Limit}`,
+/// `ConcurrencyLimit`, `WindowSeconds` — is *assumed* (`shared/api/pebblepad.md` "Rate and
+/// concurrency limits"): every part is optional, anything else is kept in `extra`, and a body
+/// that cannot be read leaves the client pacing from response headers (see
+/// [`Discovery`](crate::Discovery)).
 ///
 /// ```
 /// use shoal_pebblepad::RateLimitsInfo;

@@ -167,8 +167,10 @@ setters!(BasicUserInfo {
     status: (UserStatus),
 });
 
-/// The body of `AddContactDetails`, `AddOtherDetails` and their `Delete…` twins. PebblePad does
-/// not publish these shapes, so this is a PascalCase object of whatever fields the caller sets.
+/// The body of `AddContactDetails` and `AddOtherDetails`. PebblePad does not publish these
+/// shapes, so this is a PascalCase object of whatever fields the caller sets *(assumed:
+/// `shared/api/pebblepad.md` "Version 1.1 resources" names the actions only)*; the `Delete…`
+/// twins take an array of the names instead.
 ///
 /// ```
 /// use shoal_pebblepad::UserDetails;

@@ -34,7 +34,8 @@ async fn client(t: &CaptureTransport) -> PebblePadClient {
 
 #[tokio::test(start_paused = true)]
 async fn limits_are_read_once_without_auth_before_the_first_of_many_concurrent_calls() {
-    let t = CaptureTransport::new([limits(600, 120)]);
+    let no_grades = (0..64).map(|_| Scripted::json(200, serde_json::json!([])));
+    let t = CaptureTransport::new(std::iter::once(limits(600, 120)).chain(no_grades));
     let c = client(&t).await;
     assert!(t.requests().is_empty(), "nothing is sent at build time");
     let calls: Vec<_> = (0..64)
@@ -190,6 +191,81 @@ async fn errors_carry_pebblepad_detail() {
         "Authorization has been denied"
     );
     assert!(!format!("{dup:?}{denied:?}{unauthorized:?}").contains(TOKEN));
+}
+
+/// Every list answer that is not an array is an error naming what came back — through the
+/// client, for each list action — never an empty or one-element success.
+#[tokio::test(start_paused = true)]
+async fn list_answers_of_another_shape_are_decode_errors_naming_what_came_back() {
+    let envelope = serde_json::json!({"Members": [{"Id": "u-1"}], "Total": 1});
+    let t = CaptureTransport::new([
+        limits(600, 120),
+        Scripted::json(200, envelope.clone()),
+        Scripted::status(200),
+        Scripted::json(200, serde_json::json!(null)),
+        Scripted::json(200, serde_json::json!({"Grades": []})),
+        Scripted::json(200, serde_json::json!({"Id": "gr-1", "Grade": "B"})),
+        Scripted::json(200, serde_json::json!({"References": []})),
+        Scripted::json(200, serde_json::json!({"Imported": 1})),
+        // What still succeeds: an array, and an import answered with nothing.
+        Scripted::json(200, serde_json::json!([{"Id": "u-1"}, {"Id": "u-2"}])),
+        Scripted::status(200),
+    ]);
+    let c = client(&t).await;
+    let g = c.groups();
+    let decode_message = |e: shoal_core::Error| {
+        assert_eq!(e.kind(), shoal_core::ErrorKind::Decode, "{e}");
+        e.to_string()
+    };
+    let members = || g.members(Target::id("g-1")).send();
+    let e = decode_message(members().await.unwrap_err());
+    assert!(e.contains("its keys: Members, Total"), "{e}");
+    assert!(e.contains("GetMembers/g-1"), "names the request: {e}");
+    let e = decode_message(members().await.unwrap_err());
+    assert!(e.contains("an empty body"), "{e}");
+    let e = decode_message(members().await.unwrap_err());
+    assert!(e.contains("got null"), "{e}");
+    let e = decode_message(c.grades().get(Target::id("gr-1")).send().await.unwrap_err());
+    assert!(e.contains("its keys: Grades"), "{e}");
+    let e = decode_message(
+        c.grades()
+            .for_user(Target::custom_id("S1"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.contains("its keys: Grade, Id"),
+        "a lone record is no list: {e}"
+    );
+    let e = decode_message(
+        c.application_references()
+            .for_application("app-9")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("its keys: References"), "{e}");
+    let import = || {
+        c.grades()
+            .import(
+                shoal_pebblepad::IdKind::Id,
+                &[shoal_pebblepad::Grade::for_user_id("u-1", "B")],
+            )
+            .send()
+    };
+    let e = decode_message(import().await.unwrap_err());
+    assert!(
+        e.contains("its keys: Imported") && e.contains("may have been written"),
+        "{e}"
+    );
+    assert_eq!(members().await.unwrap().len(), 2);
+    assert!(import().await.unwrap().is_empty());
+    assert_eq!(
+        t.requests().len(),
+        10,
+        "each answer read once, nothing resent"
+    );
 }
 
 #[tokio::test(start_paused = true)]

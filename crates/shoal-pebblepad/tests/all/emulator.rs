@@ -304,3 +304,237 @@ async fn application_references_round_trip() {
         Some("no-such-user")
     );
 }
+
+/// What a client's transport sent to the token endpoint: (`Authorization` header, form body).
+type TokenTap = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
+
+/// An OAuth client of the emulator for `app`, over the reqwest transport with a tap that keeps
+/// each token request's `Authorization` header and body as the client sent them.
+fn tapped_oauth_client(
+    ep: &shoal_testkit::pebblepad::PebblePadEndpoints,
+    app: shoal_pebblepad::OAuthApp,
+) -> (PebblePadClient, TokenTap) {
+    use shoal_pebblepad::ConfigureClient as _;
+    let tap = TokenTap::default();
+    let inner = shoal_core::ReqwestTransport::new().unwrap();
+    let seen = tap.clone();
+    let transport = move |req: http::Request<shoal_core::Bytes>| {
+        if req.uri().path().ends_with("/TokenEndpoint") {
+            let auth = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.to_str().unwrap().to_string());
+            let body = String::from_utf8(req.body().to_vec()).unwrap();
+            seen.lock().unwrap().push((auth, body));
+        }
+        let inner = inner.clone();
+        async move { inner.send(req).await }
+    };
+    let client = PebblePadClient::builder(shoal_pebblepad::Installation::custom(&ep.host).unwrap())
+        .oauth(app)
+        .token_store(std::sync::Arc::new(shoal_auth::MemoryTokenStore::new()))
+        .transport(transport)
+        .build()
+        .unwrap();
+    (client, tap)
+}
+
+/// Standard base64 with padding (RFC 4648), for the expected `Authorization: Basic` value.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Plays the browser: the authorize page redirects (the user approves); the `Location`.
+async fn approve(url: &str) -> String {
+    let browser = shoal_core::ReqwestTransport::new().unwrap();
+    let get = http::Request::get(url)
+        .body(shoal_core::Bytes::new())
+        .unwrap();
+    let answer = browser.send(get).await.unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    answer.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// After a login: a call, a forced rotation, and a call on the rotated access token.
+async fn call_refresh_call(client: &PebblePadClient, name: &str) {
+    let first = client
+        .credential()
+        .unwrap()
+        .record()
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .users()
+        .create(&BasicUserInfo::new(format!("{name}-1")))
+        .send()
+        .await
+        .unwrap();
+    let rotated = client.credential().unwrap().force_refresh().await.unwrap();
+    use shoal_auth::ExposeSecret as _;
+    let secret =
+        |t: &Option<shoal_auth::RefreshToken>| t.as_ref().unwrap().expose_secret().to_string();
+    assert_ne!(
+        secret(&rotated.refresh_token),
+        secret(&first.refresh_token),
+        "{name}: the refresh rotated"
+    );
+    client
+        .users()
+        .create(&BasicUserInfo::new(format!("{name}-2")))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// PebblePad's two kinds of OAuth app against one emulator that registers both: the public app
+/// (no secret) logs in through the loopback listener and sends `client_id` in the token
+/// requests' bodies, never an `Authorization` header; the confidential app logs in through the
+/// authorize redirect and authenticates with HTTP Basic, the raw `id:secret`, and no body
+/// `client_id`. Each then calls the API, rotates, and calls again on the new token.
+#[tokio::test]
+async fn public_and_confidential_apps_log_in_refresh_and_call_each_authenticating_its_own_way() {
+    const TOKEN_PATH: &str = "/login/OAuth2/TokenEndpoint";
+    let emu =
+        shoal_testkit::pebblepad::PebblePad::start(shoal_testkit::pebblepad::PebblePadConfig {
+            redirect_uris: shoal_testkit::RedirectUris::any_loopback_port(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ep = emu.endpoints().clone();
+    let public_id = ep.public_client_id.clone().expect("a public client");
+
+    // The public app: loopback login on any port, then refresh and calls.
+    let (public, public_tap) = tapped_oauth_client(
+        &ep,
+        shoal_pebblepad::OAuthApp::public(public_id.clone(), ep.redirect_uri.clone()),
+    );
+    let pending = public
+        .login()
+        .unwrap()
+        .loopback(
+            shoal_pebblepad::LoopbackOptions::default()
+                .redirect_uri("http://127.0.0.1:0/callback")
+                .timeout(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    let url = pending.authorize_url().to_string();
+    assert!(url.contains(&format!("client_id={public_id}")), "{url}");
+    // PebblePad documents no PKCE and answers unknown parameters with `invalid_request`.
+    assert!(!url.contains("code_challenge"), "{url}");
+    let location = approve(&url).await;
+    assert!(location.starts_with(pending.redirect_uri()), "{location}");
+    let browser = shoal_core::ReqwestTransport::new().unwrap();
+    let callback = browser
+        .send(
+            http::Request::get(&location)
+                .body(shoal_core::Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), 200);
+    pending.finish().await.unwrap();
+    call_refresh_call(&public, "public").await;
+    let public_seen = emu.traffic().matching("POST", TOKEN_PATH);
+
+    // The confidential app: the authorize redirect completed by hand, then refresh and calls.
+    let (confidential, confidential_tap) = tapped_oauth_client(
+        &ep,
+        shoal_pebblepad::OAuthApp::new(
+            ep.client_id.clone(),
+            shoal_auth::ClientSecret::new(ep.client_secret.clone()),
+            ep.redirect_uri.clone(),
+        ),
+    );
+    let login = confidential.login().unwrap();
+    let request = login.authorize();
+    let location = approve(request.url().as_str()).await;
+    login.complete(&request, &location).await.unwrap();
+    call_refresh_call(&confidential, "confidential").await;
+    let all_seen = emu.traffic().matching("POST", TOKEN_PATH);
+    let confidential_seen = &all_seen[public_seen.len()..];
+
+    // What the emulator saw: two token calls per app, every one answered 200.
+    assert_eq!(public_seen.len(), 2);
+    assert_eq!(confidential_seen.len(), 2);
+    for (seen, grant) in public_seen
+        .iter()
+        .chain(confidential_seen)
+        .zip(["authorization_code", "refresh_token"].repeat(2))
+    {
+        assert_eq!(seen.status, Some(200), "{seen:?}");
+        assert!(
+            seen.body.contains(&format!("grant_type={grant}")),
+            "{}",
+            seen.body
+        );
+    }
+    for seen in &public_seen {
+        assert_eq!(seen.header("authorization"), None, "public: no Basic");
+        assert!(
+            seen.body.contains(&format!("client_id={public_id}")),
+            "public: client_id in the body: {}",
+            seen.body
+        );
+    }
+    for seen in confidential_seen {
+        assert!(
+            seen.header("authorization").is_some(),
+            "confidential: Basic"
+        );
+        assert!(
+            !seen.body.contains("client_id="),
+            "confidential: not in the body: {}",
+            seen.body
+        );
+    }
+    // What the clients sent, unredacted: no header at all, or Basic of the raw `id:secret`.
+    let public_sent = public_tap.lock().unwrap().clone();
+    assert_eq!(public_sent.len(), 2);
+    assert!(
+        public_sent.iter().all(|(auth, _)| auth.is_none()),
+        "{public_sent:?}"
+    );
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{}:{}", ep.client_id, ep.client_secret).as_bytes())
+    );
+    let confidential_sent = confidential_tap.lock().unwrap().clone();
+    assert_eq!(confidential_sent.len(), 2);
+    for (auth, body) in &confidential_sent {
+        assert_eq!(auth.as_deref(), Some(basic.as_str()));
+        assert!(!body.contains("client_secret"), "the secret only in Basic");
+    }
+    assert_eq!(emu.traffic().token_calls("refresh_token"), 2);
+    assert_eq!(emu.traffic().invalid_grants(), 0);
+    let created: Vec<String> = emu
+        .users()
+        .iter()
+        .filter_map(|u| u["Username"].as_str().map(str::to_string))
+        .filter(|u| u.starts_with("public-") || u.starts_with("confidential-"))
+        .collect();
+    assert_eq!(
+        created,
+        ["public-1", "public-2", "confidential-1", "confidential-2"]
+    );
+}

@@ -1,7 +1,7 @@
 //! insta snapshots of the exact request every resource action sends (headers redacted).
 
 use shoal_auth::Password;
-use shoal_core::test_util::CaptureTransport;
+use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_pebblepad::{
     ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Impersonate as _,
     Target, UserDetails, UserStatus,
@@ -9,6 +9,14 @@ use shoal_pebblepad::{
 use time::macros::datetime;
 
 use crate::support::{Shot, captured, shots};
+
+/// A transport answering `{}` for a record and `[]` for a list, in the order given (`'r'`, `'l'`).
+fn answering(kinds: &str) -> CaptureTransport {
+    CaptureTransport::new(kinds.chars().map(|k| match k {
+        'l' => Scripted::json(200, serde_json::json!([])),
+        _ => Scripted::json(200, serde_json::json!({})),
+    }))
+}
 
 fn named(names: &[&str], shots: Vec<Shot>) -> Vec<(String, Shot)> {
     assert_eq!(names.len(), shots.len());
@@ -76,7 +84,7 @@ async fn user_actions() {
 
 #[tokio::test]
 async fn group_actions() {
-    let t = CaptureTransport::default();
+    let t = answering("rrrl");
     let c = captured(&t).await;
     let g = c.groups();
     g.create(&Group::new("Nursing 2026").custom_id("NUR-2026"))
@@ -123,7 +131,7 @@ async fn group_actions() {
 
 #[tokio::test]
 async fn grade_actions() {
-    let t = CaptureTransport::default();
+    let t = answering("lllll");
     let c = captured(&t).await;
     let g = c.grades();
     g.get(Target::id("gr-1")).send().await.unwrap();
@@ -167,7 +175,7 @@ async fn grade_actions() {
 
 #[tokio::test]
 async fn application_reference_actions() {
-    let t = CaptureTransport::default();
+    let t = answering("rrrl");
     let c = captured(&t).await;
     let a = c.application_references();
     let reference = ApplicationReference::new("ref-1", "app-9")

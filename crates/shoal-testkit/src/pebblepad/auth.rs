@@ -57,6 +57,8 @@ struct Store {
     codes: HashMap<String, Code>,
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
+    /// The pair issued last (token endpoint or service account).
+    last: Option<TokenPair>,
     counter: u64,
 }
 
@@ -111,11 +113,31 @@ impl AuthStore {
                 current: true,
             },
         );
-        TokenPair {
+        let pair = TokenPair {
             access_token,
             refresh_token,
             expires_in: ttl.saturating_sub(age).as_secs(),
-        }
+        };
+        s.last = Some(pair.clone());
+        pair
+    }
+
+    /// Refresh tokens not yet replaced by a rotation, sorted.
+    pub(crate) fn live_refresh_tokens(&self) -> Vec<String> {
+        let mut live: Vec<String> = self
+            .lock()
+            .refresh
+            .iter()
+            .filter(|(_, r)| r.current)
+            .map(|(t, _)| t.clone())
+            .collect();
+        live.sort();
+        live
+    }
+
+    /// The pair issued last, if any.
+    pub(crate) fn last_issued(&self) -> Option<TokenPair> {
+        self.lock().last.clone()
     }
 
     /// A service-account pair, refreshed by the confidential client.

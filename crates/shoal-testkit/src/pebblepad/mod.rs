@@ -222,6 +222,19 @@ impl PebblePad {
         self.state.auth.service_pair(&self.state, age)
     }
 
+    /// The refresh tokens not yet spent by a rotation (sorted): one per token family, the
+    /// newest — what a client that kept every rotation holds. A spent token presented again
+    /// answers `invalid_grant` (counted as a reuse).
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        self.state.auth.live_refresh_tokens()
+    }
+
+    /// The pair issued last — by the token endpoint, at start-up or by
+    /// [`service_account`](Self::service_account).
+    pub fn last_issued(&self) -> Option<TokenPair> {
+        self.state.auth.last_issued()
+    }
+
     /// A snapshot of every user (`BasicUserInfo` plus details), for assertions.
     pub fn users(&self) -> Vec<serde_json::Value> {
         self.state.db.snapshot(resources::Kind::User)

@@ -196,6 +196,38 @@ async fn refresh_rotates_and_never_widens_scope() {
 }
 
 #[tokio::test]
+async fn live_refresh_tokens_and_the_last_pair_follow_every_rotation() {
+    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
+        .await
+        .unwrap();
+    let start = pp.endpoints().service_refresh_token.clone().unwrap();
+    assert_eq!(pp.live_refresh_tokens(), std::slice::from_ref(&start));
+    assert_eq!(pp.last_issued().unwrap().refresh_token, start);
+    let (s, body) = refresh(&pp, &start, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let newest = body["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        pp.live_refresh_tokens(),
+        std::slice::from_ref(&newest),
+        "the spent one is gone"
+    );
+    let last = pp.last_issued().unwrap();
+    assert_eq!(
+        (last.access_token.as_str(), last.refresh_token.as_str()),
+        (body["access_token"].as_str().unwrap(), newest.as_str())
+    );
+    // A refused refresh issues nothing and spends nothing.
+    assert_eq!(refresh(&pp, &start, None).await.1["error"], "invalid_grant");
+    assert_eq!(pp.live_refresh_tokens(), std::slice::from_ref(&newest));
+    assert_eq!(pp.last_issued().unwrap(), last);
+    // A second family lives beside the first.
+    let other = pp.service_account(Duration::ZERO).refresh_token;
+    let mut both = vec![newest, other];
+    both.sort();
+    assert_eq!(pp.live_refresh_tokens(), both);
+}
+
+#[tokio::test]
 async fn service_account_token_expires_an_hour_after_creation() {
     let clock = ManualClock::new();
     let pp = PebblePad::start_with_clock(clock.shared()).await.unwrap();
