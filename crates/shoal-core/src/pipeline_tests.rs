@@ -411,11 +411,7 @@ async fn a_post_cut_off_by_the_deadline_may_have_been_processed() {
 #[tokio::test(start_paused = true)]
 async fn a_post_still_waiting_for_the_limiter_at_the_deadline_was_not_sent() {
     let clock = PausedClock::shared();
-    let limits = crate::RateLimits {
-        per_method: [("POST".to_string(), 1)].into_iter().collect(),
-        concurrency: None,
-        window: None,
-    };
+    let limits = crate::RateLimits::new([("POST".to_string(), 1)], None, None);
     let limiter = Arc::new(crate::RateLimiter::local(
         clock.clone(),
         Duration::from_secs(60),

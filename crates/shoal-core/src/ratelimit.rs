@@ -26,6 +26,7 @@ use crate::retry::RetryAfter;
 /// Limits as a service announces them (configuration or an endpoint such as PebblePad's
 /// `GetRateLimits`). Backends clamp each number ([`crate::clamp`]) when they apply it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RateLimits {
     /// Calls allowed per window, by method.
     pub per_method: BTreeMap<String, u32>,
@@ -33,6 +34,22 @@ pub struct RateLimits {
     pub concurrency: Option<u32>,
     /// The window length, when the service says it.
     pub window: Option<Duration>,
+}
+
+impl RateLimits {
+    /// Limits of `per_method` calls per window (method names as the server writes them), at most
+    /// `concurrency` at once, over `window` (each `None` when the service does not say).
+    pub fn new(
+        per_method: impl IntoIterator<Item = (String, u32)>,
+        concurrency: Option<u32>,
+        window: Option<Duration>,
+    ) -> Self {
+        Self {
+            per_method: per_method.into_iter().collect(),
+            concurrency,
+            window,
+        }
+    }
 }
 
 /// What one response said about the limits.
@@ -968,11 +985,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn limiter(clock: &ManualClock, get: u32, concurrency: Option<u32>) -> RateLimiter {
-        let limits = RateLimits {
-            per_method: [("GET".to_string(), get)].into_iter().collect(),
-            concurrency,
-            window: None,
-        };
+        let limits = RateLimits::new([("GET".to_string(), get)], concurrency, None);
         RateLimiter::local(
             clock.shared(),
             Duration::from_secs(60),

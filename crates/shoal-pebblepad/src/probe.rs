@@ -172,10 +172,7 @@ mod tests {
     #[tokio::test]
     async fn a_change_on_one_method_makes_the_others_probe_one_at_a_time() {
         let b = backend();
-        let limits = RateLimits {
-            per_method: [("GET".into(), 100), ("POST".into(), 100)].into(),
-            ..RateLimits::default()
-        };
+        let limits = RateLimits::new([("GET".into(), 100), ("POST".into(), 100)], None, None);
         b.configure(&limits).await.unwrap();
         for method in ["GET", "POST"] {
             b.observe(&RateObservation {
@@ -229,10 +226,11 @@ mod tests {
     #[tokio::test]
     async fn a_fresh_client_sends_one_call_per_method_until_the_server_counts() {
         let b = backend();
-        b.configure(&RateLimits {
-            per_method: [("PUT".into(), 3), ("POST".into(), 120)].into(),
-            ..RateLimits::default()
-        })
+        b.configure(&RateLimits::new(
+            [("PUT".into(), 3), ("POST".into(), 120)],
+            None,
+            None,
+        ))
         .await
         .unwrap();
         assert!(b.is_probing(&Method::POST), "limits known, count not");

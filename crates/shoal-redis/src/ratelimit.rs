@@ -212,11 +212,11 @@ impl Inner {
 ///     .await?;
 /// let limiter = backend.rate_limiter(RateLimitHeaders::x_rate());
 /// limiter
-///     .configure(&RateLimits {
-///         per_method: [("GET".to_string(), 600)].into_iter().collect(),
-///         concurrency: Some(10),
-///         window: Some(Duration::from_secs(60)),
-///     })
+///     .configure(&RateLimits::new(
+///         [("GET".to_string(), 600)],
+///         Some(10),
+///         Some(Duration::from_secs(60)),
+///     ))
 ///     .await?;
 /// // Pipeline::builder(url).rate_limiter(std::sync::Arc::new(limiter)) …
 /// # Ok(()) }
@@ -539,11 +539,7 @@ mod tests {
     }
 
     fn limits(get: u32, concurrency: Option<u32>) -> RateLimits {
-        RateLimits {
-            per_method: [("GET".to_string(), get)].into_iter().collect(),
-            concurrency,
-            window: None,
-        }
+        RateLimits::new([("GET".to_string(), get)], concurrency, None)
     }
 
     fn granted(a: Admission) -> Lease {

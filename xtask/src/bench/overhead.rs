@@ -79,11 +79,7 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
         .clock(clock.clone())
         .authenticator(credential.clone());
     if limiter {
-        let limits = RateLimits {
-            per_method: [("GET".to_string(), 10_000_000)].into_iter().collect(),
-            concurrency: Some(10_000),
-            window: None,
-        };
+        let limits = RateLimits::new([("GET".to_string(), 10_000_000)], Some(10_000), None);
         builder = builder.rate_limiter(Arc::new(RateLimiter::local(
             clock.clone(),
             Duration::from_secs(60),

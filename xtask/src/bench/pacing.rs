@@ -80,11 +80,11 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
 /// 429s seen.
 async fn paced_run(emu: &Emulator, calls: usize, limit: u32) -> BenchResult<(f64, f64, u64)> {
     let clock = SystemClock::shared();
-    let limits = RateLimits {
-        per_method: [("GET".to_string(), limit)].into_iter().collect(),
-        concurrency: Some(8),
-        window: Some(Duration::from_millis(WINDOW_MS)),
-    };
+    let limits = RateLimits::new(
+        [("GET".to_string(), limit)],
+        Some(8),
+        Some(Duration::from_millis(WINDOW_MS)),
+    );
     let limiter = Arc::new(RateLimiter::local(
         clock.clone(),
         Duration::from_millis(WINDOW_MS),

@@ -33,11 +33,7 @@ fn held(limit: u32) -> Result<i128, String> {
         Duration::from_secs(60),
     ));
     let limiter = RateLimiter::new(backend.clone(), RateLimitHeaders::x_rate(), clock.shared());
-    let limits = RateLimits {
-        per_method: [("GET".to_string(), limit)].into_iter().collect(),
-        concurrency: Some(64),
-        window: None,
-    };
+    let limits = RateLimits::new([("GET".to_string(), limit)], Some(64), None);
     let configured = limiter.configure(&limits).now_or_never();
     configured
         .ok_or("configure waited")?

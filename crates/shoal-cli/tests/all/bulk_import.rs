@@ -73,6 +73,7 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
         std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
     );
     assert_eq!(pp.traffic().rate_limited(), 0, "zero 429s while paced");
+    let sent_before_resume = pp.traffic().requests().len();
 
     let report_arg = report_path.display().to_string();
     let out = shoal(&env)
@@ -98,10 +99,17 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
     // The resumed process cannot know how much of the window the killed one spent a moment
     // ago: its first POST goes alone (a probe) and learns the count from the answer, so a window
     // the dead process filled costs at most that one 429 (not processed, resent), never a burst.
+    let rejected: Vec<String> = pp
+        .traffic()
+        .requests()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == Some(429))
+        .map(|(i, r)| format!("#{i} {} {}", r.method, r.path))
+        .collect();
     assert!(
-        pp.traffic().rate_limited() <= 1,
-        "{}",
-        pp.traffic().rate_limited()
+        rejected.len() <= 1,
+        "429s (the resumed run began at #{sent_before_resume}): {rejected:?}"
     );
     let mut seen: HashMap<String, usize> = HashMap::new();
     for u in pp.users() {

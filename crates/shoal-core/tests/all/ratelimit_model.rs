@@ -346,14 +346,11 @@ fn lockstep(window_s: u64, ops: &[Op]) -> Result<(), TestCaseError> {
                 concurrency,
                 window_s,
             } => {
-                let limits = RateLimits {
-                    per_method: limit
-                        .map(|l| (method(*post).as_str().to_string(), l))
-                        .into_iter()
-                        .collect(),
-                    concurrency: *concurrency,
-                    window: window_s.map(Duration::from_secs),
-                };
+                let limits = RateLimits::new(
+                    limit.map(|l| (method(*post).as_str().to_string(), l)),
+                    *concurrency,
+                    window_s.map(Duration::from_secs),
+                );
                 ring.configure(&limits).now_or_never().unwrap().unwrap();
                 log.configure(&limits);
             }
@@ -428,13 +425,10 @@ fn paced(
     let clock = ManualClock::new();
     let window = Duration::from_millis(window_ms);
     let ring = LocalRateLimitBackend::new(clock.shared(), window);
-    ring.configure(&RateLimits {
-        per_method: [("GET".to_string(), limit)].into_iter().collect(),
-        ..RateLimits::default()
-    })
-    .now_or_never()
-    .unwrap()
-    .unwrap();
+    ring.configure(&RateLimits::new([("GET".to_string(), limit)], None, None))
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     let fine = nanos(ring.granularity());
     let mut server = Server {
         window: nanos(window),

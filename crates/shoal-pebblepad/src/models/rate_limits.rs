@@ -66,14 +66,13 @@ impl RateLimitsInfo {
             .filter(|m| !m.method.trim().is_empty())
             .map(|m| (m.method.trim().to_ascii_uppercase(), m.limit))
             .collect();
-        RateLimits {
+        RateLimits::new(
             per_method,
-            concurrency: self.concurrency_limit,
-            window: self
-                .window_seconds
+            self.concurrency_limit,
+            self.window_seconds
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
-        }
+        )
     }
 }
 

@@ -27,12 +27,12 @@ fn limits_from(body: &serde_json::Value) -> RateLimits {
                 m["Limit"].as_u64().unwrap() as u32,
             )
         })
-        .collect();
-    RateLimits {
+        .collect::<Vec<_>>();
+    RateLimits::new(
         per_method,
-        concurrency: body["ConcurrencyLimit"].as_u64().map(|c| c as u32),
-        window: body["WindowSeconds"].as_u64().map(Duration::from_secs),
-    }
+        body["ConcurrencyLimit"].as_u64().map(|c| c as u32),
+        body["WindowSeconds"].as_u64().map(Duration::from_secs),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
