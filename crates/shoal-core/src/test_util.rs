@@ -1,5 +1,6 @@
 //! Test doubles beside the seams they fake (feature `test-util`): a scripted transport that
-//! records what it was sent, and the mockall mocks of [`Transport`] and [`Authenticator`].
+//! records what it was sent, the mockall mocks of [`Transport`] and [`Authenticator`], a log
+//! capture for canary tests, and [`drop_at_every_pending_point`] for cancellation safety.
 //!
 //! [`Authenticator`]: crate::Authenticator
 
@@ -200,5 +201,288 @@ impl Drop for LogCapture {
     fn drop(&mut self) {
         let previous = self.previous.take();
         ACTIVE.with(|a| *a.borrow_mut() = previous);
+    }
+}
+
+/// Drops a future at each of its pending points in turn, to test that it is cancellation-safe: a
+/// caller may drop any future at any `.await` (a deadline, a `select!`, an aborted job), and
+/// nothing a server has already done may be lost because of it.
+///
+/// Round `n` (from 0) builds a fresh future with `make()` and drives it until it is pending for
+/// the `n`-th time (its `n`-th *pending point*), drops it there, and calls `check(n, None)`. The
+/// rounds go on until a future completes before reaching its point `n`: then
+/// `check(n, Some(output))` runs (`n` being how many times that future was pending) and the
+/// number of rounds that dropped, `n`, is returned. `check` is async: it may settle whatever
+/// the dropped future left running (an in-flight refresh) before asserting the invariant.
+///
+/// **What a pending point is.** The future is polled with a waker of the utility's own. Each
+/// `Poll::Pending` is one point; after it the future is not polled again until it has woken
+/// that waker (what it waits for is ready: bytes on a socket, a timer, a spawned task's result),
+/// and the runtime then gets one more turn before the next poll. While it waits, this task is
+/// idle, so everything else runs: spawned tasks (a refresh flight), the I/O driver, servers on
+/// 127.0.0.1 in the same runtime, blocking threads — and with tokio's paused time the clock
+/// auto-advances to the next timer once the runtime has nothing else to do. Each point is
+/// therefore a real suspension, never a spurious re-poll, so even a future that waits on a
+/// socket has a bounded number of points. Over real sockets that number may differ between
+/// rounds (a read may find its bytes in one or two wake-ups): every round still drops the
+/// future at a genuine suspension, and the rounds end at the first that completes.
+///
+/// Works on any tokio runtime (current-thread is the most deterministic); the future need not be
+/// `Send`. A future that never completes and never stops waking makes this panic after
+/// 10,000 rounds instead of looping forever.
+///
+/// ```
+/// use shoal_core::test_util::drop_at_every_pending_point;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let log = std::sync::Mutex::new(Vec::new());
+/// let rounds = drop_at_every_pending_point(
+///     || async {
+///         tokio::task::yield_now().await;
+///         tokio::task::yield_now().await;
+///         "done"
+///     },
+///     |n, outcome| {
+///         log.lock().unwrap().push((n, outcome));
+///         async {}
+///     },
+/// )
+/// .await;
+/// assert_eq!(rounds, 2);
+/// assert_eq!(*log.lock().unwrap(), [(0, None), (1, None), (2, Some("done"))]);
+/// # });
+/// ```
+pub async fn drop_at_every_pending_point<F, Fut, C, CheckFut>(mut make: F, mut check: C) -> usize
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future,
+    C: FnMut(usize, Option<Fut::Output>) -> CheckFut,
+    CheckFut: std::future::Future<Output = ()>,
+{
+    const MAX_ROUNDS: usize = 10_000;
+    for n in 0..MAX_ROUNDS {
+        match run_to_pending_point(make(), n).await {
+            Some(output) => {
+                check(n, Some(output)).await;
+                return n;
+            }
+            None => check(n, None).await,
+        }
+    }
+    panic!("drop_at_every_pending_point: still pending after {MAX_ROUNDS} rounds");
+}
+
+/// Wakes the driver of [`run_to_pending_point`].
+struct Wakeup(tokio::sync::Notify);
+
+impl std::task::Wake for Wakeup {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_one();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify_one();
+    }
+}
+
+/// Drives `fut` until it is pending for the `n`-th time (from 0) and drops it there (`None`),
+/// or until it completes first (`Some`).
+async fn run_to_pending_point<Fut: std::future::Future>(fut: Fut, n: usize) -> Option<Fut::Output> {
+    let wakeup = Arc::new(Wakeup(tokio::sync::Notify::new()));
+    let waker = std::task::Waker::from(wakeup.clone());
+    let mut fut = std::pin::pin!(fut);
+    let mut points = 0;
+    loop {
+        let mut cx = std::task::Context::from_waker(&waker);
+        if let std::task::Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        if points == n {
+            return None; // `fut` is dropped here, suspended at its n-th point
+        }
+        points += 1;
+        // Not polled again until it asks to be (a permit is kept if it already did), and the
+        // runtime gets a turn either way.
+        wakeup.0.notified().await;
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::{Clock as _, SystemClock};
+
+    /// Counts the awaits a future got past, and whether it was dropped.
+    #[derive(Default)]
+    struct Probe {
+        passed: AtomicUsize,
+        dropped: AtomicUsize,
+    }
+
+    struct OnDrop<'a>(&'a Probe);
+
+    impl Drop for OnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_future_with_k_awaits_is_dropped_at_each_and_completes_after_the_last() {
+        for k in 0..5 {
+            let probe = Probe::default();
+            let seen = Mutex::new(Vec::new());
+            let rounds = drop_at_every_pending_point(
+                || {
+                    probe.passed.store(0, Ordering::SeqCst);
+                    let probe = &probe;
+                    async move {
+                        let _guard = OnDrop(probe);
+                        for _ in 0..k {
+                            tokio::task::yield_now().await;
+                            probe.passed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        k * 10
+                    }
+                },
+                |n, outcome| {
+                    let passed = probe.passed.load(Ordering::SeqCst);
+                    let dropped = probe.dropped.load(Ordering::SeqCst);
+                    seen.lock().unwrap().push((n, outcome, passed, dropped));
+                    async {}
+                },
+            )
+            .await;
+            assert_eq!(rounds, k, "a future with {k} awaits has {k} pending points");
+            let mut expected: Vec<_> = (0..k).map(|n| (n, None, n, n + 1)).collect();
+            expected.push((k, Some(k * 10), k, k + 1));
+            assert_eq!(
+                *seen.lock().unwrap(),
+                expected,
+                "round n stops after n awaits, drops the future before the check, and the last \
+                 round completes"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_check_may_await_and_spawned_work_runs_between_polls() {
+        // The future hands its work to a task and waits for it, as a refresh flight does.
+        let finished = Arc::new(AtomicUsize::new(0));
+        let rounds = drop_at_every_pending_point(
+            || {
+                let finished = finished.clone();
+                async move {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tokio::spawn(async move {
+                        for _ in 0..3 {
+                            tokio::task::yield_now().await;
+                        }
+                        finished.fetch_add(1, Ordering::SeqCst);
+                        let _ = tx.send(());
+                    });
+                    rx.await.is_ok()
+                }
+            },
+            |n, outcome| {
+                let finished = finished.clone();
+                async move {
+                    // The dropped caller's task still finishes; the check can wait for it.
+                    while finished.load(Ordering::SeqCst) < n + 1 {
+                        tokio::task::yield_now().await;
+                    }
+                    if let Some(ok) = outcome {
+                        assert!(ok);
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            rounds, 1,
+            "one wait for the task's answer, however long it works"
+        );
+        assert_eq!(finished.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_paused_time_each_timer_is_one_point_and_the_clock_advances_by_itself() {
+        let clock = SystemClock;
+        let start = clock.now();
+        let elapsed = Mutex::new(Vec::new());
+        let rounds = drop_at_every_pending_point(
+            || async {
+                clock.sleep(Duration::from_secs(60)).await;
+                clock.sleep(Duration::from_secs(60)).await;
+            },
+            |_, _| {
+                elapsed
+                    .lock()
+                    .unwrap()
+                    .push(clock.now().saturating_duration_since(start).as_secs());
+                async {}
+            },
+        )
+        .await;
+        assert_eq!(rounds, 2);
+        // Dropped before the first timer fired, then after 60 s, then completed after 120 s more.
+        assert_eq!(*elapsed.lock().unwrap(), [0, 60, 180]);
+    }
+
+    #[tokio::test]
+    async fn a_future_waiting_on_a_real_socket_has_a_bounded_number_of_points() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            // Answers each connection's first bytes with "pong" once they arrive.
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 16];
+                    loop {
+                        if stream.readable().await.is_err() {
+                            return;
+                        }
+                        match stream.try_read(&mut buf) {
+                            Ok(0) => return,
+                            Ok(_) => break,
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                            Err(_) => return,
+                        }
+                    }
+                    let _ = stream.writable().await;
+                    let _ = stream.try_write(b"pong");
+                });
+            }
+        });
+        let rounds = drop_at_every_pending_point(
+            || async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                stream.writable().await.unwrap();
+                stream.try_write(b"ping").unwrap();
+                let mut buf = [0u8; 16];
+                loop {
+                    stream.readable().await.unwrap();
+                    match stream.try_read(&mut buf) {
+                        Ok(n) => return buf[..n].to_vec(),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            },
+            |_, outcome| {
+                if let Some(reply) = outcome {
+                    assert_eq!(reply, b"pong");
+                }
+                async {}
+            },
+        )
+        .await;
+        assert!(
+            (1..100).contains(&rounds),
+            "connect and read are real suspensions, not spins: {rounds}"
+        );
     }
 }
