@@ -204,72 +204,150 @@ impl Drop for LogCapture {
     }
 }
 
+/// Where a round of [`drop_at_every_pending_point`] left its future, given to the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round<T> {
+    /// Dropped at its pending point `point` (from 0): as soon as it was pending (`woken` false:
+    /// what it waits for had no chance to happen yet), or once what it waits for had happened
+    /// and it was woken, but before it was polled to see it (`woken` true).
+    Dropped {
+        /// Which pending point, from 0.
+        point: usize,
+        /// Whether it had been woken (its awaited event happened) when it was dropped.
+        woken: bool,
+    },
+    /// Completed, after being pending `points` times.
+    Completed {
+        /// How many times it was pending.
+        points: usize,
+        /// What it returned.
+        output: T,
+    },
+}
+
+impl<T> Round<T> {
+    /// What the future returned, if this round completed it.
+    pub fn into_output(self) -> Option<T> {
+        match self {
+            Self::Completed { output, .. } => Some(output),
+            Self::Dropped { .. } => None,
+        }
+    }
+
+    /// Whether the future was dropped (not completed) in this round.
+    pub fn dropped(&self) -> bool {
+        matches!(self, Self::Dropped { .. })
+    }
+}
+
+impl<T> std::fmt::Display for Round<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dropped {
+                point,
+                woken: false,
+            } => write!(
+                f,
+                "dropped at pending point {point} as soon as it was pending"
+            ),
+            Self::Dropped { point, woken: true } => {
+                write!(f, "dropped at pending point {point} once woken, unpolled")
+            }
+            Self::Completed { points, .. } => write!(f, "completed after {points} pending points"),
+        }
+    }
+}
+
 /// Drops a future at each of its pending points in turn, to test that it is cancellation-safe: a
 /// caller may drop any future at any `.await` (a deadline, a `select!`, an aborted job), and
 /// nothing a server has already done may be lost because of it.
 ///
-/// Round `n` (from 0) builds a fresh future with `make()` and drives it until it is pending for
-/// the `n`-th time (its `n`-th *pending point*), drops it there, and calls `check(n, None)`. The
-/// rounds go on until a future completes before reaching its point `n`: then
-/// `check(n, Some(output))` runs (`n` being how many times that future was pending) and the
-/// number of rounds that dropped, `n`, is returned. `check` is async: it may settle whatever
-/// the dropped future left running (an in-flight refresh) before asserting the invariant.
+/// Each round builds a fresh future with `make()`, drives it to a pending point, drops it there
+/// and calls `check` with the [`Round`]; `check` is async, so it may settle whatever the dropped
+/// future left running (an in-flight refresh) before asserting the invariant. For point `n` =
+/// 0, 1, 2, … there are two rounds, at the two instants a deadline can strike a suspended
+/// future:
+///
+/// 1. **as soon as it is pending** — nothing it started had a chance to run yet (a spawned
+///    refresh, a request handed to a connection task);
+/// 2. **once woken, before it is polled again** — what it waited for has happened (the server
+///    answered, the spawned task finished) but the future has not seen it: the instant at which
+///    a caller that does the work itself loses the server's answer.
+///
+/// The rounds end when a future completes before reaching point `n`: `check` then gets
+/// [`Round::Completed`] with its output, and the number of pending points of that run is
+/// returned.
 ///
 /// **What a pending point is.** The future is polled with a waker of the utility's own. Each
 /// `Poll::Pending` is one point; after it the future is not polled again until it has woken
 /// that waker (what it waits for is ready: bytes on a socket, a timer, a spawned task's result),
-/// and the runtime then gets one more turn before the next poll. While it waits, this task is
-/// idle, so everything else runs: spawned tasks (a refresh flight), the I/O driver, servers on
-/// 127.0.0.1 in the same runtime, blocking threads — and with tokio's paused time the clock
-/// auto-advances to the next timer once the runtime has nothing else to do. Each point is
+/// and the runtime then gets one more turn before the next poll (or the drop). While it waits,
+/// this task is idle, so everything else runs: spawned tasks (a refresh flight), the I/O driver,
+/// servers on 127.0.0.1 in the same runtime, blocking threads — and with tokio's paused time the
+/// clock auto-advances to the next timer once the runtime has nothing else to do. Each point is
 /// therefore a real suspension, never a spurious re-poll, so even a future that waits on a
 /// socket has a bounded number of points. Over real sockets that number may differ between
 /// rounds (a read may find its bytes in one or two wake-ups): every round still drops the
 /// future at a genuine suspension, and the rounds end at the first that completes.
 ///
 /// Works on any tokio runtime (current-thread is the most deterministic); the future need not be
-/// `Send`. A future that never completes and never stops waking makes this panic after
-/// 10,000 rounds instead of looping forever.
+/// `Send`. A future still pending after 5,000 points makes this panic instead of running on.
 ///
 /// ```
-/// use shoal_core::test_util::drop_at_every_pending_point;
+/// use shoal_core::test_util::{Round, drop_at_every_pending_point};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let log = std::sync::Mutex::new(Vec::new());
-/// let rounds = drop_at_every_pending_point(
+/// let points = drop_at_every_pending_point(
 ///     || async {
 ///         tokio::task::yield_now().await;
 ///         tokio::task::yield_now().await;
 ///         "done"
 ///     },
-///     |n, outcome| {
-///         log.lock().unwrap().push((n, outcome));
+///     |round| {
+///         log.lock().unwrap().push(round);
 ///         async {}
 ///     },
 /// )
 /// .await;
-/// assert_eq!(rounds, 2);
-/// assert_eq!(*log.lock().unwrap(), [(0, None), (1, None), (2, Some("done"))]);
+/// assert_eq!(points, 2);
+/// let dropped = |point, woken| Round::Dropped { point, woken };
+/// assert_eq!(
+///     *log.lock().unwrap(),
+///     [
+///         dropped(0, false),
+///         dropped(0, true),
+///         dropped(1, false),
+///         dropped(1, true),
+///         Round::Completed { points: 2, output: "done" },
+///     ]
+/// );
 /// # });
 /// ```
 pub async fn drop_at_every_pending_point<F, Fut, C, CheckFut>(mut make: F, mut check: C) -> usize
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future,
-    C: FnMut(usize, Option<Fut::Output>) -> CheckFut,
+    C: FnMut(Round<Fut::Output>) -> CheckFut,
     CheckFut: std::future::Future<Output = ()>,
 {
-    const MAX_ROUNDS: usize = 10_000;
-    for n in 0..MAX_ROUNDS {
-        match run_to_pending_point(make(), n).await {
-            Some(output) => {
-                check(n, Some(output)).await;
-                return n;
+    const MAX_POINTS: usize = 5_000;
+    for point in 0..MAX_POINTS {
+        for woken in [false, true] {
+            match run_to_pending_point(make(), point, woken).await {
+                Some(output) => {
+                    check(Round::Completed {
+                        points: point,
+                        output,
+                    })
+                    .await;
+                    return point;
+                }
+                None => check(Round::Dropped { point, woken }).await,
             }
-            None => check(n, None).await,
         }
     }
-    panic!("drop_at_every_pending_point: still pending after {MAX_ROUNDS} rounds");
+    panic!("drop_at_every_pending_point: still pending after {MAX_POINTS} points");
 }
 
 /// Wakes the driver of [`run_to_pending_point`].
@@ -284,9 +362,13 @@ impl std::task::Wake for Wakeup {
     }
 }
 
-/// Drives `fut` until it is pending for the `n`-th time (from 0) and drops it there (`None`),
-/// or until it completes first (`Some`).
-async fn run_to_pending_point<Fut: std::future::Future>(fut: Fut, n: usize) -> Option<Fut::Output> {
+/// Drives `fut` to its pending point `n` (from 0) and drops it there, at once or once woken
+/// (`None`), or gives back its output if it completes first.
+async fn run_to_pending_point<Fut: std::future::Future>(
+    fut: Fut,
+    n: usize,
+    woken: bool,
+) -> Option<Fut::Output> {
     let wakeup = Arc::new(Wakeup(tokio::sync::Notify::new()));
     let waker = std::task::Waker::from(wakeup.clone());
     let mut fut = std::pin::pin!(fut);
@@ -296,14 +378,17 @@ async fn run_to_pending_point<Fut: std::future::Future>(fut: Fut, n: usize) -> O
         if let std::task::Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
             return Some(output);
         }
-        if points == n {
-            return None; // `fut` is dropped here, suspended at its n-th point
+        if points == n && !woken {
+            return None; // `fut` is dropped here, suspended at point n
         }
-        points += 1;
         // Not polled again until it asks to be (a permit is kept if it already did), and the
         // runtime gets a turn either way.
         wakeup.0.notified().await;
         tokio::task::yield_now().await;
+        if points == n {
+            return None; // dropped at point n, woken but not polled
+        }
+        points += 1;
     }
 }
 
@@ -335,7 +420,7 @@ mod tests {
         for k in 0..5 {
             let probe = Probe::default();
             let seen = Mutex::new(Vec::new());
-            let rounds = drop_at_every_pending_point(
+            let points = drop_at_every_pending_point(
                 || {
                     probe.passed.store(0, Ordering::SeqCst);
                     let probe = &probe;
@@ -348,31 +433,46 @@ mod tests {
                         k * 10
                     }
                 },
-                |n, outcome| {
+                |round| {
                     let passed = probe.passed.load(Ordering::SeqCst);
                     let dropped = probe.dropped.load(Ordering::SeqCst);
-                    seen.lock().unwrap().push((n, outcome, passed, dropped));
+                    seen.lock().unwrap().push((round, passed, dropped));
                     async {}
                 },
             )
             .await;
-            assert_eq!(rounds, k, "a future with {k} awaits has {k} pending points");
-            let mut expected: Vec<_> = (0..k).map(|n| (n, None, n, n + 1)).collect();
-            expected.push((k, Some(k * 10), k, k + 1));
+            assert_eq!(points, k, "a future with {k} awaits has {k} pending points");
+            let mut expected = Vec::new();
+            for point in 0..k {
+                for woken in [false, true] {
+                    let rounds = expected.len();
+                    expected.push((Round::Dropped { point, woken }, point, rounds + 1));
+                }
+            }
+            expected.push((
+                Round::Completed {
+                    points: k,
+                    output: k * 10,
+                },
+                k,
+                2 * k + 1,
+            ));
             assert_eq!(
                 *seen.lock().unwrap(),
                 expected,
-                "round n stops after n awaits, drops the future before the check, and the last \
-                 round completes"
+                "each point is dropped at twice (before the check, after `point` awaits), and \
+                 the last round completes"
             );
         }
     }
 
     #[tokio::test]
-    async fn the_check_may_await_and_spawned_work_runs_between_polls() {
+    async fn spawned_work_runs_on_after_a_drop_and_before_a_woken_drop() {
         // The future hands its work to a task and waits for it, as a refresh flight does.
         let finished = Arc::new(AtomicUsize::new(0));
-        let rounds = drop_at_every_pending_point(
+        let rounds = AtomicUsize::new(0);
+        let at_drop = Mutex::new(Vec::new());
+        let points = drop_at_every_pending_point(
             || {
                 let finished = finished.clone();
                 async move {
@@ -387,25 +487,54 @@ mod tests {
                     rx.await.is_ok()
                 }
             },
-            |n, outcome| {
+            |round| {
+                let started = rounds.fetch_add(1, Ordering::SeqCst) + 1;
+                at_drop
+                    .lock()
+                    .unwrap()
+                    .push((round, started - finished.load(Ordering::SeqCst)));
                 let finished = finished.clone();
                 async move {
                     // The dropped caller's task still finishes; the check can wait for it.
-                    while finished.load(Ordering::SeqCst) < n + 1 {
+                    while finished.load(Ordering::SeqCst) < started {
                         tokio::task::yield_now().await;
-                    }
-                    if let Some(ok) = outcome {
-                        assert!(ok);
                     }
                 }
             },
         )
         .await;
         assert_eq!(
-            rounds, 1,
+            points, 1,
             "one wait for the task's answer, however long it works"
         );
-        assert_eq!(finished.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            *at_drop.lock().unwrap(),
+            [
+                (
+                    Round::Dropped {
+                        point: 0,
+                        woken: false
+                    },
+                    1
+                ),
+                (
+                    Round::Dropped {
+                        point: 0,
+                        woken: true
+                    },
+                    0
+                ),
+                (
+                    Round::Completed {
+                        points: 1,
+                        output: true
+                    },
+                    0
+                ),
+            ],
+            "dropped at once, the task had not run; dropped once woken, it had finished"
+        );
+        assert_eq!(finished.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -413,12 +542,12 @@ mod tests {
         let clock = SystemClock;
         let start = clock.now();
         let elapsed = Mutex::new(Vec::new());
-        let rounds = drop_at_every_pending_point(
+        let points = drop_at_every_pending_point(
             || async {
                 clock.sleep(Duration::from_secs(60)).await;
                 clock.sleep(Duration::from_secs(60)).await;
             },
-            |_, _| {
+            |_| {
                 elapsed
                     .lock()
                     .unwrap()
@@ -427,9 +556,10 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(rounds, 2);
-        // Dropped before the first timer fired, then after 60 s, then completed after 120 s more.
-        assert_eq!(*elapsed.lock().unwrap(), [0, 60, 180]);
+        assert_eq!(points, 2);
+        // Point 0 at once (0 s) and once its timer fired (+60 s); point 1 at once (+60 s) and
+        // once fired (+120 s); then a whole run (+120 s).
+        assert_eq!(*elapsed.lock().unwrap(), [0, 60, 120, 240, 360]);
     }
 
     #[tokio::test]
@@ -457,7 +587,7 @@ mod tests {
                 });
             }
         });
-        let rounds = drop_at_every_pending_point(
+        let points = drop_at_every_pending_point(
             || async move {
                 let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
                 stream.writable().await.unwrap();
@@ -472,8 +602,8 @@ mod tests {
                     }
                 }
             },
-            |_, outcome| {
-                if let Some(reply) = outcome {
+            |round| {
+                if let Some(reply) = round.into_output() {
                     assert_eq!(reply, b"pong");
                 }
                 async {}
@@ -481,8 +611,28 @@ mod tests {
         )
         .await;
         assert!(
-            (1..100).contains(&rounds),
-            "connect and read are real suspensions, not spins: {rounds}"
+            (1..100).contains(&points),
+            "connect and read are real suspensions, not spins: {points}"
         );
+    }
+
+    #[test]
+    fn rounds_say_where_the_future_was_dropped() {
+        let round = |point, woken| Round::<()>::Dropped { point, woken }.to_string();
+        assert_eq!(
+            round(2, false),
+            "dropped at pending point 2 as soon as it was pending"
+        );
+        assert_eq!(
+            round(2, true),
+            "dropped at pending point 2 once woken, unpolled"
+        );
+        let done = Round::Completed {
+            points: 3,
+            output: 7,
+        };
+        assert!(!done.dropped());
+        assert_eq!(done.to_string(), "completed after 3 pending points");
+        assert_eq!(done.into_output(), Some(7));
     }
 }
