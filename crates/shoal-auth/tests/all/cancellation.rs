@@ -703,3 +703,138 @@ async fn a_logout_dropped_anywhere_ends_the_session() {
     .await;
     assert!(points >= 1);
 }
+
+// --- Token stores ------------------------------------------------------------------------
+
+fn numbered(n: u32) -> TokenRecord {
+    TokenRecord::unknown_age(format!("A{n}").into(), format!("R{n}").into())
+}
+
+/// Every entry of `dir` but the token file and its lock file.
+fn strays(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "tokens.json" && name != "tokens.json.lock")
+        .collect()
+}
+
+/// `save` and `save_locked` of the memory and file stores, dropped anywhere: the write lands
+/// whole (a file save runs on a blocking thread, which a drop does not stop), or — for a save
+/// whose lock was never taken — not at all; no temp file is left behind.
+#[test]
+fn a_store_save_dropped_anywhere_lands_whole_or_not_at_all() {
+    // One blocking thread: the check's load runs after whatever the dropped save started.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for (name, store, dir) in stores() {
+            let (store, dir) = (&store, &dir);
+            store.save(&numbered(0)).await.unwrap();
+            let written = &Mutex::new(0u32);
+            for locked in [false, true] {
+                let points = drop_at_every_pending_point(
+                    || {
+                        let record = {
+                            let mut n = written.lock().unwrap();
+                            *n += 1;
+                            numbered(*n)
+                        };
+                        let store = store.clone();
+                        async move {
+                            if locked {
+                                let guard = store.lock().await?;
+                                store.load().await?;
+                                let outcome = store.save_locked(&record, guard.fence()).await?;
+                                assert_eq!(outcome, shoal_auth::SaveOutcome::Saved);
+                                Ok(())
+                            } else {
+                                store.save(&record).await
+                            }
+                        }
+                    },
+                    |round| async move {
+                        let what = format!("{name} store, locked {locked}, {round}");
+                        let dropped = round.dropped();
+                        if let Some(saved) = round.into_output() {
+                            saved.unwrap();
+                        }
+                        let n = *written.lock().unwrap();
+                        let stored = store.load().await.unwrap().unwrap();
+                        let stored = Rig::stored_refresh(&stored);
+                        if locked && dropped {
+                            // Dropped before its lock was taken, the save never started.
+                            let before = (1..n).map(|k| format!("R{k}")).collect::<Vec<_>>();
+                            assert!(
+                                stored == format!("R{n}") || before.contains(&stored),
+                                "{what}: {stored}"
+                            );
+                        } else {
+                            assert_eq!(stored, format!("R{n}"), "{what}: the save landed");
+                        }
+                        if let Some(dir) = dir {
+                            assert_eq!(strays(dir.path()), Vec::<String>::new(), "{what}");
+                        }
+                    },
+                )
+                .await;
+                if name == "file" {
+                    assert!(points >= 1, "{name}: a file save is awaited");
+                }
+            }
+        }
+    });
+}
+
+/// A refresh lock taken by another holder, given back by a task after a few turns.
+async fn contend(store: &Arc<dyn TokenStore>) {
+    let held = store.lock().await.unwrap();
+    tokio::spawn(async move {
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+    });
+}
+
+/// `lock` of the memory and file stores dropped anywhere — free or held by another holder
+/// (another descriptor of the file), while it waits or once it has been handed the lock: the
+/// lock is free again for the next holder.
+#[tokio::test]
+async fn a_store_lock_dropped_anywhere_leaves_it_free() {
+    for (name, store, dir) in stores() {
+        let store = &store;
+        // Another handle: for the file store, another open file (flock excludes it too).
+        let other: &Arc<dyn TokenStore> = &match &dir {
+            Some(dir) => Arc::new(FileTokenStore::new(dir.path().join("tokens.json"))),
+            None => store.clone(),
+        };
+        for contended in [false, true] {
+            if contended {
+                contend(other).await;
+            }
+            let points = drop_at_every_pending_point(
+                || store.lock(),
+                |round| async move {
+                    let what = format!("{name} store, contended {contended}, {round}");
+                    if let Some(guard) = round.into_output() {
+                        drop(guard.unwrap());
+                    }
+                    let next = tokio::time::timeout(Duration::from_secs(10), other.lock()).await;
+                    let next = next.unwrap_or_else(|_| panic!("{what}: the lock was left held"));
+                    drop(next.unwrap());
+                    if contended {
+                        contend(other).await;
+                    }
+                },
+            )
+            .await;
+            if contended {
+                assert!(points >= 1, "{name}: a held lock is waited for");
+            }
+        }
+    }
+}
