@@ -225,31 +225,51 @@ async fn an_api_call_dropped_anywhere_keeps_the_family() {
     let rig = &Rig::start().await;
     for (name, store, _dir) in stores() {
         let store = &store;
-        rig.seed(store).await;
-        let slot = &Slot::default();
-        let points = drop_at_every_pending_point(
-            || {
-                rig.expire();
-                let credential = rig.credential(store);
-                keep(slot, &credential);
-                let api = api(&rig.base, Arc::new(credential));
-                async move { api.execute(Request::get("audiences")).await }
-            },
-            |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                settle(slot).await;
-                if let Some(answer) = outcome {
-                    answer.unwrap_or_else(|e| panic!("{name}: the completed call failed: {e}"));
-                }
-                rig.assert_intact(store, &format!("{name} store, {n}"))
-                    .await;
-            },
-        )
-        .await;
-        assert!(
-            points >= 2,
-            "{name}: the refresh and the API call are each awaited ({points} points)"
-        );
+        // The refresh comes from expiry, or from the server's 401 to a token it still held.
+        for unauthorized in [false, true] {
+            rig.seed(store).await;
+            let slot = &Slot::default();
+            let refreshes = &Mutex::new(0);
+            let points = drop_at_every_pending_point(
+                || {
+                    *refreshes.lock().unwrap() = rig.pd.traffic().token_calls("refresh_token");
+                    if unauthorized {
+                        rig.pd.faults().push(
+                            shoal_testkit::Fault::status(401)
+                                .times(1)
+                                .on_path("/v1/audiences"),
+                        );
+                    } else {
+                        rig.expire();
+                    }
+                    let credential = rig.credential(store);
+                    keep(slot, &credential);
+                    let api = api(&rig.base, Arc::new(credential));
+                    async move { api.execute(Request::get("audiences")).await }
+                },
+                |round| async move {
+                    let what = format!("{name} store, 401 {unauthorized}, {round}");
+                    let outcome = round.into_output();
+                    settle(slot).await;
+                    rig.pd.faults().clear();
+                    if let Some(answer) = outcome {
+                        answer.unwrap_or_else(|e| panic!("{what}: the completed call failed: {e}"));
+                        let before = *refreshes.lock().unwrap();
+                        assert_eq!(
+                            rig.pd.traffic().token_calls("refresh_token"),
+                            before + 1,
+                            "{what}: one refresh"
+                        );
+                    }
+                    rig.assert_intact(store, &what).await;
+                },
+            )
+            .await;
+            assert!(
+                points >= 2,
+                "{name}: the refresh and the API call are each awaited ({points} points)"
+            );
+        }
     }
 }
 
