@@ -89,29 +89,30 @@ impl SingleFlight {
 
     /// Runs `start()` as a flight of its own — after the one in flight, if any, never joined
     /// with it (a login or a forced rotation must happen, not be folded into another refresh).
+    ///
+    /// The flight is chained after the current one and launched at once, in the first poll, so
+    /// it runs (and [`settle`](Self::settle) waits for it) even if the caller is dropped while
+    /// the earlier flight is still running: a login's tokens in hand are never lost there.
     pub async fn run_own<F, Fut>(&self, start: F) -> Result<()>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<()>> + Send + 'static,
     {
-        let mut start = Some(start);
-        loop {
-            let (flight, mine) = {
-                let mut current = self.lock();
-                match (current.as_ref(), start.take()) {
-                    (Some(flight), start_again) if flight.peek().is_none() => {
-                        start = start_again;
-                        (flight.clone(), false)
-                    }
-                    (_, Some(f)) => (Self::launch(&mut current, f()), true),
-                    (_, None) => return Ok(()),
+        let flight = {
+            let mut current = self.lock();
+            let earlier = current
+                .as_ref()
+                .filter(|flight| flight.peek().is_none())
+                .cloned();
+            let work = start();
+            Self::launch(&mut current, async move {
+                if let Some(earlier) = earlier {
+                    let _ = earlier.await;
                 }
-            };
-            let outcome = flight.await;
-            if mine {
-                return outcome;
-            }
-        }
+                work.await
+            })
+        };
+        flight.await
     }
 
     fn launch<Fut>(current: &mut Option<Flight>, work: Fut) -> Flight

@@ -33,15 +33,11 @@ impl Login {
 
     /// Completes a login from the redirect the browser came back with (the full URL or its
     /// query): checks `state`, exchanges the code (same redirect URI, PKCE verifier), and saves
-    /// the tokens as a new family before they are used.
+    /// the tokens as a new family before they are used. The exchange and the save run to
+    /// completion in the credential's own task, even if this future is dropped.
     pub async fn complete(&self, pending: &AuthorizationRequest, redirect: &str) -> Result<()> {
         let code = pending.parse_callback(redirect)?;
-        let tokens = self
-            .credential
-            .oauth_client()
-            .exchange(pending, &code)
-            .await?;
-        self.credential.login(tokens).await
+        self.credential.login_with_code(pending.clone(), code).await
     }
 
     /// Starts a loopback login (RFC 8252): listens on the registered loopback redirect URI (see
@@ -75,9 +71,13 @@ impl LoopbackPending {
     }
 
     /// Waits for the redirect (up to the options' timeout), exchanges the code and saves the
-    /// tokens before they are used.
+    /// tokens before they are used. Once the code has arrived, the exchange and the save run to
+    /// completion in the credential's own task, even if this future is dropped.
     pub async fn finish(self) -> Result<()> {
-        let tokens = self.login.finish().await?;
-        self.credential.login(tokens).await
+        let mut login = self.login;
+        let code = login.code().await?;
+        self.credential
+            .login_with_code(login.request().clone(), code)
+            .await
     }
 }

@@ -207,15 +207,29 @@ impl LoopbackLogin {
     }
 
     /// Waits for the redirect (up to the timeout), then exchanges the code.
+    ///
+    /// The exchange runs in this future: dropped while its answer is on the way, the new tokens
+    /// are lost (the code is spent). [`Login::loopback`](crate::Login::loopback) stores them
+    /// whatever happens to its caller.
     pub async fn finish(mut self) -> Result<TokenResponse> {
+        let code = self.code().await?;
+        self.client.exchange(&self.shared.request, &code).await
+    }
+
+    /// Waits for the redirect (up to the timeout) and stops listening: the code it carried.
+    pub(crate) async fn code(&mut self) -> Result<AuthorizationCode> {
         let timeout = self.timeout;
         let outcome = tokio::select! {
             r = &mut self.rx => r.unwrap_or_else(|_| Err(Error::auth(AuthErrorKind::Login, "the loopback listener stopped"))),
             _ = self.clock.sleep(timeout) => Err(Error::auth(AuthErrorKind::Login, format!("no redirect within {}s", timeout.as_secs()))),
         };
         self.server.abort();
-        let code = outcome?;
-        self.client.exchange(&self.shared.request, &code).await
+        outcome
+    }
+
+    /// The authorization this login waits for (its redirect URI and PKCE verifier).
+    pub(crate) fn request(&self) -> &AuthorizationRequest {
+        &self.shared.request
     }
 }
 

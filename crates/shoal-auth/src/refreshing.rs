@@ -12,9 +12,9 @@ use rand::Rng as _;
 use shoal_core::{AuthErrorKind, AuthStamp, Authenticator, Error, Request, Result, SharedClock};
 
 use crate::flight::SingleFlight;
-use crate::oauth::{OAuthClient, TokenResponse, is_invalid_grant};
+use crate::oauth::{AuthorizationRequest, OAuthClient, TokenResponse, is_invalid_grant};
 use crate::record::{LifetimeLimits, LifetimeWarning, TokenRecord};
-use crate::secret::{AccessToken, ExposeSecret as _};
+use crate::secret::{AccessToken, AuthorizationCode, ExposeSecret as _};
 use crate::store::SaveOutcome;
 use crate::store::TokenStore;
 
@@ -234,12 +234,25 @@ impl RefreshingCredential {
         // In a flight of its own: the store holds the new family even if the caller goes away.
         self.inner
             .flight
+            .run_own(move || async move { inner.store_login(record).await })
+            .await
+    }
+
+    /// Exchanges an authorization code and stores the new family, both in one flight of their
+    /// own: the server issues the family when it answers the exchange (and the code is spent
+    /// either way), so a caller dropped while that answer is on its way must not lose it.
+    pub(crate) async fn login_with_code(
+        &self,
+        request: AuthorizationRequest,
+        code: AuthorizationCode,
+    ) -> Result<()> {
+        let inner = self.inner.clone();
+        self.inner
+            .flight
             .run_own(move || async move {
-                let guard = inner.store.lock().await?;
-                inner.store.save_locked(&record, guard.fence()).await?;
-                inner.install(record.clone(), true);
-                inner.notify(&record);
-                Ok(())
+                let response = inner.client.exchange(&request, &code).await?;
+                let record = TokenRecord::from_login(response, inner.clock.system_now());
+                inner.store_login(record).await
             })
             .await
     }
@@ -380,6 +393,15 @@ impl Inner {
         if let Some(hook) = &self.on_change {
             hook(record);
         }
+    }
+
+    /// Saves a login's new family under the store's lock, then uses it.
+    async fn store_login(&self, record: TokenRecord) -> Result<()> {
+        let guard = self.store.lock().await?;
+        self.store.save_locked(&record, guard.fence()).await?;
+        self.install(record.clone(), true);
+        self.notify(&record);
+        Ok(())
     }
 
     /// Uses the pair another holder stored after ours was refused as older.

@@ -170,6 +170,12 @@ impl SessionTokenAuth {
         })
     }
 
+    /// Waits for a login or logout in flight, if any, to finish (a caller dropped while one ran
+    /// does not stop it).
+    pub async fn settle(&self) {
+        self.inner.flight.settle().await;
+    }
+
     /// Ends the session: `DELETE {login_path}/{token}` (the token hidden in every printed form).
     /// A 404 means the server had already forgotten it, which is just as good.
     pub async fn logout(&self) -> Result<()> {

@@ -12,7 +12,8 @@
 //! usually depend on a vendor crate or on `shoal` instead.
 //!
 //! **Cargo features:** `reqwest` (default) — the reqwest/rustls transport; `test-util` — test
-//! doubles (`MockTransport`, `MockAuthenticator`, `CaptureTransport`).
+//! doubles (`MockTransport`, `MockAuthenticator`, `CaptureTransport`) and
+//! `drop_at_every_pending_point`, which drops a future at each of its pending points in turn.
 //!
 //! Core never names a vendor: vendor facts (header names, error shapes, whether failed calls
 //! are processed) come in through configuration.

@@ -3,7 +3,8 @@
 //!
 //! - **Refresh lock:** `SET lock fence NX PX ttl` with a random fencing value; a background task
 //!   extends it (compare-and-`PEXPIRE`) while the refresh still runs; dropping the guard releases
-//!   it with a compare-and-delete script; a crashed holder's lock expires by itself.
+//!   it with a compare-and-delete script, and so does dropping a `lock()` whose answer was not
+//!   read yet; a crashed holder's lock expires by itself.
 //! - **Compare-and-set saves:** the record carries a version. Taking the lock reads the version
 //!   in the same script, and a save under that lock writes only if the version is unchanged, so
 //!   a worker whose lock lapsed cannot overwrite a newer pair with an older one.
@@ -275,6 +276,11 @@ impl RedisTokenStore {
     async fn attempt_lock(&self) -> Result<std::result::Result<RedisLockGuard, Duration>> {
         let inner = &self.inner;
         let fence: u64 = rand::rng().random_range(1..u64::MAX);
+        let mut attempt = ReleaseUnlessTaken {
+            inner: self.inner.clone(),
+            fence,
+            armed: true,
+        };
         let mut conn = inner.conn.clone();
         let (taken, value): (i64, i64) = inner
             .scripts
@@ -286,6 +292,8 @@ impl RedisTokenStore {
             .invoke_async(&mut conn)
             .await
             .map_err(|e| store_error("lock", &e))?;
+        // Answered: the guard below releases a taken lock; a refused one is not ours.
+        attempt.armed = false;
         if taken != 1 {
             return Ok(Err(Duration::from_millis(value.max(1).unsigned_abs())));
         }
@@ -406,27 +414,48 @@ impl Drop for RedisLockGuard {
     fn drop(&mut self) {
         self.extender.abort();
         self.inner.bases().remove(&self.fence);
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            tracing::debug!("no runtime to release the refresh lock; it expires by itself");
-            return;
-        };
-        let inner = self.inner.clone();
-        let fence = self.fence;
-        handle.spawn(async move {
-            let mut conn = inner.conn.clone();
-            let released: redis::RedisResult<i64> = inner
-                .scripts
-                .unlock
-                .key(&inner.lock_key)
-                .arg(fence.to_string())
-                .invoke_async(&mut conn)
-                .await;
-            match released {
-                Ok(1) => tracing::debug!(key = %inner.lock_key, "refresh lock released"),
-                Ok(_) => tracing::debug!(key = %inner.lock_key, "refresh lock had already lapsed"),
-                Err(e) => tracing::warn!(error = %store_error("unlock", &e), "refresh lock not released; it expires by itself"),
-            }
-        });
+        release(&self.inner, self.fence);
+    }
+}
+
+/// Releases the lock if `fence` still holds it (compare-and-delete), in a task of its own.
+fn release(inner: &Arc<Inner>, fence: u64) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::debug!("no runtime to release the refresh lock; it expires by itself");
+        return;
+    };
+    let inner = inner.clone();
+    handle.spawn(async move {
+        let mut conn = inner.conn.clone();
+        let released: redis::RedisResult<i64> = inner
+            .scripts
+            .unlock
+            .key(&inner.lock_key)
+            .arg(fence.to_string())
+            .invoke_async(&mut conn)
+            .await;
+        match released {
+            Ok(1) => tracing::debug!(key = %inner.lock_key, "refresh lock released"),
+            Ok(_) => tracing::debug!(key = %inner.lock_key, "refresh lock had already lapsed"),
+            Err(e) => tracing::warn!(error = %store_error("unlock", &e), "refresh lock not released; it expires by itself"),
+        }
+    });
+}
+
+/// Armed while a lock attempt is on its way: if the attempt is dropped (or fails) before its
+/// answer is read, Redis may have set the lock all the same, under a fence nobody holds; this
+/// releases it then instead of leaving every other holder waiting for its expiry.
+struct ReleaseUnlessTaken {
+    inner: Arc<Inner>,
+    fence: u64,
+    armed: bool,
+}
+
+impl Drop for ReleaseUnlessTaken {
+    fn drop(&mut self) {
+        if self.armed {
+            release(&self.inner, self.fence);
+        }
     }
 }
 

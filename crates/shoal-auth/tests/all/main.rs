@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod canary;
+mod cancellation;
 mod oauth;
 mod server;
 mod session;

@@ -186,6 +186,8 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
 
     const LOC: &str = "11e95f8ec39de8fbdb0a4f1b";
@@ -261,6 +263,118 @@ mod tests {
                 inv.reason
             );
         }
+    }
+
+    /// Issue 17: the whole import dropped at every pending point against the Paya emulator
+    /// (a row's journal entry being synced, its upsert on the way or answered but not yet
+    /// journaled, the ticker): every contact the server holds for the job has its row in the
+    /// journal (started or done), so `--resume` sends it again as an upsert — and after it the
+    /// server holds exactly one contact per row, and the journal says each is done.
+    #[tokio::test]
+    async fn an_import_dropped_anywhere_loses_no_contact_the_server_created() {
+        use shoal::core::{ConfigureClient as _, ManualClock};
+        use shoal::paya::{ApiKey, Environment, KeyPlacement};
+        use shoal_core::test_util::drop_at_every_pending_point;
+        use shoal_testkit::paya::{Paya, PayaConfig};
+
+        use crate::bulk::journal::{Replay, RowState};
+
+        const ROWS: u64 = 4;
+        let clock = ManualClock::new();
+        let paya = Paya::start(PayaConfig {
+            clock: clock.shared(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let ep = paya.endpoints().clone();
+        let client = &PayaClient::builder(Environment::custom(&ep.base_url).unwrap())
+            .developer_id(ep.developer_id.clone())
+            .api_key(
+                ep.user_id.clone(),
+                ApiKey::new(ep.user_api_key.clone()),
+                KeyPlacement::Headers,
+            )
+            .clock(clock.shared())
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let args = |resume: bool| ImportArgs {
+            file: dir.path().join("contacts.csv"),
+            resume,
+            skip_invalid: false,
+            concurrency: 2,
+            report: None,
+        };
+        let (fresh, resumed) = (&args(false), &args(true));
+        let journal = &import::journal_path(&fresh.file);
+        let ui = Ui {
+            json: true,
+            progress: false,
+            timeout: 120,
+        };
+        let (paya, location, round_no) = (&paya, ep.location_id.as_str(), &Mutex::new(0u32));
+        // Contact api ids of this round's rows, by row line.
+        let keys = |round: u32| (0..ROWS).map(move |i| (i + 2, format!("r{round}-c{i}")));
+        let on_server = |round: u32| {
+            let prefix = format!("r{round}-");
+            paya.contacts()
+                .into_iter()
+                .filter_map(|c| c["contact_api_id"].as_str().map(str::to_string))
+                .filter(|id| id.starts_with(&prefix))
+                .collect::<Vec<_>>()
+        };
+
+        let points = drop_at_every_pending_point(
+            || {
+                let round = {
+                    let mut n = round_no.lock().unwrap();
+                    *n += 1;
+                    *n
+                };
+                let mut csv = String::from("contact_api_id,last_name\n");
+                for (_, key) in keys(round) {
+                    csv.push_str(&format!("{key},Smith\n"));
+                }
+                std::fs::write(&fresh.file, csv).unwrap();
+                let _ = std::fs::remove_file(journal);
+                run(client, fresh, location, ui)
+            },
+            |outcome| async move {
+                let what = outcome.to_string();
+                let round = *round_no.lock().unwrap();
+                if let Some(summary) = outcome.into_output() {
+                    assert_eq!(summary.unwrap()["upserted"], ROWS, "{what}");
+                }
+                // The dropped import closed its journal (its writer thread is joined on drop).
+                let replay = Replay::parse(&std::fs::read(journal).unwrap());
+                assert!(!replay.torn, "{what}");
+                for id in on_server(round) {
+                    let (line, key) = keys(round).find(|(_, k)| *k == id).unwrap();
+                    assert!(
+                        replay.state(line, &key).is_some(),
+                        "{what}: the server created {key} but the journal does not know its row"
+                    );
+                }
+                run(client, resumed, location, ui).await.unwrap();
+                let mut created = on_server(round);
+                created.sort();
+                let expected: Vec<_> = keys(round).map(|(_, k)| k).collect();
+                assert_eq!(
+                    created, expected,
+                    "{what}: one contact per row, after --resume"
+                );
+                let replay = Replay::parse(&std::fs::read(journal).unwrap());
+                for (line, key) in keys(round) {
+                    assert!(
+                        matches!(replay.state(line, &key), Some(RowState::Done { .. })),
+                        "{what}: {key} done"
+                    );
+                }
+            },
+        )
+        .await;
+        assert!(points >= ROWS as usize, "at least a wait per row: {points}");
     }
 
     #[test]

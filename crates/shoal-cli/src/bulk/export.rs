@@ -634,6 +634,108 @@ mod tests {
         assert!(err.to_string().contains("nothing to resume"), "{err}");
     }
 
+    /// Issue 17: the whole export dropped at every pending point (a page on its way, a page
+    /// received but not yet written, the progress ticker) — the output truncated to its
+    /// checkpoint is always a prefix of a clean export with the records the checkpoint counts,
+    /// and `--resume` then ends byte-identical to the clean export: no record lost or repeated.
+    #[tokio::test]
+    async fn an_export_dropped_anywhere_resumes_to_the_clean_output() {
+        use shoal::auth::{MemoryTokenStore, TokenRecord};
+        use shoal::core::{ConfigureClient as _, ManualClock};
+        use shoal_core::test_util::drop_at_every_pending_point;
+        use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
+
+        let clock = ManualClock::new();
+        let pd = PearlDiver::start(PearlDiverConfig {
+            clock: clock.shared(),
+            audiences: vec![AudienceSpec::new(17, "Visitors", 150)],
+            page_size: 40,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let ep = pd.endpoints().clone();
+        let tokens = pd.mint_tokens();
+        let mut held =
+            TokenRecord::unknown_age(tokens.access_token.into(), tokens.refresh_token.into());
+        held.expires_at = Some(clock.system_now() + std::time::Duration::from_secs(86_400));
+        held.refresh_issued_at = Some(clock.system_now());
+        use shoal::auth::ConfigureTokens as _;
+        let client = &PearlDiverClient::builder()
+            .oauth(
+                ep.client_id.clone(),
+                ep.client_secret.as_str().into(),
+                ep.redirect_uri.clone(),
+            )
+            .authorize_url(&ep.authorize_url)
+            .token_url(&ep.token_url)
+            .audience(Some(&ep.audience))
+            .api_base(&ep.api_base)
+            .token_store(std::sync::Arc::new(MemoryTokenStore::with_record(held)))
+            .clock(clock.shared())
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let args = |out: &str, resume: bool| ExportArgs {
+            audience: 17,
+            window: crate::args::WindowArgs {
+                days: Some(90),
+                since: None,
+            },
+            format: ExportFormat::Ndjson,
+            out: dir.path().join(out),
+            resume,
+            csv_raw: false,
+            state: None,
+        };
+        let ui = Ui {
+            json: true,
+            progress: false,
+            timeout: 120,
+        };
+        let clean = args("clean.ndjson", false);
+        run(client, &clean, ui).await.unwrap();
+        let clean = &std::fs::read(&clean.out).unwrap();
+        assert_eq!(clean.iter().filter(|b| **b == b'\n').count(), 150);
+        let (fresh, resumed) = (&args("out.ndjson", false), &args("out.ndjson", true));
+        let checkpoint = &fsutil::sidecar(&fresh.out, "checkpoint");
+
+        let points = drop_at_every_pending_point(
+            || {
+                let _ = std::fs::remove_file(&fresh.out);
+                let _ = std::fs::remove_file(checkpoint);
+                run(client, fresh, ui)
+            },
+            |round| async move {
+                let what = round.to_string();
+                if let Some(summary) = round.into_output() {
+                    assert_eq!(summary.unwrap()["records"], 150, "{what}");
+                }
+                let out = std::fs::read(&fresh.out).unwrap();
+                let Some(cp) = Checkpoint::load(checkpoint).unwrap() else {
+                    // Only a finished export removes its checkpoint (and refuses --resume).
+                    assert_eq!(&out, clean, "{what}: finished, so complete");
+                    return;
+                };
+                let bytes = usize::try_from(cp.bytes).unwrap();
+                assert!(out.len() >= bytes, "{what}: truncatable to its checkpoint");
+                assert_eq!(&out[..bytes], &clean[..bytes], "{what}: a clean prefix");
+                let lines = out[..bytes].iter().filter(|b| **b == b'\n').count();
+                assert_eq!(lines as u64, cp.records, "{what}: the records it counts");
+                let summary = run(client, resumed, ui).await.unwrap();
+                assert_eq!(summary["records"], 150, "{what}");
+                assert_eq!(
+                    &std::fs::read(&fresh.out).unwrap(),
+                    clean,
+                    "{what}: resumed"
+                );
+                assert!(!checkpoint.exists(), "{what}");
+            },
+        )
+        .await;
+        assert!(points >= 4, "at least a wait per page: {points}");
+    }
+
     #[test]
     fn a_failure_before_any_page_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();

@@ -469,6 +469,63 @@ mod tests {
         }
     }
 
+    /// Issue 17: `record` dropped at any point — alone, or among others in flight — still
+    /// writes its entry whole: it is handed to the writer before the first await, so once a
+    /// later `record` returns it is on disk before it, and the journal replays untorn.
+    #[tokio::test]
+    async fn a_record_dropped_anywhere_is_still_written_whole() {
+        use shoal::core::test_util::drop_at_every_pending_point;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv.journal");
+        let (journal, _) = Journal::open(&path, job(), false).unwrap();
+        let (journal, next_row) = (&journal, &std::sync::atomic::AtomicU64::new(2));
+        let row_entry = |row: u64| Entry::Started {
+            row,
+            key: format!("zoë-{row}"),
+        };
+        for together in [1u64, 3] {
+            let points = drop_at_every_pending_point(
+                || {
+                    let first = next_row.fetch_add(together, std::sync::atomic::Ordering::SeqCst);
+                    futures_util::future::join_all(
+                        (first..first + together)
+                            .map(move |row| async move { journal.record(&row_entry(row)).await }),
+                    )
+                },
+                |round| async move {
+                    let what = round.to_string();
+                    for done in round.into_output().unwrap_or_default() {
+                        done.unwrap();
+                    }
+                    let upto = next_row.load(std::sync::atomic::Ordering::SeqCst);
+                    // A later record returns once it is synced: everything sent before is too.
+                    journal
+                        .record(&Entry::Done {
+                            row: 1,
+                            key: "marker".into(),
+                            outcome: "created".into(),
+                            id: None,
+                        })
+                        .await
+                        .unwrap();
+                    let replay = Replay::parse(&std::fs::read(journal.path()).unwrap());
+                    assert!(!replay.torn, "{what}");
+                    for row in 2..upto {
+                        let key = format!("zoë-{row}");
+                        assert_eq!(
+                            replay.state(row, &key),
+                            Some(&RowState::Started),
+                            "{what}: row {row} was recorded"
+                        );
+                    }
+                },
+            )
+            .await;
+            assert_eq!(points, 1, "one wait, for the writer's sync");
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_records_are_all_written() {
         let dir = tempfile::tempdir().unwrap();
