@@ -557,3 +557,76 @@ async fn stats_say_what_the_calls_in_progress_wait_for() {
     assert!(call.await.unwrap().is_ok());
     assert_eq!(p.stats().retry_wait, 0);
 }
+
+/// A limiter backend whose bookkeeping always fails (a shared limiter that went away).
+#[derive(Debug)]
+struct BrokenBookkeeping;
+
+#[async_trait::async_trait]
+impl crate::RateLimitBackend for BrokenBookkeeping {
+    async fn try_acquire(&self, method: &http::Method) -> Result<crate::Admission> {
+        Ok(crate::Admission::Granted(crate::Lease {
+            method: method.clone(),
+            id: String::new(),
+        }))
+    }
+    fn release(&self, _lease: crate::Lease) {}
+    async fn observe(&self, _o: &crate::RateObservation) -> Result<()> {
+        Err(Error::Config("the shared limiter is unreachable".into()))
+    }
+    async fn complete(&self, _lease: crate::Lease, _o: &crate::RateObservation) -> Result<()> {
+        Err(Error::Config("the shared limiter is unreachable".into()))
+    }
+    async fn configure(&self, _limits: &crate::RateLimits) -> Result<()> {
+        Ok(())
+    }
+    async fn status(&self) -> Result<crate::RateLimitStatus> {
+        Ok(crate::RateLimitStatus::default())
+    }
+}
+
+/// Regression (issue 17 #7): an answer that arrived is returned, even a processed POST's, when
+/// the limiter cannot record it; the failure is logged.
+#[tokio::test(start_paused = true)]
+async fn a_limiter_bookkeeping_failure_after_the_answer_is_logged_not_returned() {
+    let logs = crate::test_util::LogCapture::start();
+    let (t, calls) = scripted(vec![Ok(respond(201, &[]))]);
+    let limiter = Arc::new(crate::RateLimiter::new(
+        Arc::new(BrokenBookkeeping),
+        crate::RateLimitHeaders::x_rate(),
+        PausedClock::shared(),
+    ));
+    let p = pipeline(t).rate_limiter(limiter).build().unwrap();
+    let answer = p.execute(Request::post("contacts")).await.unwrap();
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "never resent");
+    assert!(
+        logs.text().contains("rate limiter could not learn"),
+        "{}",
+        logs.text()
+    );
+}
+
+/// Regression (issue 17 #11): a vendor's field messages are shown redacted.
+#[tokio::test(start_paused = true)]
+async fn field_messages_are_redacted_like_every_vendor_message() {
+    let mut t = MockTransport::new();
+    t.expect_send().returning(|_| {
+        let mut r = respond(422, &[]);
+        *r.body_mut() =
+            Bytes::from_static(br#"{"errors":{"token":["access_token=T0PSECRET is expired"]}}"#);
+        Ok(r)
+    });
+    let err = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::post("contacts"))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("T0PSECRET"), "{shown}");
+    assert!(
+        err.service().unwrap().detail.fields[0].1[0].contains("is expired"),
+        "{shown}"
+    );
+}

@@ -153,7 +153,8 @@ impl Redactor {
             .collect()
     }
 
-    /// Replaces, in place and at any depth, the values of secret keys of a JSON value.
+    /// Replaces, in place and at any depth, the values of secret keys of a JSON value, and the
+    /// secret `name=value` pairs inside its strings.
     pub fn json_value(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
@@ -166,6 +167,8 @@ impl Redactor {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.json_value(v)),
+            // Free text inside a value (a vendor message) can quote `access_token=…` too.
+            Value::String(text) if text.contains('=') => *text = self.text(text),
             _ => {}
         }
     }
