@@ -80,6 +80,11 @@ pub struct SandboxArgs {
     pub env_file: Option<PathBuf>,
 }
 
+/// An encryption key from its base64 (the error never echoes the value).
+fn encryption_key(text: &str) -> Result<shoal_redis::EncryptionKey, String> {
+    shoal_redis::EncryptionKey::from_base64(text).map_err(|e| e.to_string())
+}
+
 /// Connection flags for Pearl Diver.
 #[derive(Debug, Args, Clone)]
 pub struct PearlDiverConn {
@@ -107,6 +112,20 @@ pub struct PearlDiverConn {
     /// Where tokens are kept (default: the user's config directory).
     #[arg(long, env = "SHOAL_PEARLDIVER_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
+    /// Keep the tokens in Redis instead of a file (`redis://host/`), shared by every process
+    /// and machine that uses this client id: one refresh at a time, each rotation saved with a
+    /// compare-and-set.
+    #[arg(
+        long,
+        env = "SHOAL_PEARLDIVER_TOKEN_REDIS",
+        global = true,
+        conflicts_with = "token_file"
+    )]
+    pub token_redis: Option<String>,
+    /// With --token-redis: encrypt the stored tokens with this AES-256 key (base64 of 32 bytes,
+    /// e.g. `openssl rand -base64 32`).
+    #[arg(long, env = "SHOAL_PEARLDIVER_TOKEN_KEY", global = true, hide_env_values = true, value_parser = encryption_key)]
+    pub token_key: Option<shoal_redis::EncryptionKey>,
     /// The redirect URI registered with Pearl Diver (compared exactly, port included); `login`
     /// listens on it.
     #[arg(long, env = "SHOAL_PEARLDIVER_REDIRECT_URI", global = true, default_value = shoal::auth::DEFAULT_REDIRECT_URI)]

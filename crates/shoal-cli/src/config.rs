@@ -68,9 +68,29 @@ pub fn pearldiver_token_file(conn: &PearlDiverConn) -> CliResult<PathBuf> {
     }
 }
 
+/// Where Pearl Diver's tokens live: Redis when `--token-redis` names it (shared by a fleet,
+/// keyed by the client id), else the token file.
+async fn pearldiver_store(
+    conn: &PearlDiverConn,
+    client_id: &str,
+) -> CliResult<Arc<dyn shoal::auth::TokenStore>> {
+    let Some(url) = &conn.token_redis else {
+        return Ok(token_store(&pearldiver_token_file(conn)?)?);
+    };
+    let mut builder = shoal_redis::RedisTokenStore::builder(format!("pearldiver:{client_id}"));
+    if let Some(key) = &conn.token_key {
+        builder = builder.encryption_key(key.clone());
+    }
+    let store = builder.connect(url).await.map_err(|e| {
+        CliError::from(e)
+            .hint("check --token-redis (SHOAL_PEARLDIVER_TOKEN_REDIS) and that Redis is up")
+    })?;
+    Ok(Arc::new(store))
+}
+
 /// The Pearl Diver client from the flags, with Pearl Diver's defaults for what is unset and the
-/// token file keeping every rotation.
-pub fn pearldiver(conn: &PearlDiverConn, timeout_secs: u64) -> CliResult<PearlDiverClient> {
+/// token store (file or Redis) keeping every rotation.
+pub async fn pearldiver(conn: &PearlDiverConn, timeout_secs: u64) -> CliResult<PearlDiverClient> {
     let client_id = required(
         &conn.client_id,
         "the Pearl Diver client id",
@@ -85,7 +105,7 @@ pub fn pearldiver(conn: &PearlDiverConn, timeout_secs: u64) -> CliResult<PearlDi
     )?;
     let mut builder = PearlDiverClient::builder()
         .oauth(client_id.clone(), secret.clone(), conn.redirect_uri.clone())
-        .token_store(token_store(&pearldiver_token_file(conn)?)?)
+        .token_store(pearldiver_store(conn, client_id).await?)
         .deadline(deadline(timeout_secs));
     if let Some(url) = &conn.auth_url {
         builder = builder.authorize_url(url);
@@ -237,23 +257,25 @@ mod tests {
             scope: None,
             audience_param: None,
             token_file: Some(PathBuf::from("tokens.json")),
+            token_redis: None,
+            token_key: None,
             redirect_uri: shoal::auth::DEFAULT_REDIRECT_URI.into(),
         }
     }
 
-    #[test]
-    fn pearldiver_flags_build_a_client_without_printing_secrets() {
-        let client = pearldiver(&conn(), 60).unwrap();
+    #[tokio::test]
+    async fn pearldiver_flags_build_a_client_without_printing_secrets() {
+        let client = pearldiver(&conn(), 60).await.unwrap();
         let shown = format!("{client:?}");
         assert!(!shown.contains("TOPSECRET"), "{shown}");
         assert!(shown.contains("api.pearldiver.io"), "{shown}");
     }
 
-    #[test]
-    fn missing_pieces_are_usage_errors_naming_the_flag() {
+    #[tokio::test]
+    async fn missing_pieces_are_usage_errors_naming_the_flag() {
         let mut c = conn();
         c.client_id = None;
-        let err = pearldiver(&c, 60).unwrap_err();
+        let err = pearldiver(&c, 60).await.unwrap_err();
         assert_eq!(err.kind.code(), 2);
         assert!(
             err.to_string().contains("SHOAL_PEARLDIVER_CLIENT_ID"),
@@ -261,6 +283,6 @@ mod tests {
         );
         let mut c = conn();
         c.auth_url = Some("not a url".into());
-        assert_eq!(pearldiver(&c, 60).unwrap_err().kind.code(), 2);
+        assert_eq!(pearldiver(&c, 60).await.unwrap_err().kind.code(), 2);
     }
 }

@@ -56,15 +56,14 @@ fn now() -> SystemTime {
     SystemClock.system_now()
 }
 
-fn client(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
-    let client = config::pearldiver(conn, ui.timeout)?;
-    Ok(client)
+async fn client(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
+    config::pearldiver(conn, ui.timeout).await
 }
 
 /// The client for a command that uses the stored tokens: warns on stderr when the refresh
 /// family is within 5 days of either of Pearl Diver's lifetimes.
 async fn client_warned(conn: &PearlDiverConn, ui: Ui) -> CliResult<PearlDiverClient> {
-    let client = client(conn, ui)?;
+    let client = client(conn, ui).await?;
     // An unreadable token file is reported by the command itself.
     for warning in client.lifetime_warnings().await.unwrap_or_default() {
         eprintln!("warning: {}", lifetime_warning(warning));
@@ -104,7 +103,7 @@ pub fn window(args: &WindowArgs) -> CliResult<AudienceWindow> {
 }
 
 async fn login(conn: &PearlDiverConn, no_browser: bool, ui: Ui) -> CliResult {
-    let client = client(conn, ui)?;
+    let client = client(conn, ui).await?;
     let pending = client
         .login()?
         .loopback(

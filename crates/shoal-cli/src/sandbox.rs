@@ -62,6 +62,8 @@ fn pearldiver_conn(info: &SandboxInfo, token_file: std::path::PathBuf) -> PearlD
         scope: None,
         audience_param: Some(pd.audience.clone()),
         token_file: Some(token_file),
+        token_redis: None,
+        token_key: None,
         redirect_uri: pd.redirect_uri.clone(),
     }
 }
@@ -69,7 +71,7 @@ fn pearldiver_conn(info: &SandboxInfo, token_file: std::path::PathBuf) -> PearlD
 /// Logs in to the sandbox's Pearl Diver through the loopback code flow with PKCE, playing the
 /// browser with a plain HTTP request (the emulator approves at once); tokens go to `conn`'s file.
 async fn code_flow_login(conn: &PearlDiverConn) -> CliResult {
-    let client = config::pearldiver(conn, 60)?;
+    let client = config::pearldiver(conn, 60).await?;
     let pending = client
         .login()?
         .loopback(

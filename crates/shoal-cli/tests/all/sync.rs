@@ -190,3 +190,67 @@ fn singer_export_writes_schema_records_and_state_and_continues_from_it() {
         "{records} records after the state"
     );
 }
+
+/// Tokens shared through Redis: two processes (two machines, as far as they know) with no token
+/// file refresh and rotate through one store, and the family stays alive.
+#[test]
+fn tokens_in_redis_are_shared_by_processes_without_a_token_file() {
+    use shoal::auth::{AccessToken, RefreshToken, TokenRecord, TokenStore as _};
+
+    let redis = shoal_redis::RedisServer::start();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pd, env) = pearldiver(&rt, 1_000, dir.path());
+    let env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k != "SHOAL_PEARLDIVER_TOKEN_FILE")
+        .collect();
+    let client_id = env
+        .iter()
+        .find(|(k, _)| k == "SHOAL_PEARLDIVER_CLIENT_ID")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let tokens = pd.mint_tokens();
+    let seeded = tokens.refresh_token.clone();
+    let store = rt.block_on(async {
+        let store = shoal_redis::RedisTokenStore::builder(format!("pearldiver:{client_id}"))
+            .connect(&redis.url())
+            .await
+            .unwrap();
+        // An expired access token: the first command must refresh.
+        let mut record = TokenRecord::unknown_age(
+            AccessToken::new(tokens.access_token),
+            RefreshToken::new(tokens.refresh_token),
+        );
+        record.expires_at = Some(SystemClock.system_now() - std::time::Duration::from_secs(60));
+        store.save(&record).await.unwrap();
+        store
+    });
+    let stored_refresh = || {
+        rt.block_on(store.load())
+            .unwrap()
+            .and_then(|r| {
+                r.refresh_token
+                    .map(|t| shoal::auth::ExposeSecret::expose_secret(&t).to_string())
+            })
+            .unwrap()
+    };
+    let run = || {
+        shoal(&env)
+            .args(["pearldiver", "audiences", "--token-redis", &redis.url()])
+            .output()
+            .unwrap()
+    };
+    let file = dir.path().join("pd-tokens.json");
+    let file_before = std::fs::read(&file).ok();
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rotated = stored_refresh();
+    assert_ne!(rotated, seeded, "the rotation was saved in Redis");
+    assert!(pd.refresh_token_is_live(&rotated));
+    assert_eq!(std::fs::read(&file).ok(), file_before, "no token file involved");
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(pd.traffic().refresh_reuse(), 0, "no spent token presented");
+    assert!(pd.refresh_token_is_live(&stored_refresh()));
+}
