@@ -248,7 +248,11 @@ fn tokens_in_redis_are_shared_by_processes_without_a_token_file() {
     let rotated = stored_refresh();
     assert_ne!(rotated, seeded, "the rotation was saved in Redis");
     assert!(pd.refresh_token_is_live(&rotated));
-    assert_eq!(std::fs::read(&file).ok(), file_before, "no token file involved");
+    assert_eq!(
+        std::fs::read(&file).ok(),
+        file_before,
+        "no token file involved"
+    );
     let out = run();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(pd.traffic().refresh_reuse(), 0, "no spent token presented");

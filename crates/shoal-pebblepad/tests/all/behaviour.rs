@@ -314,3 +314,32 @@ async fn nothing_secret_in_any_debug_form() {
         assert!(!shown.contains(canary), "{canary} in {shown}");
     }
 }
+
+/// Issue 18 #8: a refresh asks for a narrower scope, through the client.
+#[tokio::test]
+async fn a_refresh_narrows_the_scope_through_the_client() {
+    let emu = crate::support::emulator(Default::default()).await;
+    let client =
+        crate::support::emulator_client(&emu, None, shoal_auth::RefreshSettings::default()).await;
+    let credential = client.credential().expect("a service account refreshes");
+    let narrowed = credential
+        .force_refresh_with_scope("admin_grade:r")
+        .await
+        .unwrap();
+    assert_eq!(narrowed.scope.as_deref(), Some("admin_grade:r"));
+    let sent: Vec<_> = emu
+        .traffic()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("OAuth2"))
+        .collect();
+    assert!(
+        sent.iter()
+            .any(|r| r.body.contains("grant_type=refresh_token")
+                && r.body.contains("scope=admin_grade%3Ar")),
+        "{sent:?}"
+    );
+    // Kept: the credential's record (what the store holds) carries the narrower scope.
+    let held = credential.record().await.unwrap().unwrap();
+    assert_eq!(held.scope.as_deref(), Some("admin_grade:r"));
+}
