@@ -522,7 +522,11 @@ mod tests {
                 },
             )
             .await;
-            assert_eq!(points, 1, "one wait, for the writer's sync");
+            // Each record waits once for the writer's sync; the writer may batch several.
+            assert!(
+                (1..=together as usize).contains(&points),
+                "{points} pending points for {together} records"
+            );
         }
     }
 
