@@ -83,6 +83,10 @@ fn ci(no_nextest: bool) -> ExitCode {
     } else {
         test.args(["test", "--workspace"]);
     }
+    // The hostile property suites' cases per operation (the floor), unless set.
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        test.env("PROPTEST_CASES", "256");
+    }
     let mut doctest = cargo();
     doctest.args(["test", "--workspace", "--doc"]);
     let examples = EXAMPLES.iter().map(|(package, example)| {

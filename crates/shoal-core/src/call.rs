@@ -91,8 +91,9 @@ impl<T: DeserializeOwned> Call<T> {
 }
 
 impl Call<()> {
-    /// A call whose answer's body is ignored.
+    /// A call whose answer's body is not used: it must be empty or JSON
+    /// ([`Response::expect_json_or_empty`]).
     pub fn unit(pipeline: &Pipeline, request: Result<Request>) -> Self {
-        Self::new(pipeline, request, |_| Ok(()))
+        Self::new(pipeline, request, Response::expect_json_or_empty)
     }
 }

@@ -72,8 +72,8 @@ pub use ratelimit::{
     Admission, Lease, LocalRateLimitBackend, MethodStatus, Permit, RateLimitBackend,
     RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits, RateObservation,
 };
-pub use redact::Redactor;
-pub use request::{Body, Request, Response, server_date};
+pub use redact::{MAX_SHOWN_HEADER_VALUE, MAX_SHOWN_HEADERS, Redactor};
+pub use request::{Body, Request, Response, object_keys, server_date, shown_keys};
 pub use retry::{
     Backoff, Classification, Decision, GiveUp, RetryAfter, RetryBudget, RetryClassifier,
     RetryPolicy, StandardClassifier,

@@ -138,19 +138,30 @@ impl Redactor {
         }
     }
 
-    /// Header pairs in order, secret values replaced, for display.
+    /// Header pairs in order, secret values replaced, for display: at most
+    /// [`MAX_SHOWN_HEADERS`] of them (then one `…` pair counting the rest), each value cut at
+    /// [`MAX_SHOWN_HEADER_VALUE`] bytes, so a server's huge headers never make a huge message.
     pub fn headers(&self, headers: &HeaderMap) -> Vec<(String, String)> {
-        headers
+        let mut shown: Vec<(String, String)> = headers
             .iter()
+            .take(MAX_SHOWN_HEADERS)
             .map(|(name, value)| {
                 let v = if self.is_secret_header(name.as_str()) {
                     REDACTED.to_string()
                 } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                    truncate(
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        MAX_SHOWN_HEADER_VALUE,
+                    )
                 };
                 (name.as_str().to_string(), v)
             })
-            .collect()
+            .collect();
+        let more = headers.len().saturating_sub(MAX_SHOWN_HEADERS);
+        if more > 0 {
+            shown.push(("…".into(), format!("{more} more headers")));
+        }
+        shown
     }
 
     /// Replaces, in place and at any depth, the values of secret keys of a JSON value, and the
@@ -252,6 +263,11 @@ impl Redactor {
     }
 }
 
+/// Most headers [`Redactor::headers`] shows.
+pub const MAX_SHOWN_HEADERS: usize = 32;
+/// Most bytes of one header value [`Redactor::headers`] shows.
+pub const MAX_SHOWN_HEADER_VALUE: usize = 256;
+
 fn truncate(mut s: String, limit: usize) -> String {
     if s.len() > limit {
         let mut cut = limit;
@@ -269,6 +285,26 @@ mod tests {
     use super::*;
     use http::HeaderValue;
     use proptest::prelude::*;
+
+    /// Issue 17: a 10,000-digit `Retry-After` made a 10 KB error message.
+    #[test]
+    fn huge_and_many_headers_are_shown_cut() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_str(&"9".repeat(10_000)).unwrap(),
+        );
+        for i in 0..100 {
+            headers.insert(
+                http::HeaderName::from_bytes(format!("x-h{i}").as_bytes()).unwrap(),
+                HeaderValue::from_static("v"),
+            );
+        }
+        let shown = Redactor::standard().headers(&headers);
+        assert_eq!(shown.len(), MAX_SHOWN_HEADERS + 1);
+        assert_eq!(shown[0].1.len(), MAX_SHOWN_HEADER_VALUE + '…'.len_utf8());
+        assert_eq!(shown[MAX_SHOWN_HEADERS].1, "69 more headers");
+    }
 
     #[test]
     fn standard_rules_hide_oauth_and_key_material() {

@@ -358,6 +358,59 @@ impl Response {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         decode_json(&self.summary, &self.body)
     }
+
+    /// Checks the answer of a call whose body is not used: empty (or blank), or JSON. Anything
+    /// else — an HTML page from a proxy, a truncated body — is [`Error::Decode`]: the success
+    /// status may not be the vendor's, though the effect may have happened.
+    pub fn expect_json_or_empty(&self) -> Result<()> {
+        if self.body.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(&self.body)
+            .map(|_| ())
+            .map_err(|e| Error::Decode {
+                request: self.summary.clone(),
+                path: String::new(),
+                message: format!(
+                    "a success answer that is neither empty nor JSON ({e}); the call may have \
+                     taken effect"
+                ),
+            })
+    }
+}
+
+/// The keys of a JSON object body, in order (`None` when the body is not a JSON object): what
+/// an error about an unexpected shape names instead of the values, which may be secrets.
+pub fn object_keys(body: &[u8]) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+    serde_json::from_slice::<Keys>(body)
+        .ok()
+        .map(|Keys(keys)| keys.into_keys().collect())
+}
+
+/// Keys for a message: at most 20, each cut at 64 bytes, `, …` when there are more, `none` for
+/// none — so a server's million keys or megabyte key make a short message.
+pub fn shown_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    const MAX_KEYS: usize = 20;
+    const MAX_KEY_BYTES: usize = 64;
+    let mut keys = keys.into_iter();
+    let shown: Vec<&str> = keys
+        .by_ref()
+        .take(MAX_KEYS)
+        .map(|k| {
+            let mut cut = k.len().min(MAX_KEY_BYTES);
+            while !k.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &k[..cut]
+        })
+        .collect();
+    if shown.is_empty() {
+        return "none".into();
+    }
+    let more = if keys.next().is_some() { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
 }
 
 /// The time a server says it answered at (its `Date` header), when it sent a valid one — to
@@ -384,6 +437,46 @@ pub fn decode_json<T: DeserializeOwned>(request: &RequestSummary, body: &[u8]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: a success whose body is an HTML page is not taken for an empty answer.
+    #[test]
+    fn a_body_that_is_neither_empty_nor_json_is_refused() {
+        let base = Url::parse("https://h/v1").unwrap();
+        let summary = Request::delete("x").summary(&base, Redactor::standard());
+        let answer = |body: &'static str| {
+            Response::new(
+                summary.clone(),
+                StatusCode::OK,
+                HeaderMap::new(),
+                Bytes::from(body),
+            )
+        };
+        assert!(answer("").expect_json_or_empty().is_ok());
+        assert!(answer(" \n").expect_json_or_empty().is_ok());
+        assert!(answer(r#"{"ok":true}"#).expect_json_or_empty().is_ok());
+        let err = answer("<html>proxy</html>")
+            .expect_json_or_empty()
+            .unwrap_err();
+        assert!(err.to_string().contains("neither empty nor JSON"), "{err}");
+        assert!(answer("{\"a\":").expect_json_or_empty().is_err());
+    }
+
+    /// Issue 17: a key of 10,000 digits made a 10 KB decode error.
+    #[test]
+    fn shown_keys_are_few_and_short() {
+        let long = "9".repeat(10_000);
+        let many: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+        assert_eq!(shown_keys([long.as_str()]), "9".repeat(64));
+        let shown = shown_keys(many.iter().map(String::as_str));
+        assert!(shown.ends_with("k19, …"), "{shown}");
+        assert_eq!(shown_keys(["é".repeat(40).as_str()]), "é".repeat(32));
+        assert_eq!(shown_keys([]), "none");
+        assert_eq!(
+            object_keys(br#"{"b":1,"a":{"x":2}}"#),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(object_keys(b"[1]"), None);
+    }
 
     #[test]
     fn relative_targets_keep_the_base_path() {

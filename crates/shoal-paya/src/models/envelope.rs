@@ -109,22 +109,15 @@ pub(crate) fn strict<T: serde::de::DeserializeOwned>(
     response: &Response,
     plural: &str,
 ) -> Result<T> {
-    #[derive(Deserialize)]
-    struct Keys(BTreeMap<String, serde::de::IgnoredAny>);
-    if let Ok(Keys(keys)) = serde_json::from_slice::<Keys>(&response.body) {
+    if let Some(keys) = shoal_core::object_keys(&response.body) {
         let aliases = [plural, "locationInfos", "location_infos"];
-        if !aliases.iter().any(|k| keys.contains_key(*k)) {
-            let shown: Vec<&str> = keys.keys().take(20).map(String::as_str).collect();
+        if !aliases.iter().any(|a| keys.iter().any(|k| k == a)) {
             return Err(Error::Decode {
                 request: response.request().clone(),
                 path: plural.to_string(),
                 message: format!(
                     "the list has no `{plural}` array (its keys: {}); refused rather than taken as empty",
-                    if shown.is_empty() {
-                        "none".to_string()
-                    } else {
-                        shown.join(", ")
-                    }
+                    shoal_core::shown_keys(keys.iter().map(String::as_str))
                 ),
             });
         }

@@ -153,7 +153,7 @@ async fn fetch_page<R: DeserializeOwned>(
 /// A page, strictly: its shape is this crate's assumption, so a body without a `records` array
 /// is an error naming the keys it did have — never an empty last page.
 fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
-    match object_keys(response) {
+    match shoal_core::object_keys(&response.body) {
         Some(keys) if !keys.iter().any(|k| k == "records") => Err(Error::Decode {
             request: response.request().clone(),
             path: "records".into(),
@@ -161,7 +161,7 @@ fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> 
                 "the page has no `records` array (its keys: {}); this crate assumes the \
                  page shape `{{key, name, records, pageToken}}`, so a page without records \
                  is refused rather than taken as the last, empty page",
-                shown(&keys)
+                shoal_core::shown_keys(keys.iter().map(String::as_str))
             ),
         }),
         _ => response.json(),
@@ -171,39 +171,18 @@ fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> 
 /// The audience list, strictly: the vendor documents `audiences` as required, so an object
 /// without it is an error naming the keys it did have — never an empty list.
 fn decode_list(response: &Response) -> Result<AudienceList> {
-    match object_keys(response) {
+    match shoal_core::object_keys(&response.body) {
         Some(keys) if !keys.iter().any(|k| k == "audiences") => Err(Error::Decode {
             request: response.request().clone(),
             path: "audiences".into(),
             message: format!(
                 "the list has no `audiences` array (its keys: {}); refused rather than taken \
                  as no audiences",
-                shown(&keys)
+                shoal_core::shown_keys(keys.iter().map(String::as_str))
             ),
         }),
         _ => response.json(),
     }
-}
-
-/// The keys of a JSON object body (`None` when the body is not an object).
-fn object_keys(response: &Response) -> Option<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
-    serde_json::from_slice::<Keys>(&response.body)
-        .ok()
-        .map(|Keys(keys)| keys.into_keys().collect())
-}
-
-/// Up to 20 keys, for a message (`none` for none).
-fn shown(keys: &[String]) -> String {
-    if keys.is_empty() {
-        return "none".into();
-    }
-    keys.iter()
-        .take(20)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Every record of one audience, page by page (Pearl Diver pages hold up to 1000 records).

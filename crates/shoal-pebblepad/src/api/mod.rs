@@ -133,9 +133,10 @@ pub mod decode {
         })
     }
 
-    /// Ignores the body (actions that answer with nothing or with nothing documented).
-    pub fn unit(_response: &Response) -> Result<()> {
-        Ok(())
+    /// Actions that answer with nothing or with nothing documented: the body is not used, but
+    /// must be empty or JSON ([`Response::expect_json_or_empty`]).
+    pub fn unit(response: &Response) -> Result<()> {
+        response.expect_json_or_empty()
     }
 
     fn trimmed(body: &[u8]) -> &[u8] {
@@ -192,11 +193,10 @@ pub mod decode {
         use serde_json::Value;
         match value {
             Value::Object(map) if map.is_empty() => "an empty object".into(),
-            Value::Object(map) => {
-                let keys: Vec<&str> = map.keys().take(20).map(String::as_str).collect();
-                let more = if map.len() > keys.len() { ", …" } else { "" };
-                format!("an object (its keys: {}{more})", keys.join(", "))
-            }
+            Value::Object(map) => format!(
+                "an object (its keys: {})",
+                shoal_core::shown_keys(map.keys().map(String::as_str))
+            ),
             Value::Null => "null".into(),
             Value::Bool(_) => "a boolean".into(),
             Value::Number(_) => "a number".into(),
