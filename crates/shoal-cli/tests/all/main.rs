@@ -9,6 +9,7 @@ mod bulk_support;
 mod demo;
 mod doctor;
 mod env;
+mod hostile;
 mod paya;
 mod pearldiver;
 mod pebblepad;
