@@ -9,10 +9,10 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shoal::auth::{AccessToken, FileTokenStore, RefreshToken, TokenRecord, TokenStore as _};
-use shoal::core::{Clock as _, SystemClock};
+use shoal::core::{Clock, SystemClock};
 use shoal_testkit::hostile::{Framing, HostileConfig, HostileResponse, HostileServer, Otherwise};
 use shoal_testkit::sandbox::SandboxInfo;
 
@@ -22,6 +22,8 @@ use crate::support::shoal;
 const TIMEOUT: u64 = 3;
 /// Real time a command may take past its timeout: starting the process, writing the error.
 const SLACK: Duration = Duration::from_secs(5);
+/// Real time (a multi-process test): outside a runtime, tokio's clock is the system's.
+const REAL: SystemClock = SystemClock;
 /// The hostile servers' seeds (each command meets one server per seed).
 const SEEDS: [u64; 2] = [17, 1017];
 /// The largest resident set a command may reach.
@@ -79,7 +81,7 @@ fn commands(dir: &Path) -> Vec<Vec<String>> {
 /// be missed.
 fn wait_with_peak(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) {
     let status_file = format!("/proc/{}/status", child.id());
-    let started = Instant::now();
+    let started = REAL.now();
     let mut peak = 0;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -92,7 +94,7 @@ fn wait_with_peak(child: &mut std::process::Child) -> (std::process::ExitStatus,
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
             peak = peak.max(hwm.unwrap_or(0) * 1024);
         }
-        if started.elapsed() > Duration::from_secs(TIMEOUT + 30) {
+        if REAL.now().saturating_duration_since(started) > Duration::from_secs(TIMEOUT + 30) {
             let _ = child.kill();
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -152,7 +154,7 @@ fn every_command_fails_cleanly_against_the_hostile_server() {
             let guard = store.lock().await.unwrap();
             store.save_locked(&record, guard.fence()).await.unwrap();
         });
-        let started = Instant::now();
+        let started = REAL.now();
         let mut child = shoal()
             .envs(info.variables(&pd_tokens, &pp_tokens))
             .env("SHOAL_TIMEOUT", TIMEOUT.to_string())
@@ -172,7 +174,7 @@ fn every_command_fails_cleanly_against_the_hostile_server() {
                 .map(|_| text)
         });
         let (status, peak) = wait_with_peak(&mut child);
-        let elapsed = started.elapsed();
+        let elapsed = REAL.now().saturating_duration_since(started);
         let stderr = reader.join().unwrap().unwrap_or_default();
         let answered = server.answered();
         rt.block_on(server.shutdown());
