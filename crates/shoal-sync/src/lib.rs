@@ -42,7 +42,7 @@
 //!
 //! ## Example
 //! ```
-//! use shoal_core::ManualClock;
+//! use shoal_core::{ConfigureClient as _, ManualClock};
 //! use shoal_sync::{AudienceSelection, DbUrl, SyncOptions, Syncer};
 //! use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
 //!
