@@ -234,28 +234,45 @@ impl LoopbackLogin {
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, clock: SharedClock) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of descriptors, say: retrying at once would spin; wait a little.
-                tracing::debug!(error = %e, "loopback: accept failed");
-                clock.sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+    accept_each(accept, &clock, |stream| {
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(&shared, &req)) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(false)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        tokio::spawn(async move { answer(stream, shared).await });
+    })
+    .await;
+}
+
+/// How long the listener waits after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Hands each accepted connection to `handle`, forever. A failed accept (out of descriptors,
+/// say) is retried after [`ACCEPT_RETRY`]: at once, it would spin a core.
+async fn accept_each<S, A, Fut>(mut accept: A, clock: &SharedClock, mut handle: impl FnMut(S))
+where
+    A: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+{
+    loop {
+        match accept().await {
+            Ok(stream) => handle(stream),
+            Err(e) => {
+                tracing::debug!(error = %e, "loopback: accept failed");
+                clock.sleep(ACCEPT_RETRY).await;
+            }
+        }
     }
+}
+
+/// Answers one browser connection.
+async fn answer(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(&shared, &req)) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 fn page(status: u16, text: &str) -> http::Response<Full<Bytes>> {
@@ -315,6 +332,39 @@ mod tests {
     use super::*;
     use crate::oauth::OAuthConfig;
     use crate::secret::ExposeSecret as _;
+
+    /// Regression (issue 17 #11): a persistent accept error (EMFILE) spun the listener; it
+    /// now waits [`ACCEPT_RETRY`] between attempts and still takes the next connection.
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_accept_waits_between_attempts_instead_of_spinning() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let clock = shoal_core::SystemClock::shared();
+        let attempts = AtomicUsize::new(0);
+        let handled = AtomicUsize::new(0);
+        let accept = || {
+            let n = attempts.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match n {
+                    // Out of descriptors for a while, then one connection, then none.
+                    0..30 => Err(std::io::Error::from_raw_os_error(24)),
+                    30 => Ok(()),
+                    _ => std::future::pending().await,
+                }
+            }
+        };
+        let run = accept_each(accept, &clock, |()| {
+            handled.fetch_add(1, Ordering::SeqCst);
+        });
+        tokio::pin!(run);
+        // One virtual second: ten waits of 100 ms, not thirty attempts at once.
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut run).await;
+        let tried = attempts.load(Ordering::SeqCst);
+        assert!((10..=11).contains(&tried), "{tried} accepts in one second");
+        assert_eq!(handled.load(Ordering::SeqCst), 0);
+        // And it recovers: the connection after the errors is handled.
+        let _ = tokio::time::timeout(Duration::from_secs(9), &mut run).await;
+        assert_eq!(handled.load(Ordering::SeqCst), 1);
+    }
 
     fn shared() -> (Shared, oneshot::Receiver<Outcome>, String) {
         let config = OAuthConfig::new(
