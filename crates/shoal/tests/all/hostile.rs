@@ -111,12 +111,31 @@ fn text<E: std::fmt::Display + std::fmt::Debug>(e: E) -> String {
 }
 
 macro_rules! op {
-    ($name:literal, [$($hit:ident),+], |$c:ident| $body:expr) => {
+    ($name:expr, [$($hit:ident),+], |$c:ident| $body:expr) => {
         Op {
             name: $name,
             hits: &[$(Endpoint::$hit),+],
             run: |$c| Box::pin(async move { $body.map(|_| ()).map_err(text) }),
         }
+    };
+}
+
+/// A PebblePad resource call: the answer on its own endpoint, or on the limits discovery
+/// before it.
+macro_rules! pebblepad_call {
+    ($name:literal, $($call:tt)+) => {
+        op!(concat!("pebblepad ", $name), [PebblePadApi, PebblePadRateLimits], |c| c
+            .pebblepad
+            .$($call)+
+            .send()
+            .await)
+    };
+}
+
+/// A Paya call with the API key.
+macro_rules! paya_call {
+    ($name:literal, |$c:ident| $($call:tt)+) => {
+        op!(concat!("paya ", $name), [PayaApi], |$c| $c.paya_key.$($call)+.send().await)
     };
 }
 
@@ -229,195 +248,69 @@ fn callback(url: &shoal::core::Url, redirect_uri: &str) -> String {
 
 fn pebblepad_ops() -> Vec<Op> {
     vec![
-        op!(
-            "pebblepad users.create",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .users()
-                .create(&BasicUserInfo::new("zoë"))
-                .send()
-                .await
+        pebblepad_call!("users.create", users().create(&BasicUserInfo::new("zoë"))),
+        pebblepad_call!("users.delete", users().delete(target())),
+        pebblepad_call!(
+            "users.add_contact_details",
+            users().add_contact_details(target(), &UserDetails::new())
         ),
-        op!(
-            "pebblepad users.delete",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.users().delete(target()).send().await
+        pebblepad_call!(
+            "users.add_other_details",
+            users().add_other_details(target(), &UserDetails::new())
         ),
-        op!(
-            "pebblepad users.add_contact_details",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .users()
-                .add_contact_details(target(), &UserDetails::new())
-                .send()
-                .await
+        pebblepad_call!(
+            "users.delete_contact_details",
+            users().delete_contact_details(target(), &["Email"])
         ),
-        op!(
-            "pebblepad users.add_other_details",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .users()
-                .add_other_details(target(), &UserDetails::new())
-                .send()
-                .await
+        pebblepad_call!(
+            "users.delete_other_details",
+            users().delete_other_details(target(), &["Notes"])
         ),
-        op!(
-            "pebblepad users.delete_contact_details",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .users()
-                .delete_contact_details(target(), &["Email"])
-                .send()
-                .await
+        pebblepad_call!("groups.create", groups().create(&Group::new("Cohort ✓"))),
+        pebblepad_call!(
+            "groups.update",
+            groups().update(target(), &Group::new("Cohort 2"))
         ),
-        op!(
-            "pebblepad users.delete_other_details",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .users()
-                .delete_other_details(target(), &["Notes"])
-                .send()
-                .await
+        pebblepad_call!("groups.delete", groups().delete(target())),
+        pebblepad_call!("groups.members", groups().members(target())),
+        pebblepad_call!(
+            "groups.add_members",
+            groups().add_members(target(), &members())
         ),
-        op!(
-            "pebblepad groups.create",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .groups()
-                .create(&Group::new("Cohort ✓"))
-                .send()
-                .await
+        pebblepad_call!(
+            "groups.remove_members",
+            groups().remove_members(target(), &members())
         ),
-        op!(
-            "pebblepad groups.update",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .groups()
-                .update(target(), &Group::new("Cohort 2"))
-                .send()
-                .await
+        pebblepad_call!("grades.get", grades().get(target())),
+        pebblepad_call!("grades.for_user", grades().for_user(target())),
+        pebblepad_call!(
+            "grades.import",
+            grades().import(IdKind::Id, &[Grade::default()])
         ),
-        op!(
-            "pebblepad groups.delete",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.groups().delete(target()).send().await
+        pebblepad_call!("grades.recall", grades().recall(target())),
+        pebblepad_call!(
+            "grades.update",
+            grades().update(target(), &Grade::default())
         ),
-        op!(
-            "pebblepad groups.members",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.groups().members(target()).send().await
+        pebblepad_call!(
+            "application_references.create",
+            application_references().create(&ApplicationReference::new("ref-1", "app-1"))
         ),
-        op!(
-            "pebblepad groups.add_members",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .groups()
-                .add_members(target(), &members())
-                .send()
-                .await
+        pebblepad_call!(
+            "application_references.update",
+            application_references().update(&ApplicationReference::new("ref-1", "app-1"))
         ),
-        op!(
-            "pebblepad groups.remove_members",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .groups()
-                .remove_members(target(), &members())
-                .send()
-                .await
+        pebblepad_call!(
+            "application_references.get",
+            application_references().get("ref-1")
         ),
-        op!(
-            "pebblepad grades.get",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.grades().get(target()).send().await
+        pebblepad_call!(
+            "application_references.for_application",
+            application_references().for_application("app-1")
         ),
-        op!(
-            "pebblepad grades.for_user",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.grades().for_user(target()).send().await
-        ),
-        op!(
-            "pebblepad grades.import",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .grades()
-                .import(IdKind::Id, &[Grade::default()])
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad grades.recall",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c.pebblepad.grades().recall(target()).send().await
-        ),
-        op!(
-            "pebblepad grades.update",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .grades()
-                .update(target(), &Grade::default())
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad application_references.create",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .application_references()
-                .create(&ApplicationReference::new("ref-1", "app-1"))
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad application_references.update",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .application_references()
-                .update(&ApplicationReference::new("ref-1", "app-1"))
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad application_references.get",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .application_references()
-                .get("ref-1")
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad application_references.for_application",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .application_references()
-                .for_application("app-1")
-                .send()
-                .await
-        ),
-        op!(
-            "pebblepad application_references.delete",
-            [PebblePadApi, PebblePadRateLimits],
-            |c| c
-                .pebblepad
-                .application_references()
-                .delete("ref-1")
-                .send()
-                .await
+        pebblepad_call!(
+            "application_references.delete",
+            application_references().delete("ref-1")
         ),
         op!(
             "pebblepad rate_limits",
@@ -458,48 +351,19 @@ fn new_contact(c: &Clients) -> NewContact {
 fn paya_ops() -> Vec<Op> {
     const ID: &str = "11e95f8ec39de8fbdb0a4f1a";
     vec![
-        op!("paya contacts.create", [PayaApi], |c| c
-            .paya_key
-            .contacts()
+        paya_call!("contacts.create", |c| contacts().create(new_contact(c))),
+        paya_call!("contacts.create update_if_exists", |c| contacts()
             .create(new_contact(c))
-            .send()
-            .await),
-        op!("paya contacts.create update_if_exists", [PayaApi], |c| c
-            .paya_key
-            .contacts()
-            .create(new_contact(c))
-            .update_if_exists()
-            .send()
-            .await),
-        op!("paya contacts.get", [PayaApi], |c| c
-            .paya_key
-            .contacts()
-            .get(ID)
-            .send()
-            .await),
-        op!("paya contacts.update", [PayaApi], |c| c
-            .paya_key
-            .contacts()
-            .update(
-                ID,
-                ContactUpdate::new()
-                    .set(ContactField::FirstName, "Zoë")
-                    .unwrap()
-            )
-            .send()
-            .await),
-        op!("paya contacts.delete", [PayaApi], |c| c
-            .paya_key
-            .contacts()
-            .delete(ID)
-            .send()
-            .await),
-        op!("paya contacts.list.send", [PayaApi], |c| c
-            .paya_key
-            .contacts()
-            .list()
-            .send()
-            .await),
+            .update_if_exists()),
+        paya_call!("contacts.get", |c| contacts().get(ID)),
+        paya_call!("contacts.update", |c| contacts().update(
+            ID,
+            ContactUpdate::new()
+                .set(ContactField::FirstName, "Zoë")
+                .unwrap()
+        )),
+        paya_call!("contacts.delete", |c| contacts().delete(ID)),
+        paya_call!("contacts.list.send", |c| contacts().list()),
         op!("paya contacts.list.by_page", [PayaApi], |c| {
             let mut pages = c.paya_key.contacts().list().page_size(2).by_page();
             let mut out = Ok(());
@@ -530,12 +394,7 @@ fn paya_ops() -> Vec<Op> {
             .contacts()
             .find_by_api_id("crm-17")
             .await),
-        op!("paya location_infos.list", [PayaApi], |c| c
-            .paya_key
-            .location_infos()
-            .list()
-            .send()
-            .await),
+        paya_call!("location_infos.list", |c| location_infos().list()),
         op!("paya session contacts.get", [PayaToken, PayaApi], |c| c
             .paya_session
             .contacts()
