@@ -379,7 +379,7 @@ impl Response {
     }
 }
 
-/// The keys of a JSON object body, in order (`None` when the body is not a JSON object): what
+/// The keys of a JSON object body, sorted (`None` when the body is not a JSON object): what
 /// an error about an unexpected shape names instead of the values, which may be secrets.
 pub fn object_keys(body: &[u8]) -> Option<Vec<String>> {
     #[derive(serde::Deserialize)]
