@@ -427,11 +427,19 @@ pub fn decode_json<T: DeserializeOwned>(request: &RequestSummary, body: &[u8]) -
         return Ok(value);
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+    let decoded = serde_path_to_error::deserialize(&mut *de).map_err(|e| Error::Decode {
         request: request.clone(),
         path: e.path().to_string(),
         message: e.into_inner().to_string(),
-    })
+    })?;
+    // The path-tracking pass stops after one value: what follows it (`{…}{…}`) is refused here,
+    // as the plain pass refused it.
+    de.end().map_err(|e| Error::Decode {
+        request: request.clone(),
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    Ok(decoded)
 }
 
 #[cfg(test)]
@@ -459,6 +467,22 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("neither empty nor JSON"), "{err}");
         assert!(answer("{\"a\":").expect_json_or_empty().is_err());
+    }
+
+    /// Issue 17 (found by the hostile suite): `{"key":1}{"key":2}` failed the plain pass, then
+    /// passed the path-tracking one, which reads one value only.
+    #[test]
+    fn a_second_value_after_the_first_is_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Keyed {
+            #[allow(dead_code)]
+            key: u64,
+        }
+        let base = Url::parse("https://h/v1").unwrap();
+        let summary = Request::get("x").summary(&base, Redactor::standard());
+        let err = decode_json::<Keyed>(&summary, br#"{"key":1}{"key":2}"#).unwrap_err();
+        assert!(err.to_string().contains("trailing characters"), "{err}");
+        assert!(decode_json::<Keyed>(&summary, br#" {"key":1} "#).is_ok());
     }
 
     /// Issue 17: a key of 10,000 digits made a 10 KB decode error.

@@ -722,6 +722,18 @@ mod regressions {
         );
     }
 
+    /// Two JSON values in one body: the path-tracking decode read only the first.
+    #[test]
+    fn a_page_of_two_json_values_is_an_error() {
+        let answer = HostileResponse::new(200).body(r#"{"key":1}{"key":2}"#);
+        check(
+            pearldiver_ops(),
+            "pearldiver audiences.get raw",
+            Endpoint::PearlDiverApi,
+            answer,
+        );
+    }
+
     /// A 204 carries no body whatever follows its head; a success is right (the oracle's case).
     #[test]
     fn a_204_with_bytes_after_its_head_is_a_success() {
