@@ -21,15 +21,33 @@ pub const BIG_AUDIENCE: u64 = 17;
 /// The redirect URI the sandbox registers: port `base + 3`, or a free one for `--port-base 0`.
 fn redirect_uri(port_base: u16) -> CliResult<String> {
     let port = match port_base {
-        0 => TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| CliError::io("cannot find a free loopback port", e))?,
+        0 => free_listening_port()?,
         base => base.checked_add(3).ok_or_else(|| {
             CliError::usage(format!("--port-base {base} leaves no room for four ports"))
         })?,
     };
     Ok(format!("http://127.0.0.1:{port}/callback"))
+}
+
+/// A port free now, below Linux's ephemeral range (32768–60999): the login listens on it a
+/// moment later, and an outgoing connection's source port could take an ephemeral one first.
+fn free_listening_port() -> CliResult<u16> {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut last = None;
+    for _ in 0..64 {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        match TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => return Ok(port),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(CliError::io(
+        "cannot find a free loopback port",
+        last.unwrap_or_else(|| std::io::Error::other("no port tried")),
+    ))
 }
 
 /// The sandbox's configuration: ports from `--port-base`, `records` records in audience
@@ -162,6 +180,14 @@ mod tests {
             "http://127.0.0.1:47103/callback"
         );
         assert!(redirect_uri(u16::MAX - 1).is_err());
-        assert!(redirect_uri(0).unwrap().starts_with("http://127.0.0.1:"));
+        let any = redirect_uri(0).unwrap();
+        let port: u16 = any
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/callback"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Below the ephemeral range (a CI run lost the port to an outgoing connection).
+        assert!((20_000..32_000).contains(&port), "{any}");
     }
 }
