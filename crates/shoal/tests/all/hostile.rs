@@ -31,6 +31,7 @@
 //! | Pearl Diver| `credential().force_refresh()`          | token                        |
 //! | Pearl Diver| `force_refresh_with_scope(s)`           | token                        |
 //! | Pearl Diver| `login().complete(..)` (code exchange)  | token                        |
+//! | Pearl Diver| `login().loopback(..)` then `finish()`  | token, authorize             |
 //! | Pearl Diver| `lifetime_warnings()` after a refresh   | token                        |
 //! | PebblePad  | `users().create / delete`               | API, GetRateLimits           |
 //! | PebblePad  | `users().add_/delete_ contact/other details` | API, GetRateLimits      |
@@ -40,6 +41,8 @@
 //! | PebblePad  | a call, then `rate_limits()`            | API, GetRateLimits           |
 //! | PebblePad  | `refresh_rate_limits()`                 | GetRateLimits                |
 //! | PebblePad  | `credential().force_refresh()`, `login().complete(..)` | token         |
+//! | PebblePad  | `login().loopback(..)` then `finish()`  | token, authorise             |
+//! | PebblePad  | `groups().members(..).impersonate(u)`   | API, GetRateLimits           |
 //! | Paya       | `contacts().create / get / update / delete` (API key) | API            |
 //! | Paya       | `contacts().list().send / by_page / by_item`, `find_by_api_id` | API   |
 //! | Paya       | `location_infos().list().send()`        | API                          |
@@ -56,14 +59,15 @@ use futures_util::StreamExt as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use shoal::auth::{
-    AccessToken, ClientSecret, ConfigureTokens as _, MemoryTokenStore, RefreshToken, TokenRecord,
+    AccessToken, ClientSecret, ConfigureTokens as _, Login, LoopbackOptions, MemoryTokenStore,
+    RefreshToken, TokenRecord,
 };
 use shoal::core::{Clock as _, ConfigureClient as _, ReqwestTransport, SystemClock, Transport};
 use shoal::paya::{ApiKey, ContactField, ContactUpdate, KeyPlacement, NewContact, Password};
 use shoal::pearldiver::AudienceWindow;
 use shoal::pebblepad::{
-    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Installation, OAuthApp,
-    ServiceAccount, Target, UserDetails,
+    ApplicationReference, BasicUserInfo, Grade, Group, GroupMember, IdKind, Impersonate as _,
+    Installation, OAuthApp, ServiceAccount, Target, UserDetails,
 };
 use shoal::prelude::{PayaClient, PearlDiverClient, PebblePadClient};
 use shoal_testkit::hostile::{
@@ -96,6 +100,7 @@ struct Op {
 
 /// Fresh clients of the hostile server, for one case.
 struct Clients {
+    transport: Arc<dyn Transport>,
     pearldiver: PearlDiverClient,
     pebblepad: PebblePadClient,
     paya_key: PayaClient,
@@ -229,6 +234,14 @@ fn pearldiver_ops() -> Vec<Op> {
             let redirect = callback(pending.url(), pending.redirect_uri());
             login.complete(&pending, &redirect).await
         }),
+        op!(
+            "pearldiver login.loopback",
+            [PearlDiverToken, PearlDiverAuthorize],
+            |c| {
+                let login = c.pearldiver.login().unwrap();
+                loopback(&login, &c.transport).await
+            }
+        ),
         op!("pearldiver lifetime_warnings", [PearlDiverToken], |c| {
             let refreshed = c.pearldiver.credential().unwrap().force_refresh().await;
             match refreshed {
@@ -237,6 +250,37 @@ fn pearldiver_ops() -> Vec<Op> {
             }
         }),
     ]
+}
+
+/// A loopback login on any free port, its browser played by a task: it opens the authorize
+/// URL and follows the redirect (when there is one) to the listener. Waits at most a minute.
+async fn loopback(login: &Login, transport: &Arc<dyn Transport>) -> shoal::core::Result<()> {
+    let options = LoopbackOptions::default()
+        .redirect_uri("http://127.0.0.1:0/callback")
+        .timeout(Duration::from_secs(60));
+    let pending = login.loopback(options).await?;
+    let (browser, url) = (transport.clone(), pending.authorize_url().to_string());
+    let get = |url: &str| {
+        shoal::core::http::Request::get(url)
+            .body(shoal::core::Bytes::new())
+            .ok()
+    };
+    let opened = tokio::spawn(async move {
+        let Some(request) = get(&url) else { return };
+        let Ok(answer) = browser.send(request).await else {
+            return;
+        };
+        let location = answer
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok());
+        if let Some(request) = location.and_then(get) {
+            let _ = browser.send(request).await;
+        }
+    });
+    let finished = pending.finish().await;
+    opened.abort();
+    finished
 }
 
 /// The redirect an authorization server would send for `url`: a code and its `state`.
@@ -336,6 +380,25 @@ fn pebblepad_ops() -> Vec<Op> {
             .unwrap()
             .force_refresh()
             .await),
+        op!(
+            "pebblepad login.loopback",
+            [PebblePadToken, PebblePadAuthorise],
+            |c| {
+                let login = c.pebblepad.login().unwrap();
+                loopback(&login, &c.transport).await
+            }
+        ),
+        op!(
+            "pebblepad groups.members impersonated",
+            [PebblePadApi, PebblePadRateLimits],
+            |c| c
+                .pebblepad
+                .groups()
+                .members(target())
+                .impersonate("zoë.ünïcødé")
+                .send()
+                .await
+        ),
         op!("pebblepad login.complete", [PebblePadToken], |c| {
             let login = c.pebblepad.login().unwrap();
             let pending = login.authorize();
@@ -479,6 +542,7 @@ fn clients(endpoints: &HostileEndpoints, transport: &Arc<dyn Transport>) -> Clie
         py.domain.clone(),
     ));
     Clients {
+        transport: transport.clone(),
         pearldiver,
         pebblepad,
         paya_key,
@@ -663,6 +727,42 @@ fn every_pebblepad_operation_survives_any_answer() {
 #[test]
 fn every_paya_operation_survives_any_answer() {
     run_all(paya_ops());
+}
+
+/// The loopback operations reach their token endpoint: with a sane token answer they log
+/// in (so their hostile cases test the exchange, not a timeout).
+#[test]
+fn loopback_logins_complete_against_a_sane_token_answer() {
+    use shoal_testkit::hostile::{TokenFields, TokenKind};
+    let rt = runtime();
+    let t = transport();
+    for (ops, name, endpoint) in [
+        (
+            pearldiver_ops(),
+            "pearldiver login.loopback",
+            Endpoint::PearlDiverToken,
+        ),
+        (
+            pebblepad_ops(),
+            "pebblepad login.loopback",
+            Endpoint::PebblePadToken,
+        ),
+    ] {
+        let op = ops.iter().find(|o| o.name == name).unwrap();
+        let outcome = rt.block_on(async {
+            let server = HostileServer::start(HostileConfig {
+                otherwise: Otherwise::Benign,
+                ..HostileConfig::default()
+            })
+            .await
+            .unwrap();
+            let c = clients(server.endpoints(), &t);
+            server.push_for(endpoint, TokenFields::sane(TokenKind::OAuth).response());
+            let outcome = (op.run)(&c).await;
+            (outcome, server.pending())
+        });
+        assert_eq!(outcome, (Ok(()), 0), "{name}");
+    }
 }
 
 /// Every case the property suite found, kept by name: each failed before its fix.
