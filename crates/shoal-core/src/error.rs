@@ -99,15 +99,32 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} answered {}", self.request, self.status)?;
         if let Some(code) = &self.detail.code {
-            write!(f, " {code}")?;
+            write!(f, " {}", OneLine(code))?;
         }
         if let Some(message) = &self.detail.message {
-            write!(f, ": {message}")?;
+            write!(f, ": {}", OneLine(message))?;
         }
         for (field, messages) in &self.detail.fields {
-            write!(f, "; {field}: {}", messages.join(", "))?;
+            write!(f, "; {}: {}", OneLine(field), OneLine(&messages.join(", ")))?;
         }
         Ok(())
+    }
+}
+
+/// Server text shown on one line: control characters (newlines, escape sequences a terminal
+/// would obey, NUL) become spaces.
+pub(crate) struct OneLine<'a>(pub(crate) &'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(char::is_control) {
+            f.write_str(&rest[..at])?;
+            f.write_str(" ")?;
+            let width = rest[at..].chars().next().map_or(1, char::len_utf8);
+            rest = &rest[at + width..];
+        }
+        f.write_str(rest)
     }
 }
 
@@ -600,6 +617,29 @@ mod tests {
             method: Method::GET,
             url: "https://h/v1/audiences/17".into(),
         }
+    }
+
+    /// Issue 17 (the hostile suite's find): a body of `\x0e\n\0` made a two-line error, and
+    /// an escape sequence in a vendor message would reach the user's terminal.
+    #[test]
+    fn server_text_is_shown_on_one_line_without_control_characters() {
+        let err = Error::Status(Box::new(ServiceError {
+            request: summary(),
+            status: StatusCode::MOVED_PERMANENTLY,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            detail: ServiceDetail::new(
+                Some("E\u{1b}[31m".into()),
+                Some("\u{e}\n\0 Größe\r\n«x»".into()),
+            )
+            .with_fields(vec![("zi\np".into(), vec!["a\tb".into()])]),
+        }));
+        let shown = err.to_string();
+        assert!(!shown.contains(char::is_control), "{shown:?}");
+        assert!(
+            shown.ends_with("E [31m:     Größe  «x»; zi p: a b"),
+            "{shown:?}"
+        );
     }
 
     #[test]

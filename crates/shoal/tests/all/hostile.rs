@@ -8,9 +8,9 @@
 //! - without a panic;
 //! - within [`BOUND`] of virtual time (the call's deadline, plus the token refresh and limits
 //!   discovery a call may need before it, each under the same deadline);
-//! - with a typed error whose text is one bounded line free of every configured secret, or with
-//!   a value — and a value only if the hostile answer was retried past, or was a success with a
-//!   body under the cap that is JSON (or empty).
+//! - with a typed error whose text is one bounded line (no control characters) free of every
+//!   configured secret, or with a value — and a value only if the hostile answer was retried
+//!   past, or was a success with a body under the cap that is JSON (or empty).
 //!
 //! Memory is bounded by construction and stated here: a body past [`CAP`] is refused (the
 //! oracle checks no success came from one) and the limiter's ring is a fixed size whatever a
@@ -115,7 +115,7 @@ fn window() -> AudienceWindow {
 fn text<E: std::fmt::Display + std::fmt::Debug>(e: E) -> String {
     let debug = format!("{e:?}");
     let display = e.to_string();
-    format!("{display}\n{debug}")
+    format!("{display}\0{debug}")
 }
 
 macro_rules! op {
@@ -633,7 +633,11 @@ async fn case(
     })?;
     match outcome {
         Err(e) => {
-            let (display, debug) = e.split_once('\n').unwrap_or_default();
+            let (display, debug) = e.split_once('\0').unwrap_or_default();
+            prop_assert!(
+                !display.contains(char::is_control),
+                "control characters in the error: {display:.300?}"
+            );
             prop_assert!(
                 !display.is_empty() && display.len() <= MAX_ERROR_TEXT,
                 "an error text of {} bytes: {display:.300}",
@@ -840,6 +844,14 @@ mod regressions {
             Endpoint::PearlDiverApi,
             answer,
         );
+    }
+
+    /// A body of control characters made an error of two lines (and an escape sequence would
+    /// have reached the terminal).
+    #[test]
+    fn control_characters_in_an_answer_stay_out_of_the_error_line() {
+        let answer = HostileResponse::new(301).body(vec![14u8, 10, 0]);
+        check(paya_ops(), "paya contacts.get", Endpoint::PayaApi, answer);
     }
 
     /// A 204 carries no body whatever follows its head; a success is right (the oracle's case).
