@@ -95,10 +95,11 @@ impl CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let message = self.message.replace('\n', " ");
+        // One line, whatever a server put in the message (newlines, terminal escapes).
+        let message = shoal::core::OneLine(&self.message);
         match &self.hint {
-            Some(hint) => write!(f, "{message} — {hint}"),
-            None => f.write_str(&message),
+            Some(hint) => write!(f, "{message} — {}", shoal::core::OneLine(hint)),
+            None => write!(f, "{message}"),
         }
     }
 }

@@ -32,13 +32,11 @@ fn redirect_uri(port_base: u16) -> CliResult<String> {
 /// A port free now, below Linux's ephemeral range (32768–60999): the login listens on it a
 /// moment later, and an outgoing connection's source port could take an ephemeral one first.
 fn free_listening_port() -> CliResult<u16> {
-    use std::hash::{BuildHasher as _, Hasher as _};
+    // Processes start at different places, so two sandboxes rarely try the same ports.
+    let start = std::process::id() % 12_000;
     let mut last = None;
-    for _ in 0..64 {
-        let random = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
-        let port = 20_000 + (random % 12_000) as u16;
+    for offset in 0..64 {
+        let port = 20_000 + ((start + offset) % 12_000) as u16;
         match TcpListener::bind(("127.0.0.1", port)) {
             Ok(_) => return Ok(port),
             Err(e) => last = Some(e),

@@ -112,8 +112,13 @@ impl fmt::Display for ServiceError {
 }
 
 /// Server text shown on one line: control characters (newlines, escape sequences a terminal
-/// would obey, NUL) become spaces.
-pub(crate) struct OneLine<'a>(pub(crate) &'a str);
+/// would obey, NUL) become spaces. Errors use it for what a vendor wrote; so does any program
+/// printing an error line, as the CLI does.
+///
+/// ```
+/// assert_eq!(shoal_core::OneLine("a\nb\u{1b}[0m").to_string(), "a b [0m");
+/// ```
+pub struct OneLine<'a>(pub &'a str);
 
 impl fmt::Display for OneLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -61,7 +61,7 @@ pub use auth::{AuthStamp, Authenticator, NoAuth};
 pub use call::{Call, Decode};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{
-    AuthError, AuthErrorKind, Error, ErrorKind, OAuthErrorCode, RequestSummary, Result,
+    AuthError, AuthErrorKind, Error, ErrorKind, OAuthErrorCode, OneLine, RequestSummary, Result,
     ServiceDetail, ServiceError, TransportError, TransportErrorKind,
 };
 pub use interceptor::Interceptor;
@@ -73,7 +73,7 @@ pub use ratelimit::{
     RateLimitHeaders, RateLimitStatus, RateLimiter, RateLimits, RateObservation,
 };
 pub use redact::{MAX_SHOWN_HEADER_VALUE, MAX_SHOWN_HEADERS, Redactor};
-pub use request::{Body, Request, Response, object_keys, server_date, shown_keys};
+pub use request::{Body, Request, Response, keys_lacking, object_keys, server_date, shown_keys};
 pub use retry::{
     Backoff, Classification, Decision, GiveUp, RetryAfter, RetryBudget, RetryClassifier,
     RetryPolicy, StandardClassifier,

@@ -389,6 +389,13 @@ pub fn object_keys(body: &[u8]) -> Option<Vec<String>> {
         .map(|Keys(keys)| keys.into_keys().collect())
 }
 
+/// The keys of a JSON object body that has none of `wanted` (`None` when the body is not an
+/// object, or has one of them): what a strict list decoder names when its array is missing.
+/// Read only after a decode came out empty or failed, so a full page is parsed once.
+pub fn keys_lacking(body: &[u8], wanted: &[&str]) -> Option<Vec<String>> {
+    object_keys(body).filter(|keys| !keys.iter().any(|k| wanted.contains(&k.as_str())))
+}
+
 /// Keys for a message: at most 20, each cut at 64 bytes, `, …` when there are more, `none` for
 /// none — so a server's million keys or megabyte key make a short message.
 pub fn shown_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
@@ -500,6 +507,11 @@ mod tests {
             Some(vec!["a".into(), "b".into()])
         );
         assert_eq!(object_keys(b"[1]"), None);
+        assert_eq!(
+            keys_lacking(br#"{"b":1}"#, &["a", "c"]),
+            Some(vec!["b".into()])
+        );
+        assert_eq!(keys_lacking(br#"{"c":1}"#, &["a", "c"]), None);
     }
 
     #[test]

@@ -109,20 +109,22 @@ pub(crate) fn strict<T: serde::de::DeserializeOwned>(
     response: &Response,
     plural: &str,
 ) -> Result<T> {
-    if let Some(keys) = shoal_core::object_keys(&response.body) {
+    // The envelopes require their array: a decode that succeeds had it, and only a failure
+    // pays for reading the keys.
+    response.json().map_err(|e| {
         let aliases = [plural, "locationInfos", "location_infos"];
-        if !aliases.iter().any(|a| keys.iter().any(|k| k == a)) {
-            return Err(Error::Decode {
+        match shoal_core::keys_lacking(&response.body, &aliases) {
+            Some(keys) => Error::Decode {
                 request: response.request().clone(),
                 path: plural.to_string(),
                 message: format!(
                     "the list has no `{plural}` array (its keys: {}); refused rather than taken as empty",
                     shoal_core::shown_keys(keys.iter().map(String::as_str))
                 ),
-            });
+            },
+            None => e,
         }
-    }
-    response.json()
+    })
 }
 
 /// `{"contacts": […], "meta": {…}}`.

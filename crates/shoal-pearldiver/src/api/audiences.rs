@@ -153,8 +153,14 @@ async fn fetch_page<R: DeserializeOwned>(
 /// A page, strictly: its shape is this crate's assumption, so a body without a `records` array
 /// is an error naming the keys it did have — never an empty last page.
 fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
-    match shoal_core::object_keys(&response.body) {
-        Some(keys) if !keys.iter().any(|k| k == "records") => Err(Error::Decode {
+    let page: Audience<R> = response.json()?;
+    // Only an empty page can be one without `records`: its keys are read for it alone.
+    let lacking = page.records.is_empty();
+    if let Some(keys) = lacking
+        .then(|| shoal_core::keys_lacking(&response.body, &["records"]))
+        .flatten()
+    {
+        return Err(Error::Decode {
             request: response.request().clone(),
             path: "records".into(),
             message: format!(
@@ -163,16 +169,21 @@ fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> 
                  is refused rather than taken as the last, empty page",
                 shoal_core::shown_keys(keys.iter().map(String::as_str))
             ),
-        }),
-        _ => response.json(),
+        });
     }
+    Ok(page)
 }
 
 /// The audience list, strictly: the vendor documents `audiences` as required, so an object
 /// without it is an error naming the keys it did have — never an empty list.
 fn decode_list(response: &Response) -> Result<AudienceList> {
-    match shoal_core::object_keys(&response.body) {
-        Some(keys) if !keys.iter().any(|k| k == "audiences") => Err(Error::Decode {
+    let list: AudienceList = response.json()?;
+    let lacking = list.audiences.is_empty();
+    if let Some(keys) = lacking
+        .then(|| shoal_core::keys_lacking(&response.body, &["audiences"]))
+        .flatten()
+    {
+        return Err(Error::Decode {
             request: response.request().clone(),
             path: "audiences".into(),
             message: format!(
@@ -180,9 +191,9 @@ fn decode_list(response: &Response) -> Result<AudienceList> {
                  as no audiences",
                 shoal_core::shown_keys(keys.iter().map(String::as_str))
             ),
-        }),
-        _ => response.json(),
+        });
     }
+    Ok(list)
 }
 
 /// Every record of one audience, page by page (Pearl Diver pages hold up to 1000 records).

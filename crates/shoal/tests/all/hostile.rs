@@ -55,7 +55,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use shoal::auth::{
@@ -176,28 +176,12 @@ fn pearldiver_ops() -> Vec<Op> {
             .send_raw()
             .await),
         op!("pearldiver records.by_page", [PearlDiverApi], |c| {
-            let mut pages = c.pearldiver.audiences().records(17, window()).by_page();
-            let mut out = Ok(());
-            for _ in 0..3 {
-                match pages.next().await {
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        out = Err(e);
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            out
+            let pages = c.pearldiver.audiences().records(17, window()).by_page();
+            pages.take(3).try_collect::<Vec<_>>().await
         }),
         op!("pearldiver records.by_item", [PearlDiverApi], |c| {
             let items = c.pearldiver.audiences().records(17, window()).by_item();
-            items
-                .take(50)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
+            items.take(50).try_collect::<Vec<_>>().await
         }),
         op!("pearldiver records.raw.resume_from", [PearlDiverApi], |c| {
             let mut pages = c
@@ -431,19 +415,8 @@ fn paya_ops() -> Vec<Op> {
         paya_call!("contacts.delete", |c| contacts().delete(ID)),
         paya_call!("contacts.list.send", |c| contacts().list()),
         op!("paya contacts.list.by_page", [PayaApi], |c| {
-            let mut pages = c.paya_key.contacts().list().page_size(2).by_page();
-            let mut out = Ok(());
-            for _ in 0..3 {
-                match pages.next().await {
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        out = Err(e);
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            out
+            let pages = c.paya_key.contacts().list().page_size(2).by_page();
+            pages.take(3).try_collect::<Vec<_>>().await
         }),
         op!("paya contacts.list.by_item", [PayaApi], |c| c
             .paya_key
@@ -451,10 +424,8 @@ fn paya_ops() -> Vec<Op> {
             .list()
             .by_item()
             .take(20)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()),
+            .try_collect::<Vec<_>>()
+            .await),
         op!("paya contacts.find_by_api_id", [PayaApi], |c| c
             .paya_key
             .contacts()
