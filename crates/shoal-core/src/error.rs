@@ -459,7 +459,12 @@ pub enum Error {
         last: Box<Error>,
     },
     /// A response body did not match the expected shape.
-    #[error("{request}: could not decode response at `{path}`: {message}")]
+    // The path and message quote what the server sent: shown on one line.
+    #[error(
+        "{request}: could not decode response at `{}`: {}",
+        OneLine(path),
+        OneLine(message)
+    )]
     Decode {
         /// The request whose answer failed to decode.
         request: RequestSummary,
@@ -643,6 +648,23 @@ mod tests {
         assert!(!shown.contains(char::is_control), "{shown:?}");
         assert!(
             shown.ends_with("E [31m:     Größe  «x»; zi p: a b"),
+            "{shown:?}"
+        );
+    }
+
+    /// The hostile suite's find: serde's "could not deserialize any variant" message spans
+    /// lines; a decode error is one line too.
+    #[test]
+    fn a_decode_error_is_one_line() {
+        let err = Error::Decode {
+            request: summary(),
+            path: "key\n".into(),
+            message: "PickFirst:\n  First: bad\n  Second: \u{1b}[2Jbad".into(),
+        };
+        let shown = err.to_string();
+        assert!(!shown.contains(char::is_control), "{shown:?}");
+        assert!(
+            shown.ends_with("at `key `: PickFirst:   First: bad   Second:  [2Jbad"),
             "{shown:?}"
         );
     }

@@ -825,6 +825,19 @@ mod regressions {
         check(paya_ops(), "paya contacts.get", Endpoint::PayaApi, answer);
     }
 
+    /// A key of 2^64 as a float: serde's multi-line "no variant matched" message made a
+    /// multi-line decode error.
+    #[test]
+    fn a_decode_error_spanning_lines_is_one_line() {
+        let answer = HostileResponse::new(200).body(r#"{"key":18446744073709551616,"records":[]}"#);
+        check(
+            pearldiver_ops(),
+            "pearldiver audiences.get",
+            Endpoint::PearlDiverApi,
+            answer,
+        );
+    }
+
     /// A 204 carries no body whatever follows its head; a success is right (the oracle's case).
     #[test]
     fn a_204_with_bytes_after_its_head_is_a_success() {
