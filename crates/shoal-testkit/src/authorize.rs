@@ -66,6 +66,11 @@ impl RedirectUris {
         self.uris.first().map(String::as_str)
     }
 
+    /// The URI a login should use: the primary one, empty if none is registered.
+    pub(crate) fn login_uri(&self) -> String {
+        self.primary().unwrap_or_default().to_string()
+    }
+
     /// Whether `uri` may be redirected to.
     pub fn allows(&self, uri: &str) -> bool {
         self.uris

@@ -132,55 +132,62 @@ impl SandboxInfo {
 impl fmt::Display for SandboxInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (pd, pp, py) = (&self.pearldiver, &self.pebblepad, &self.paya);
-        let none = String::from("-");
-        writeln!(f, "Pearl Diver")?;
-        writeln!(f, "  authorize      {}", pd.authorize_url)?;
-        writeln!(
-            f,
-            "  token          {}?audience={}",
-            pd.token_url, pd.audience
-        )?;
-        writeln!(f, "  api            {}", pd.api_base)?;
-        writeln!(f, "  client id      {}", pd.client_id)?;
-        writeln!(f, "  client secret  {}", pd.client_secret)?;
-        writeln!(f, "  redirect uri   {}", pd.redirect_uri)?;
-        writeln!(
-            f,
-            "  refresh token  {}",
-            pd.refresh_token.as_ref().unwrap_or(&none)
-        )?;
-        writeln!(f, "PebblePad")?;
-        writeln!(f, "  oauth          {}", pp.oauth_base)?;
-        writeln!(f, "  api            {}", pp.api_base)?;
-        writeln!(f, "  client id      {}", pp.client_id)?;
-        writeln!(f, "  client secret  {}", pp.client_secret)?;
-        writeln!(
-            f,
-            "  public client  {}",
-            pp.public_client_id.as_ref().unwrap_or(&none)
-        )?;
-        writeln!(f, "  redirect uri   {}", pp.redirect_uri)?;
-        writeln!(
-            f,
-            "  access token   {}",
-            pp.service_access_token.as_ref().unwrap_or(&none)
-        )?;
-        writeln!(
-            f,
-            "  refresh token  {}",
-            pp.service_refresh_token.as_ref().unwrap_or(&none)
-        )?;
-        writeln!(f, "Paya Connect")?;
-        writeln!(f, "  base           {}", py.base_url)?;
-        writeln!(f, "  developer-id   {}", py.developer_id)?;
-        writeln!(f, "  user-id        {}", py.user_id)?;
-        writeln!(f, "  user-api-key   {}", py.user_api_key)?;
-        writeln!(
-            f,
-            "  login          {} / {} @ {}",
-            py.username, py.password, py.domain
-        )?;
-        write!(f, "  location id    {}", py.location_id)
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let sections = [
+            (
+                "Pearl Diver",
+                vec![
+                    ("authorize", pd.authorize_url.clone()),
+                    (
+                        "token",
+                        format!("{}?audience={}", pd.token_url, pd.audience),
+                    ),
+                    ("api", pd.api_base.clone()),
+                    ("client id", pd.client_id.clone()),
+                    ("client secret", pd.client_secret.clone()),
+                    ("redirect uri", pd.redirect_uri.clone()),
+                    ("refresh token", or_none(&pd.refresh_token)),
+                ],
+            ),
+            (
+                "PebblePad",
+                vec![
+                    ("oauth", pp.oauth_base.clone()),
+                    ("api", pp.api_base.clone()),
+                    ("client id", pp.client_id.clone()),
+                    ("client secret", pp.client_secret.clone()),
+                    ("public client", or_none(&pp.public_client_id)),
+                    ("redirect uri", pp.redirect_uri.clone()),
+                    ("access token", or_none(&pp.service_access_token)),
+                    ("refresh token", or_none(&pp.service_refresh_token)),
+                ],
+            ),
+            (
+                "Paya Connect",
+                vec![
+                    ("base", py.base_url.clone()),
+                    ("developer-id", py.developer_id.clone()),
+                    ("user-id", py.user_id.clone()),
+                    ("user-api-key", py.user_api_key.clone()),
+                    (
+                        "login",
+                        format!("{} / {} @ {}", py.username, py.password, py.domain),
+                    ),
+                    ("location id", py.location_id.clone()),
+                ],
+            ),
+        ];
+        // Lines are joined, not ended: the last one has no newline.
+        for (i, (title, rows)) in sections.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{title}")?;
+            for (label, value) in rows {
+                write!(f, "\n  {label:<15}{value}")?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -296,10 +296,16 @@ pub trait Settings {
     fn set_clock(&mut self, clock: SharedClock);
 }
 
-/// Implements [`Settings`] for configurations with `port`, `seed`, `traffic_capacity` and
-/// `clock` fields.
+/// `settings!(Config => State)`: implements [`Settings`] for a configuration with `port`, `seed`,
+/// `traffic_capacity` and `clock` fields, and an opaque `Debug` for the service state it starts.
 macro_rules! settings {
-    ($($config:ty),*) => {$(
+    ($($config:ty => $state:ident),*) => {$(
+        impl std::fmt::Debug for $state {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($state)).finish_non_exhaustive()
+            }
+        }
+
         impl $crate::server::Settings for $config {
             fn port(&self) -> u16 {
                 self.port
@@ -328,12 +334,14 @@ pub trait Service: Send + Sync + Sized + 'static {
     type Config: Settings + Default;
     /// What a client needs to reach it (hosts and credentials).
     type Endpoints: fmt::Debug;
-    /// The body of errors the service answers itself (faults, rejections).
-    const ERROR_BODY: ErrorBody;
     /// Builds the state and what serves each connection, around the shared `common`.
     fn launch(config: Self::Config, common: &Common) -> (Arc<Self>, RawHandler);
     /// The endpoints once the listener is bound at `base` (`http://127.0.0.1:port`).
     fn endpoints(&self, base: &str) -> Self::Endpoints;
+    /// The body of errors the service answers itself (faults, rejections); none by default.
+    fn error_body(_status: u16) -> Option<(&'static str, Vec<u8>)> {
+        None
+    }
 }
 
 /// A running emulator of one service: `PearlDiver`, `PebblePad`, `Paya` and `HostileServer` are
@@ -373,7 +381,7 @@ impl<S: Service> Emulator<S> {
             config.clock().clone(),
             config.seed(),
             config.traffic_capacity(),
-            S::ERROR_BODY,
+            S::error_body,
         );
         let port = config.port();
         let (state, handler) = S::launch(config, &common);

@@ -52,7 +52,7 @@ pub use response::{
 use crate::paya::{PayaConfig, PayaEndpoints, seeded_locations};
 use crate::pearldiver::{AUDIENCE, PearlDiverConfig, PearlDiverEndpoints};
 use crate::pebblepad::{PebblePadConfig, PebblePadEndpoints};
-use crate::server::{Common, Emulator, ErrorBody, RawHandler, Service, settings};
+use crate::server::{Common, Emulator, RawHandler, Service, settings};
 
 /// The endpoint a call hit, by the vendors' paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -163,6 +163,8 @@ impl Default for HostileConfig {
     }
 }
 
+settings!(HostileConfig => HostileState);
+
 /// The three vendors' endpoints, all on the hostile server, with the emulators' default
 /// credentials (the server checks none of them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,19 +249,9 @@ pub struct HostileState {
     script: Mutex<Script>,
 }
 
-impl std::fmt::Debug for HostileState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostileState").finish_non_exhaustive()
-    }
-}
-
-settings!(HostileConfig);
-
 impl Service for HostileState {
     type Config = HostileConfig;
     type Endpoints = HostileEndpoints;
-
-    const ERROR_BODY: ErrorBody = |_| None;
 
     fn launch(config: HostileConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let state = Arc::new(HostileState {

@@ -3,11 +3,13 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use serde_json::{Map, Value, json};
 
 use super::PayaState;
@@ -86,6 +88,42 @@ pub(crate) fn envelope(
     })
 }
 
+/// What a list handler reads from its request: the query map and the base of its links.
+pub(crate) struct ListRequest {
+    /// The query pairs (first value of a repeated key).
+    pub query: HashMap<String, String>,
+    /// `http://{Host}`, for `_links`.
+    pub base: String,
+}
+
+impl<S: Sync> FromRequestParts<S> for ListRequest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self {
+            query: form_map(parts.uri.query().unwrap_or_default()),
+            base: base_url(&parts.headers),
+        })
+    }
+}
+
+impl ListRequest {
+    /// The page of `items` (already filtered and sorted) of the list at `/v2/{key}`, paginated as
+    /// the emulator's listing shape says now.
+    pub fn page(
+        &self,
+        st: &PayaState,
+        key: &str,
+        items: Vec<Value>,
+        sort: Option<(&str, bool)>,
+    ) -> Response {
+        let path = format!("/v2/{key}");
+        let mut body = envelope(key, items, &self.base, &path, &self.query, sort);
+        reshape(&mut body, key, st.listing());
+        json_response(StatusCode::OK, &body)
+    }
+}
+
 /// How list pages are paginated: as documented, or in a way a client must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListingShape {
@@ -152,12 +190,8 @@ fn filter_matches(v: Option<&Value>, wanted: &str) -> bool {
 }
 
 /// `GET /v2/contacts?page&page_size&sort&<column>=…&expand`.
-pub(crate) async fn list(
-    State(st): State<Arc<PayaState>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let query = form_map(q.as_deref().unwrap_or_default());
+pub(crate) async fn list(State(st): State<Arc<PayaState>>, req: ListRequest) -> Response {
+    let query = &req.query;
     let known = |f: &str| READ_ONLY.contains(&f) || writable_fields().any(|w| w == f);
     let sort = query.get("sort").map(|s| match s.strip_prefix('-') {
         Some(f) => (f, true),
@@ -191,13 +225,10 @@ pub(crate) async fn list(
             if desc { o.reverse() } else { o }
         });
     }
-    let base = base_url(&headers);
-    let expand = expand_list(&query);
+    let expand = expand_list(query);
     let items: Vec<Value> = rows
         .iter()
-        .map(|f| contact_json(&base, f, &expand))
+        .map(|f| contact_json(&req.base, f, &expand))
         .collect();
-    let mut body = envelope("contacts", items, &base, "/v2/contacts", &query, sort);
-    reshape(&mut body, "contacts", st.listing());
-    json_response(StatusCode::OK, &body)
+    req.page(&st, "contacts", items, sort)
 }

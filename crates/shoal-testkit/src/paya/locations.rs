@@ -2,17 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::PayaState;
-use super::contacts::base_url;
-use super::list::envelope;
+use super::list::ListRequest;
 use crate::synth::Synth;
-use crate::wire::{form_map, json_response};
+use crate::wire::json_response;
 
 /// A deposit account of a location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,12 +106,8 @@ pub fn location_json(base: &str, loc: &Location, active: Option<bool>, terminals
 }
 
 /// `GET /v2/locationinfos?relationship=&product_transaction_active=&expand=terminals`.
-pub(crate) async fn list(
-    State(st): State<Arc<PayaState>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let query = form_map(q.as_deref().unwrap_or_default());
+pub(crate) async fn list(State(st): State<Arc<PayaState>>, req: ListRequest) -> Response {
+    let query = &req.query;
     let mut errors = serde_json::Map::new();
     let relationship = query
         .get("relationship")
@@ -142,21 +137,11 @@ pub(crate) async fn list(
     let terminals = query
         .get("expand")
         .is_some_and(|e| e.split(',').any(|x| x == "terminals"));
-    let base = base_url(&headers);
     let items: Vec<Value> = st
         .locations
         .iter()
         .filter(|l| relationship == "all" || l.relationship == relationship)
-        .map(|l| location_json(&base, l, active, terminals))
+        .map(|l| location_json(&req.base, l, active, terminals))
         .collect();
-    let mut body = envelope(
-        "locationinfos",
-        items,
-        &base,
-        "/v2/locationinfos",
-        &query,
-        None,
-    );
-    super::list::reshape(&mut body, "locationinfos", st.listing());
-    json_response(StatusCode::OK, &body)
+    req.page(&st, "locationinfos", items, None)
 }

@@ -24,9 +24,7 @@ pub(crate) use contacts::synthetic_contact as contacts_fixture;
 pub(crate) use list::envelope as list_envelope;
 pub(crate) use locations::location_json as location_info_json;
 
-use crate::server::{
-    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
-};
+use crate::server::{Common, Emulator, RawHandler, Service, router_handler, settings, wrap};
 use crate::synth::Synth;
 
 /// How to start a [`Paya`] emulator.
@@ -78,6 +76,8 @@ impl Default for PayaConfig {
     }
 }
 
+settings!(PayaConfig => PayaState);
+
 /// Everything a client needs to talk to a running Paya emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayaEndpoints {
@@ -125,35 +125,9 @@ impl PayaState {
 /// A running Paya Connect emulator. Dropping it stops the server.
 pub type Paya = Emulator<PayaState>;
 
-impl std::fmt::Debug for PayaState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PayaState").finish_non_exhaustive()
-    }
-}
-
-/// Undocumented error bodies *(assumed: the Yii error object)*; 422 bodies are built by handlers.
-fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
-    let name = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Gone",
-        429 => "Too Many Requests",
-        _ => "Internal Server Error",
-    };
-    let body = serde_json::json!({"name": name, "message": name, "code": 0, "status": status});
-    Some(("application/json", body.to_string().into_bytes()))
-}
-
-settings!(PayaConfig);
-
 impl Service for PayaState {
     type Config = PayaConfig;
     type Endpoints = PayaEndpoints;
-
-    const ERROR_BODY: ErrorBody = error_body;
 
     fn launch(config: PayaConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let synth = Synth::new(config.seed);
@@ -201,6 +175,23 @@ impl Service for PayaState {
             domain: c.domain.clone(),
             location_id: self.locations[0].id.clone(),
         }
+    }
+
+    /// Undocumented error bodies *(assumed: the Yii error object)*; 422 bodies are built by
+    /// handlers.
+    fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
+        let name = match status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            409 => "Gone",
+            429 => "Too Many Requests",
+            _ => "Internal Server Error",
+        };
+        let body = serde_json::json!({"name": name, "message": name, "code": 0, "status": status});
+        Some(("application/json", body.to_string().into_bytes()))
     }
 }
 

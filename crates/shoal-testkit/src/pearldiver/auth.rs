@@ -71,6 +71,11 @@ pub(super) fn oauth_error(
     Err((status, error, description.into()))
 }
 
+/// Every refusal of a code or refresh token: 403 `invalid_grant` (Auth0's choice).
+fn invalid_grant(description: &str) -> Answer {
+    oauth_error(StatusCode::FORBIDDEN, "invalid_grant", description)
+}
+
 impl AuthStore {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
@@ -196,11 +201,7 @@ impl AuthStore {
         let mut s = self.lock();
         let now = st.common.clock.now();
         let Some(c) = s.codes.get(code) else {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Invalid authorization code",
-            );
+            return invalid_grant("Invalid authorization code");
         };
         if let Some(family) = c.used_by_family {
             // A replayed code revokes what it issued (RFC 6749 §4.1.2).
@@ -208,49 +209,25 @@ impl AuthStore {
                 f.revoked = true;
             }
             st.common.traffic.incr(counters::FAMILY_REVOKED);
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Invalid authorization code",
-            );
+            return invalid_grant("Invalid authorization code");
         }
         if now >= c.expires {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Authorization code has expired",
-            );
+            return invalid_grant("Authorization code has expired");
         }
         if form.get("client_id") != Some(&c.client_id) {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Code was issued to another client",
-            );
+            return invalid_grant("Code was issued to another client");
         }
         if form.get("redirect_uri") != Some(&c.redirect_uri) {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "redirect_uri does not match the authorize request",
-            );
+            return invalid_grant("redirect_uri does not match the authorize request");
         }
         if let Some(challenge) = &c.challenge {
             let Some(verifier) = form.get("code_verifier") else {
-                return oauth_error(
-                    StatusCode::FORBIDDEN,
-                    "invalid_grant",
-                    "Missing code_verifier",
-                );
+                return invalid_grant("Missing code_verifier");
             };
             let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(Sha256::digest(verifier.as_bytes()));
             if &digest != challenge {
-                return oauth_error(
-                    StatusCode::FORBIDDEN,
-                    "invalid_grant",
-                    "Failed to verify code verifier",
-                );
+                return invalid_grant("Failed to verify code verifier");
             }
         }
         let scope = c.scope.clone();
@@ -273,11 +250,7 @@ impl AuthStore {
         let mut s = self.lock();
         let now = st.common.clock.now();
         let Some(r) = s.refresh.get(token) else {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Unknown or invalid refresh token.",
-            );
+            return invalid_grant("Unknown or invalid refresh token.");
         };
         let (family, rotated, issued) = (r.family, r.rotated, r.issued);
         if rotated {
@@ -288,39 +261,19 @@ impl AuthStore {
                     st.common.traffic.incr(counters::FAMILY_REVOKED);
                 }
             }
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Unknown or invalid refresh token.",
-            );
+            return invalid_grant("Unknown or invalid refresh token.");
         }
         let Some(f) = s.families.get(&family) else {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Unknown or invalid refresh token.",
-            );
+            return invalid_grant("Unknown or invalid refresh token.");
         };
         if f.revoked {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Unknown or invalid refresh token.",
-            );
+            return invalid_grant("Unknown or invalid refresh token.");
         }
         if now.duration_since(f.created) >= st.cfg.refresh_absolute {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Refresh token has expired (absolute lifetime).",
-            );
+            return invalid_grant("Refresh token has expired (absolute lifetime).");
         }
         if now.duration_since(issued) >= st.cfg.refresh_inactivity {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Refresh token has expired (inactivity).",
-            );
+            return invalid_grant("Refresh token has expired (inactivity).");
         }
         let scope = f.scope.clone();
         if let Some(r) = s.refresh.get_mut(token) {

@@ -29,9 +29,7 @@ pub fn record_id(key: u64, index: u64) -> String {
 }
 
 use crate::authorize::{Consent, RedirectUris};
-use crate::server::{
-    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
-};
+use crate::server::{Common, Emulator, RawHandler, Service, router_handler, settings, wrap};
 
 /// The audience value the token URL must carry.
 pub const AUDIENCE: &str = "pearldiverapi";
@@ -124,6 +122,8 @@ impl Default for PearlDiverConfig {
     }
 }
 
+settings!(PearlDiverConfig => PdState);
+
 /// Everything a client needs to talk to a running Pearl Diver emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PearlDiverEndpoints {
@@ -194,19 +194,9 @@ pub struct PdState {
 /// A running Pearl Diver emulator. Dropping it stops the server.
 pub type PearlDiver = Emulator<PdState>;
 
-impl std::fmt::Debug for PdState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PdState").finish_non_exhaustive()
-    }
-}
-
-settings!(PearlDiverConfig);
-
 impl Service for PdState {
     type Config = PearlDiverConfig;
     type Endpoints = PearlDiverEndpoints;
-
-    const ERROR_BODY: ErrorBody = |_| None;
 
     fn launch(config: PearlDiverConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let auth = auth::AuthStore::new(config.seed);
@@ -242,12 +232,7 @@ impl Service for PdState {
             auth_base: base.to_string(),
             client_id: self.cfg.client_id.clone(),
             client_secret: self.cfg.client_secret.clone(),
-            redirect_uri: self
-                .cfg
-                .redirect_uris
-                .primary()
-                .unwrap_or_default()
-                .to_string(),
+            redirect_uri: self.cfg.redirect_uris.login_uri(),
             refresh_token: self.cfg.preissued_refresh_token.clone(),
         }
     }
@@ -291,14 +276,7 @@ impl PearlDiver {
     ///
     /// Memory stays flat: one range is kept per call, never a record.
     pub fn add_records(&self, key: u64, count: u64) -> Range<u64> {
-        let now = self.state.common.unix_now();
-        let Some(spec) = self.state.cfg.audiences.iter().find(|a| a.key == key) else {
-            return 0..0;
-        };
-        match self.state.changes.lock() {
-            Ok(mut c) => c.grow(key, spec.size, count, now),
-            Err(_) => 0..0,
-        }
+        self.change(key, |c, size, now| c.grow(key, size, count, now))
     }
 
     /// Marks records `indices` of audience `key` as seen again now: their `seen_at` becomes now,
@@ -306,12 +284,21 @@ impl PearlDiver {
     /// reaches now returns them, whatever their age. Indices past the audience's records are
     /// dropped; returns the indices kept. One range is kept per call.
     pub fn touch_records(&self, key: u64, indices: Range<u64>) -> Range<u64> {
+        self.change(key, |c, size, now| c.touch(key, size, indices, now))
+    }
+
+    /// Applies `f(changes, audience size, now)` to audience `key`; an unknown key changes nothing.
+    fn change(
+        &self,
+        key: u64,
+        f: impl FnOnce(&mut changes::Changes, u64, i64) -> Range<u64>,
+    ) -> Range<u64> {
         let now = self.state.common.unix_now();
         let Some(spec) = self.state.cfg.audiences.iter().find(|a| a.key == key) else {
             return 0..0;
         };
         match self.state.changes.lock() {
-            Ok(mut c) => c.touch(key, spec.size, indices, now),
+            Ok(mut c) => f(&mut c, spec.size, now),
             Err(_) => 0..0,
         }
     }

@@ -18,9 +18,7 @@ pub use auth::TokenPair;
 pub use limits::RateLimits;
 
 use crate::authorize::{Consent, RedirectUris};
-use crate::server::{
-    Common, Emulator, ErrorBody, RawHandler, Service, router_handler, settings, wrap,
-};
+use crate::server::{Common, Emulator, RawHandler, Service, router_handler, settings, wrap};
 
 /// How to start a [`PebblePad`] emulator.
 #[derive(Debug, Clone)]
@@ -80,6 +78,8 @@ impl Default for PebblePadConfig {
     }
 }
 
+settings!(PebblePadConfig => PpState);
+
 /// Everything a client needs to talk to a running PebblePad emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PebblePadEndpoints {
@@ -118,42 +118,9 @@ pub struct PpState {
 /// A running PebblePad emulator. Dropping it stops the server.
 pub type PebblePad = Emulator<PpState>;
 
-impl std::fmt::Debug for PpState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PpState").finish_non_exhaustive()
-    }
-}
-
-/// PebblePad answers its own errors as `{"errormessage": …}`.
-fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
-    let msg = match status {
-        401 => {
-            return Some((
-                "application/json",
-                br#"{"Message":"Authorization has been denied for this request."}"#.to_vec(),
-            ));
-        }
-        429 => "Rate limit exceeded",
-        400 => "Bad request",
-        403 => "Forbidden",
-        404 => "Not found",
-        _ => "An error has occurred",
-    };
-    Some((
-        "application/json",
-        serde_json::json!({ "errormessage": msg })
-            .to_string()
-            .into_bytes(),
-    ))
-}
-
-settings!(PebblePadConfig);
-
 impl Service for PpState {
     type Config = PebblePadConfig;
     type Endpoints = PebblePadEndpoints;
-
-    const ERROR_BODY: ErrorBody = error_body;
 
     fn launch(config: PebblePadConfig, common: &Common) -> (Arc<Self>, RawHandler) {
         let mut state = PpState {
@@ -188,15 +155,33 @@ impl Service for PpState {
             client_id: self.cfg.client_id.clone(),
             client_secret: self.cfg.client_secret.clone(),
             public_client_id: self.cfg.public_client_id.clone(),
-            redirect_uri: self
-                .cfg
-                .redirect_uris
-                .primary()
-                .unwrap_or_default()
-                .to_string(),
+            redirect_uri: self.cfg.redirect_uris.login_uri(),
             service_access_token: self.service.as_ref().map(|p| p.access_token.clone()),
             service_refresh_token: self.service.as_ref().map(|p| p.refresh_token.clone()),
         }
+    }
+
+    /// PebblePad answers its own errors as `{"errormessage": …}`.
+    fn error_body(status: u16) -> Option<(&'static str, Vec<u8>)> {
+        let msg = match status {
+            401 => {
+                return Some((
+                    "application/json",
+                    br#"{"Message":"Authorization has been denied for this request."}"#.to_vec(),
+                ));
+            }
+            429 => "Rate limit exceeded",
+            400 => "Bad request",
+            403 => "Forbidden",
+            404 => "Not found",
+            _ => "An error has occurred",
+        };
+        Some((
+            "application/json",
+            serde_json::json!({ "errormessage": msg })
+                .to_string()
+                .into_bytes(),
+        ))
     }
 }
 

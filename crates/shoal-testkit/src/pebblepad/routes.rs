@@ -6,13 +6,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use super::PpState;
 use super::auth;
 use super::grades::{GradeQuery, appref_read, appref_write, grade_change, grade_get, grade_import};
 use super::resources::{
-    By, GroupAction, group_action, group_create, user_add_details, user_create, user_delete,
+    By, Db, GroupAction, group_action, group_create, user_add_details, user_create, user_delete,
     user_delete_details,
 };
 use crate::wire::json_response;
@@ -34,7 +35,7 @@ macro_rules! id {
 /// An action taking only the body: `body!(|db, body| …)`.
 macro_rules! body {
     (|$db:ident, $body:ident| $e:expr) => {
-        |State(st): State<St>, $body: Bytes| async move {
+        move |State(st): State<St>, $body: Bytes| async move {
             let $db = &st.db;
             let $body = &$body[..];
             $e
@@ -45,6 +46,23 @@ macro_rules! body {
 /// Adds `path` and `path/` (the vendor documents create actions with a trailing slash).
 fn both(r: Router<St>, path: &str, m: MethodRouter<St>) -> Router<St> {
     r.route(path, m.clone()).route(&format!("{path}/"), m)
+}
+
+/// Adds a [`both`] POST `{base}/{action}` per `(action, flag)`, answered by `f(db, flag, body)`.
+fn posts(
+    mut r: Router<St>,
+    base: &str,
+    actions: [(&str, bool); 2],
+    f: fn(&Db, bool, &[u8]) -> Response,
+) -> Router<St> {
+    for (action, flag) in actions {
+        r = both(
+            r,
+            &format!("{base}/{action}"),
+            post(body!(|db, b| f(db, flag, b))),
+        );
+    }
+    r
 }
 
 fn twins(
@@ -146,15 +164,11 @@ fn grades(r: Router<St>) -> Router<St> {
                 id
             ))),
         );
-    let r = both(
+    let r = posts(
         r,
-        &format!("{G}/Import"),
-        post(body!(|db, b| grade_import(db, false, b))),
-    );
-    let r = both(
-        r,
-        &format!("{G}/ImportOnCustomUserId"),
-        post(body!(|db, b| grade_import(db, true, b))),
+        G,
+        [("Import", false), ("ImportOnCustomUserId", true)],
+        grade_import,
     );
     let r = twins(
         r,
@@ -180,16 +194,7 @@ fn grades(r: Router<St>) -> Router<St> {
 
 fn apprefs(r: Router<St>) -> Router<St> {
     const D: &str = "/api/1.1/di/ApplicationReference";
-    let r = both(
-        r,
-        &format!("{D}/Create"),
-        post(body!(|db, b| appref_write(db, false, b))),
-    );
-    let r = both(
-        r,
-        &format!("{D}/Update"),
-        post(body!(|db, b| appref_write(db, true, b))),
-    );
+    let r = posts(r, D, [("Create", false), ("Update", true)], appref_write);
     r.route(
         &format!("{D}/Get/{{id}}"),
         get(id!(|db, id, _b| appref_read(db, "id", id, false))),

@@ -5,10 +5,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig};
-use shoal_testkit::{DEFAULT_REDIRECT_URI, ManualClock, RedirectUris};
+use shoal_testkit::{DEFAULT_REDIRECT_URI, RedirectUris};
 
-use crate::common::{get_query, location, query_param, redirected_code};
-use crate::pearldiver::exchange;
+use crate::common::{
+    assert_redirected_error, assert_refused, get_query, location, query_param, redirected_code,
+    still_clock,
+};
+use crate::pearldiver::{authorize_as_client, exchange};
 use crate::pebblepad::token_as;
 
 async fn pd_authorize(
@@ -16,16 +19,9 @@ async fn pd_authorize(
     redirect: &str,
     extra: &[(&str, &str)],
 ) -> reqwest::Response {
-    let e = pd.endpoints();
-    let mut q = vec![
-        ("response_type", "code"),
-        ("client_id", e.client_id.as_str()),
-        ("redirect_uri", redirect),
-        ("state", "st-1"),
-        ("scope", "openid offline_access"),
-    ];
+    let mut q = vec![("state", "st-1"), ("scope", "openid offline_access")];
     q.extend_from_slice(extra);
-    get_query(&e.authorize_url, &q).await
+    authorize_as_client(pd, "code", redirect, &q).await
 }
 
 async fn pp_authorise(pp: &PebblePad, pairs: &[(&str, &str)]) -> reqwest::Response {
@@ -38,9 +34,7 @@ async fn pp_authorise(pp: &PebblePad, pairs: &[(&str, &str)]) -> reqwest::Respon
 
 #[tokio::test]
 async fn pearldiver_accepts_only_the_registered_callback_port_included() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     assert_eq!(pd.endpoints().redirect_uri, DEFAULT_REDIRECT_URI);
     for wrong in [
         "http://127.0.0.1:8766/callback",
@@ -56,11 +50,8 @@ async fn pearldiver_accepts_only_the_registered_callback_port_included() {
     let r = pd_authorize(&pd, DEFAULT_REDIRECT_URI, &[]).await;
     let code = redirected_code(&r, DEFAULT_REDIRECT_URI, Some("st-1"));
     let (s, body) = exchange(&pd, &code, "http://127.0.0.1:8766/callback", None).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant")),
-        "the exchange repeats the exact URI"
-    );
+    // The exchange repeats the exact URI.
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
 }
 
 #[tokio::test]
@@ -121,12 +112,7 @@ async fn pearldiver_user_denial_and_bad_requests_redirect_with_or_without_state(
         ],
     )
     .await;
-    let loc = location(&r);
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_request")
-    );
-    assert_eq!(query_param(&loc, "state").as_deref(), Some("s"));
+    assert_redirected_error(&r, "invalid_request", Some("s"));
 }
 
 #[tokio::test]
@@ -227,15 +213,9 @@ async fn pebblepad_public_client_sends_its_id_in_the_body_and_never_basic() {
     };
     // Basic, even with an empty secret, is refused for a public client.
     let (s, body) = token_as(&pp, &exchange_form(None), Some((&public, ""))).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::UNAUTHORIZED, "invalid_client");
     let (s, body) = token_as(&pp, &exchange_form(None), None).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::UNAUTHORIZED, "invalid_client");
     // The confidential client cannot redeem the public client's code.
     let (s, body) = token_as(
         &pp,
@@ -243,10 +223,7 @@ async fn pebblepad_public_client_sends_its_id_in_the_body_and_never_basic() {
         Some((&e.client_id, &e.client_secret)),
     )
     .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "invalid_client");
     let mut form = exchange_form(None);
     form.push(("client_id", &public));
     let (s, body) = token_as(&pp, &form, None).await;
@@ -262,10 +239,7 @@ async fn pebblepad_public_client_sends_its_id_in_the_body_and_never_basic() {
     );
     let rt = body["refresh_token"].as_str().unwrap().to_string();
     let (s, body) = public_refresh(&pp, &rt, Some("admin_grade:c")).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "invalid_scope");
     let (s, body) = public_refresh(&pp, &rt, None).await;
     assert_eq!(
         (s, body["scope"].as_str()),
@@ -303,21 +277,12 @@ async fn pebblepad_confidential_client_must_use_basic_and_only_basic() {
     let mut with_id = form.to_vec();
     with_id.push(("client_id", &e.client_id));
     let (s, body) = token_as(&pp, &with_id, None).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::UNAUTHORIZED, "invalid_client");
     let basic = Some((e.client_id.as_str(), e.client_secret.as_str()));
     let (s, body) = token_as(&pp, &with_id, basic).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_request"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "invalid_request");
     let (s, body) = token_as(&pp, &form, Some((&e.client_id, "wrong"))).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::UNAUTHORIZED, "invalid_client");
     let (s, body) = token_as(&pp, &form, basic).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let rt = body["refresh_token"].as_str().unwrap();

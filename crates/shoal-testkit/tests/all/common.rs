@@ -3,6 +3,11 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+/// A clock that stands still: nothing holds it to advance it.
+pub fn still_clock() -> shoal_testkit::SharedClock {
+    shoal_testkit::ManualClock::new().shared()
+}
+
 /// A client that never follows redirects and never uses a proxy.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -27,6 +32,17 @@ pub async fn json(resp: reqwest::Response) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
 }
 
+/// Asserts a token answer `(s, body)` is the OAuth error `error` with `status`.
+#[track_caller]
+pub fn assert_refused(
+    s: reqwest::StatusCode,
+    body: &serde_json::Value,
+    status: reqwest::StatusCode,
+    error: &str,
+) {
+    assert_eq!((s, body["error"].as_str()), (status, Some(error)), "{body}");
+}
+
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
@@ -39,6 +55,14 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 /// The `Location` header of a redirect.
 pub fn location(resp: &reqwest::Response) -> String {
     resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Asserts an authorize answer redirects with `error` and `state`.
+#[track_caller]
+pub fn assert_redirected_error(resp: &reqwest::Response, error: &str, state: Option<&str>) {
+    let loc = location(resp);
+    assert_eq!(query_param(&loc, "error").as_deref(), Some(error), "{loc}");
+    assert_eq!(query_param(&loc, "state").as_deref(), state, "{loc}");
 }
 
 /// `req` with this JSON body.
@@ -72,4 +96,19 @@ pub fn redirected_code(resp: &reqwest::Response, to: &str, state: Option<&str>) 
     assert!(loc.starts_with(to), "{loc}");
     assert_eq!(query_param(&loc, "state").as_deref(), state, "{loc}");
     query_param(&loc, "code").unwrap_or_else(|| panic!("no code in {loc}"))
+}
+
+/// `n` background `GET url` calls with `token`, returned once the emulator holds them all stalled.
+pub async fn stalled_gets(
+    faults: &shoal_testkit::Faults,
+    url: &str,
+    token: &str,
+    n: u32,
+) -> Vec<tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>> {
+    faults.push(shoal_testkit::Fault::stall().times(n));
+    let calls = (0..n)
+        .map(|_| tokio::spawn(client().get(url).bearer_auth(token).send()))
+        .collect();
+    faults.wait_stalled(n as usize).await;
+    calls
 }

@@ -10,7 +10,8 @@ use shoal_testkit::pearldiver::{AudienceSpec, PageShape, PearlDiver, PearlDiverC
 use shoal_testkit::pebblepad::PebblePad;
 use shoal_testkit::{Fault, ManualClock};
 
-use crate::common::{client, json, with_json};
+use crate::common::{client, json, stalled_gets, with_json};
+use crate::pearldiver::token_call;
 
 async fn audiences(pd: &PearlDiver, token: &str) -> reqwest::Result<reqwest::Response> {
     client()
@@ -88,12 +89,8 @@ async fn seeded_reset_rate_hits_a_repeatable_fraction() {
 async fn stalled_calls_wait_for_release() {
     let pd = PearlDiver::start_default().await.unwrap();
     let t = pd.mint_tokens().access_token;
-    pd.faults().push(Fault::stall().times(2));
     let url = format!("{}/audiences", pd.endpoints().api_base);
-    let calls: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(client().get(&url).bearer_auth(&t).send()))
-        .collect();
-    pd.faults().wait_stalled(2).await;
+    let calls = stalled_gets(pd.faults(), &url, &t, 2).await;
     assert!(calls.iter().all(|c| !c.is_finished()));
     pd.faults().release_stalls();
     for c in calls {
@@ -152,18 +149,11 @@ async fn traffic_record_redacts_secrets() {
     let pd = PearlDiver::start_default().await.unwrap();
     let e = pd.endpoints().clone();
     let pair = pd.mint_tokens();
-    let r = client()
-        .post(pd.token_url_with_audience())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", pair.refresh_token.as_str()),
-            ("client_id", &e.client_id),
-            ("client_secret", &e.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", pair.refresh_token.as_str()),
+    ];
+    assert_eq!(token_call(&pd, &form).await.0, StatusCode::OK);
     audiences(&pd, &pair.access_token).await.unwrap();
     let rec = pd.traffic().requests();
     assert_eq!(rec.len(), 2);

@@ -20,6 +20,21 @@ async fn raw(addr: SocketAddr, method: &str, path: &str) -> Vec<u8> {
     try_raw(addr, method, path).await.unwrap()
 }
 
+/// Sends `request` on a new connection and reads until what came back ends with `end`; the
+/// connection stays open for more.
+async fn open_and_read_until(addr: SocketAddr, request: &[u8], end: &[u8]) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(end) {
+        let mut b = [0u8; 256];
+        let n = s.read(&mut b).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&b[..n]);
+    }
+    (s, got)
+}
+
 async fn try_raw(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<Vec<u8>> {
     let mut s = TcpStream::connect(addr).await?;
     let req = format!(
@@ -195,17 +210,12 @@ async fn a_stall_sends_headers_then_nothing_until_the_server_clock_moves() {
             .body("{\"records\":[]}")
             .framing(Framing::Stall { after: 3, hold }),
     );
-    let mut s = TcpStream::connect(server.addr()).await.unwrap();
-    s.write_all(b"GET /v1/audiences/17 HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut got = Vec::new();
-    while !got.ends_with(b"\r\n\r\n{\"r") {
-        let mut b = [0u8; 256];
-        let n = s.read(&mut b).await.unwrap();
-        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&b[..n]);
-    }
+    let (mut s, got) = open_and_read_until(
+        server.addr(),
+        b"GET /v1/audiences/17 HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"\r\n\r\n{\"r",
+    )
+    .await;
     assert!(String::from_utf8_lossy(&got).contains("content-length: 14\r\n"));
     // An hour of (paused) tokio time: nothing, because the server waits on its own clock.
     let mut b = [0u8; 16];
@@ -234,17 +244,12 @@ async fn chunked_answers_keep_the_connection_for_the_next_call() {
                 .framing(Framing::Chunked),
         )
         .push(HostileResponse::new(201).body("xy"));
-    let mut s = TcpStream::connect(server.addr()).await.unwrap();
-    s.write_all(b"GET /v2/contacts HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut first = Vec::new();
-    while !first.ends_with(b"0\r\n\r\n") {
-        let mut b = [0u8; 256];
-        let n = s.read(&mut b).await.unwrap();
-        assert!(n > 0);
-        first.extend_from_slice(&b[..n]);
-    }
+    let (mut s, first) = open_and_read_until(
+        server.addr(),
+        b"GET /v2/contacts HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"0\r\n\r\n",
+    )
+    .await;
     let (head, body) = split(&first);
     assert!(head.contains("transfer-encoding: chunked"));
     assert_eq!(body, b"3\r\nabc\r\n0\r\n\r\n");

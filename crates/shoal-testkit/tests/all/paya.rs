@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shoal_testkit::ManualClock;
 use shoal_testkit::paya::Paya;
 
-use crate::common::{client, json, send_json, status, with_json};
+use crate::common::{client, json, send_json, status, still_clock, with_json};
 
 /// A request with the developer id and user-id/user-api-key headers.
 fn keyed(p: &Paya, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -52,9 +52,7 @@ async fn with_token(p: &Paya, token: &str, in_query: bool) -> StatusCode {
 
 #[tokio::test]
 async fn developer_id_and_user_key_in_headers_query_or_basic() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let e = p.endpoints().clone();
     let url = format!("{}/v2/contacts", e.base_url);
     assert_eq!(
@@ -155,9 +153,7 @@ async fn session_token_slides_at_14_59_and_dies_at_15_01() {
 
 #[tokio::test]
 async fn token_login_validates_and_delete_ends_the_session() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let e = p.endpoints().clone();
     let post = |body: Value| {
         with_json(
@@ -212,9 +208,7 @@ async fn create(p: &Paya, contact: Value) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let loc = p.endpoints().location_id.clone();
     let (s, v) = create(&p, json!({"location_id": loc, "last_name": "Example", "first_name": "Ava", "email_trx_receipt": "1", "unknown_extra": 5})).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -280,20 +274,15 @@ async fn contacts_crud_with_wrapped_bodies_and_gone_after_delete() {
         .await,
         StatusCode::NOT_FOUND
     );
-    let r = keyed(&p, Method::POST, "/v2/contacts")
+    let not_json = keyed(&p, Method::POST, "/v2/contacts")
         .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        .body("{not json");
+    assert_eq!(status(not_json).await, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn validation_answers_422_per_field() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let (s, v) = create(&p, json!({"first_name": "x".repeat(65), "state": "M", "zip": "1", "home_phone": "555", "email": "a@b", "date_of_birth": "1990-1-1", "header_message_type": 9, "email_trx_receipt": "yes"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let errors = v["errors"].as_object().unwrap();
@@ -344,9 +333,7 @@ async fn validation_answers_422_per_field() {
 
 #[tokio::test]
 async fn update_if_exists_upserts_by_contact_api_id() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let loc = p.endpoints().location_id.clone();
     let body = json!({"location_id": loc, "last_name": "Sample", "contact_api_id": "crm-0001", "city": "Denver"});
     let (s, v) = create(&p, body.clone()).await;
@@ -384,9 +371,7 @@ async fn update_if_exists_upserts_by_contact_api_id() {
 
 #[tokio::test]
 async fn list_pages_sorts_filters_and_links() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let v = send_json(keyed(&p, Method::GET, "/v2/contacts")).await;
     let pg = &v["meta"]["pagination"];
     assert_eq!(
@@ -439,19 +424,13 @@ async fn list_pages_sorts_filters_and_links() {
     .await;
     let hits = v["contacts"].as_array().unwrap();
     assert!(!hits.is_empty() && hits.iter().all(|c| c["last_name"] == pick.as_str()));
-    let r = keyed(&p, Method::GET, "/v2/contacts")
-        .query(&[("sort", "nope")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_sort = keyed(&p, Method::GET, "/v2/contacts").query(&[("sort", "nope")]);
+    assert_eq!(status(bad_sort).await, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
 async fn locationinfos_filter_by_relationship_and_active_accounts() {
-    let p = Paya::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let p = Paya::start_with_clock(still_clock()).await.unwrap();
     let get = |q: Vec<(&'static str, &'static str)>| {
         keyed(&p, Method::GET, "/v2/locationinfos").query(&q).send()
     };

@@ -6,7 +6,10 @@ use reqwest::StatusCode;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
 use shoal_testkit::{Fault, ManualClock};
 
-use crate::common::{client, get_query, json, location, pkce, query_param, redirected_code};
+use crate::common::{
+    assert_redirected_error, assert_refused, client, get_query, json, pkce, redirected_code,
+    still_clock,
+};
 
 const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
@@ -52,23 +55,33 @@ async fn refresh(pd: &PearlDiver, rt: &str) -> (StatusCode, serde_json::Value) {
     .await
 }
 
+/// `GET /authorize` as the registered client back to `redirect`, then the `extra` pairs.
+pub async fn authorize_as_client(
+    pd: &PearlDiver,
+    response_type: &str,
+    redirect: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let e = pd.endpoints();
+    let mut q = vec![
+        ("response_type", response_type),
+        ("client_id", &e.client_id),
+        ("redirect_uri", redirect),
+    ];
+    q.extend_from_slice(extra);
+    get_query(&e.authorize_url, &q).await
+}
+
 /// Runs authorize (with PKCE) and returns the redirect's code.
 async fn authorize(pd: &PearlDiver, challenge: &str) -> String {
-    let e = pd.endpoints();
-    let resp = get_query(
-        &e.authorize_url,
-        &[
-            ("response_type", "code"),
-            ("client_id", &e.client_id),
-            ("redirect_uri", REDIRECT),
-            ("state", "st-123"),
-            ("scope", "openid profile email offline_access"),
-            ("audience", "pearldiverapi"),
-            ("code_challenge", challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let extra = [
+        ("state", "st-123"),
+        ("scope", "openid profile email offline_access"),
+        ("audience", "pearldiverapi"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let resp = authorize_as_client(pd, "code", REDIRECT, &extra).await;
     redirected_code(&resp, REDIRECT, Some("st-123"))
 }
 
@@ -80,18 +93,12 @@ async fn code_flow_with_pkce_issues_a_rotating_pair() {
     let code = authorize(&pd, &challenge).await;
 
     let (s, body) = exchange(&pd, &code, REDIRECT, Some("wrong")).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant"))
-    );
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
 
     let code = authorize(&pd, &challenge).await;
     let (s, body) = exchange(&pd, &code, "http://127.0.0.1:9/other", Some(&verifier)).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant")),
-        "redirect_uri must match"
-    );
+    // The redirect_uri must match.
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
 
     let code = authorize(&pd, &challenge).await;
     let (s, body) = exchange(&pd, &code, REDIRECT, Some(&verifier)).await;
@@ -102,63 +109,34 @@ async fn code_flow_with_pkce_issues_a_rotating_pair() {
 
     // The code is single-use.
     let (s, body) = exchange(&pd, &code, REDIRECT, Some(&verifier)).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant"))
-    );
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
     assert_eq!(pd.traffic().token_calls("authorization_code"), 4);
     assert!(pd.traffic().invalid_grants() >= 3);
 }
 
 #[tokio::test]
 async fn authorize_refuses_unknown_clients_and_redirect_uris() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     let e = pd.endpoints().clone();
-    let r = get_query(
-        &e.authorize_url,
-        &[
+    for (client_id, redirect) in [
+        ("nope", REDIRECT),
+        (e.client_id.as_str(), "https://evil.test/cb"),
+    ] {
+        let q = [
             ("response_type", "code"),
-            ("client_id", "nope"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = get_query(
-        &e.authorize_url,
-        &[
-            ("response_type", "code"),
-            ("client_id", &e.client_id),
-            ("redirect_uri", "https://evil.test/cb"),
-        ],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = get_query(
-        &e.authorize_url,
-        &[
-            ("response_type", "token"),
-            ("client_id", &e.client_id),
-            ("redirect_uri", REDIRECT),
-            ("state", "s"),
-        ],
-    )
-    .await;
-    let loc = location(&r);
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("unsupported_response_type")
-    );
-    assert_eq!(query_param(&loc, "state").as_deref(), Some("s"));
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+        ];
+        let r = get_query(&e.authorize_url, &q).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q:?}");
+    }
+    let r = authorize_as_client(&pd, "token", REDIRECT, &[("state", "s")]).await;
+    assert_redirected_error(&r, "unsupported_response_type", Some("s"));
 }
 
 #[tokio::test]
 async fn token_endpoint_requires_audience_query_and_body_credentials() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     let e = pd.endpoints().clone();
     let pair = pd.mint_tokens();
     let form = [
@@ -191,19 +169,14 @@ async fn token_endpoint_requires_audience_query_and_body_credentials() {
     assert_eq!(json(r).await["error"], "invalid_client");
 
     let (s, body) = token_call(&pd, &[("grant_type", "password")]).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "unsupported_grant_type");
     // Nothing above rotated the token.
     assert!(pd.refresh_token_is_live(&pair.refresh_token));
 }
 
 #[tokio::test]
 async fn rotation_then_reuse_revokes_the_whole_family() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     let first = pd.mint_tokens();
     let (s, body) = refresh(&pd, &first.refresh_token).await;
     assert_eq!(s, StatusCode::OK);
@@ -214,20 +187,14 @@ async fn rotation_then_reuse_revokes_the_whole_family() {
     assert_eq!(pd.traffic().refresh_reuse(), 0);
 
     let (s, body) = refresh(&pd, &first.refresh_token).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant"))
-    );
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
     assert_eq!(pd.traffic().refresh_reuse(), 1);
     assert!(
         !pd.refresh_token_is_live(&second),
         "the family must be revoked"
     );
     let (s, body) = refresh(&pd, &second).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("invalid_grant"))
-    );
+    assert_refused(s, &body, StatusCode::FORBIDDEN, "invalid_grant");
 
     // Another login is unaffected.
     let other = pd.mint_tokens();
@@ -262,9 +229,7 @@ async fn refresh_tokens_expire_after_30_idle_days_and_one_year() {
 
 #[tokio::test]
 async fn preissued_refresh_token_works_once_then_rotates() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     let rt = pd.endpoints().refresh_token.clone().unwrap();
     let (s, body) = refresh(&pd, &rt).await;
     assert_eq!(s, StatusCode::OK);
@@ -361,8 +326,14 @@ async fn range_and_since_are_validated() {
     }
 }
 
-async fn page_all(pd: &PearlDiver, token: &str, key: u64, query: &[(&str, &str)]) -> Vec<usize> {
-    let mut sizes = Vec::new();
+/// Every page of a listing, in order, after checking each answered 200.
+async fn pages(
+    pd: &PearlDiver,
+    token: &str,
+    key: u64,
+    query: &[(&str, &str)],
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
     let mut page_token: Option<String> = None;
     loop {
         let mut q = query.to_vec();
@@ -372,20 +343,33 @@ async fn page_all(pd: &PearlDiver, token: &str, key: u64, query: &[(&str, &str)]
         let r = get(pd, token, &format!("/audiences/{key}"), &q).await;
         assert_eq!(r.status(), StatusCode::OK);
         let v = json(r).await;
-        assert_eq!(v["key"], key);
-        sizes.push(v["records"].as_array().unwrap().len());
-        match v.get("pageToken").and_then(|t| t.as_str()) {
-            Some(t) => page_token = Some(t.to_string()),
-            None => return sizes,
+        page_token = v
+            .get("pageToken")
+            .and_then(|t| t.as_str())
+            .map(String::from);
+        out.push(v);
+        if page_token.is_none() {
+            return out;
         }
     }
 }
 
+fn records(page: &serde_json::Value) -> &Vec<serde_json::Value> {
+    page["records"].as_array().unwrap()
+}
+
+async fn page_all(pd: &PearlDiver, token: &str, key: u64, query: &[(&str, &str)]) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    for v in pages(pd, token, key, query).await {
+        assert_eq!(v["key"], key);
+        sizes.push(records(&v).len());
+    }
+    sizes
+}
+
 #[tokio::test]
 async fn pages_hold_exactly_1000_records_and_the_last_has_no_token() {
-    let pd = PearlDiver::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pd = PearlDiver::start_with_clock(still_clock()).await.unwrap();
     let t = pd.mint_tokens().access_token;
     assert_eq!(page_all(&pd, &t, 17, &[]).await, vec![1000, 1000, 500]);
     assert_eq!(page_all(&pd, &t, 23, &[]).await, vec![1000]);
@@ -485,23 +469,12 @@ async fn records_of(
     query: &[(&str, &str)],
 ) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
-    let mut page_token: Option<String> = None;
-    loop {
-        let mut q = query.to_vec();
-        if let Some(t) = &page_token {
-            q.push(("pageToken", t));
-        }
-        let r = get(pd, token, &format!("/audiences/{key}"), &q).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let v = json(r).await;
-        for rec in v["records"].as_array().unwrap() {
+    for v in pages(pd, token, key, query).await {
+        for rec in records(&v) {
             out.push((rec["id"].as_str().unwrap().to_string(), rec.clone()));
         }
-        match v.get("pageToken").and_then(|t| t.as_str()) {
-            Some(t) => page_token = Some(t.to_string()),
-            None => return out,
-        }
     }
+    out
 }
 
 #[tokio::test]

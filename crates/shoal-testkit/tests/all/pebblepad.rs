@@ -5,9 +5,12 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
-use shoal_testkit::{Fault, ManualClock};
+use shoal_testkit::{ManualClock, SharedClock, SystemClock};
 
-use crate::common::{client, get_query, json, location, query_param, redirected_code};
+use crate::common::{
+    assert_redirected_error, assert_refused, client, get_query, json, redirected_code,
+    stalled_gets, still_clock,
+};
 
 const REDIRECT: &str = shoal_testkit::DEFAULT_REDIRECT_URI;
 
@@ -28,8 +31,58 @@ async fn call(
     req.send().await.unwrap()
 }
 
+/// Calls to the v1.1 API as the holder of one access token.
+struct Api<'a> {
+    pp: &'a PebblePad,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    fn new(pp: &'a PebblePad, token: &str) -> Self {
+        let token = token.to_string();
+        Self { pp, token }
+    }
+
+    /// As the service account whose pair was issued at start.
+    fn service(pp: &'a PebblePad) -> Self {
+        Self::new(pp, pp.endpoints().service_access_token.as_deref().unwrap())
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        call(self.pp, &self.token, Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        call(self.pp, &self.token, Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Option<Value>) -> reqwest::Response {
+        call(self.pp, &self.token, Method::PUT, path, body).await
+    }
+
+    async fn delete(&self, path: &str) -> reqwest::Response {
+        call(self.pp, &self.token, Method::DELETE, path, None).await
+    }
+}
+
+/// `GET Grade/Get/x`: its status and the number in header `name`.
+async fn grade_get(api: &Api<'_>, name: &str) -> (StatusCode, u32) {
+    let r = api.get("Grade/Get/x").await;
+    (r.status(), header(&r, name))
+}
+
 fn header(r: &reqwest::Response, name: &str) -> u32 {
     r.headers()[name].to_str().unwrap().parse().unwrap()
+}
+
+/// A PebblePad on `clock` with these limits at start.
+pub async fn start_limited(clock: SharedClock, limits: RateLimits) -> PebblePad {
+    let config = PebblePadConfig {
+        clock,
+        limits,
+        ..Default::default()
+    };
+    PebblePad::start(config).await.unwrap()
 }
 
 /// A token call; `basic` is the raw `(id, secret)` for HTTP Basic, if any.
@@ -72,19 +125,26 @@ async fn refresh(pp: &PebblePad, rt: &str, scope: Option<&str>) -> (StatusCode, 
     token(pp, &form, true).await
 }
 
-async fn authorise(pp: &PebblePad, scope: &str) -> String {
+/// `GET AuthorisationEndpoint` as the confidential client with `state`, then the `extra` pairs.
+async fn authorise_as_client(
+    pp: &PebblePad,
+    response_type: &str,
+    state: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let e = pp.endpoints();
-    let r = get_query(
-        &format!("{}AuthorisationEndpoint", e.oauth_base),
-        &[
-            ("client_id", e.client_id.as_str()),
-            ("response_type", "code"),
-            ("state", "xyz"),
-            ("scope", scope),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
+    let mut q = vec![
+        ("client_id", e.client_id.as_str()),
+        ("response_type", response_type),
+        ("state", state),
+    ];
+    q.extend_from_slice(extra);
+    get_query(&format!("{}AuthorisationEndpoint", e.oauth_base), &q).await
+}
+
+async fn authorise(pp: &PebblePad, scope: &str) -> String {
+    let extra = [("scope", scope), ("redirect_uri", REDIRECT)];
+    let r = authorise_as_client(pp, "code", "xyz", &extra).await;
     redirected_code(&r, REDIRECT, Some("xyz"))
 }
 
@@ -99,10 +159,7 @@ async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
         ("redirect_uri", REDIRECT),
     ];
     let (s, body) = token(&pp, &form, false).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::UNAUTHORIZED, "invalid_client");
     let (s, body) = token(
         &pp,
         &[
@@ -113,10 +170,7 @@ async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
         true,
     )
     .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_client"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "invalid_client");
     let (s, body) = token(&pp, &form, true).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
@@ -133,57 +187,34 @@ async fn code_flow_uses_basic_auth_two_minute_codes_and_lower_case_bearer() {
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(pp.traffic().invalid_grants(), 2);
     // Unsupported response type is redirected back with the error.
-    let e = pp.endpoints();
-    let r = get_query(
-        &format!("{}AuthorisationEndpoint", e.oauth_base),
-        &[
-            ("client_id", e.client_id.as_str()),
-            ("response_type", "token"),
-            ("state", "s1"),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
-    let loc = location(&r);
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("unsupported_request_type")
-    );
+    let r = authorise_as_client(&pp, "token", "s1", &[("redirect_uri", REDIRECT)]).await;
+    assert_redirected_error(&r, "unsupported_request_type", Some("s1"));
 }
 
 #[tokio::test]
 async fn refresh_rotates_and_never_widens_scope() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
     let code = authorise(&pp, "admin_grade:r admin_user:c").await;
     let (_, body) = exchange(&pp, &code).await;
     let rt = body["refresh_token"].as_str().unwrap().to_string();
     let (s, body) = refresh(&pp, &rt, Some("admin_grade:r admin_group:r")).await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
-    );
+    assert_refused(s, &body, StatusCode::BAD_REQUEST, "invalid_scope");
     let (s, body) = refresh(&pp, &rt, Some("admin_grade:r")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["scope"], "admin_grade:r");
     let narrow = body["access_token"].as_str().unwrap().to_string();
     assert_eq!(
-        call(&pp, &narrow, Method::GET, "Grade/GetOnUserId/x", None)
+        Api::new(&pp, &narrow)
+            .get("Grade/GetOnUserId/x")
             .await
             .status(),
         StatusCode::OK
     );
     assert_eq!(
-        call(
-            &pp,
-            &narrow,
-            Method::POST,
-            "User/Create/",
-            Some(json!({"Username": "a"}))
-        )
-        .await
-        .status(),
+        Api::new(&pp, &narrow)
+            .post("User/Create/", json!({"Username": "a"}))
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     let (_, body) = refresh(&pp, &rt, None).await;
@@ -197,9 +228,7 @@ async fn refresh_rotates_and_never_widens_scope() {
 
 #[tokio::test]
 async fn live_refresh_tokens_and_the_last_pair_follow_every_rotation() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
     let start = pp.endpoints().service_refresh_token.clone().unwrap();
     assert_eq!(pp.live_refresh_tokens(), std::slice::from_ref(&start));
     assert_eq!(pp.last_issued().unwrap().refresh_token, start);
@@ -234,13 +263,14 @@ async fn service_account_token_expires_an_hour_after_creation() {
     let pair = pp.service_account(Duration::from_secs(50 * 60));
     assert_eq!(pair.expires_in, 600);
     assert_eq!(
-        call(&pp, &pair.access_token, Method::GET, "Grade/Get/x", None)
+        Api::new(&pp, &pair.access_token)
+            .get("Grade/Get/x")
             .await
             .status(),
         StatusCode::OK
     );
     clock.advance(Duration::from_secs(600));
-    let r = call(&pp, &pair.access_token, Method::GET, "Grade/Get/x", None).await;
+    let r = Api::new(&pp, &pair.access_token).get("Grade/Get/x").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(json(r).await.is_object(), "401 carries JSON detail");
     let (s, body) = refresh(&pp, &pair.refresh_token, None).await;
@@ -253,21 +283,16 @@ async fn service_account_token_expires_an_hour_after_creation() {
 #[tokio::test]
 async fn per_method_limit_counts_down_then_429_without_processing() {
     let clock = ManualClock::new();
-    let pp = PebblePad::start(PebblePadConfig {
-        clock: clock.shared(),
-        limits: RateLimits {
-            get: 3,
-            post: 2,
-            ..RateLimits::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let limits = RateLimits {
+        get: 3,
+        post: 2,
+        ..RateLimits::default()
+    };
+    let pp = start_limited(clock.shared(), limits).await;
+    let api = Api::service(&pp);
     let mut remaining = Vec::new();
     for _ in 0..3 {
-        let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+        let r = api.get("Grade/Get/x").await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, "x-rate-limit"), 3);
         assert_eq!(
@@ -280,7 +305,7 @@ async fn per_method_limit_counts_down_then_429_without_processing() {
         remaining.push(header(&r, "x-rate-remaining"));
     }
     assert_eq!(remaining, vec![2, 1, 0]);
-    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    let r = api.get("Grade/Get/x").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&r, "x-rate-remaining"), 0);
     assert!(json(r).await["errormessage"].is_string());
@@ -291,14 +316,9 @@ async fn per_method_limit_counts_down_then_429_without_processing() {
         (1, StatusCode::OK),
         (2, StatusCode::TOO_MANY_REQUESTS),
     ] {
-        let r = call(
-            &pp,
-            &t,
-            Method::POST,
-            "User/Create/",
-            Some(json!({"Username": format!("limit.{i}")})),
-        )
-        .await;
+        let r = api
+            .post("User/Create/", json!({"Username": format!("limit.{i}")}))
+            .await;
         assert_eq!(r.status(), expect);
     }
     assert!(!pp.users().iter().any(|u| u["Username"] == "limit.2"));
@@ -307,38 +327,27 @@ async fn per_method_limit_counts_down_then_429_without_processing() {
     // The window rolls: 60 s after the first GETs the budget is back.
     clock.advance(Duration::from_secs(59));
     assert_eq!(
-        call(&pp, &t, Method::GET, "Grade/Get/x", None)
-            .await
-            .status(),
+        api.get("Grade/Get/x").await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     clock.advance(Duration::from_secs(1));
-    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
     assert_eq!(
-        (r.status(), header(&r, "x-rate-remaining")),
+        grade_get(&api, "x-rate-remaining").await,
         (StatusCode::OK, 2)
     );
 }
 
 #[tokio::test]
 async fn concurrency_limit_429s_while_calls_are_held_open() {
-    let pp = PebblePad::start(PebblePadConfig {
-        limits: RateLimits {
-            concurrency: 2,
-            ..RateLimits::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
-    pp.faults().push(Fault::stall().times(2));
+    let limits = RateLimits {
+        concurrency: 2,
+        ..RateLimits::default()
+    };
+    let pp = start_limited(SystemClock::shared(), limits).await;
+    let api = Api::service(&pp);
     let url = format!("{}1.1/Grade/Get/x", pp.endpoints().api_base);
-    let held: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(client().get(&url).bearer_auth(&t).send()))
-        .collect();
-    pp.faults().wait_stalled(2).await;
-    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
+    let held = stalled_gets(pp.faults(), &url, &api.token, 2).await;
+    let r = api.get("Grade/Get/x").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         (
@@ -355,18 +364,15 @@ async fn concurrency_limit_429s_while_calls_are_held_open() {
         after.push(header(&r, "x-concurrency-remaining"));
     }
     assert!(after.iter().all(|c| (1..=2).contains(c)), "{after:?}");
-    let r = call(&pp, &t, Method::GET, "Grade/Get/x", None).await;
     assert_eq!(
-        (r.status(), header(&r, "x-concurrency-remaining")),
+        grade_get(&api, "x-concurrency-remaining").await,
         (StatusCode::OK, 2)
     );
 }
 
 #[tokio::test]
 async fn get_rate_limits_needs_no_auth_and_follows_live_changes() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
     let url = format!("{}1.1/Info/GetRateLimits", pp.endpoints().api_base);
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -389,63 +395,42 @@ async fn get_rate_limits_needs_no_auth_and_follows_live_changes() {
 
 #[tokio::test]
 async fn users_are_created_once_and_addressed_by_id_or_custom_id() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
+    let api = Api::service(&pp);
     let new = json!({"Username": "ava.example", "CustomId": "C-1", "Forename": "Ava", "Surname": "Example", "Password": "pw-secret", "Extra": 1});
-    let r = call(&pp, &t, Method::POST, "User/Create/", Some(new.clone())).await;
+    let r = api.post("User/Create/", new.clone()).await;
     assert_eq!(r.status(), StatusCode::OK);
     let user = json(r).await;
     assert!(user.get("Password").is_none() && user["Extra"] == 1);
     let id = user["Id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 36);
-    let r = call(&pp, &t, Method::POST, "User/Create", Some(new)).await;
+    let r = api.post("User/Create", new).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         json(r).await,
         json!({"errormessage": "Username already exists"})
     );
-    let r = call(
-        &pp,
-        &t,
-        Method::POST,
-        "User/Create/",
-        Some(json!({"Forename": "x"})),
-    )
-    .await;
+    let r = api.post("User/Create/", json!({"Forename": "x"})).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        "User/AddContactDetailsOnCustomId/C-1",
-        Some(json!({"Phone": "6175550100"})),
-    )
-    .await;
+    let r = api
+        .put(
+            "User/AddContactDetailsOnCustomId/C-1",
+            Some(json!({"Phone": "6175550100"})),
+        )
+        .await;
     assert_eq!(json(r).await["ContactDetails"]["Phone"], "6175550100");
-    call(
-        &pp,
-        &t,
-        Method::PUT,
+    api.put(
         &format!("User/AddOtherDetails/{id}"),
         Some(json!({"Campus": "North"})),
     )
     .await;
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        &format!("User/DeleteContactDetails/{id}"),
-        None,
-    )
-    .await;
+    let r = api
+        .put(&format!("User/DeleteContactDetails/{id}"), None)
+        .await;
     assert!(json(r).await.get("ContactDetails").is_none());
     assert_eq!(
-        call(&pp, &t, Method::DELETE, "User/DeleteOnCustomId/C-1", None)
-            .await
-            .status(),
+        api.delete("User/DeleteOnCustomId/C-1").await.status(),
         StatusCode::OK
     );
     let u = pp
@@ -457,35 +442,25 @@ async fn users_are_created_once_and_addressed_by_id_or_custom_id() {
         (u["Status"].as_str(), u["OtherDetails"]["Campus"].as_str()),
         (Some("MarkedForDeletion"), Some("North"))
     );
-    let r = call(&pp, &t, Method::DELETE, "User/Delete/nope", None).await;
+    let r = api.delete("User/Delete/nope").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(json(r).await["errormessage"].is_string());
 }
 
 #[tokio::test]
 async fn impersonation_requires_an_active_user() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
     let t = pp.endpoints().service_access_token.clone().unwrap();
     let url = format!("{}1.1/Grade/Get/x", pp.endpoints().api_base);
     let known = pp.users()[0]["Username"].as_str().unwrap().to_string();
-    let r = client()
-        .get(&url)
-        .bearer_auth(&t)
-        .header("X-ImpersonateUser", known)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let r = client()
-        .get(&url)
-        .bearer_auth(&t)
-        .header("X-ImpersonateUser", "ghost")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    for (user, expected) in [
+        (known.as_str(), StatusCode::OK),
+        ("ghost", StatusCode::FORBIDDEN),
+    ] {
+        let req = client().get(&url).bearer_auth(&t);
+        let r = req.header("X-ImpersonateUser", user).send().await.unwrap();
+        assert_eq!(r.status(), expected, "{user}");
+    }
     assert_eq!(
         pp.traffic()
             .requests()
@@ -498,59 +473,41 @@ async fn impersonation_requires_an_active_user() {
 
 #[tokio::test]
 async fn groups_manage_members() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
+    let api = Api::service(&pp);
     let users = pp.users();
     let g = json(
-        call(
-            &pp,
-            &t,
-            Method::POST,
+        api.post(
             "Group/Create/",
-            Some(json!({"Name": "Cohort A", "CustomId": "G-A"})),
+            json!({"Name": "Cohort A", "CustomId": "G-A"}),
         )
         .await,
     )
     .await;
     let gid = g["Id"].as_str().unwrap().to_string();
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        &format!("Group/AddMembers/{gid}"),
-        Some(json!([users[0]["Id"], users[1]["Id"]])),
-    )
-    .await;
+    let r = api
+        .put(
+            &format!("Group/AddMembers/{gid}"),
+            Some(json!([users[0]["Id"], users[1]["Id"]])),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        "Group/RemoveMembersOnCustomId/G-A",
-        Some(json!([users[0]["CustomId"]])),
-    )
-    .await;
+    let r = api
+        .put(
+            "Group/RemoveMembersOnCustomId/G-A",
+            Some(json!([users[0]["CustomId"]])),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let members =
-        json(call(&pp, &t, Method::GET, "Group/GetMembersOnCustomId/G-A", None).await).await;
+    let members = json(api.get("Group/GetMembersOnCustomId/G-A").await).await;
     assert_eq!(members.as_array().unwrap().len(), 1);
     assert_eq!(members[0]["Id"], users[1]["Id"]);
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        &format!("Group/AddMembers/{gid}"),
-        Some(json!(["nobody"])),
-    )
-    .await;
+    let r = api
+        .put(&format!("Group/AddMembers/{gid}"), Some(json!(["nobody"])))
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let g = json(
-        call(
-            &pp,
-            &t,
-            Method::PUT,
+        api.put(
             &format!("Group/Update/{gid}"),
             Some(json!({"Name": "Cohort B"})),
         )
@@ -559,9 +516,7 @@ async fn groups_manage_members() {
     .await;
     assert_eq!(g["Name"], "Cohort B");
     assert_eq!(
-        call(&pp, &t, Method::DELETE, "Group/DeleteOnCustomId/G-A", None)
-            .await
-            .status(),
+        api.delete("Group/DeleteOnCustomId/G-A").await.status(),
         StatusCode::OK
     );
     assert!(pp.groups().is_empty());
@@ -569,139 +524,83 @@ async fn groups_manage_members() {
 
 #[tokio::test]
 async fn grades_import_update_only_the_grade_and_recall() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
+    let api = Api::service(&pp);
     let user = pp.users()[0].clone();
     let body = json!([{"CustomUserId": user["CustomId"], "CustomId": "GR-1", "Grade": "B", "AssessmentId": "A1"}]);
-    let r = call(
-        &pp,
-        &t,
-        Method::POST,
-        "Grade/ImportOnCustomUserId/",
-        Some(body),
-    )
-    .await;
+    let r = api.post("Grade/ImportOnCustomUserId/", body).await;
     assert_eq!(r.status(), StatusCode::OK);
     let gid = json(r).await[0]["Id"].as_str().unwrap().to_string();
-    let r = call(
-        &pp,
-        &t,
-        Method::PUT,
-        &format!("Grade/Update/{gid}"),
-        Some(json!({"Grade": "A", "AssessmentId": "hack"})),
-    )
-    .await;
+    let r = api
+        .put(
+            &format!("Grade/Update/{gid}"),
+            Some(json!({"Grade": "A", "AssessmentId": "hack"})),
+        )
+        .await;
     let g = json(r).await;
     assert_eq!(
         (g["Grade"].as_str(), g["AssessmentId"].as_str()),
         (Some("A"), Some("A1"))
     );
-    call(&pp, &t, Method::PUT, "Grade/RecallOnCustomId/GR-1", None).await;
+    api.put("Grade/RecallOnCustomId/GR-1", None).await;
     let list = json(
-        call(
-            &pp,
-            &t,
-            Method::GET,
-            &format!("Grade/GetOnUserId/{}", user["Id"].as_str().unwrap()),
-            None,
-        )
+        api.get(&format!(
+            "Grade/GetOnUserId/{}",
+            user["Id"].as_str().unwrap()
+        ))
         .await,
     )
     .await;
     assert_eq!(list[0]["Status"], "Recalled");
-    let list = json(call(&pp, &t, Method::GET, "Grade/GetOnCustomId/none", None).await).await;
+    let list = json(api.get("Grade/GetOnCustomId/none").await).await;
     assert_eq!(list, json!([]));
-    let r = call(
-        &pp,
-        &t,
-        Method::POST,
-        "Grade/Import/",
-        Some(json!([{"UserId": "ghost", "Grade": "C"}])),
-    )
-    .await;
+    let r = api
+        .post("Grade/Import/", json!([{"UserId": "ghost", "Grade": "C"}]))
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn data_island_application_references() {
-    let pp = PebblePad::start_with_clock(ManualClock::new().shared())
-        .await
-        .unwrap();
-    let t = pp.endpoints().service_access_token.clone().unwrap();
+    let pp = PebblePad::start_with_clock(still_clock()).await.unwrap();
+    let api = Api::service(&pp);
     let rec = json!({"id": "ref-1", "applicationid": "app-9", "name": "Ava Example", "organisation": "Example Labs", "post": "Analyst", "statement": "Reliable."});
-    let r = call(
-        &pp,
-        &t,
-        Method::POST,
-        "di/ApplicationReference/Create",
-        Some(rec.clone()),
-    )
-    .await;
+    let r = api
+        .post("di/ApplicationReference/Create", rec.clone())
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.bytes().await.unwrap().is_empty(),
         "create answers 200 with no body"
     );
     assert_eq!(
-        call(
-            &pp,
-            &t,
-            Method::POST,
-            "di/ApplicationReference/Create",
-            Some(rec)
-        )
-        .await
-        .status(),
+        api.post("di/ApplicationReference/Create", rec)
+            .await
+            .status(),
         StatusCode::BAD_REQUEST
     );
-    let r = call(
-        &pp,
-        &t,
-        Method::POST,
-        "di/ApplicationReference/Update",
-        Some(json!({"id": "ref-1", "post": "Lead"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let got = json(
-        call(
-            &pp,
-            &t,
-            Method::GET,
-            "di/ApplicationReference/Get/ref-1",
-            None,
+    let r = api
+        .post(
+            "di/ApplicationReference/Update",
+            json!({"id": "ref-1", "post": "Lead"}),
         )
-        .await,
-    )
-    .await;
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = json(api.get("di/ApplicationReference/Get/ref-1").await).await;
     assert_eq!(
         (got["post"].as_str(), got["name"].as_str()),
         (Some("Lead"), Some("Ava Example"))
     );
     let list = json(
-        call(
-            &pp,
-            &t,
-            Method::GET,
-            "di/ApplicationReference/GetOnApplicationId/app-9",
-            None,
-        )
-        .await,
+        api.get("di/ApplicationReference/GetOnApplicationId/app-9")
+            .await,
     )
     .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(
-        call(
-            &pp,
-            &t,
-            Method::DELETE,
-            "di/ApplicationReference/Delete/ref-1",
-            None
-        )
-        .await
-        .status(),
+        api.delete("di/ApplicationReference/Delete/ref-1")
+            .await
+            .status(),
         StatusCode::OK
     );
     assert!(pp.application_references().is_empty());

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use shoal_testkit::{Sandbox, SandboxConfig, SandboxInfo};
 
-use crate::common::client;
+use crate::common::{client, status};
 
 #[tokio::test]
 async fn sandbox_starts_all_three_with_working_credentials() {
@@ -15,38 +15,29 @@ async fn sandbox_starts_all_three_with_working_credentials() {
     assert!(shown.contains(&info.pearldiver.api_base) && shown.contains(&info.paya.user_api_key));
 
     let pd = &info.pearldiver;
-    let r = client()
+    let refresh = client()
         .post(format!("{}?audience={}", pd.token_url, pd.audience))
         .form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", pd.refresh_token.as_deref().unwrap()),
             ("client_id", &pd.client_id),
             ("client_secret", &pd.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+        ]);
+    assert_eq!(status(refresh).await, StatusCode::OK);
 
     let pp = &info.pebblepad;
-    let r = client()
+    let grades = client()
         .get(format!("{}1.1/Grade/Get/x", pp.api_base))
-        .bearer_auth(pp.service_access_token.as_deref().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+        .bearer_auth(pp.service_access_token.as_deref().unwrap());
+    assert_eq!(status(grades).await, StatusCode::OK);
 
     let py = &info.paya;
-    let r = client()
+    let locations = client()
         .get(format!("{}/v2/locationinfos", py.base_url))
         .header("developer-id", &py.developer_id)
         .header("user-id", &py.user_id)
-        .header("user-api-key", &py.user_api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+        .header("user-api-key", &py.user_api_key);
+    assert_eq!(status(locations).await, StatusCode::OK);
     sb.shutdown().await;
 }
 

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 use shoal_testkit::ManualClock;
 use shoal_testkit::paya::{Paya, PayaConfig};
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
-use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig, RateLimits};
+use shoal_testkit::pebblepad::RateLimits;
 
-use crate::common::{client, with_json};
+use crate::common::{client, still_clock, with_json};
+use crate::pebblepad::start_limited;
 
 /// Sends `req`: its status, the headers worth pinning, and the body with the emulator's address
 /// replaced.
@@ -77,16 +78,11 @@ async fn pearldiver_shapes() {
 
 #[tokio::test]
 async fn pebblepad_shapes() {
-    let pp = PebblePad::start(PebblePadConfig {
-        clock: ManualClock::new().shared(),
-        limits: RateLimits {
-            post: 2,
-            ..RateLimits::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let limits = RateLimits {
+        post: 2,
+        ..RateLimits::default()
+    };
+    let pp = start_limited(still_clock(), limits).await;
     let e = pp.endpoints().clone();
     let base = e.host.as_str();
     let t = e.service_access_token.clone().unwrap();
