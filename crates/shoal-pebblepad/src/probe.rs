@@ -161,6 +161,14 @@ mod tests {
         }
     }
 
+    /// An answer with `remaining` calls left of `limit`.
+    fn counted(method: &str, limit: u32, remaining: u32) -> RateObservation {
+        RateObservation {
+            remaining: Some(remaining),
+            ..seen(method, limit)
+        }
+    }
+
     async fn grant(b: &ProbingBackend, method: &str) -> Option<Lease> {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         match b.try_acquire(&method).await.unwrap() {
@@ -175,35 +183,17 @@ mod tests {
         let limits = RateLimits::new([("GET".into(), 100), ("POST".into(), 100)], None, None);
         b.configure(&limits).await.unwrap();
         for method in ["GET", "POST"] {
-            b.observe(&RateObservation {
-                remaining: Some(99),
-                ..seen(method, 100)
-            })
-            .await
-            .unwrap();
+            b.observe(&counted(method, 100, 99)).await.unwrap();
         }
         let _a = grant(&b, "POST").await.unwrap();
         let _b = grant(&b, "POST").await.unwrap();
-        b.observe(&RateObservation {
-            remaining: Some(40),
-            ..seen("GET", 50)
-        })
-        .await
-        .unwrap();
+        b.observe(&counted("GET", 50, 40)).await.unwrap();
         assert!(b.is_probing(&Method::POST) && !b.is_probing(&Method::GET));
         let probe = grant(&b, "POST").await.expect("one probe");
         assert!(grant(&b, "POST").await.is_none(), "a second must wait");
         assert!(grant(&b, "GET").await.is_some(), "GET already knows");
         // The probe's answer confirms POST's limit and frees its slot in one step.
-        b.complete(
-            probe,
-            &RateObservation {
-                remaining: Some(90),
-                ..seen("POST", 100)
-            },
-        )
-        .await
-        .unwrap();
+        b.complete(probe, &counted("POST", 100, 90)).await.unwrap();
         assert!(!b.is_probing(&Method::POST));
         assert!(grant(&b, "POST").await.is_some());
         assert!(grant(&b, "POST").await.is_some(), "no longer one at a time");
@@ -239,15 +229,7 @@ mod tests {
             grant(&b, "POST").await.is_none(),
             "no burst before the count"
         );
-        b.complete(
-            probe,
-            &RateObservation {
-                remaining: Some(7),
-                ..seen("POST", 120)
-            },
-        )
-        .await
-        .unwrap();
+        b.complete(probe, &counted("POST", 120, 7)).await.unwrap();
         assert!(!b.is_probing(&Method::POST));
         assert!(b.is_probing(&Method::PUT), "each method learns its own");
     }

@@ -70,9 +70,7 @@ impl<'a> Grades<'a> {
     /// (see [`Grade::value`]). The answer is the grade as far as the server returns it
     /// *(assumed: undocumented; see [`decode::record`])*.
     pub fn update(&self, grade: Target, record: &Grade) -> Call<Grade> {
-        let request = grade
-            .path(CONTROLLER, "Update")
-            .and_then(|path| Request::put(path).json(record));
+        let request = grade.put_json(CONTROLLER, "Update", record);
         Call::new(self.client.pipeline(), request, decode::record)
     }
 }

@@ -6,7 +6,7 @@ use shoal_core::Request;
 use shoal_core::Call;
 
 use super::decode;
-use super::target::{self, Target};
+use super::target::Target;
 use crate::client::PebblePadClient;
 use crate::models::group::{Group, GroupMember};
 
@@ -27,16 +27,13 @@ impl<'a> Groups<'a> {
     /// — the record, its bare id or nothing *(assumed: undocumented, `shared/api/pebblepad.md`
     /// "Version 1.1 resources"; see [`decode::record`])*.
     pub fn create(&self, group: &Group) -> Call<Group> {
-        let request = Request::post(target::action(CONTROLLER, "Create")).json(group);
-        Call::new(self.client.pipeline(), request, decode::record)
+        super::create(self.client, CONTROLLER, group)
     }
 
     /// `PUT 1.1/Group/Update[OnCustomId]/{id}`: the answer is the updated group as far as the
     /// server returns it.
     pub fn update(&self, group: Target, changes: &Group) -> Call<Group> {
-        let request = group
-            .path(CONTROLLER, "Update")
-            .and_then(|path| Request::put(path).json(changes));
+        let request = group.put_json(CONTROLLER, "Update", changes);
         Call::new(self.client.pipeline(), request, decode::record)
     }
 
@@ -69,9 +66,7 @@ impl<'a> Groups<'a> {
     }
 
     fn membership(&self, group: Target, action: &str, members: &[GroupMember]) -> Call<()> {
-        let request = group
-            .path(CONTROLLER, action)
-            .and_then(|path| Request::put(path).json(members));
+        let request = group.put_json(CONTROLLER, action, members);
         Call::new(self.client.pipeline(), request, decode::unit)
     }
 }

@@ -10,7 +10,11 @@ pub mod target;
 pub mod users;
 
 use http::{HeaderName, HeaderValue};
-use shoal_core::{Call, Error};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shoal_core::{Call, Error, Request};
+
+use crate::client::PebblePadClient;
 
 pub use target::{IdKind, Target};
 
@@ -52,6 +56,17 @@ impl<T> Impersonate for Call<T> {
             Ok(r.header(HeaderName::from_static(IMPERSONATE_HEADER), value))
         })
     }
+}
+
+/// `POST 1.1/<controller>/Create` with `record` as JSON; the answer is the created record as far
+/// as the server returns it ([`decode::record`]).
+fn create<T: Serialize + DeserializeOwned + Default>(
+    client: &PebblePadClient,
+    controller: &str,
+    record: &T,
+) -> Call<T> {
+    let request = Request::post(target::action(controller, "Create")).json(record);
+    Call::new(client.pipeline(), request, decode::record)
 }
 
 /// How PebblePad's answers become values: lenient about records (most bodies are

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use shoal_core::{Error, Result};
+use serde::Serialize;
+use shoal_core::{Error, Request, Result};
 
 /// The API version every path starts with.
 pub(crate) const VERSION: &str = "1.1";
@@ -82,6 +83,18 @@ impl Target {
             IdKind::CustomId => format!("{action}OnCustomId"),
         };
         with_id(controller, &action, self.value())
+    }
+
+    /// `PUT` of `body` as JSON to [`path`](Self::path): how updates and the details and
+    /// membership actions send.
+    pub(crate) fn put_json<B: Serialize + ?Sized>(
+        &self,
+        controller: &str,
+        action: &str,
+        body: &B,
+    ) -> Result<Request> {
+        self.path(controller, action)
+            .and_then(|path| Request::put(path).json(body))
     }
 }
 

@@ -6,7 +6,7 @@ use shoal_core::Request;
 use shoal_core::Call;
 
 use super::decode;
-use super::target::{self, Target};
+use super::target::Target;
 use crate::client::PebblePadClient;
 use crate::models::user::{BasicUserInfo, UserDetails};
 
@@ -31,8 +31,7 @@ impl<'a> Users<'a> {
     /// A username that exists answers 400 — see
     /// [`PebblePadErrorExt::is_username_exists`](crate::PebblePadErrorExt::is_username_exists).
     pub fn create(&self, user: &BasicUserInfo) -> Call<BasicUserInfo> {
-        let request = Request::post(target::action(CONTROLLER, "Create")).json(user);
-        Call::new(self.client.pipeline(), request, decode::record)
+        super::create(self.client, CONTROLLER, user)
     }
 
     /// `DELETE 1.1/User/Delete[OnCustomId]/{id}`: *marks* the user for deletion.
@@ -82,9 +81,7 @@ impl<'a> Users<'a> {
         action: &str,
         body: &B,
     ) -> Call<BasicUserInfo> {
-        let request = user
-            .path(CONTROLLER, action)
-            .and_then(|path| Request::put(path).json(body));
+        let request = user.put_json(CONTROLLER, action, body);
         Call::new(self.client.pipeline(), request, decode::record)
     }
 }

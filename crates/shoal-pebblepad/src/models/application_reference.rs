@@ -1,43 +1,34 @@
 //! Data Island application references: the one PebblePad body with lower-case keys.
 
-use serde::{Deserialize, Serialize};
-
-use super::Extra;
-
-/// An application reference (`1.1/di/ApplicationReference`). The caller supplies `id`.
-///
-/// ```
-/// use shoal_pebblepad::ApplicationReference;
-/// let r = ApplicationReference::new("ref-1", "app-9").name("Dr A. Referee").organisation("Uni");
-/// let json = serde_json::to_value(&r)?;
-/// assert_eq!(json["applicationid"], "app-9");
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub struct ApplicationReference {
-    /// The caller's id for the reference.
-    #[serde(default)]
-    pub id: String,
-    /// The application it belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applicationid: Option<String>,
-    /// The referee's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The referee's organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation: Option<String>,
-    /// The referee's post.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// The reference text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statement: Option<String>,
-    /// Everything else the server sent, kept.
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// An application reference (`1.1/di/ApplicationReference`). The caller supplies `id`.
+    ///
+    /// ```
+    /// use shoal_pebblepad::ApplicationReference;
+    /// let r = ApplicationReference::new("ref-1", "app-9")
+    ///     .name("Dr A. Referee")
+    ///     .organisation("Uni");
+    /// let json = serde_json::to_value(&r)?;
+    /// assert_eq!(json["applicationid"], "app-9");
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    #[derive(PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    pub struct ApplicationReference {
+        /// The caller's id for the reference.
+        pub id: String,
+        /// The application it belongs to.
+        pub applicationid: Option<String>,
+        /// The referee's name.
+        pub name: Option<String>,
+        /// The referee's organisation.
+        pub organisation: Option<String>,
+        /// The referee's post.
+        pub post: Option<String>,
+        /// The reference text.
+        pub statement: Option<String>,
+        ..
+    }
 }
 
 impl ApplicationReference {

@@ -1,47 +1,31 @@
 //! Grade records. PebblePad names the `Grade` property (the one `Update` changes); the rest is
 //! *assumed* (PascalCase, `shared/api/pebblepad.md` "Version 1.1 resources") and kept as sent.
 
-use serde::{Deserialize, Serialize};
+use super::lenient_string;
 
-use super::{Extra, lenient_string};
-
-/// A grade on a user's submission. Beyond `Id`, `CustomId` and `Grade`, its body is *assumed*
-/// (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
-///
-/// ```
-/// use shoal_pebblepad::Grade;
-/// let grade = Grade::for_user_custom_id("S1234567", "Merit").field("AssessmentId", "A-7");
-/// let json = serde_json::to_value(&grade)?;
-/// assert_eq!(json["Grade"], "Merit");
-/// assert_eq!(json["CustomUserId"], "S1234567");
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Grade {
-    /// PebblePad's GUID of the grade record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The institution's id of the grade record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_id: Option<String>,
-    /// The graded user's PebblePad id *(assumed field name)*.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// The graded user's custom id *(assumed field name)*.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_user_id: Option<String>,
-    /// The grade itself; a number on the wire is read as its text.
-    #[serde(
-        default,
-        deserialize_with = "lenient_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub grade: Option<String>,
-    /// Everything else the server sent, kept.
-    #[serde(flatten)]
-    pub extra: Extra,
+keyed_record! {
+    /// A grade on a user's submission. Beyond `Id`, `CustomId` and `Grade`, its body is *assumed*
+    /// (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
+    ///
+    /// ```
+    /// use shoal_pebblepad::Grade;
+    /// let grade = Grade::for_user_custom_id("S1234567", "Merit").field("AssessmentId", "A-7");
+    /// let json = serde_json::to_value(&grade)?;
+    /// assert_eq!(json["Grade"], "Merit");
+    /// assert_eq!(json["CustomUserId"], "S1234567");
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    #[derive(PartialEq)]
+    pub struct Grade {
+        /// The graded user's PebblePad id *(assumed field name)*.
+        pub user_id: Option<String>,
+        /// The graded user's custom id *(assumed field name)*.
+        pub custom_user_id: Option<String>,
+        /// The grade itself; a number on the wire is read as its text.
+        #[serde(deserialize_with = "lenient_string")]
+        pub grade: Option<String>,
+        ..
+    }
 }
 
 impl Grade {
@@ -49,8 +33,7 @@ impl Grade {
     pub fn for_user_id(user_id: impl Into<String>, grade: impl Into<String>) -> Self {
         Self {
             user_id: Some(user_id.into()),
-            grade: Some(grade.into()),
-            ..Self::default()
+            ..Self::value(grade)
         }
     }
 
@@ -58,8 +41,7 @@ impl Grade {
     pub fn for_user_custom_id(custom_user_id: impl Into<String>, grade: impl Into<String>) -> Self {
         Self {
             custom_user_id: Some(custom_user_id.into()),
-            grade: Some(grade.into()),
-            ..Self::default()
+            ..Self::value(grade)
         }
     }
 
@@ -70,13 +52,12 @@ impl Grade {
             ..Self::default()
         }
     }
-
-    /// Sets any other field.
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
 }
+
+setters!(Grade {
+    /// Sets any other field.
+    field: extra,
+});
 
 #[cfg(test)]
 mod tests {

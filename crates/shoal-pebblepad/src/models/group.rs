@@ -2,37 +2,24 @@
 //! the models name the likely fields and keep everything else *(assumed: PascalCase objects,
 //! unknown fields kept — `shared/api/pebblepad.md` "Version 1.1 resources")*.
 
-use serde::{Deserialize, Serialize};
-
-use super::Extra;
-
-/// A group (a cohort, a course, a workspace's members). Beyond `Id` and `CustomId` its body is
-/// *assumed* (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
-///
-/// ```
-/// use shoal_pebblepad::Group;
-/// let group = Group::new("Nursing 2026").custom_id("NUR-2026");
-/// let json = serde_json::to_value(&group)?;
-/// assert_eq!(json["Name"], "Nursing 2026");
-/// assert_eq!(json["CustomId"], "NUR-2026");
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Group {
-    /// PebblePad's GUID.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The institution's own id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_id: Option<String>,
-    /// The group's name *(assumed field name)*.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Everything else the server sent, kept.
-    #[serde(flatten)]
-    pub extra: Extra,
+keyed_record! {
+    /// A group (a cohort, a course, a workspace's members). Beyond `Id` and `CustomId` its body is
+    /// *assumed* (`shared/api/pebblepad.md` "Version 1.1 resources"): PascalCase, every field kept.
+    ///
+    /// ```
+    /// use shoal_pebblepad::Group;
+    /// let group = Group::new("Nursing 2026").custom_id("NUR-2026");
+    /// let json = serde_json::to_value(&group)?;
+    /// assert_eq!(json["Name"], "Nursing 2026");
+    /// assert_eq!(json["CustomId"], "NUR-2026");
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    #[derive(PartialEq)]
+    pub struct Group {
+        /// The group's name *(assumed field name)*.
+        pub name: Option<String>,
+        ..
+    }
 }
 
 impl Group {
@@ -52,36 +39,26 @@ setters!(Group {
     field: extra,
 });
 
-/// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it (a
-/// JSON array of these). The vendor documents none of the three bodies: the shape is *assumed*
-/// (`shared/api/pebblepad.md` "Version 1.1 resources") — a user addressed by `Id` or
-/// `CustomId`, PascalCase, unknown fields kept.
-///
-/// ```
-/// use shoal_pebblepad::GroupMember;
-/// let by_custom_id = GroupMember::custom_id("S1234567");
-/// assert_eq!(serde_json::to_value(&by_custom_id)?["CustomId"], "S1234567");
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct GroupMember {
-    /// The user's PebblePad id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The user's custom id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_id: Option<String>,
-    /// The user's username *(assumed field name)*.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// The member's role in the group *(assumed field name)*.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Everything else the server sent, kept.
-    #[serde(flatten)]
-    pub extra: Extra,
+keyed_record! {
+    /// A member of a group, as `GetMembers` lists it and `AddMembers` / `RemoveMembers` take it (a
+    /// JSON array of these). The vendor documents none of the three bodies: the shape is *assumed*
+    /// (`shared/api/pebblepad.md` "Version 1.1 resources") — a user addressed by `Id` or
+    /// `CustomId`, PascalCase, unknown fields kept.
+    ///
+    /// ```
+    /// use shoal_pebblepad::GroupMember;
+    /// let by_custom_id = GroupMember::custom_id("S1234567");
+    /// assert_eq!(serde_json::to_value(&by_custom_id)?["CustomId"], "S1234567");
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    #[derive(PartialEq)]
+    pub struct GroupMember {
+        /// The user's username *(assumed field name)*.
+        pub username: Option<String>,
+        /// The member's role in the group *(assumed field name)*.
+        pub role: Option<String>,
+        ..
+    }
 }
 
 impl GroupMember {

@@ -34,6 +34,64 @@ macro_rules! setters {
     };
 }
 
+/// A PebblePad record: `Clone, Debug, Default, Serialize, Deserialize` and `#[non_exhaustive]`,
+/// every missing field read as its default and every `Option` field left out when `None` (the
+/// server omits what it does not know); a body ending in `..` keeps the rest in `extra`. Other
+/// attributes, `rename_all` included, are the caller's.
+macro_rules! record {
+    // An optional field: not written when `None`.
+    (@fields $head:tt [$($done:tt)*]
+        $(#[$attr:meta])* pub $field:ident: Option<$ty:ty>, $($rest:tt)*) => {
+        record!(@fields $head [$($done)*
+            $(#[$attr])*
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub $field: Option<$ty>,
+        ] $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+        $(#[$attr:meta])* pub $field:ident: $ty:ty, $($rest:tt)*) => {
+        record!(@fields $head [$($done)* $(#[$attr])* pub $field: $ty,] $($rest)*);
+    };
+    // `..` last: every field the record does not name is kept.
+    (@fields $head:tt [$($done:tt)*] ..) => {
+        record!(@fields $head [$($done)*
+            /// Everything else the server sent, kept.
+            #[serde(flatten)]
+            pub extra: $crate::models::Extra,
+        ]);
+    };
+    (@fields [$(#[$attr:meta])* $name:ident] [$($done:tt)*]) => {
+        #[derive(Clone, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+        $(#[$attr])*
+        #[serde(default)]
+        #[non_exhaustive]
+        pub struct $name {
+            $($done)*
+        }
+    };
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        record!(@fields [$(#[$attr])* $name] [] $($fields)*);
+    };
+}
+
+/// A `record!` addressed by `Id` or `CustomId` (what a [`Target`](crate::Target) names): both
+/// keys come first, and its fields are PascalCase like theirs.
+macro_rules! keyed_record {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        record! {
+            $(#[$attr])*
+            #[serde(rename_all = "PascalCase")]
+            pub struct $name {
+                /// PebblePad's GUID (`Id`), assigned by the server.
+                pub id: Option<String>,
+                /// The institution's own id (`CustomId`).
+                pub custom_id: Option<String>,
+                $($fields)*
+            }
+        }
+    };
+}
+
 pub mod application_reference;
 pub mod datetime;
 pub mod grade;

@@ -5,56 +5,49 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use shoal_core::RateLimits;
 
-use super::Extra;
-
-/// One method's limit.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct MethodLimit {
-    /// `GET`, `POST`, `PUT`, `DELETE`.
-    #[serde(default)]
-    pub method: String,
-    /// Calls allowed per window.
-    #[serde(default)]
-    pub limit: u32,
+record! {
+    /// One method's limit.
+    #[derive(PartialEq, Eq)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct MethodLimit {
+        /// `GET`, `POST`, `PUT`, `DELETE`.
+        pub method: String,
+        /// Calls allowed per window.
+        pub limit: u32,
+    }
 }
 
-/// What `GetRateLimits` reports. The shape — `RateLimits` of `{Method, Limit}`,
-/// `ConcurrencyLimit`, `WindowSeconds` — is *assumed* (`shared/api/pebblepad.md` "Rate and
-/// concurrency limits"): every part is optional, anything else is kept in `extra`, and a body
-/// that cannot be read leaves the client pacing from response headers (see
-/// [`Discovery`](crate::Discovery)).
-///
-/// ```
-/// use shoal_pebblepad::RateLimitsInfo;
-/// let info: RateLimitsInfo = serde_json::from_str(
-///     r#"{"RateLimits":[{"Method":"GET","Limit":600}],"ConcurrencyLimit":10,"WindowSeconds":60}"#,
-/// )?;
-/// let limits = info.to_core();
-/// assert_eq!(limits.per_method["GET"], 600);
-/// assert_eq!(limits.concurrency, Some(10));
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct RateLimitsInfo {
-    /// Per-method limits.
-    #[serde(default)]
-    pub rate_limits: Vec<MethodLimit>,
-    /// Concurrent calls allowed across all methods.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency_limit: Option<u32>,
-    /// The window length in seconds (a minute unless said otherwise).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_seconds: Option<u64>,
-    /// Anything else reported, kept.
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// What `GetRateLimits` reports. The shape — `RateLimits` of `{Method, Limit}`,
+    /// `ConcurrencyLimit`, `WindowSeconds` — is *assumed* (`shared/api/pebblepad.md` "Rate and
+    /// concurrency limits"): every part is optional, anything else is kept in `extra`, and a body
+    /// that cannot be read leaves the client pacing from response headers (see
+    /// [`Discovery`](crate::Discovery)).
+    ///
+    /// ```
+    /// use shoal_pebblepad::RateLimitsInfo;
+    /// let info: RateLimitsInfo = serde_json::from_str(
+    ///     r#"{"RateLimits":[{"Method":"GET","Limit":600}],
+    ///         "ConcurrencyLimit":10,"WindowSeconds":60}"#,
+    /// )?;
+    /// let limits = info.to_core();
+    /// assert_eq!(limits.per_method["GET"], 600);
+    /// assert_eq!(limits.concurrency, Some(10));
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    #[derive(PartialEq)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct RateLimitsInfo {
+        /// Per-method limits.
+        pub rate_limits: Vec<MethodLimit>,
+        /// Concurrent calls allowed across all methods.
+        pub concurrency_limit: Option<u32>,
+        /// The window length in seconds (a minute unless said otherwise).
+        pub window_seconds: Option<u64>,
+        ..
+    }
 }
 
 impl RateLimitsInfo {

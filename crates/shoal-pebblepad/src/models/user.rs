@@ -57,69 +57,47 @@ impl<'de> Deserialize<'de> for UserStatus {
     }
 }
 
-/// PebblePad's `BasicUserInfo`: the body of `User/Create` and the user records the API returns.
-///
-/// `Password` is write-only: sent when set, never read from a response (a server that echoes it
-/// is ignored), and never shown by `Debug`.
-///
-/// ```
-/// use shoal_pebblepad::{BasicUserInfo, Password};
-/// let user = BasicUserInfo::new("jbloggs")
-///     .custom_id("S1234567")
-///     .name("Jo", "Bloggs")
-///     .email("jo@example.ac.uk")
-///     .password(Password::new("correct horse"));
-/// let json = serde_json::to_value(&user)?;
-/// assert_eq!(json["Username"], "jbloggs");
-/// assert!(!format!("{user:?}").contains("correct horse"));
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[derive(Clone, Default, Serialize, Deserialize, Debug)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct BasicUserInfo {
-    /// PebblePad's GUID (assigned by the server).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The institution's own id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_id: Option<String>,
-    /// The unique username.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// First name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forename: Option<String>,
-    /// Last name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub surname: Option<String>,
-    /// Email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// When the account expires.
-    #[serde(
-        default,
-        with = "datetime::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub expiry: Option<OffsetDateTime>,
-    /// Free-text notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    /// Write-only password.
-    #[serde(
-        default,
-        skip_deserializing,
-        serialize_with = "write_password",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub password: Option<Password>,
-    /// Active, dormant or marked for deletion.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UserStatus>,
-    /// Fields this version does not name (a `Password` the server sent is dropped, not kept).
-    #[serde(flatten, deserialize_with = "extra_without_secrets")]
-    pub extra: Extra,
+keyed_record! {
+    /// PebblePad's `BasicUserInfo`: the body of `User/Create` and the user records the API returns.
+    ///
+    /// `Password` is write-only: sent when set, never read from a response (a server that echoes it
+    /// is ignored), and never shown by `Debug`.
+    ///
+    /// ```
+    /// use shoal_pebblepad::{BasicUserInfo, Password};
+    /// let user = BasicUserInfo::new("jbloggs")
+    ///     .custom_id("S1234567")
+    ///     .name("Jo", "Bloggs")
+    ///     .email("jo@example.ac.uk")
+    ///     .password(Password::new("correct horse"));
+    /// let json = serde_json::to_value(&user)?;
+    /// assert_eq!(json["Username"], "jbloggs");
+    /// assert!(!format!("{user:?}").contains("correct horse"));
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
+    pub struct BasicUserInfo {
+        /// The unique username.
+        pub username: Option<String>,
+        /// First name.
+        pub forename: Option<String>,
+        /// Last name.
+        pub surname: Option<String>,
+        /// Email address.
+        pub email: Option<String>,
+        /// When the account expires.
+        #[serde(with = "datetime::option")]
+        pub expiry: Option<OffsetDateTime>,
+        /// Free-text notes.
+        pub notes: Option<String>,
+        /// Write-only password.
+        #[serde(skip_deserializing, serialize_with = "write_password")]
+        pub password: Option<Password>,
+        /// Active, dormant or marked for deletion.
+        pub status: Option<UserStatus>,
+        /// Fields this version does not name (a `Password` the server sent is dropped, not kept).
+        #[serde(flatten, deserialize_with = "extra_without_secrets")]
+        pub extra: Extra,
+    }
 }
 
 fn write_password<S: Serializer>(password: &Option<Password>, s: S) -> Result<S::Ok, S::Error> {

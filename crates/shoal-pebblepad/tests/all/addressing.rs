@@ -5,7 +5,7 @@ use shoal_pebblepad::{
     Call, Grade, Group, GroupMember, Impersonate as _, PebblePadClient, Target, UserDetails,
 };
 
-use crate::support::captured;
+use crate::support::{captured, send_err};
 
 fn path<T>(call: Call<T>) -> String {
     call.request().unwrap().target().to_string()
@@ -107,26 +107,14 @@ async fn grades_by_user_and_imports_switch_on_the_user_key() {
 async fn an_empty_id_is_refused_without_sending() {
     let t = CaptureTransport::default();
     let c = captured(&t).await;
-    let err = c
-        .users()
-        .delete(Target::custom_id(""))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, shoal_core::Error::InvalidInput { .. }),
-        "{err}"
-    );
-    let err = c
-        .groups()
-        .members(Target::id("g"))
-        .impersonate("bad\nname")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, shoal_core::Error::InvalidInput { .. }),
-        "{err}"
-    );
+    for err in [
+        send_err(c.users().delete(Target::custom_id(""))).await,
+        send_err(c.groups().members(Target::id("g")).impersonate("bad\nname")).await,
+    ] {
+        assert!(
+            matches!(err, shoal_core::Error::InvalidInput { .. }),
+            "{err}"
+        );
+    }
     assert!(t.requests().is_empty());
 }

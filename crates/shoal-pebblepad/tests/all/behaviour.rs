@@ -11,7 +11,7 @@ use shoal_pebblepad::{
     BasicUserInfo, ConfigureClient as _, Installation, PebblePadClient, PebblePadErrorExt, Target,
 };
 
-use crate::support::TOKEN;
+use crate::support::{TOKEN, send_err, send_ok};
 
 fn limits(get: u32, post: u32) -> Scripted {
     Scripted::json(
@@ -78,12 +78,7 @@ async fn a_429_is_retried_for_a_post_after_the_limiter_backs_off() {
     let c = client(&t).await;
     let clock = SystemClock;
     let start = clock.now();
-    let user = c
-        .users()
-        .create(&BasicUserInfo::new("jb"))
-        .send()
-        .await
-        .unwrap();
+    let user = send_ok(c.users().create(&BasicUserInfo::new("jb"))).await;
     assert_eq!(user.id.as_deref(), Some("u-1"));
     let posts: Vec<_> = t
         .requests()
@@ -103,12 +98,7 @@ async fn a_post_answered_5xx_is_not_resent_and_may_have_been_processed() {
     for status in [500, 502, 503, 504] {
         let t = CaptureTransport::new([limits(600, 120), Scripted::status(status)]);
         let c = client(&t).await;
-        let err = c
-            .users()
-            .create(&BasicUserInfo::new("jb"))
-            .send()
-            .await
-            .unwrap_err();
+        let err = send_err(c.users().create(&BasicUserInfo::new("jb"))).await;
         assert!(err.may_have_been_processed(), "{status}: {err}");
         assert_eq!(t.requests().len(), 2, "{status}: sent once");
     }
@@ -138,7 +128,7 @@ async fn a_changed_limit_in_the_headers_re_reads_get_rate_limits() {
         .with_header("x-rate-remaining", "299");
     let t = CaptureTransport::new([limits(600, 120), changed, limits(300, 60)]);
     let c = client(&t).await;
-    c.grades().for_user(Target::id("u")).send().await.unwrap();
+    send_ok(c.grades().for_user(Target::id("u"))).await;
     let status = c.rate_limits().await.unwrap();
     assert_eq!(status.methods["GET"].limit, Some(300));
     assert_eq!(
@@ -169,22 +159,12 @@ async fn errors_carry_pebblepad_detail() {
         ),
     ]);
     let c = client(&t).await;
-    let dup = c
-        .users()
-        .create(&BasicUserInfo::new("jb"))
-        .send()
-        .await
-        .unwrap_err();
+    let dup = send_err(c.users().create(&BasicUserInfo::new("jb"))).await;
     assert!(dup.is_username_exists(), "{dup}");
-    let denied = c.users().delete(Target::id("u")).send().await.unwrap_err();
+    let denied = send_err(c.users().delete(Target::id("u"))).await;
     assert_eq!(denied.kind(), shoal_core::ErrorKind::Forbidden);
     assert!(denied.to_string().contains("access policy"), "{denied}");
-    let unauthorized = c
-        .groups()
-        .members(Target::id("g"))
-        .send()
-        .await
-        .unwrap_err();
+    let unauthorized = send_err(c.groups().members(Target::id("g"))).await;
     assert_eq!(unauthorized.kind(), shoal_core::ErrorKind::Unauthorized);
     assert_eq!(
         unauthorized.unauthorized_detail().unwrap()["Message"],
@@ -225,26 +205,14 @@ async fn list_answers_of_another_shape_are_decode_errors_naming_what_came_back()
     assert!(e.contains("an empty body"), "{e}");
     let e = decode_message(members().await.unwrap_err());
     assert!(e.contains("got null"), "{e}");
-    let e = decode_message(c.grades().get(Target::id("gr-1")).send().await.unwrap_err());
+    let e = decode_message(send_err(c.grades().get(Target::id("gr-1"))).await);
     assert!(e.contains("its keys: Grades"), "{e}");
-    let e = decode_message(
-        c.grades()
-            .for_user(Target::custom_id("S1"))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let e = decode_message(send_err(c.grades().for_user(Target::custom_id("S1"))).await);
     assert!(
         e.contains("its keys: Grade, Id"),
         "a lone record is no list: {e}"
     );
-    let e = decode_message(
-        c.application_references()
-            .for_application("app-9")
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let e = decode_message(send_err(c.application_references().for_application("app-9")).await);
     assert!(e.contains("its keys: References"), "{e}");
     let import = || {
         c.grades()
@@ -290,7 +258,7 @@ async fn nothing_secret_in_any_debug_form() {
         .transport(t.clone());
     let shown_builder = format!("{builder:?} {account:?}");
     let c = builder.build().unwrap();
-    c.users().delete(Target::id("u")).send().await.unwrap();
+    send_ok(c.users().delete(Target::id("u"))).await;
     let sent = t.requests();
     assert!(
         sent[1]

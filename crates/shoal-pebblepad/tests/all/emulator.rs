@@ -12,7 +12,7 @@ use shoal_pebblepad::{
 };
 use shoal_testkit::pebblepad::RateLimits;
 
-use crate::support::{emulator, emulator_client};
+use crate::support::{emulator, emulator_client, send_err, send_ok};
 
 fn settings(unknown: UnknownExpiry) -> RefreshSettings {
     RefreshSettings::new(Duration::from_secs(60), Duration::ZERO, unknown)
@@ -31,15 +31,23 @@ async fn expired_client(
     .await
 }
 
-#[tokio::test]
-async fn an_expired_service_account_token_is_refreshed_once_before_first_use() {
+/// Three user creates by a client whose service-account token has expired; refreshed once.
+async fn three_creates_with_an_expired_token(
+    unknown: UnknownExpiry,
+) -> (shoal_testkit::pebblepad::PebblePad, PebblePadClient) {
     let emu = emulator(RateLimits::default()).await;
-    let client = expired_client(&emu, UnknownExpiry::RefreshFirst).await;
+    let client = expired_client(&emu, unknown).await;
     for n in 0..3 {
         let user = BasicUserInfo::new(format!("svc-{n}"));
-        client.users().create(&user).send().await.unwrap();
+        send_ok(client.users().create(&user)).await;
     }
     assert_eq!(emu.traffic().token_calls("refresh_token"), 1);
+    (emu, client)
+}
+
+#[tokio::test]
+async fn an_expired_service_account_token_is_refreshed_once_before_first_use() {
+    let (emu, _client) = three_creates_with_an_expired_token(UnknownExpiry::RefreshFirst).await;
     let unauthorized = emu
         .traffic()
         .requests()
@@ -52,13 +60,8 @@ async fn an_expired_service_account_token_is_refreshed_once_before_first_use() {
 
 #[tokio::test]
 async fn an_expired_service_account_token_used_until_401_refreshes_once_and_replays() {
-    let emu = emulator(RateLimits::default()).await;
-    let client = expired_client(&emu, UnknownExpiry::UseUntilUnauthorized).await;
-    for n in 0..3 {
-        let user = BasicUserInfo::new(format!("svc-{n}"));
-        client.users().create(&user).send().await.unwrap();
-    }
-    assert_eq!(emu.traffic().token_calls("refresh_token"), 1);
+    let (emu, client) =
+        three_creates_with_an_expired_token(UnknownExpiry::UseUntilUnauthorized).await;
     let creates = emu.traffic().matching("POST", "/api/1.1/User/Create");
     let statuses: Vec<_> = creates.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [Some(401), Some(200), Some(200), Some(200)]);
@@ -100,12 +103,7 @@ async fn authorization_code_login_uses_basic_and_british_endpoints() {
     assert!(answer.status().is_redirection(), "{}", answer.status());
     let location = answer.headers()["location"].to_str().unwrap().to_string();
     login.complete(&pending, &location).await.unwrap();
-    client
-        .users()
-        .create(&BasicUserInfo::new("after-login"))
-        .send()
-        .await
-        .unwrap();
+    send_ok(client.users().create(&BasicUserInfo::new("after-login"))).await;
     let token = emu
         .traffic()
         .matching("POST", "/login/OAuth2/TokenEndpoint");
@@ -124,21 +122,9 @@ async fn every_action_by_id_and_by_custom_id_reaches_the_record() {
     let emu = emulator(RateLimits::default()).await;
     let c = emulator_client(&emu, None, RefreshSettings::default()).await;
     let u = c.users();
-    let a = u
-        .create(&BasicUserInfo::new("ann").custom_id("S-A"))
-        .send()
-        .await
-        .unwrap();
-    let b = u
-        .create(&BasicUserInfo::new("bob").custom_id("S B/1"))
-        .send()
-        .await
-        .unwrap();
-    let dup = u
-        .create(&BasicUserInfo::new("ann"))
-        .send()
-        .await
-        .unwrap_err();
+    let a = send_ok(u.create(&BasicUserInfo::new("ann").custom_id("S-A"))).await;
+    let b = send_ok(u.create(&BasicUserInfo::new("bob").custom_id("S B/1"))).await;
+    let dup = send_err(u.create(&BasicUserInfo::new("ann"))).await;
     assert!(dup.is_username_exists(), "{dup}");
     let (a_id, b_id) = (a.id.clone().unwrap(), b.id.clone().unwrap());
     let targets = [Target::id(a_id.clone()), Target::custom_id("S B/1")];
@@ -146,87 +132,49 @@ async fn every_action_by_id_and_by_custom_id_reaches_the_record() {
         .set("Telephone", "01632 960000")
         .set("Town", "Leeds");
     for t in &targets {
-        let user = u
-            .add_contact_details(t.clone(), &details)
-            .send()
-            .await
-            .unwrap();
+        let user = send_ok(u.add_contact_details(t.clone(), &details)).await;
         assert_eq!(user.extra["ContactDetails"]["Town"], "Leeds");
-        u.add_other_details(t.clone(), &details)
-            .send()
-            .await
-            .unwrap();
-        let user = u
-            .delete_contact_details(t.clone(), &["Town"])
-            .send()
-            .await
-            .unwrap();
+        send_ok(u.add_other_details(t.clone(), &details)).await;
+        let user = send_ok(u.delete_contact_details(t.clone(), &["Town"])).await;
         assert!(user.extra["ContactDetails"].get("Town").is_none());
-        u.delete_other_details(t.clone(), &["Town"])
-            .send()
-            .await
-            .unwrap();
+        send_ok(u.delete_other_details(t.clone(), &["Town"])).await;
     }
 
     let g = c.groups();
-    let group = g
-        .create(&Group::new("Cohort").custom_id("C-1"))
-        .send()
-        .await
-        .unwrap();
+    let group = send_ok(g.create(&Group::new("Cohort").custom_id("C-1"))).await;
     let group_targets = [
         Target::id(group.id.clone().unwrap()),
         Target::custom_id("C-1"),
     ];
-    g.add_members(group_targets[0].clone(), &[GroupMember::id(a_id.clone())])
-        .send()
-        .await
-        .unwrap();
-    g.add_members(group_targets[1].clone(), &[GroupMember::custom_id("S B/1")])
-        .impersonate("ann")
-        .send()
-        .await
-        .unwrap();
+    send_ok(g.add_members(group_targets[0].clone(), &[GroupMember::id(a_id.clone())])).await;
+    send_ok(
+        g.add_members(group_targets[1].clone(), &[GroupMember::custom_id("S B/1")])
+            .impersonate("ann"),
+    )
+    .await;
     for t in &group_targets {
-        assert_eq!(g.members(t.clone()).send().await.unwrap().len(), 2);
-        g.update(t.clone(), &Group::default().field("Description", "d"))
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(send_ok(g.members(t.clone())).await.len(), 2);
+        send_ok(g.update(t.clone(), &Group::default().field("Description", "d"))).await;
     }
-    g.remove_members(group_targets[1].clone(), &[GroupMember::id(b_id.clone())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        g.members(group_targets[0].clone())
-            .send()
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    send_ok(g.remove_members(group_targets[1].clone(), &[GroupMember::id(b_id.clone())])).await;
+    assert_eq!(send_ok(g.members(group_targets[0].clone())).await.len(), 1);
 
     let gr = c.grades();
     let by_id = gr.import(
         IdKind::Id,
         &[Grade::for_user_id(a_id.clone(), "B").field("CustomId", "GR-A")],
     );
-    assert_eq!(by_id.send().await.unwrap().len(), 1);
+    assert_eq!(send_ok(by_id).await.len(), 1);
     let by_custom = gr.import(IdKind::CustomId, &[Grade::for_user_custom_id("S B/1", "A")]);
-    let imported = by_custom.send().await.unwrap();
+    let imported = send_ok(by_custom).await;
     assert_eq!(
-        gr.for_user(Target::id(a_id.clone())).send().await.unwrap()[0]
+        send_ok(gr.for_user(Target::id(a_id.clone()))).await[0]
             .grade
             .as_deref(),
         Some("B")
     );
     assert_eq!(
-        gr.for_user(Target::custom_id("S B/1"))
-            .send()
-            .await
-            .unwrap()
-            .len(),
+        send_ok(gr.for_user(Target::custom_id("S B/1"))).await.len(),
         1
     );
     let grade_targets = [
@@ -234,20 +182,16 @@ async fn every_action_by_id_and_by_custom_id_reaches_the_record() {
         Target::custom_id("GR-A"),
     ];
     for t in &grade_targets {
-        assert_eq!(gr.get(t.clone()).send().await.unwrap().len(), 1);
-        let updated = gr
-            .update(t.clone(), &Grade::value("A*"))
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(send_ok(gr.get(t.clone())).await.len(), 1);
+        let updated = send_ok(gr.update(t.clone(), &Grade::value("A*"))).await;
         assert_eq!(updated.grade.as_deref(), Some("A*"));
-        gr.recall(t.clone()).send().await.unwrap();
+        send_ok(gr.recall(t.clone())).await;
     }
     for t in &group_targets[1..] {
-        g.delete(t.clone()).send().await.unwrap();
+        send_ok(g.delete(t.clone())).await;
     }
     for t in &targets {
-        u.delete(t.clone()).send().await.unwrap();
+        send_ok(u.delete(t.clone())).await;
     }
     let statuses: Vec<_> = emu
         .users()
@@ -280,23 +224,19 @@ async fn application_references_round_trip() {
     let reference = ApplicationReference::new("ref-1", "app-9")
         .name("Dr A")
         .statement("Good");
-    a.create(&reference).send().await.unwrap();
-    a.update(&reference.clone().statement("Better"))
-        .send()
-        .await
-        .unwrap();
-    let got = a.get("ref-1").send().await.unwrap();
+    send_ok(a.create(&reference)).await;
+    send_ok(a.update(&reference.clone().statement("Better"))).await;
+    let got = send_ok(a.get("ref-1")).await;
     assert_eq!(got.statement.as_deref(), Some("Better"));
-    assert_eq!(a.for_application("app-9").send().await.unwrap().len(), 1);
-    a.delete("ref-1").send().await.unwrap();
+    assert_eq!(send_ok(a.for_application("app-9")).await.len(), 1);
+    send_ok(a.delete("ref-1")).await;
     assert!(emu.application_references().is_empty());
-    let impersonated = c
-        .groups()
-        .members(Target::id("nope"))
-        .impersonate("no-such-user")
-        .send()
-        .await
-        .unwrap_err();
+    let impersonated = send_err(
+        c.groups()
+            .members(Target::id("nope"))
+            .impersonate("no-such-user"),
+    )
+    .await;
     assert_eq!(impersonated.status().map(|s| s.as_u16()), Some(403));
     let sent = emu.traffic().requests();
     assert_eq!(
@@ -381,12 +321,12 @@ async fn call_refresh_call(client: &PebblePadClient, name: &str) {
         .await
         .unwrap()
         .unwrap();
-    client
-        .users()
-        .create(&BasicUserInfo::new(format!("{name}-1")))
-        .send()
-        .await
-        .unwrap();
+    send_ok(
+        client
+            .users()
+            .create(&BasicUserInfo::new(format!("{name}-1"))),
+    )
+    .await;
     let rotated = client.credential().unwrap().force_refresh().await.unwrap();
     use shoal_auth::ExposeSecret as _;
     let secret =
@@ -396,12 +336,12 @@ async fn call_refresh_call(client: &PebblePadClient, name: &str) {
         secret(&first.refresh_token),
         "{name}: the refresh rotated"
     );
-    client
-        .users()
-        .create(&BasicUserInfo::new(format!("{name}-2")))
-        .send()
-        .await
-        .unwrap();
+    send_ok(
+        client
+            .users()
+            .create(&BasicUserInfo::new(format!("{name}-2"))),
+    )
+    .await;
 }
 
 /// PebblePad's two kinds of OAuth app against one emulator that registers both: the public app

@@ -11,6 +11,13 @@ fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// Fixture `{name}.json` decoded, its `Debug` form snapshotted as `name`.
+fn snapshotted<T: serde::de::DeserializeOwned + std::fmt::Debug>(name: &str) -> T {
+    let value: T = fixture(&format!("{name}.json"));
+    insta::assert_debug_snapshot!(name, value);
+    value
+}
+
 #[test]
 fn users() {
     let user: BasicUserInfo = fixture("user.json");
@@ -19,36 +26,31 @@ fn users() {
     let shown = format!("{user:#?}");
     assert!(!shown.contains("echoed-by-a-careless-server"));
     insta::assert_snapshot!("user", shown);
-    let minimal: BasicUserInfo = fixture("user_minimal.json");
+    let minimal: BasicUserInfo = snapshotted("user_minimal");
     assert_eq!(
         minimal.status,
         Some(UserStatus::Unknown("Hibernating".into()))
     );
-    insta::assert_debug_snapshot!("user_minimal", minimal);
 }
 
 #[test]
 fn groups_and_members() {
-    let group: Group = fixture("group.json");
+    let group: Group = snapshotted("group");
     assert_eq!(group.name.as_deref(), Some("Nursing 2026"));
-    insta::assert_debug_snapshot!("group", group);
-    let members: Vec<GroupMember> = fixture("group_members.json");
+    let members: Vec<GroupMember> = snapshotted("group_members");
     assert_eq!(members[1].role.as_deref(), Some("Tutor"));
-    insta::assert_debug_snapshot!("group_members", members);
 }
 
 #[test]
 fn grades() {
-    let grades: Vec<Grade> = fixture("grades.json");
+    let grades: Vec<Grade> = snapshotted("grades");
     assert_eq!(grades[1].grade.as_deref(), Some("72.5"));
-    insta::assert_debug_snapshot!("grades", grades);
 }
 
 #[test]
 fn application_references() {
-    let r: ApplicationReference = fixture("application_reference.json");
+    let r: ApplicationReference = snapshotted("application_reference");
     assert_eq!(r.applicationid.as_deref(), Some("app-9"));
-    insta::assert_debug_snapshot!("application_reference", r);
 }
 
 #[test]

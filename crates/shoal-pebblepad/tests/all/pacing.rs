@@ -7,6 +7,7 @@
 //! the client's limiter paced to.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,30 +101,44 @@ async fn sixty_four_tasks_never_trip_the_limits_and_use_at_least_90_percent_of_t
     assert_eq!(status.rejections, 0);
 }
 
-#[tokio::test(start_paused = true)]
-async fn limits_changed_halfway_are_adopted_without_a_429_storm() {
+/// The run with the limits lowered to 60 GET / 15 POST once `moment` (given the emulator) is
+/// over; the virtual time it took and its 429s by method, the new limits checked adopted.
+async fn run_with_limits_lowered<F, Fut>(moment: F) -> (Duration, BTreeMap<String, usize>)
+where
+    F: FnOnce(Arc<shoal_testkit::pebblepad::PebblePad>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let emu = Arc::new(emulator(limits(120, 30)).await);
     let client = emulator_client(&emu, None, RefreshSettings::default()).await;
+    let moment = moment(emu.clone());
     let changer = {
         let emu = emu.clone();
         tokio::spawn(async move {
-            // Halfway through the ~4 virtual minutes the original limits need.
-            SystemClock.sleep(Duration::from_secs(90)).await;
+            moment.await;
             emu.set_limits(limits(60, 15));
         })
     };
     let elapsed = run(&client).await;
     changer.await.unwrap();
-
     let rejected = rejections(&emu);
+    let status = client.rate_limits().await.unwrap();
+    assert_eq!(status.methods["GET"].limit, Some(60));
+    assert_eq!(status.methods["POST"].limit, Some(15));
+    (elapsed, rejected)
+}
+
+#[tokio::test(start_paused = true)]
+async fn limits_changed_halfway_are_adopted_without_a_429_storm() {
+    let (elapsed, rejected) = run_with_limits_lowered(|_| async {
+        // Halfway through the ~4 virtual minutes the original limits need.
+        SystemClock.sleep(Duration::from_secs(90)).await;
+    })
+    .await;
     eprintln!("changed halfway: {elapsed:?} of virtual time, 429s {rejected:?}");
     assert!(
         rejected.values().all(|n| *n <= 1),
         "429 storm: {rejected:?}"
     );
-    let status = client.rate_limits().await.unwrap();
-    assert_eq!(status.methods["GET"].limit, Some(60));
-    assert_eq!(status.methods["POST"].limit, Some(15));
     // Under the new limits the rest of the run takes longer: the client really slowed down.
     assert!(elapsed > Duration::from_secs(240), "{elapsed:?}");
     // And it still used the new limits well: no more than a window beyond the ideal.
@@ -145,25 +160,16 @@ fn answered(emu: &shoal_testkit::pebblepad::PebblePad) -> usize {
 /// the change through one probe (see `ProbingBackend`): at most one 429 each.
 #[tokio::test(start_paused = true)]
 async fn limits_lowered_mid_burst_cost_at_most_one_429_per_other_method() {
-    let emu = Arc::new(emulator(limits(120, 30)).await);
-    let client = emulator_client(&emu, None, RefreshSettings::default()).await;
-    let changer = {
-        let emu = emu.clone();
-        tokio::spawn(async move {
-            // Wake with the second burst (the first window's calls slide out at 60 s plus the
-            // limiter's 25 ms slack), then change the limits in the middle of it: the emulator's
-            // window already holds more calls than the new limits allow.
-            SystemClock.sleep(WINDOW + Duration::from_millis(25)).await;
-            while answered(&emu) < 150 + 110 {
-                tokio::task::yield_now().await;
-            }
-            emu.set_limits(limits(60, 15));
-        })
-    };
-    let elapsed = run(&client).await;
-    changer.await.unwrap();
-
-    let rejected = rejections(&emu);
+    let (elapsed, rejected) = run_with_limits_lowered(|emu| async move {
+        // Wake with the second burst (the first window's calls slide out at 60 s plus the
+        // limiter's 25 ms slack), then change the limits in the middle of it: the emulator's
+        // window already holds more calls than the new limits allow.
+        SystemClock.sleep(WINDOW + Duration::from_millis(25)).await;
+        while answered(&emu) < 150 + 110 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     eprintln!("lowered mid-burst: {elapsed:?} of virtual time, 429s {rejected:?}");
     let caught_in_flight = rejected.values().filter(|n| **n > 1).count();
     assert!(caught_in_flight <= 1, "429 storm: {rejected:?}");
@@ -172,7 +178,4 @@ async fn limits_lowered_mid_burst_cost_at_most_one_429_per_other_method() {
         "429 storm: {rejected:?}"
     );
     assert!(rejected.values().sum::<usize>() <= 4 + 1, "{rejected:?}");
-    let status = client.rate_limits().await.unwrap();
-    assert_eq!(status.methods["GET"].limit, Some(60));
-    assert_eq!(status.methods["POST"].limit, Some(15));
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use shoal_auth::{AccessToken, StaticToken};
 use shoal_core::test_util::CaptureTransport;
 use shoal_core::{Bytes, ManualClock, Redactor, RetryPolicy};
-use shoal_pebblepad::{ConfigureClient as _, Discovery, Installation, PebblePadClient};
+use shoal_pebblepad::{Call, ConfigureClient as _, Discovery, Installation, PebblePadClient};
 
 /// The bearer token of captured clients; it must never appear in a snapshot.
 pub const TOKEN: &str = "CANARY-access-token";
@@ -23,6 +23,16 @@ pub async fn captured(transport: &CaptureTransport) -> PebblePadClient {
         .rate_limits(Discovery::HeadersOnly)
         .build()
         .unwrap()
+}
+
+/// Sends a call that must succeed; its output.
+pub async fn send_ok<T: std::fmt::Debug>(call: Call<T>) -> T {
+    call.send().await.unwrap()
+}
+
+/// Sends a call that must fail; its error.
+pub async fn send_err<T: std::fmt::Debug>(call: Call<T>) -> shoal_core::Error {
+    call.send().await.unwrap_err()
 }
 
 /// A request as a snapshot shows it: method, path, sorted query, redacted headers, body.
