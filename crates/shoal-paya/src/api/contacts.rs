@@ -291,31 +291,18 @@ impl ListContacts {
         self.query = query;
         self
     }
-    /// Only contacts whose `field` equals `value`.
-    pub fn filter(mut self, field: ContactField, value: impl Into<String>) -> Self {
-        self.query = self.query.filter(field, value);
-        self
-    }
-    /// Sorts by one column.
-    pub fn sort(mut self, field: ContactField, order: SortOrder) -> Self {
-        self.query = self.query.sort(field, order);
-        self
-    }
-    /// Embeds related records.
-    pub fn expand(mut self, what: ContactExpand) -> Self {
-        self.query = self.query.expand(what);
-        self
-    }
-    /// Contacts per page (1–100; the maximum is *assumed* — `shared/api/paya.md` "Conventions" —
-    /// and checked only with [input checks](crate::PayaClientBuilder::input_checks) on).
-    pub fn page_size(mut self, page_size: u32) -> Self {
-        self.query = self.query.page_size(page_size);
-        self
-    }
-    /// Which page [`send`](Self::send) fetches, or where a stream starts (1-based).
-    pub fn page(mut self, page: u32) -> Self {
-        self.query = self.query.page(page);
-        self
+    query_setters! {
+        /// Only contacts whose `field` equals `value`.
+        filter(field: ContactField, value: impl Into<String>);
+        /// Sorts by one column.
+        sort(field: ContactField, order: SortOrder);
+        /// Embeds related records.
+        expand(what: ContactExpand);
+        /// Contacts per page (1–100; the maximum is *assumed* — `shared/api/paya.md` "Conventions" —
+        /// and checked only with [input checks](crate::PayaClientBuilder::input_checks) on).
+        page_size(page_size: u32);
+        /// Which page [`send`](Self::send) fetches, or where a stream starts (1-based).
+        page(page: u32);
     }
     /// Resumes a stream at a cursor saved from [`Page::next`] (possibly in another process);
     /// `None` starts at the first page.

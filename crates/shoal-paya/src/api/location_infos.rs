@@ -104,20 +104,13 @@ impl ListLocationInfos {
         self.query = query;
         self
     }
-    /// Which locations, relative to the user's own.
-    pub fn relationship(mut self, relationship: Relationship) -> Self {
-        self.query = self.query.relationship(relationship);
-        self
-    }
-    /// Only locations whose deposit accounts are (or are not) active.
-    pub fn product_transaction_active(mut self, active: bool) -> Self {
-        self.query = self.query.product_transaction_active(active);
-        self
-    }
-    /// Embeds each location's terminals.
-    pub fn expand_terminals(mut self) -> Self {
-        self.query = self.query.expand_terminals();
-        self
+    query_setters! {
+        /// Which locations, relative to the user's own.
+        relationship(relationship: Relationship);
+        /// Only locations whose deposit accounts are (or are not) active.
+        product_transaction_active(active: bool);
+        /// Embeds each location's terminals.
+        expand_terminals();
     }
     /// The request this sends (before credentials).
     pub fn request(&self) -> Result<Request> {

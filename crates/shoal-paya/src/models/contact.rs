@@ -7,6 +7,7 @@ use serde_json::Value;
 use serde_with::{serde_as, skip_serializing_none};
 use time::OffsetDateTime;
 
+use super::fields::with_contact_fields;
 use super::wire_format::{FlagOneZero, LenientString, LenientU8, UnixSeconds};
 
 /// A link in a record's `_links`: `{"href": "…"}`.
@@ -53,99 +54,49 @@ impl ContactExpand {
     }
 }
 
-/// A customer record ("contact") as Paya Connect returns it.
-///
-/// Every documented field is typed; anything else the server sends (expanded records, fields
-/// added later) is kept in [`extra`](Self::extra) and written back out unchanged.
-///
-/// ```
-/// use shoal_paya::Contact;
-/// let c: Contact = serde_json::from_str(r#"{
-///     "id": "11e95f8ec39de8fbdb0a4f1a", "location_id": "11e95f8ec39de8fbdb0a4f1b",
-///     "last_name": "Smith", "email_trx_receipt": "1", "created_ts": 1700000000,
-///     "_links": {"self": {"href": "https://api.sandbox.payaconnect.com/v2/contacts/11e95f8ec39de8fbdb0a4f1a"}},
-///     "loyalty_tier": "gold"
-/// }"#)?;
-/// assert_eq!(c.email_trx_receipt, Some(true));
-/// assert_eq!(c.created_ts.map(|t| t.year()), Some(2023));
-/// assert_eq!(c.extra["loyalty_tier"], "gold");
-/// # Ok::<_, serde_json::Error>(())
-/// ```
-#[serde_as]
-#[skip_serializing_none]
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Contact {
-    /// Read-only: the record's id (24–36 characters).
-    pub id: Option<String>,
-    /// The location the contact belongs to (24–36; set on create only).
-    pub location_id: Option<String>,
-    /// The merchant's account number for the customer (≤ 32).
-    pub account_number: Option<String>,
-    /// The merchant's own id for the customer (≤ 36): how to find a record again.
-    pub contact_api_id: Option<String>,
-    /// Company name (≤ 64).
-    pub company_name: Option<String>,
-    /// First name (≤ 64).
-    pub first_name: Option<String>,
-    /// Last name (1–64).
-    pub last_name: Option<String>,
-    /// E-mail address (5–64).
-    pub email: Option<String>,
-    /// Street address (≤ 255).
-    pub address: Option<String>,
-    /// City (≤ 100).
-    pub city: Option<String>,
-    /// State (exactly 2 letters).
-    pub state: Option<String>,
-    /// Zip or postal code (4–12: letters, digits, space, dash).
-    pub zip: Option<String>,
-    /// Home phone (exactly 10).
-    pub home_phone: Option<String>,
-    /// Cell phone (exactly 10).
-    pub cell_phone: Option<String>,
-    /// Office phone (exactly 10).
-    pub office_phone: Option<String>,
-    /// Office phone extension (≤ 10).
-    pub office_ext_phone: Option<String>,
-    /// Balance, as the string the server keeps (≤ 12).
-    #[serde_as(as = "Option<LenientString>")]
-    #[serde(default)]
-    pub contact_balance: Option<String>,
-    /// Custom field 1 (≤ 128).
-    pub contact_c1: Option<String>,
-    /// Custom field 2 (≤ 128).
-    pub contact_c2: Option<String>,
-    /// Custom field 3 (≤ 128).
-    pub contact_c3: Option<String>,
-    /// Date of birth, `yyyy-mm-dd`.
-    pub date_of_birth: Option<String>,
-    /// Whether the customer is e-mailed a receipt per transaction (read as a boolean or
-    /// `"1"`/`"0"`, written as `"1"`/`"0"`).
-    #[serde_as(as = "Option<FlagOneZero>")]
-    #[serde(default)]
-    pub email_trx_receipt: Option<bool>,
-    /// A message shown with the contact (≤ 250).
-    pub header_message: Option<String>,
-    /// How [`header_message`](Self::header_message) is shown: 0 popup, 1–4 banners.
-    #[serde_as(as = "Option<LenientU8>")]
-    #[serde(default)]
-    pub header_message_type: Option<u8>,
-    /// Read-only: when the record was created.
-    #[serde_as(as = "Option<UnixSeconds>")]
-    #[serde(default)]
-    pub created_ts: Option<OffsetDateTime>,
-    /// Read-only: when the record was last changed.
-    #[serde_as(as = "Option<UnixSeconds>")]
-    #[serde(default)]
-    pub modified_ts: Option<OffsetDateTime>,
-    /// Read-only: links to this record.
-    #[serde(rename = "_links")]
-    pub links: Option<Links>,
-    /// Every field not listed above (including expanded records), kept as sent.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+/// Emits [`Contact`] from the one field declaration, one `Option` per field in the declared
+/// order (the documents' order, which is also the order written back out).
+macro_rules! contact_model {
+    ($( $access:ident { $( $name:ident: $ty:ident $(as $adapter:tt)? => $variant:ident, $rule:expr, $doc:tt; )* } )*) => {
+        /// A customer record ("contact") as Paya Connect returns it.
+        ///
+        /// Every documented field is typed; anything else the server sends (expanded records, fields
+        /// added later) is kept in [`extra`](Self::extra) and written back out unchanged.
+        ///
+        /// ```
+        /// use shoal_paya::Contact;
+        /// let c: Contact = serde_json::from_str(r#"{
+        ///     "id": "11e95f8ec39de8fbdb0a4f1a", "location_id": "11e95f8ec39de8fbdb0a4f1b",
+        ///     "last_name": "Smith", "email_trx_receipt": "1", "created_ts": 1700000000,
+        ///     "_links": {"self": {"href": "https://api.sandbox.payaconnect.com/v2/contacts/11e95f8ec39de8fbdb0a4f1a"}},
+        ///     "loyalty_tier": "gold"
+        /// }"#)?;
+        /// assert_eq!(c.email_trx_receipt, Some(true));
+        /// assert_eq!(c.created_ts.map(|t| t.year()), Some(2023));
+        /// assert_eq!(c.extra["loyalty_tier"], "gold");
+        /// # Ok::<_, serde_json::Error>(())
+        /// ```
+        #[serde_as]
+        #[skip_serializing_none]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub struct Contact {
+            $($(
+                #[doc = $doc]
+                $( #[serde_as(as = $adapter)] #[serde(default)] )?
+                pub $name: Option<$ty>,
+            )*)*
+            /// Read-only: links to this record.
+            #[serde(rename = "_links")]
+            pub links: Option<Links>,
+            /// Every field not listed above (including expanded records), kept as sent.
+            #[serde(flatten)]
+            pub extra: BTreeMap<String, Value>,
+        }
+    };
 }
+
+with_contact_fields!(contact_model);
 
 impl Contact {
     /// An expanded related record, when the request asked for it with `expand`.

@@ -48,6 +48,28 @@ fn settable(field: ContactField, create: bool) -> Result<()> {
     }
 }
 
+/// What both inputs share: `put` (behind the typed setters), [`set`](NewContact::set) by name
+/// and [`get`](NewContact::get). `$create` says whether create-only fields may be set.
+macro_rules! field_access {
+    (create: $create:literal, refused: $refused:literal) => {
+        pub(crate) fn put(mut self, field: ContactField, value: FieldValue) -> Self {
+            self.fields.0.insert(field, value);
+            self
+        }
+
+        #[doc = concat!("Sets a field by name from text, as a person types it (see [`ContactField::parse_value`]); ", $refused, " refused.")]
+        pub fn set(self, field: ContactField, text: &str) -> Result<Self> {
+            settable(field, $create)?;
+            Ok(self.put(field, field.parse_value(text)?))
+        }
+
+        /// The text of a field, when it is set to text.
+        pub fn get(&self, field: ContactField) -> Option<&str> {
+            self.fields.text(field)
+        }
+    };
+}
+
 /// A contact to create: `location_id` and `last_name` are required, the rest optional.
 ///
 /// ```
@@ -80,22 +102,7 @@ impl NewContact {
         }
     }
 
-    pub(crate) fn put(mut self, field: ContactField, value: FieldValue) -> Self {
-        self.fields.0.insert(field, value);
-        self
-    }
-
-    /// Sets a field by name from text, as a person types it (see
-    /// [`ContactField::parse_value`]); a read-only field is refused.
-    pub fn set(self, field: ContactField, text: &str) -> Result<Self> {
-        settable(field, true)?;
-        Ok(self.put(field, field.parse_value(text)?))
-    }
-
-    /// The text of a field, when it is set to text.
-    pub fn get(&self, field: ContactField) -> Option<&str> {
-        self.fields.text(field)
-    }
+    field_access!(create: true, refused: "a read-only field is");
 
     /// The merchant's own id, when set.
     pub fn contact_api_id_value(&self) -> Option<&str> {
@@ -136,22 +143,7 @@ impl ContactUpdate {
         Self::default()
     }
 
-    pub(crate) fn put(mut self, field: ContactField, value: FieldValue) -> Self {
-        self.fields.0.insert(field, value);
-        self
-    }
-
-    /// Sets a field by name from text (see [`ContactField::parse_value`]); read-only and
-    /// create-only fields are refused.
-    pub fn set(self, field: ContactField, text: &str) -> Result<Self> {
-        settable(field, false)?;
-        Ok(self.put(field, field.parse_value(text)?))
-    }
-
-    /// The text of a field, when it is set to text.
-    pub fn get(&self, field: ContactField) -> Option<&str> {
-        self.fields.text(field)
-    }
+    field_access!(create: false, refused: "read-only and create-only fields are");
 
     /// Whether no field is set.
     pub fn is_empty(&self) -> bool {
@@ -179,6 +171,7 @@ mod tests {
     use shoal_core::Error;
 
     use super::*;
+    use crate::models::fields::FieldRule;
 
     const LOC: &str = "11e95f8ec39de8fbdb0a4f1b";
 
@@ -189,41 +182,46 @@ mod tests {
         }
     }
 
+    /// Values `rule` refuses: either side of each length, a wrong character, a bad format.
+    fn breaking(rule: FieldRule) -> Vec<FieldValue> {
+        let long = |n: usize| "x".repeat(n);
+        let digits = |n: usize| "1234567890".chars().cycle().take(n).collect::<String>();
+        let texts: Vec<String> = match rule {
+            FieldRule::Id => vec!["short".into(), long(37)],
+            FieldRule::Length { min, max } => {
+                let mut v = vec![long(max + 1)];
+                v.extend(min.checked_sub(1).map(long));
+                v
+            }
+            FieldRule::Digits(n) => vec![
+                digits(n - 1),
+                digits(n + 1),
+                digits(n / 2) + &"abcdefghij"[..n - n / 2],
+            ],
+            FieldRule::State => vec!["New York".into()],
+            FieldRule::Zip => vec!["123".into(), "12#45".into()],
+            FieldRule::Email => vec!["a@b".into(), format!("{}@b.c", long(61))],
+            FieldRule::Date => vec!["04/01/1990".into()],
+            FieldRule::HeaderType => return vec![FieldValue::Number(5)],
+            FieldRule::Flag | FieldRule::None => return Vec::new(),
+        };
+        texts.into_iter().map(FieldValue::Text).collect()
+    }
+
     #[test]
     fn every_documented_limit_names_its_field() {
+        // Driven by the declaration: every field a client writes, every value its rule refuses.
+        for &f in ContactField::ALL {
+            let values = breaking(f.rule());
+            let unbreakable = f.access() == Access::ReadOnly || f.rule() == FieldRule::Flag;
+            assert_eq!(values.is_empty(), unbreakable, "{f}");
+            for value in values {
+                let contact = NewContact::new(LOC, "Smith").put(f, value.clone());
+                assert_eq!(field(contact.validate()), f.as_str(), "{value:?}");
+            }
+        }
         let base = || NewContact::new(LOC, "Smith");
         let long = |n: usize| "x".repeat(n);
-        let cases: Vec<(NewContact, &str)> = vec![
-            (NewContact::new("short", "Smith"), "location_id"),
-            (NewContact::new(long(37), "Smith"), "location_id"),
-            (NewContact::new(LOC, ""), "last_name"),
-            (NewContact::new(LOC, long(65)), "last_name"),
-            (base().first_name(long(65)), "first_name"),
-            (base().company_name(long(65)), "company_name"),
-            (base().account_number(long(33)), "account_number"),
-            (base().contact_api_id(long(37)), "contact_api_id"),
-            (base().email("a@b"), "email"),
-            (base().email(format!("{}@b.c", long(61))), "email"),
-            (base().address(long(256)), "address"),
-            (base().city(long(101)), "city"),
-            (base().state("New York"), "state"),
-            (base().zip("123"), "zip"),
-            (base().zip("12#45"), "zip"),
-            (base().home_phone("123456789"), "home_phone"),
-            (base().cell_phone("12345678901"), "cell_phone"),
-            (base().office_phone("12345abcde"), "office_phone"),
-            (base().office_ext_phone(long(11)), "office_ext_phone"),
-            (base().contact_balance("1234567890123"), "contact_balance"),
-            (base().contact_c1(long(129)), "contact_c1"),
-            (base().contact_c2(long(129)), "contact_c2"),
-            (base().contact_c3(long(129)), "contact_c3"),
-            (base().date_of_birth("04/01/1990"), "date_of_birth"),
-            (base().header_message(long(251)), "header_message"),
-            (base().header_message_type(5), "header_message_type"),
-        ];
-        for (contact, expected) in cases {
-            assert_eq!(field(contact.validate()), expected);
-        }
         let full = base()
             .first_name(long(64))
             .email("ann@example.test")
@@ -262,29 +260,28 @@ mod tests {
             serde_json::to_value(&c).unwrap(),
             serde_json::json!({"location_id": LOC, "last_name": "Smith", "email_trx_receipt": "1", "header_message_type": 2})
         );
-        assert_eq!(
-            field(
+        let refused = [
+            (
                 NewContact::new(LOC, "S")
                     .set(ContactField::Id, "x")
-                    .map(|_| ())
+                    .map(drop),
+                "id",
             ),
-            "id"
-        );
-        assert_eq!(
-            field(
+            (
                 ContactUpdate::new()
                     .set(ContactField::LocationId, LOC)
-                    .map(|_| ())
+                    .map(drop),
+                "location_id",
             ),
-            "location_id"
-        );
-        assert_eq!(
-            field(
+            (
                 NewContact::new(LOC, "S")
                     .set(ContactField::HeaderMessageType, "x")
-                    .map(|_| ())
+                    .map(drop),
+                "header_message_type",
             ),
-            "header_message_type"
-        );
+        ];
+        for (result, expected) in refused {
+            assert_eq!(field(result), expected);
+        }
     }
 }

@@ -112,22 +112,22 @@ impl serde::Serialize for FieldValue {
     }
 }
 
-/// One typed setter: text fields take anything that becomes a `String`, the flag a `bool`, the
-/// header type a `u8`.
+/// One typed setter, chosen by the model's type: text fields take anything that becomes a
+/// `String`, the flag a `bool`, the header type a `u8`.
 macro_rules! field_setter {
-    (text, $name:ident, $variant:ident, $doc:literal) => {
+    (String, $name:ident, $variant:ident, $doc:literal) => {
         #[doc = concat!("Sets ", $doc)]
         pub fn $name(self, value: impl Into<String>) -> Self {
             self.put(ContactField::$variant, FieldValue::Text(value.into()))
         }
     };
-    (flag, $name:ident, $variant:ident, $doc:literal) => {
+    (bool, $name:ident, $variant:ident, $doc:literal) => {
         #[doc = concat!("Sets ", $doc)]
         pub fn $name(self, value: bool) -> Self {
             self.put(ContactField::$variant, FieldValue::Flag(value))
         }
     };
-    (number, $name:ident, $variant:ident, $doc:literal) => {
+    (u8, $name:ident, $variant:ident, $doc:literal) => {
         #[doc = concat!("Sets ", $doc)]
         pub fn $name(self, value: u8) -> Self {
             self.put(ContactField::$variant, FieldValue::Number(value))
@@ -135,113 +135,124 @@ macro_rules! field_setter {
     };
 }
 
-macro_rules! contact_fields {
+/// The declaration of every contact field, handed to the macro `$then` (the field enum below, the
+/// [`Contact`](crate::Contact) model). Each entry: the wire name, the model's type (and its
+/// serde_with adapter, if the wire format is odd), the [`ContactField`] variant, the rule, the
+/// description. The groups are in the model's (and the documents') order; the enum lists the
+/// read-only fields first.
+macro_rules! with_contact_fields {
+    ($then:ident) => {
+        $then! {
+            ReadOnly {
+                id: String => Id, FieldRule::None, "the record's id (24–36 characters, read-only).";
+            }
+            CreateOnly {
+                location_id: String => LocationId, FieldRule::Id, "the location the contact belongs to (24–36 characters; set on create only).";
+            }
+            Writable {
+                account_number: String => AccountNumber, FieldRule::Length { min: 0, max: 32 }, "the account number (at most 32 characters).";
+                contact_api_id: String => ContactApiId, FieldRule::Length { min: 0, max: 36 }, "the merchant's own id for the customer (at most 36 characters).";
+                company_name: String => CompanyName, FieldRule::Length { min: 0, max: 64 }, "the company name (at most 64 characters).";
+                first_name: String => FirstName, FieldRule::Length { min: 0, max: 64 }, "the first name (at most 64 characters).";
+                last_name: String => LastName, FieldRule::Length { min: 1, max: 64 }, "the last name (1–64 characters; required on create).";
+                email: String => Email, FieldRule::Email, "the e-mail address (5–64 characters, with an `@` — *assumed*).";
+                address: String => Address, FieldRule::Length { min: 0, max: 255 }, "the street address (at most 255 characters).";
+                city: String => City, FieldRule::Length { min: 0, max: 100 }, "the city (at most 100 characters).";
+                state: String => State, FieldRule::State, "the state (exactly 2 letters — letters *assumed*).";
+                zip: String => Zip, FieldRule::Zip, "the zip code (4–12 letters, digits, spaces or dashes).";
+                home_phone: String => HomePhone, FieldRule::Digits(10), "the home phone (exactly 10 digits — digits *assumed*).";
+                cell_phone: String => CellPhone, FieldRule::Digits(10), "the cell phone (exactly 10 digits — digits *assumed*).";
+                office_phone: String => OfficePhone, FieldRule::Digits(10), "the office phone (exactly 10 digits — digits *assumed*).";
+                office_ext_phone: String => OfficeExtPhone, FieldRule::Length { min: 0, max: 10 }, "the office extension (at most 10 characters).";
+                contact_balance: String as "Option<LenientString>" => ContactBalance, FieldRule::Length { min: 0, max: 12 }, "the balance, as text (at most 12 characters).";
+                contact_c1: String => ContactC1, FieldRule::Length { min: 0, max: 128 }, "custom field 1 (at most 128 characters).";
+                contact_c2: String => ContactC2, FieldRule::Length { min: 0, max: 128 }, "custom field 2 (at most 128 characters).";
+                contact_c3: String => ContactC3, FieldRule::Length { min: 0, max: 128 }, "custom field 3 (at most 128 characters).";
+                date_of_birth: String => DateOfBirth, FieldRule::Date, "the date of birth (`yyyy-mm-dd`).";
+                email_trx_receipt: bool as "Option<FlagOneZero>" => EmailTrxReceipt, FieldRule::Flag, "whether a receipt is e-mailed per transaction (sent as `\"1\"`/`\"0\"`).";
+                header_message: String => HeaderMessage, FieldRule::Length { min: 0, max: 250 }, "the header message (at most 250 characters).";
+                header_message_type: u8 as "Option<LenientU8>" => HeaderMessageType, FieldRule::HeaderType, "how the header message shows (0 popup, 1–4 banners).";
+            }
+            ReadOnly {
+                created_ts: OffsetDateTime as "Option<UnixSeconds>" => CreatedTs, FieldRule::None, "when the record was created (Unix seconds, read-only).";
+                modified_ts: OffsetDateTime as "Option<UnixSeconds>" => ModifiedTs, FieldRule::None, "when the record last changed (Unix seconds, read-only).";
+            }
+        }
+    };
+}
+pub(crate) use with_contact_fields;
+
+macro_rules! contact_field_enum {
     (
-        read_only { $( $ro:ident => $ro_variant:ident, $ro_doc:literal; )* }
-        create_only { $( $co:ident => $co_variant:ident, $co_rule:expr, $co_doc:literal; )* }
-        writable { $( $w:ident: $kind:ident => $w_variant:ident, $w_rule:expr, $w_doc:literal; )* }
+        ReadOnly { $( $id:ident: $id_ty:ident $(as $id_as:tt)? => $id_v:ident, $id_rule:expr, $id_doc:literal; )* }
+        CreateOnly { $( $co:ident: $co_ty:ident $(as $co_as:tt)? => $co_v:ident, $co_rule:expr, $co_doc:literal; )* }
+        Writable { $( $w:ident: $w_ty:ident $(as $w_as:tt)? => $w_v:ident, $w_rule:expr, $w_doc:literal; )* }
+        ReadOnly { $( $ts:ident: $ts_ty:ident $(as $ts_as:tt)? => $ts_v:ident, $ts_rule:expr, $ts_doc:literal; )* }
     ) => {
         /// A contact column: for filters, sorting, and setting a field by name.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum ContactField {
-            $( #[doc = $ro_doc] $ro_variant, )*
-            $( #[doc = $co_doc] $co_variant, )*
-            $( #[doc = $w_doc] $w_variant, )*
+            $( #[doc = $id_doc] $id_v, )*
+            $( #[doc = $ts_doc] $ts_v, )*
+            $( #[doc = $co_doc] $co_v, )*
+            $( #[doc = $w_doc] $w_v, )*
         }
 
         impl ContactField {
             /// Every column, in the documented order.
             pub const ALL: &'static [ContactField] = &[
-                $( ContactField::$ro_variant, )*
-                $( ContactField::$co_variant, )*
-                $( ContactField::$w_variant, )*
+                $( ContactField::$id_v, )*
+                $( ContactField::$ts_v, )*
+                $( ContactField::$co_v, )*
+                $( ContactField::$w_v, )*
             ];
 
-            /// The column name on the wire.
-            pub fn as_str(self) -> &'static str {
+            /// Its wire name, access, rule and description.
+            fn facts(self) -> (&'static str, Access, FieldRule, &'static str) {
                 match self {
-                    $( Self::$ro_variant => stringify!($ro), )*
-                    $( Self::$co_variant => stringify!($co), )*
-                    $( Self::$w_variant => stringify!($w), )*
-                }
-            }
-
-            /// Whether and when the field may be written.
-            pub fn access(self) -> Access {
-                match self {
-                    $( Self::$ro_variant => Access::ReadOnly, )*
-                    $( Self::$co_variant => Access::CreateOnly, )*
-                    $( Self::$w_variant => Access::Writable, )*
-                }
-            }
-
-            /// The documented limit.
-            pub fn rule(self) -> FieldRule {
-                match self {
-                    $( Self::$ro_variant => FieldRule::None, )*
-                    $( Self::$co_variant => $co_rule, )*
-                    $( Self::$w_variant => $w_rule, )*
-                }
-            }
-
-            /// What the field holds, for a person.
-            pub fn describe(self) -> &'static str {
-                match self {
-                    $( Self::$ro_variant => $ro_doc, )*
-                    $( Self::$co_variant => $co_doc, )*
-                    $( Self::$w_variant => $w_doc, )*
+                    $( Self::$id_v => (stringify!($id), Access::ReadOnly, $id_rule, $id_doc), )*
+                    $( Self::$ts_v => (stringify!($ts), Access::ReadOnly, $ts_rule, $ts_doc), )*
+                    $( Self::$co_v => (stringify!($co), Access::CreateOnly, $co_rule, $co_doc), )*
+                    $( Self::$w_v => (stringify!($w), Access::Writable, $w_rule, $w_doc), )*
                 }
             }
         }
 
         // The setters both contact inputs share: one per writable field.
         impl super::contact_input::NewContact {
-            $( field_setter!($kind, $w, $w_variant, $w_doc); )*
+            $( field_setter!($w_ty, $w, $w_v, $w_doc); )*
         }
 
         impl super::contact_input::ContactUpdate {
-            $( field_setter!($kind, $w, $w_variant, $w_doc); )*
+            $( field_setter!($w_ty, $w, $w_v, $w_doc); )*
         }
     };
 }
 
-contact_fields! {
-    read_only {
-        id => Id, "the record's id (24–36 characters, read-only).";
-        created_ts => CreatedTs, "when the record was created (Unix seconds, read-only).";
-        modified_ts => ModifiedTs, "when the record last changed (Unix seconds, read-only).";
-    }
-    create_only {
-        location_id => LocationId, FieldRule::Id, "the location the contact belongs to (24–36 characters; set on create only).";
-    }
-    writable {
-        account_number: text => AccountNumber, FieldRule::Length { min: 0, max: 32 }, "the account number (at most 32 characters).";
-        contact_api_id: text => ContactApiId, FieldRule::Length { min: 0, max: 36 }, "the merchant's own id for the customer (at most 36 characters).";
-        company_name: text => CompanyName, FieldRule::Length { min: 0, max: 64 }, "the company name (at most 64 characters).";
-        first_name: text => FirstName, FieldRule::Length { min: 0, max: 64 }, "the first name (at most 64 characters).";
-        last_name: text => LastName, FieldRule::Length { min: 1, max: 64 }, "the last name (1–64 characters; required on create).";
-        email: text => Email, FieldRule::Email, "the e-mail address (5–64 characters, with an `@` — *assumed*).";
-        address: text => Address, FieldRule::Length { min: 0, max: 255 }, "the street address (at most 255 characters).";
-        city: text => City, FieldRule::Length { min: 0, max: 100 }, "the city (at most 100 characters).";
-        state: text => State, FieldRule::State, "the state (exactly 2 letters — letters *assumed*).";
-        zip: text => Zip, FieldRule::Zip, "the zip code (4–12 letters, digits, spaces or dashes).";
-        home_phone: text => HomePhone, FieldRule::Digits(10), "the home phone (exactly 10 digits — digits *assumed*).";
-        cell_phone: text => CellPhone, FieldRule::Digits(10), "the cell phone (exactly 10 digits — digits *assumed*).";
-        office_phone: text => OfficePhone, FieldRule::Digits(10), "the office phone (exactly 10 digits — digits *assumed*).";
-        office_ext_phone: text => OfficeExtPhone, FieldRule::Length { min: 0, max: 10 }, "the office extension (at most 10 characters).";
-        contact_balance: text => ContactBalance, FieldRule::Length { min: 0, max: 12 }, "the balance, as text (at most 12 characters).";
-        contact_c1: text => ContactC1, FieldRule::Length { min: 0, max: 128 }, "custom field 1 (at most 128 characters).";
-        contact_c2: text => ContactC2, FieldRule::Length { min: 0, max: 128 }, "custom field 2 (at most 128 characters).";
-        contact_c3: text => ContactC3, FieldRule::Length { min: 0, max: 128 }, "custom field 3 (at most 128 characters).";
-        date_of_birth: text => DateOfBirth, FieldRule::Date, "the date of birth (`yyyy-mm-dd`).";
-        email_trx_receipt: flag => EmailTrxReceipt, FieldRule::Flag, "whether a receipt is e-mailed per transaction (sent as `\"1\"`/`\"0\"`).";
-        header_message: text => HeaderMessage, FieldRule::Length { min: 0, max: 250 }, "the header message (at most 250 characters).";
-        header_message_type: number => HeaderMessageType, FieldRule::HeaderType, "how the header message shows (0 popup, 1–4 banners).";
-    }
-}
+with_contact_fields!(contact_field_enum);
 
 impl ContactField {
+    /// The column name on the wire.
+    pub fn as_str(self) -> &'static str {
+        self.facts().0
+    }
+
+    /// Whether and when the field may be written.
+    pub fn access(self) -> Access {
+        self.facts().1
+    }
+
+    /// The documented limit.
+    pub fn rule(self) -> FieldRule {
+        self.facts().2
+    }
+
+    /// What the field holds, for a person.
+    pub fn describe(self) -> &'static str {
+        self.facts().3
+    }
+
     /// Reads a value for this field from text, as a person types it (`1`/`0`/`true`/`false`
     /// for a flag, `0`–`4` for the header message type); the field's limit is checked when the
     /// contact is sent.

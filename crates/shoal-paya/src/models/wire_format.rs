@@ -8,6 +8,26 @@ use serde::{Deserializer, Serializer};
 use serde_with::{DeserializeAs, SerializeAs};
 use time::OffsetDateTime;
 
+/// `DeserializeAs<$value>` for `$adapter` through a visitor of any self-describing value: the
+/// `visit_*` methods say what it accepts, `$expecting` what an error says was expected.
+macro_rules! deserialize_any_as {
+    ($adapter:ident => $value:ty, $expecting:literal, { $($visit:item)* }) => {
+        impl<'de> DeserializeAs<'de, $value> for $adapter {
+            fn deserialize_as<D: Deserializer<'de>>(deserializer: D) -> Result<$value, D::Error> {
+                struct Any;
+                impl Visitor<'_> for Any {
+                    type Value = $value;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    $($visit)*
+                }
+                deserializer.deserialize_any(Any)
+            }
+        }
+    };
+}
+
 /// A flag documented as `"1"`/`"0"` and returned as a boolean: reads `true`/`false`, `1`/`0`
 /// and `"1"`/`"0"` (also `"true"`/`"false"`); writes the documented `"1"`/`"0"`.
 #[derive(Debug, Clone, Copy)]
@@ -19,42 +39,32 @@ impl SerializeAs<bool> for FlagOneZero {
     }
 }
 
-impl<'de> DeserializeAs<'de, bool> for FlagOneZero {
-    fn deserialize_as<D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-        struct Flag;
-        impl Visitor<'_> for Flag {
-            type Value = bool;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a boolean, 0/1 or "0"/"1""#)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
-                Ok(v)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
-                match v {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
-                match v {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-                match v.trim() {
-                    "1" | "true" => Ok(true),
-                    "0" | "false" => Ok(false),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
-        }
-        deserializer.deserialize_any(Flag)
+deserialize_any_as!(FlagOneZero => bool, r#"a boolean, 0/1 or "0"/"1""#, {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
     }
-}
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+        match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+        match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        match v.trim() {
+            "1" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+});
 
 /// A Unix timestamp in seconds, as a number or a numeric string, read as an `OffsetDateTime`
 /// (UTC) and written back as a number.
@@ -70,38 +80,28 @@ impl SerializeAs<OffsetDateTime> for UnixSeconds {
     }
 }
 
-impl<'de> DeserializeAs<'de, OffsetDateTime> for UnixSeconds {
-    fn deserialize_as<D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
-        struct Seconds;
-        impl Visitor<'_> for Seconds {
-            type Value = OffsetDateTime;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("Unix seconds as a number or a numeric string")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OffsetDateTime, E> {
-                OffsetDateTime::from_unix_timestamp(v).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OffsetDateTime, E> {
-                let v = i64::try_from(v).map_err(E::custom)?;
-                self.visit_i64(v)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<OffsetDateTime, E> {
-                if v.fract() != 0.0 || !v.is_finite() {
-                    return Err(E::invalid_value(de::Unexpected::Float(v), &self));
-                }
-                self.visit_i64(v as i64)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OffsetDateTime, E> {
-                let secs: i64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))?;
-                self.visit_i64(secs)
-            }
-        }
-        deserializer.deserialize_any(Seconds)
+deserialize_any_as!(UnixSeconds => OffsetDateTime, "Unix seconds as a number or a numeric string", {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<OffsetDateTime, E> {
+        OffsetDateTime::from_unix_timestamp(v).map_err(E::custom)
     }
-}
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<OffsetDateTime, E> {
+        let v = i64::try_from(v).map_err(E::custom)?;
+        self.visit_i64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<OffsetDateTime, E> {
+        if v.fract() != 0.0 || !v.is_finite() {
+            return Err(E::invalid_value(de::Unexpected::Float(v), &self));
+        }
+        self.visit_i64(v as i64)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<OffsetDateTime, E> {
+        let secs: i64 = v
+            .trim()
+            .parse()
+            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))?;
+        self.visit_i64(secs)
+    }
+});
 
 /// A string that some responses send as a number (`contact_balance`, `header_message_type`
 /// style values): numbers are kept as their decimal text.
@@ -114,33 +114,23 @@ impl SerializeAs<String> for LenientString {
     }
 }
 
-impl<'de> DeserializeAs<'de, String> for LenientString {
-    fn deserialize_as<D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-        struct Text;
-        impl Visitor<'_> for Text {
-            type Value = String;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-                Ok(v)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-                Ok(v.to_string())
-            }
-        }
-        deserializer.deserialize_any(Text)
+deserialize_any_as!(LenientString => String, "a string or a number", {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
     }
-}
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+});
 
 /// A small number sent as a number or a numeric string (`header_message_type`, `0`/`"0"`),
 /// written as a number.
