@@ -530,9 +530,16 @@ mod tests {
     use crate::RedisServer;
 
     async fn backend(server: &RedisServer, prefix: &str) -> RedisRateLimiter {
-        RedisRateLimiter::builder()
-            .prefix(prefix)
-            .window(Duration::from_secs(60))
+        connect(server, prefix, |b| b.window(Duration::from_secs(60))).await
+    }
+
+    /// A backend on `server` under `prefix`, with `settings` applied to its builder.
+    async fn connect(
+        server: &RedisServer,
+        prefix: &str,
+        settings: impl FnOnce(RedisRateLimiterBuilder) -> RedisRateLimiterBuilder,
+    ) -> RedisRateLimiter {
+        settings(RedisRateLimiter::builder().prefix(prefix))
             .connect(&server.url())
             .await
             .unwrap()
@@ -589,13 +596,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_window_slides_on_redis_time() {
         let server = RedisServer::start();
-        let a = RedisRateLimiter::builder()
-            .prefix("slide:")
-            .window(Duration::from_millis(200))
-            .slack(Duration::from_millis(10))
-            .connect(&server.url())
-            .await
-            .unwrap();
+        let a = connect(&server, "slide:", |b| {
+            b.window(Duration::from_millis(200))
+                .slack(Duration::from_millis(10))
+        })
+        .await;
         a.configure(&limits(1, None)).await.unwrap();
         granted(a.try_acquire(&Method::GET).await.unwrap());
         let wait = waits(&a.try_acquire(&Method::GET).await.unwrap());
@@ -608,13 +613,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrency_leases_are_shared_released_and_expire() {
         let server = RedisServer::start();
-        let a = RedisRateLimiter::builder()
-            .prefix("c:")
-            .lease_ttl(Duration::from_millis(600))
-            .poll_interval(Duration::from_millis(7))
-            .connect(&server.url())
-            .await
-            .unwrap();
+        let a = connect(&server, "c:", |b| {
+            b.lease_ttl(Duration::from_millis(600))
+                .poll_interval(Duration::from_millis(7))
+        })
+        .await;
         let b = backend(&server, "c:").await;
         a.configure(&limits(100, Some(2))).await.unwrap();
         let first = granted(a.try_acquire(&Method::GET).await.unwrap());
@@ -646,12 +649,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn held_leases_are_renewed_while_the_process_lives() {
         let server = RedisServer::start();
-        let a = RedisRateLimiter::builder()
-            .prefix("renew:")
-            .lease_ttl(Duration::from_millis(900))
-            .connect(&server.url())
-            .await
-            .unwrap();
+        let a = connect(&server, "renew:", |b| {
+            b.lease_ttl(Duration::from_millis(900))
+        })
+        .await;
         a.configure(&limits(100, Some(1))).await.unwrap();
         let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
         tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(2000)))

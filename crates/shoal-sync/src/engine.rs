@@ -15,7 +15,7 @@ use crate::error::{SyncError, SyncResult};
 use crate::plan::{Planned, WindowMode, describe, plan};
 use crate::row::page_rows;
 use crate::store::{
-    self, Counts, Hook, LockPolicy, NewRun, PageWrite, Point, Session, Store, key_i64,
+    self, Counts, Hook, LockPolicy, NewRun, PageWrite, Point, RunMark, Session, Store, key_i64,
 };
 use crate::url::DbUrl;
 
@@ -373,9 +373,8 @@ impl Syncer {
                         abandon,
                     } => {
                         if let Some(old) = abandon {
-                            session
-                                .abandon_run(old, "its window passed Pearl Diver's 90-day limit")
-                                .await?;
+                            let why = "its window passed Pearl Diver's 90-day limit";
+                            session.mark_run(old, RunMark::Abandoned(why)).await?;
                         }
                         let note = describe(&mode, &window);
                         let run_id = session
@@ -407,9 +406,11 @@ impl Syncer {
                 {
                     tracing::warn!(audience = key, run_id, error = %e, "saved page token refused");
                     session
-                        .abandon_run(
+                        .mark_run(
                             run_id,
-                            "Pearl Diver refused its saved page token (400): replaced by a new run",
+                            RunMark::Abandoned(
+                                "Pearl Diver refused its saved page token (400): replaced by a new run",
+                            ),
                         )
                         .await?;
                     fresh_allowed = false;
@@ -447,8 +448,8 @@ impl Syncer {
             loop {
                 let item = match pages.try_next().await {
                     Ok(Some(page)) => Ok(Fetched {
-                        rows: page_rows(&page.items, max_bytes),
                         records: page.items.len() as u64,
+                        rows: page_rows(page.items, max_bytes),
                         next: page.next.map(|c| c.as_str().to_owned()),
                     }),
                     Ok(None) => return,
@@ -465,7 +466,9 @@ impl Syncer {
                 Some(Ok(page)) => page,
                 None => break,
                 Some(Err(e)) => {
-                    let _ = session.note_error(run_id, &e.to_string()).await;
+                    let _ = session
+                        .mark_run(run_id, RunMark::Error(&e.to_string()))
+                        .await;
                     return Err(SyncError::Api(e));
                 }
             };

@@ -48,7 +48,7 @@ use time::OffsetDateTime;
 
 use crate::error::{SyncError, SyncResult};
 use crate::plan::{AudienceState, OpenRun, Planned, WindowMode, plan};
-use crate::row::extract;
+use crate::row::check;
 use crate::timefmt::ts;
 
 /// The stream of audience `key`.
@@ -131,7 +131,7 @@ impl<W: Write> SingerWriter<W> {
         );
         let tail = format!(r#","time_extracted":"{}"}}"#, self.time_extracted);
         for record in records {
-            if extract(record, self.max_record_bytes).is_err() {
+            if check(record, self.max_record_bytes).is_err() {
                 count.skipped += 1;
                 continue;
             }

@@ -51,6 +51,12 @@ impl PostgresServer {
 
     /// Starts a cluster, or says why it could not.
     pub fn try_start() -> io::Result<Self> {
+        Self::try_start_with(&[])
+    }
+
+    /// Starts a cluster with extra server settings (`("shared_buffers", "1GB")`), or says why
+    /// it could not.
+    pub fn try_start_with(settings: &[(&str, &str)]) -> io::Result<Self> {
         let bin = find_bin()?;
         let as_postgres = is_root();
         let dir = tempfile::Builder::new().prefix("shoal-pg-").tempdir()?;
@@ -71,7 +77,7 @@ impl PostgresServer {
         // A free port can be taken between our probe and the server's bind: try a few.
         for _ in 0..5 {
             let port = free_port()?;
-            match pg_ctl_start(&bin, dir.path(), port, as_postgres) {
+            match pg_ctl_start(&bin, dir.path(), port, as_postgres, settings) {
                 Ok(()) => {
                     return Ok(Self {
                         bin,
@@ -105,23 +111,22 @@ impl PostgresServer {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// A client program of this installation, pointed at this server as `postgres`.
+    fn client(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+            .arg(self.port.to_string());
+        cmd
+    }
+
     /// Creates a database named `prefix` plus a process-unique number and returns its URL.
     ///
     /// # Panics
     /// When `createdb` fails.
     pub fn create_database(&self, prefix: &str) -> String {
         let name = format!("{prefix}_{}", NEXT_DB.fetch_add(1, Ordering::Relaxed));
-        let mut create = Command::new(self.bin.join("createdb"));
-        create
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
-            .arg(&name);
+        let mut create = self.client("createdb");
+        create.arg(&name);
         if let Err(e) = run(&mut create) {
             panic!("createdb {name}: {e}");
         }
@@ -133,15 +138,8 @@ impl PostgresServer {
     /// # Panics
     /// When `psql` fails.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+        let out = self
+            .client("psql")
             .args(["-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
             .stdin(Stdio::null())
             .output();
@@ -163,11 +161,20 @@ impl Drop for PostgresServer {
     }
 }
 
-fn pg_ctl_start(bin: &Path, dir: &Path, port: u16, as_postgres: bool) -> io::Result<()> {
-    let opts = format!(
+fn pg_ctl_start(
+    bin: &Path,
+    dir: &Path,
+    port: u16,
+    as_postgres: bool,
+    settings: &[(&str, &str)],
+) -> io::Result<()> {
+    let mut opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -F -c max_connections=200",
         dir.display()
     );
+    for (name, value) in settings {
+        opts.push_str(&format!(" -c {name}={value}"));
+    }
     let log = dir.join("server.log");
     let mut ctl = command(bin, "pg_ctl", as_postgres);
     ctl.arg("-D")

@@ -86,7 +86,14 @@ pub async fn run(plan: Plan) -> BenchResult<Vec<Row>> {
         .ok_or("no token")?;
     let token = record.access_token.expose_secret().to_string();
     let api = emu.field("api_base");
-    let server = PostgresServer::try_start().map_err(|e| e.to_string())?;
+    // Postgres's stock settings are sized for a small machine (128 MB of buffers, a checkpoint
+    // every 1 GB of WAL); these are the first ones a team running it would raise.
+    let server = PostgresServer::try_start_with(&[
+        ("shared_buffers", "1GB"),
+        ("max_wal_size", "8GB"),
+        ("checkpoint_timeout", "30min"),
+    ])
+    .map_err(|e| e.to_string())?;
 
     let mut rows = Vec::new();
     for (name, target) in [("SQLite", 50_000.0), ("Postgres", 20_000.0)] {

@@ -137,6 +137,46 @@ pub(crate) struct PageWrite {
     pub page_index: u64,
 }
 
+/// What [`Session::mark_run`] records about a run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RunMark<'a> {
+    /// The unfinished run is replaced by a new one, for this reason.
+    Abandoned(&'a str),
+    /// The last error of a run that stays resumable.
+    Error(&'a str),
+}
+
+impl<'a> RunMark<'a> {
+    /// The statement (`$1`/`?1` the run id, `$2`/`?2` the text), what is being done, the text.
+    pub(crate) fn statement(self, placeholder: char) -> (String, &'static str, &'a str) {
+        let p = placeholder;
+        match self {
+            Self::Abandoned(why) => (
+                format!(
+                    "UPDATE sync_runs SET status = 'abandoned', note = {p}2 WHERE run_id = {p}1"
+                ),
+                "abandoning a run",
+                why,
+            ),
+            Self::Error(error) => (
+                format!("UPDATE sync_runs SET last_error = {p}2 WHERE run_id = {p}1"),
+                "recording an error",
+                error,
+            ),
+        }
+    }
+}
+
+impl PageWrite {
+    /// The error when the run's cursor moved under this writer.
+    pub(crate) fn superseded(&self) -> SyncError {
+        SyncError::Superseded {
+            audience: u64::try_from(self.audience).unwrap_or(0),
+            run_id: self.run_id,
+        }
+    }
+}
+
 /// How one page merged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Merged {
@@ -163,10 +203,8 @@ pub(crate) trait Session: Send {
     async fn state(&mut self, audience: i64) -> SyncResult<AudienceState>;
     /// Records the audience (name) and a new run; returns its id.
     async fn start_run(&mut self, run: NewRun<'_>) -> SyncResult<i64>;
-    /// Marks an unfinished run as replaced by a new one.
-    async fn abandon_run(&mut self, run_id: i64, why: &str) -> SyncResult<()>;
-    /// Keeps the last error of a run that stays resumable.
-    async fn note_error(&mut self, run_id: i64, error: &str) -> SyncResult<()>;
+    /// Abandons a run or notes its error.
+    async fn mark_run(&mut self, run_id: i64, mark: RunMark<'_>) -> SyncResult<()>;
     /// Writes a page and moves the cursor, in one transaction.
     async fn commit_page(&mut self, page: PageWrite) -> SyncResult<Merged>;
 }
@@ -177,43 +215,46 @@ pub(crate) async fn open(url: &DbUrl) -> SyncResult<Arc<dyn Store>> {
         #[cfg(feature = "postgres")]
         return Ok(Arc::new(postgres::PgStore::open(url).await?));
         #[cfg(not(feature = "postgres"))]
-        return Err(SyncError::BackendNotCompiled {
-            url: url.clone(),
-            feature: "postgres",
-        });
+        return Err(not_compiled(url, "postgres"));
     }
     #[cfg(feature = "sqlite")]
-    return Ok(Arc::new(sqlite::SqliteStore::open(url, false).await?));
+    return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
     #[cfg(not(feature = "sqlite"))]
-    return Err(SyncError::BackendNotCompiled {
-        url: url.clone(),
-        feature: "sqlite",
-    });
+    return Err(not_compiled(url, "sqlite"));
 }
 
 /// Opens the destination without writing anything (no migration, no file created): `None`
 /// when the database does not exist yet or has no schema.
 pub(crate) async fn open_read_only(url: &DbUrl) -> SyncResult<Option<Arc<dyn Store>>> {
+    fn shared<S: Store + 'static>(store: Option<S>) -> Option<Arc<dyn Store>> {
+        store.map(|s| Arc::new(s) as Arc<dyn Store>)
+    }
     if url.is_postgres() {
         #[cfg(feature = "postgres")]
-        return Ok(postgres::PgStore::open_read_only(url)
-            .await?
-            .map(|s| Arc::new(s) as Arc<dyn Store>));
+        return Ok(shared(postgres::PgStore::open_read_only(url).await?));
         #[cfg(not(feature = "postgres"))]
-        return Err(SyncError::BackendNotCompiled {
-            url: url.clone(),
-            feature: "postgres",
-        });
+        return Err(not_compiled(url, "postgres"));
     }
     #[cfg(feature = "sqlite")]
-    return Ok(sqlite::SqliteStore::open_read_only(url)
-        .await?
-        .map(|s| Arc::new(s) as Arc<dyn Store>));
+    return Ok(shared(sqlite::SqliteStore::open_read_only(url).await?));
     #[cfg(not(feature = "sqlite"))]
-    return Err(SyncError::BackendNotCompiled {
+    return Err(not_compiled(url, "sqlite"));
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_compiled(url: &DbUrl, feature: &'static str) -> SyncError {
+    SyncError::BackendNotCompiled {
         url: url.clone(),
-        feature: "sqlite",
-    });
+        feature,
+    }
+}
+
+/// A stored timestamp back.
+pub(crate) fn stored_ts(url: &DbUrl, text: &str) -> SyncResult<OffsetDateTime> {
+    crate::timefmt::parse_ts(text).ok_or_else(|| SyncError::Corrupt {
+        url: url.clone(),
+        what: format!("timestamp {text:?}"),
+    })
 }
 
 /// A window as stored in `sync_runs.sync_window`.

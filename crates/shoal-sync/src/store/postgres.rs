@@ -14,11 +14,11 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::schema::{self, SCHEMA_VERSION, VERSION_TABLE};
 use super::{
-    AudienceState, LockPolicy, Merged, NewRun, OpenRun, PageWrite, Point, Session, Store,
-    count_i64, key_i64, window_from, window_text,
+    AudienceState, LockPolicy, Merged, NewRun, OpenRun, PageWrite, Point, RunMark, Session, Store,
+    count_i64, key_i64, stored_ts, window_from, window_text,
 };
 use crate::error::{SyncError, SyncResult};
-use crate::timefmt::{parse_ts, ts};
+use crate::timefmt::ts;
 use crate::url::DbUrl;
 
 /// The advisory lock key serializing migrations (any fixed value; "shoalsyn" in ASCII).
@@ -132,13 +132,7 @@ impl PgStore {
             .await
             .map_err(&err)?;
         let found = version(&tx, &store.url).await?;
-        if found > SCHEMA_VERSION {
-            return Err(SyncError::SchemaTooNew {
-                url: store.url.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
+        schema::check_version(&store.url, found)?;
         if found < SCHEMA_VERSION {
             tx.batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
@@ -167,13 +161,7 @@ impl PgStore {
         let store = Self::new(url)?;
         let client = store.connect().await?;
         let found = version(&client, &store.url).await?;
-        if found > SCHEMA_VERSION {
-            return Err(SyncError::SchemaTooNew {
-                url: store.url.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
+        schema::check_version(&store.url, found)?;
         Ok((found > 0).then_some(store))
     }
 }
@@ -247,13 +235,6 @@ async fn read_state(
         last_done_start: last
             .map(|r| stored_ts(url, &r.get::<_, String>(0)))
             .transpose()?,
-    })
-}
-
-fn stored_ts(url: &DbUrl, text: &str) -> SyncResult<time::OffsetDateTime> {
-    parse_ts(text).ok_or_else(|| SyncError::Corrupt {
-        url: url.clone(),
-        what: format!("timestamp {text:?}"),
     })
 }
 
@@ -373,25 +354,12 @@ impl Session for PgSession {
         Ok(id)
     }
 
-    async fn abandon_run(&mut self, run_id: i64, why: &str) -> SyncResult<()> {
+    async fn mark_run(&mut self, run_id: i64, mark: RunMark<'_>) -> SyncResult<()> {
+        let (sql, doing, text) = mark.statement('$');
         self.client
-            .execute(
-                "UPDATE sync_runs SET status = 'abandoned', note = $2 WHERE run_id = $1",
-                &[&run_id, &why],
-            )
+            .execute(&sql, &[&run_id, &text])
             .await
-            .map_err(pg_err(&self.url, "abandoning a run"))?;
-        Ok(())
-    }
-
-    async fn note_error(&mut self, run_id: i64, error: &str) -> SyncResult<()> {
-        self.client
-            .execute(
-                "UPDATE sync_runs SET last_error = $2 WHERE run_id = $1",
-                &[&run_id, &error],
-            )
-            .await
-            .map_err(pg_err(&self.url, "recording an error"))?;
+            .map_err(pg_err(&self.url, doing))?;
         Ok(())
     }
 
@@ -404,16 +372,16 @@ impl Session for PgSession {
         let col = |f: fn(&crate::row::RecordRow) -> Option<&str>| -> Vec<Option<&str>> {
             rows.iter().map(f).collect()
         };
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let first = col(|r| r.first_name.as_deref());
-        let last = col(|r| r.last_name.as_deref());
-        let email = col(|r| r.email.as_deref());
-        let company_name = col(|r| r.company_name.as_deref());
-        let phones = col(|r| r.phones.as_deref());
-        let addresses = col(|r| r.addresses.as_deref());
-        let company = col(|r| r.company.as_deref());
-        let sessions = col(|r| r.sessions.as_deref());
-        let raw: Vec<&str> = rows.iter().map(|r| r.raw.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id()).collect();
+        let first = col(|r| r.first_name());
+        let last = col(|r| r.last_name());
+        let email = col(|r| r.email());
+        let company_name = col(|r| r.company_name());
+        let phones = col(|r| r.phones());
+        let addresses = col(|r| r.addresses());
+        let company = col(|r| r.company());
+        let sessions = col(|r| r.sessions());
+        let raw: Vec<&str> = rows.iter().map(|r| r.raw()).collect();
         let seen = ts(page.seen_at);
         let counted = tx
             .query_one(
@@ -461,10 +429,7 @@ impl Session for PgSession {
             .await
             .map_err(&err)?;
         if moved != 1 {
-            return Err(SyncError::Superseded {
-                audience: u64::try_from(page.audience).unwrap_or(0),
-                run_id: page.run_id,
-            });
+            return Err(page.superseded());
         }
         if page.next_cursor.is_none() {
             tx.execute(

@@ -12,13 +12,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::schema::{self, SCHEMA_VERSION, VERSION_TABLE};
+use super::schema::{self, VERSION_TABLE};
 use super::{
-    AudienceState, LockPolicy, Merged, NewRun, OpenRun, PageWrite, Point, Session, Store,
-    count_i64, key_i64, window_from, window_text,
+    AudienceState, LockPolicy, Merged, NewRun, OpenRun, PageWrite, Point, RunMark, Session, Store,
+    count_i64, key_i64, stored_ts, window_from, window_text,
 };
 use crate::error::{SyncError, SyncResult};
-use crate::timefmt::{parse_ts, ts};
+use crate::timefmt::ts;
 use crate::url::DbUrl;
 
 struct Inner {
@@ -77,13 +77,7 @@ fn migrate(conn: &mut Connection, url: &DbUrl) -> SyncResult<()> {
     ))
     .map_err(&err)?;
     let found = version(&tx, url)?;
-    if found > SCHEMA_VERSION {
-        return Err(SyncError::SchemaTooNew {
-            url: url.clone(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    schema::check_version(url, found)?;
     for (v, sql) in schema::SQLITE.iter().filter(|m| m.0 > found) {
         tx.execute_batch(sql).map_err(&err)?;
         tx.execute(
@@ -114,7 +108,7 @@ fn open_conn(url: &DbUrl, flags: OpenFlags) -> SyncResult<Connection> {
 impl SqliteStore {
     /// Opens the file (creating it, and for the default location its directory), refuses a
     /// read-only file, a non-database or a newer schema, then migrates.
-    pub(crate) async fn open(url: &DbUrl, _read_only: bool) -> SyncResult<Self> {
+    pub(crate) async fn open(url: &DbUrl) -> SyncResult<Self> {
         let url = url.clone();
         let conn = tokio::task::spawn_blocking(move || -> SyncResult<(Connection, DbUrl)> {
             if url.create_parent() {
@@ -133,13 +127,7 @@ impl SqliteStore {
             )?;
             check_writable(&conn, &url)?;
             let found = version(&conn, &url)?;
-            if found > SCHEMA_VERSION {
-                return Err(SyncError::SchemaTooNew {
-                    url,
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
+            schema::check_version(&url, found)?;
             let err = db_err(&url, "configuring the connection");
             // Rows hold a record twice (raw and columns), ~2 KiB: 16 KiB pages keep them out of
             // overflow chains. Only takes effect on a new file.
@@ -177,13 +165,7 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             let found = version(&conn, &url)?;
-            if found > SCHEMA_VERSION {
-                return Err(SyncError::SchemaTooNew {
-                    url,
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
+            schema::check_version(&url, found)?;
             Ok((found > 0).then(|| Self::from_conn(conn, url)))
         })
         .await
@@ -272,13 +254,6 @@ fn read_state(conn: &Connection, url: &DbUrl, audience: i64) -> SyncResult<Audie
     Ok(AudienceState {
         open,
         last_done_start: last.map(|t| stored_ts(url, &t)).transpose()?,
-    })
-}
-
-fn stored_ts(url: &DbUrl, text: &str) -> SyncResult<time::OffsetDateTime> {
-    parse_ts(text).ok_or_else(|| SyncError::Corrupt {
-        url: url.clone(),
-        what: format!("timestamp {text:?}"),
     })
 }
 
@@ -373,27 +348,12 @@ impl Session for SqliteSession {
         .await
     }
 
-    async fn abandon_run(&mut self, run_id: i64, why: &str) -> SyncResult<()> {
-        let why = why.to_owned();
+    async fn mark_run(&mut self, run_id: i64, mark: RunMark<'_>) -> SyncResult<()> {
+        let (sql, doing, text) = mark.statement('?');
+        let text = text.to_owned();
         blocking(&self.inner, move |c, url| {
-            c.execute(
-                "UPDATE sync_runs SET status = 'abandoned', note = ?2 WHERE run_id = ?1",
-                params![run_id, why],
-            )
-            .map_err(db_err(url, "abandoning a run"))?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn note_error(&mut self, run_id: i64, error: &str) -> SyncResult<()> {
-        let error = error.to_owned();
-        blocking(&self.inner, move |c, url| {
-            c.execute(
-                "UPDATE sync_runs SET last_error = ?2 WHERE run_id = ?1",
-                params![run_id, error],
-            )
-            .map_err(db_err(url, "recording an error"))?;
+            c.execute(&sql, params![run_id, text])
+                .map_err(db_err(url, doing))?;
             Ok(())
         })
         .await
@@ -423,16 +383,16 @@ fn commit(c: &mut Connection, url: &DbUrl, page: PageWrite) -> SyncResult<Merged
         for row in &page.rows {
             let values = params![
                 page.audience,
-                row.id,
-                row.first_name,
-                row.last_name,
-                row.email,
-                row.company_name,
-                row.phones,
-                row.addresses,
-                row.company,
-                row.sessions,
-                row.raw,
+                row.id(),
+                row.first_name(),
+                row.last_name(),
+                row.email(),
+                row.company_name(),
+                row.phones(),
+                row.addresses(),
+                row.company(),
+                row.sessions(),
+                row.raw(),
                 seen,
             ];
             if insert.execute(values).map_err(&err)? == 1 {
@@ -442,7 +402,7 @@ fn commit(c: &mut Connection, url: &DbUrl, page: PageWrite) -> SyncResult<Merged
             } else {
                 merged.unchanged += 1;
                 touch
-                    .execute(params![page.audience, row.id, seen])
+                    .execute(params![page.audience, row.id(), seen])
                     .map_err(&err)?;
             }
         }
@@ -465,10 +425,7 @@ fn commit(c: &mut Connection, url: &DbUrl, page: PageWrite) -> SyncResult<Merged
         )
         .map_err(&err)?;
     if moved != 1 {
-        return Err(SyncError::Superseded {
-            audience: u64::try_from(page.audience).unwrap_or(0),
-            run_id: page.run_id,
-        });
+        return Err(page.superseded());
     }
     if page.next_cursor.is_none() {
         tx.execute(
