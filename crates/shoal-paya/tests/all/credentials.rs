@@ -4,10 +4,10 @@
 use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_paya::{
-    ApiKey, ConfigureClient as _, Environment, KeyPlacement, ParamPlacement, Password, PayaClient,
+    ApiKey, ConfigureClient as _, KeyPlacement, ParamPlacement, Password, PayaClient,
 };
 
-use crate::support::{API_KEY, CONTACT, contact_json, quick_retries, render};
+use crate::support::{API_KEY, CONTACT, contact_json, render, sandbox};
 
 const PASSWORD: &str = "CANARY-PASSWORD-91x";
 const TOKEN: &str = "CANARY-TOKEN-3pPzNQst";
@@ -17,11 +17,7 @@ fn contact() -> Scripted {
 }
 
 fn builder(transport: &CaptureTransport) -> shoal_paya::PayaClientBuilder {
-    PayaClient::builder(Environment::Sandbox)
-        .developer_id("dev-shoal")
-        .transport(transport.clone())
-        .clock(ManualClock::new().shared())
-        .retry_policy(quick_retries())
+    sandbox(&ManualClock::new()).transport(transport.clone())
 }
 
 #[tokio::test]
@@ -102,11 +98,8 @@ fn login(token: &str) -> Scripted {
 }
 
 fn session_client(transport: &CaptureTransport, clock: &ManualClock) -> PayaClient {
-    PayaClient::builder(Environment::Sandbox)
-        .developer_id("dev-shoal")
+    sandbox(clock)
         .transport(transport.clone())
-        .clock(clock.shared())
-        .retry_policy(quick_retries())
         .session("clerk", Password::new(PASSWORD), "acme")
         .build()
         .expect("client")

@@ -75,6 +75,14 @@ pub(crate) fn client(emu: &Paya, clock: &ManualClock, auth: Auth) -> PayaClient 
     builder(emu, clock, auth).build().expect("client")
 }
 
+/// A fresh clock, an emulator on it and a client authenticating with `auth`.
+pub(crate) async fn start(auth: Auth) -> (ManualClock, Paya, PayaClient) {
+    let clock = ManualClock::new();
+    let emu = emulator(&clock).await;
+    let client = client(&emu, &clock, auth);
+    (clock, emu, client)
+}
+
 pub(crate) fn logins(emu: &Paya) -> usize {
     emu.traffic().count("POST", "/v2/token")
 }

@@ -3,12 +3,9 @@
 
 use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, LogCapture, Scripted};
-use shoal_paya::{
-    ApiKey, ConfigureClient as _, Environment, KeyPlacement, NewContact, Password, PayaClient,
-    PayaErrorExt,
-};
+use shoal_paya::{ApiKey, ConfigureClient as _, KeyPlacement, NewContact, Password, PayaErrorExt};
 
-use crate::support::{API_KEY, CONTACT, LOCATION, quick_retries};
+use crate::support::{API_KEY, CONTACT, LOCATION, create_err, sandbox};
 
 const TOKEN: &str = "CANARY-TOKEN-3pPzNQst";
 const PASSWORD: &str = "CANARY-PASSWORD-91x";
@@ -29,12 +26,9 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
         ),
         Scripted::status(500),
     ]);
-    let key_client = PayaClient::builder(Environment::Sandbox)
-        .developer_id("dev-shoal")
+    let key_client = sandbox(&ManualClock::new())
         .api_key("user-1", ApiKey::new(API_KEY), KeyPlacement::Query)
         .transport(key_transport.clone())
-        .clock(ManualClock::new().shared())
-        .retry_policy(quick_retries())
         .build()
         .unwrap();
     // Session token in the query: login, then a GET refused 403, then logout refused 500.
@@ -51,30 +45,17 @@ async fn query_placed_secrets_stay_out_of_errors_and_trace_logs() {
         Scripted::status(500),
         Scripted::status(500),
     ]);
-    let session_client = PayaClient::builder(Environment::Sandbox)
-        .developer_id("dev-shoal")
+    let session_client = sandbox(&ManualClock::new())
         .session("clerk", Password::new(PASSWORD), "acme")
         .session_token_in_query()
         .transport(session_transport.clone())
-        .clock(ManualClock::new().shared())
-        .retry_policy(quick_retries())
         .build()
         .unwrap();
     let new = || NewContact::new(LOCATION, "Smith").zip("10001");
     let errors = vec![
         key_client.contacts().get(CONTACT).send().await.unwrap_err(),
-        key_client
-            .contacts()
-            .create(new())
-            .send()
-            .await
-            .unwrap_err(),
-        key_client
-            .contacts()
-            .create(new())
-            .send()
-            .await
-            .unwrap_err(),
+        create_err(&key_client, new()).await,
+        create_err(&key_client, new()).await,
         session_client
             .contacts()
             .get(CONTACT)

@@ -7,7 +7,9 @@ use shoal_paya::{
     SortOrder,
 };
 
-use crate::support::{CONTACT, LOCATION, captured, contact_json, render};
+use crate::support::{
+    CONTACT, LOCATION, captured, contact_json, create_err, full_contact, render, sandbox,
+};
 
 fn created() -> Scripted {
     Scripted::json(201, serde_json::json!({"contact": contact_json(1)}))
@@ -27,13 +29,7 @@ async fn every_operation_sends_the_documented_request() {
         Scripted::json(200, serde_json::json!({"locationinfos": []})),
     ]);
     let contacts = client.contacts();
-    let full = NewContact::new(LOCATION, "Smith")
-        .first_name("Ann")
-        .email("ann@example.test")
-        .cell_phone("5551234567")
-        .state("NY")
-        .zip("10001")
-        .date_of_birth("1990-04-01")
+    let full = full_contact(LOCATION, "Smith")
         .email_trx_receipt(true)
         .header_message_type(1)
         .contact_api_id("crm-1017");
@@ -106,54 +102,21 @@ async fn invalid_input_never_reaches_the_transport() {
     let (client, transport) = captured([]);
     let c = client.contacts();
     let base = || NewContact::new(LOCATION, "Smith");
-    let failures = vec![
-        (
-            "location_id",
-            c.create(NewContact::new("too-short", "Smith"))
-                .send()
-                .await
-                .unwrap_err(),
-        ),
-        (
-            "last_name",
-            c.create(NewContact::new(LOCATION, ""))
-                .send()
-                .await
-                .unwrap_err(),
-        ),
-        (
-            "cell_phone",
-            c.create(base().cell_phone("555123"))
-                .send()
-                .await
-                .unwrap_err(),
-        ),
-        (
-            "state",
-            c.create(base().state("NYC")).send().await.unwrap_err(),
-        ),
-        (
-            "zip",
-            c.create(base().zip("1!2345")).send().await.unwrap_err(),
-        ),
-        (
-            "date_of_birth",
-            c.create(base().date_of_birth("1990/04/01"))
-                .send()
-                .await
-                .unwrap_err(),
-        ),
-        (
-            "email",
-            c.create(base().email("a@b")).send().await.unwrap_err(),
-        ),
-        (
-            "header_message_type",
-            c.create(base().header_message_type(7))
-                .send()
-                .await
-                .unwrap_err(),
-        ),
+    let creates = [
+        ("location_id", NewContact::new("too-short", "Smith")),
+        ("last_name", NewContact::new(LOCATION, "")),
+        ("cell_phone", base().cell_phone("555123")),
+        ("state", base().state("NYC")),
+        ("zip", base().zip("1!2345")),
+        ("date_of_birth", base().date_of_birth("1990/04/01")),
+        ("email", base().email("a@b")),
+        ("header_message_type", base().header_message_type(7)),
+    ];
+    let mut failures = Vec::new();
+    for (field, contact) in creates {
+        failures.push((field, create_err(&client, contact).await));
+    }
+    failures.extend([
         (
             "contact_api_id",
             c.create(base())
@@ -182,7 +145,7 @@ async fn invalid_input_never_reaches_the_transport() {
             "page_size",
             c.list().page_size(101).send().await.unwrap_err(),
         ),
-    ];
+    ]);
     for (field, err) in failures {
         match &err {
             shoal_core::Error::InvalidInput { field: f, .. } => assert_eq!(f, field, "{err}"),
@@ -208,16 +171,13 @@ async fn invalid_input_never_reaches_the_transport() {
 #[tokio::test]
 async fn with_input_checks_off_what_the_assumed_limits_refuse_is_sent() {
     use shoal_core::test_util::CaptureTransport;
-    use shoal_paya::{ApiKey, ConfigureClient as _, Environment, KeyPlacement, PayaClient};
+    use shoal_paya::{ApiKey, ConfigureClient as _, KeyPlacement};
     let list_body =
         serde_json::json!({"contacts": [], "meta": {"pagination": {"links": {}, "pageCount": 0}}});
     let client = |checks: bool, transport: &CaptureTransport| {
-        PayaClient::builder(Environment::Sandbox)
-            .developer_id("dev-shoal")
+        sandbox(&shoal_core::ManualClock::new())
             .api_key("user-1", ApiKey::new("k"), KeyPlacement::Headers)
             .transport(transport.clone())
-            .clock(shoal_core::ManualClock::new().shared())
-            .retry_policy(crate::support::quick_retries())
             .input_checks(checks)
             .build()
             .unwrap()
@@ -234,24 +194,13 @@ async fn with_input_checks_off_what_the_assumed_limits_refuse_is_sent() {
     let on = CaptureTransport::default();
     let checked = client(true, &on);
     let refused = [
-        checked
-            .contacts()
-            .create(contact())
-            .send()
-            .await
-            .unwrap_err(),
-        checked
-            .contacts()
-            .create(NewContact::new(LOCATION, "Smith").state("N1"))
-            .send()
-            .await
-            .unwrap_err(),
-        checked
-            .contacts()
-            .create(NewContact::new(LOCATION, "Smith").email("ann.example"))
-            .send()
-            .await
-            .unwrap_err(),
+        create_err(&checked, contact()).await,
+        create_err(&checked, NewContact::new(LOCATION, "Smith").state("N1")).await,
+        create_err(
+            &checked,
+            NewContact::new(LOCATION, "Smith").email("ann.example"),
+        )
+        .await,
         checked
             .contacts()
             .update(CONTACT, update())

@@ -3,12 +3,11 @@
 
 use std::collections::HashSet;
 
-use futures_util::TryStreamExt;
 use shoal_core::TransportErrorKind;
 use shoal_core::test_util::Scripted;
 use shoal_paya::{ContactUpdate, ErrorKind, NewContact, PayaErrorExt};
 
-use crate::support::{CONTACT, LOCATION, captured, contact_json};
+use crate::support::{CONTACT, LOCATION, captured, contact_json, create_err, every_contact};
 
 fn new_contact() -> NewContact {
     NewContact::new(LOCATION, "Smith").contact_api_id("crm-1")
@@ -20,12 +19,7 @@ async fn a_create_answered_500_is_sent_once_and_may_have_been_processed() {
         Scripted::status(500),
         Scripted::json(201, serde_json::json!({"contact": {}})),
     ]);
-    let err = client
-        .contacts()
-        .create(new_contact())
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_err(&client, new_contact()).await;
     assert_eq!(
         transport.requests().len(),
         1,
@@ -40,12 +34,7 @@ async fn a_create_answered_500_is_sent_once_and_may_have_been_processed() {
 async fn a_create_that_timed_out_or_broke_is_not_resent() {
     for kind in [TransportErrorKind::Timeout, TransportErrorKind::Io] {
         let (client, transport) = captured([Scripted::Fail(kind)]);
-        let err = client
-            .contacts()
-            .create(new_contact())
-            .send()
-            .await
-            .unwrap_err();
+        let err = create_err(&client, new_contact()).await;
         assert_eq!(transport.requests().len(), 1, "{kind:?}");
         assert!(err.may_have_been_processed(), "{kind:?}: {err}");
     }
@@ -95,33 +84,18 @@ async fn reads_updates_and_deletes_are_retried() {
 
 #[tokio::test]
 async fn each_error_status_is_distinguishable() {
+    let message = |status, text: &str| Scripted::json(status, serde_json::json!({"message": text}));
+    let not_signed_up = message(403, "The merchant is not signed up for this service");
+    let invalid_zip = serde_json::json!({"errors": {"zip": ["Zip is invalid."]}});
     let cases = [
         (Scripted::status(401), ErrorKind::Unauthorized, false),
-        (
-            Scripted::json(403, serde_json::json!({"message": "Forbidden"})),
-            ErrorKind::Forbidden,
-            false,
-        ),
-        (
-            Scripted::json(
-                403,
-                serde_json::json!({"message": "The merchant is not signed up for this service"}),
-            ),
-            ErrorKind::Forbidden,
-            true,
-        ),
+        (message(403, "Forbidden"), ErrorKind::Forbidden, false),
+        (not_signed_up, ErrorKind::Forbidden, true),
         (Scripted::status(404), ErrorKind::NotFound, false),
         (Scripted::status(405), ErrorKind::MethodNotAllowed, false),
+        (message(409, "Gone"), ErrorKind::Gone, false),
         (
-            Scripted::json(409, serde_json::json!({"message": "Gone"})),
-            ErrorKind::Gone,
-            false,
-        ),
-        (
-            Scripted::json(
-                422,
-                serde_json::json!({"errors": {"zip": ["Zip is invalid."]}}),
-            ),
+            Scripted::json(422, invalid_zip),
             ErrorKind::Validation,
             false,
         ),
@@ -150,12 +124,7 @@ async fn deleting_a_missing_contact_is_a_not_found_error() {
 async fn a_422_on_create_carries_each_fields_messages() {
     let body = serde_json::json!({"errors": {"email": ["Email is not a valid email address."], "contact_api_id": ["Contact Api Id has already been taken."]}});
     let (client, transport) = captured([Scripted::json(422, body)]);
-    let err = client
-        .contacts()
-        .create(new_contact())
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_err(&client, new_contact()).await;
     assert_eq!(transport.requests().len(), 1);
     assert!(
         !err.may_have_been_processed(),
@@ -191,14 +160,7 @@ async fn streams_every_page_whether_current_page_counts_from_0_or_1() {
             page(40..57, base + 2, None),
             page(0..20, 0, None), // must never be asked for
         ]);
-        let all: Vec<_> = client
-            .contacts()
-            .list()
-            .page_size(20)
-            .by_item()
-            .try_collect()
-            .await
-            .unwrap();
+        let all = every_contact(client.contacts().list()).await;
         let ids: HashSet<_> = all.iter().map(|c| c.id.clone().unwrap()).collect();
         assert_eq!((all.len(), ids.len()), (57, 57), "base {base}");
         let pages: Vec<String> = transport
@@ -233,15 +195,11 @@ async fn a_stream_resumes_from_a_saved_cursor() {
         .unwrap();
     let saved = first.next.clone().unwrap().to_string();
     let (client, transport) = captured([page(20..40, 2, Some(3)), page(40..57, 3, None)]);
-    let rest: Vec<_> = client
+    let resumed = client
         .contacts()
         .list()
-        .page_size(20)
-        .resume_from(Some(saved.parse().unwrap()))
-        .by_item()
-        .try_collect()
-        .await
-        .unwrap();
+        .resume_from(Some(saved.parse().unwrap()));
+    let rest = every_contact(resumed).await;
     assert_eq!(rest.len(), 37);
     assert!(
         transport.requests()[0]

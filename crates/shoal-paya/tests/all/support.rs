@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use shoal_core::test_util::{CaptureTransport, Scripted};
 use shoal_core::{Backoff, Bytes, ManualClock, Redactor, RetryPolicy};
-use shoal_paya::{ApiKey, ConfigureClient as _, Environment, KeyPlacement, PayaClient};
+use shoal_paya::{
+    ApiKey, ConfigureClient as _, Contact, Environment, KeyPlacement, ListContacts, NewContact,
+    PayaClient, PayaClientBuilder,
+};
 
 pub const LOCATION: &str = "11e95f8ec39de8fbdb0a4f1b";
 pub const CONTACT: &str = "11e95f8ec39de8fbdb0a4f1a";
@@ -18,19 +22,54 @@ pub fn quick_retries() -> RetryPolicy {
         .backoff(Backoff::new(Duration::ZERO, Duration::ZERO))
 }
 
+/// A sandbox client builder (developer `dev-shoal`, `clock`, quick retries), no credentials yet.
+pub fn sandbox(clock: &ManualClock) -> PayaClientBuilder {
+    PayaClient::builder(Environment::Sandbox)
+        .developer_id("dev-shoal")
+        .clock(clock.shared())
+        .retry_policy(quick_retries())
+}
+
 /// A sandbox client whose transport answers from `script` and records what it was sent.
 pub fn captured(script: impl IntoIterator<Item = Scripted>) -> (PayaClient, CaptureTransport) {
     let transport = CaptureTransport::new(script);
-    let client = PayaClient::builder(Environment::Sandbox)
-        .developer_id("dev-shoal")
+    let client = sandbox(&ManualClock::new())
         .api_key("user-1", ApiKey::new(API_KEY), KeyPlacement::Headers)
         .transport(transport.clone())
-        .clock(ManualClock::new().shared())
-        .retry_policy(quick_retries())
         .jitter_seed(7)
         .build()
         .expect("client");
     (client, transport)
+}
+
+/// Creates `contact`, expecting the call to fail.
+pub async fn create_err(client: &PayaClient, contact: NewContact) -> shoal_core::Error {
+    client
+        .contacts()
+        .create(contact)
+        .send()
+        .await
+        .expect_err("the create fails")
+}
+
+/// A contact with a first name, e-mail, cell phone, state, zip and birth date.
+pub fn full_contact(location: &str, last_name: &str) -> NewContact {
+    NewContact::new(location, last_name)
+        .first_name("Ann")
+        .email("ann@example.test")
+        .cell_phone("5551234567")
+        .state("NY")
+        .zip("10001")
+        .date_of_birth("1990-04-01")
+}
+
+/// Every contact of `list`, 20 a page, through the flat stream.
+pub async fn every_contact(list: ListContacts) -> Vec<Contact> {
+    list.page_size(20)
+        .by_item()
+        .try_collect()
+        .await
+        .expect("every contact")
 }
 
 /// Method, path, sorted query, sorted redacted headers and pretty JSON body.

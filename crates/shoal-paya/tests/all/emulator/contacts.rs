@@ -1,29 +1,22 @@
 //! The contact lifecycle with every credential method, and upserts by `contact_api_id`.
 
-use shoal_core::ManualClock;
 use shoal_paya::{ContactField, ContactUpdate, ErrorKind, NewContact};
 
-use super::{Auth, SEEDED, assert_credentials, body, client, emulator, logins};
+use crate::support::{create_err, full_contact};
+
+use super::{Auth, SEEDED, assert_credentials, body, logins, start};
 
 #[tokio::test]
 async fn the_full_contact_lifecycle_works_with_every_credential_method() {
     for auth in [Auth::Headers, Auth::Query, Auth::Basic, Auth::Session] {
-        let clock = ManualClock::new();
-        let emu = emulator(&clock).await;
-        let client = client(&emu, &clock, auth);
+        let (_clock, emu, client) = start(auth).await;
         let contacts = client.contacts();
         let location = emu.endpoints().location_id.clone();
         let api_id = format!("life-{auth:?}");
 
         let created = contacts
             .create(
-                NewContact::new(&location, "Lifecycle")
-                    .first_name("Ann")
-                    .email("ann@example.test")
-                    .cell_phone("5551234567")
-                    .state("NY")
-                    .zip("10001")
-                    .date_of_birth("1990-04-01")
+                full_contact(&location, "Lifecycle")
                     .email_trx_receipt(false)
                     .contact_api_id(&api_id),
             )
@@ -118,40 +111,22 @@ async fn the_full_contact_lifecycle_works_with_every_credential_method() {
 
 #[tokio::test]
 async fn update_if_exists_updates_the_contact_with_the_same_api_id() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Headers);
+    let (_clock, emu, client) = start(Auth::Headers).await;
     let contacts = client.contacts();
     let loc = emu.endpoints().location_id.clone();
-    let first = contacts
-        .create(
-            NewContact::new(&loc, "Upsert")
-                .first_name("Ann")
-                .contact_api_id("up-1"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let upsert = |first_name: &str| {
+        NewContact::new(&loc, "Upsert")
+            .first_name(first_name)
+            .contact_api_id("up-1")
+    };
+    let first = contacts.create(upsert("Ann")).send().await.unwrap();
 
-    let plain = contacts
-        .create(
-            NewContact::new(&loc, "Upsert")
-                .first_name("Bea")
-                .contact_api_id("up-1"),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let plain = create_err(&client, upsert("Bea")).await;
     assert_eq!(plain.kind(), ErrorKind::Validation, "{plain}");
     assert!(plain.field_errors("contact_api_id").is_some(), "{plain}");
 
     let second = contacts
-        .create(
-            NewContact::new(&loc, "Upsert")
-                .first_name("Bea")
-                .city("Albany")
-                .contact_api_id("up-1"),
-        )
+        .create(upsert("Bea").city("Albany"))
         .update_if_exists()
         .send()
         .await

@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 
 use futures_util::TryStreamExt;
-use shoal_core::ManualClock;
 use shoal_paya::{Contact, ContactField, ContactQuery, PayaClient, Relationship, SortOrder};
 
-use super::{Auth, SEEDED, client, emulator};
+use crate::support::every_contact;
+
+use super::{Auth, SEEDED, start};
 
 async fn stream_sorted(
     client: &PayaClient,
@@ -27,15 +28,13 @@ async fn stream_sorted(
 
 #[tokio::test]
 async fn fifty_seven_contacts_stream_over_three_pages_sorted_as_asked() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
+    let (_clock, emu, client) = start(Auth::Headers).await;
     assert_eq!(emu.contacts().len(), SEEDED, "the emulator seeds 57");
     let seeded: HashSet<String> = emu
         .contacts()
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_string())
         .collect();
-    let client = client(&emu, &clock, Auth::Headers);
 
     let pages = stream_sorted(&client, ContactField::LastName, SortOrder::Ascending).await;
     let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
@@ -77,23 +76,14 @@ async fn fifty_seven_contacts_stream_over_three_pages_sorted_as_asked() {
     );
 
     // The same 57 through the flat stream.
-    let flat: Vec<Contact> = client
-        .contacts()
-        .list()
-        .page_size(20)
-        .by_item()
-        .try_collect()
-        .await
-        .unwrap();
+    let flat = every_contact(client.contacts().list()).await;
     let unique: HashSet<_> = flat.iter().map(|c| c.id.clone()).collect();
     assert_eq!((flat.len(), unique.len()), (SEEDED, SEEDED));
 }
 
 #[tokio::test]
 async fn location_infos_are_listed_with_filters() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Basic);
+    let (_clock, emu, client) = start(Auth::Basic).await;
     let infos = client.location_infos();
     let root = emu.endpoints().location_id.clone();
 
@@ -128,13 +118,13 @@ async fn location_infos_are_listed_with_filters() {
         assert_eq!(l.extra["relationship"], "child");
     }
 
-    let inactive = infos
-        .list()
-        .relationship(Relationship::All)
-        .product_transaction_active(false)
-        .send()
-        .await
-        .unwrap();
+    let by_activity = |active| {
+        infos
+            .list()
+            .relationship(Relationship::All)
+            .product_transaction_active(active)
+    };
+    let inactive = by_activity(false).send().await.unwrap();
     let accounts: Vec<_> = inactive
         .items
         .iter()
@@ -143,13 +133,7 @@ async fn location_infos_are_listed_with_filters() {
     assert_eq!(accounts.len(), 1, "{accounts:?}");
     assert_eq!(accounts[0].active, Some(false));
     assert_eq!(accounts[0].payment_method.as_deref(), Some("ach"));
-    let active = infos
-        .list()
-        .relationship(Relationship::All)
-        .product_transaction_active(true)
-        .send()
-        .await
-        .unwrap();
+    let active = by_activity(true).send().await.unwrap();
     let n: usize = active
         .items
         .iter()

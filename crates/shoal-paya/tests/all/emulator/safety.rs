@@ -1,17 +1,14 @@
 //! No silent duplicate: a create answered 500 is sent once; invalid input never leaves.
 
 use futures_util::StreamExt;
-use shoal_core::ManualClock;
 use shoal_paya::{ContactUpdate, ErrorKind, NewContact};
 use shoal_testkit::Fault;
 
-use super::{Auth, SEEDED, client, emulator};
+use super::{Auth, SEEDED, start};
 
 #[tokio::test]
 async fn a_create_answered_500_is_sent_once_and_may_have_been_processed() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Headers);
+    let (_clock, emu, client) = start(Auth::Headers).await;
     let contacts = client.contacts();
     let new = NewContact::new(&emu.endpoints().location_id, "Once").contact_api_id("crm-500");
     emu.faults().push(
@@ -57,10 +54,8 @@ fn invalid_field(err: shoal_core::Error) -> String {
 
 #[tokio::test]
 async fn every_documented_limit_is_refused_before_any_request() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
     // A session client: not even a login may be sent for an invalid input.
-    let client = client(&emu, &clock, Auth::Session);
+    let (_clock, emu, client) = start(Auth::Session).await;
     let contacts = client.contacts();
     let loc = emu.endpoints().location_id.clone();
     let base = || NewContact::new(&loc, "Smith");

@@ -8,6 +8,8 @@ use shoal_core::{Bytes, ManualClock, ReqwestTransport, Transport, TransportError
 use shoal_paya::{ConfigureClient as _, ErrorKind, NewContact};
 use shoal_testkit::Fault;
 
+use crate::support::create_err;
+
 use super::{API_KEY, Auth, PASSWORD, builder, emulator, logins};
 
 type Kept<T> = Arc<Mutex<Vec<T>>>;
@@ -57,22 +59,8 @@ async fn query_placed_secrets_stay_out_of_errors_debug_and_trace_logs() {
     faults.clear();
     faults.push(Fault::status(500).on_method("POST").on_path("/v2/contacts"));
     let new = NewContact::new(&loc, "Leak").contact_api_id("crm-0001");
-    errors.push(
-        key_client
-            .contacts()
-            .create(new.clone())
-            .send()
-            .await
-            .unwrap_err(),
-    );
-    errors.push(
-        key_client
-            .contacts()
-            .create(new.clone())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    errors.push(create_err(&key_client, new.clone()).await);
+    errors.push(create_err(&key_client, new.clone()).await);
     let unknown = "000000000000000000000000";
     errors.push(key_client.contacts().get(unknown).send().await.unwrap_err());
 
@@ -94,14 +82,7 @@ async fn query_placed_secrets_stay_out_of_errors_debug_and_trace_logs() {
     );
     faults.push(Fault::status(401).times(2).on_path("/v2/contacts"));
     errors.push(session_client.contacts().list().send().await.unwrap_err());
-    errors.push(
-        session_client
-            .contacts()
-            .create(new)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    errors.push(create_err(&session_client, new).await);
     faults.push(Fault::status(500).always().on_method("DELETE"));
     errors.push(session_client.logout().await.unwrap_err());
     faults.clear();

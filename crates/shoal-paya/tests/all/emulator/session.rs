@@ -7,13 +7,11 @@ use shoal_core::ManualClock;
 use shoal_paya::ErrorKind;
 use shoal_testkit::{Fault, RecordedRequest};
 
-use super::{Auth, client, emulator, logins};
+use super::{Auth, client, emulator, logins, start};
 
 #[tokio::test]
 async fn a_session_idle_for_16_minutes_logs_in_again_before_the_next_call() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Session);
+    let (clock, emu, client) = start(Auth::Session).await;
     let contacts = client.contacts();
     let first = contacts.list().page_size(1).send().await.unwrap();
     let id = first.items[0].id.clone().unwrap();
@@ -56,9 +54,7 @@ async fn a_session_idle_for_16_minutes_logs_in_again_before_the_next_call() {
 
 #[tokio::test]
 async fn one_injected_401_mid_session_means_one_login_and_one_replay() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Session);
+    let (_clock, emu, client) = start(Auth::Session).await;
     let page = client.contacts().list().page_size(1).send().await.unwrap();
     let id = page.items[0].id.clone().unwrap();
     let path = format!("/v2/contacts/{id}");
@@ -121,9 +117,7 @@ async fn a_session_the_server_forgot_is_renewed_once_on_its_401() {
 
 #[tokio::test]
 async fn logout_deletes_the_token_on_the_server() {
-    let clock = ManualClock::new();
-    let emu = emulator(&clock).await;
-    let client = client(&emu, &clock, Auth::Session);
+    let (_clock, emu, client) = start(Auth::Session).await;
     client.contacts().list().page_size(1).send().await.unwrap();
     assert_eq!(emu.live_sessions(), 1);
     client.logout().await.unwrap();
