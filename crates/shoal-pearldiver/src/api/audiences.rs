@@ -154,23 +154,13 @@ async fn fetch_page<R: DeserializeOwned>(
 /// is an error naming the keys it did have — never an empty last page.
 fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
     let page: Audience<R> = response.json()?;
-    // Only an empty page can be one without `records`: its keys are read for it alone.
-    let lacking = page.records.is_empty();
-    if let Some(keys) = lacking
-        .then(|| shoal_core::keys_lacking(&response.body, &["records"]))
-        .flatten()
-    {
-        return Err(Error::Decode {
-            request: response.request().clone(),
-            path: "records".into(),
-            message: format!(
-                "the page has no `records` array (its keys: {}); this crate assumes the \
-                 page shape `{{key, name, records, pageToken}}`, so a page without records \
-                 is refused rather than taken as the last, empty page",
-                shoal_core::shown_keys(keys.iter().map(String::as_str))
-            ),
-        });
-    }
+    require_array(response, page.records.is_empty(), "records", |keys| {
+        format!(
+            "the page has no `records` array (its keys: {keys}); this crate assumes the \
+             page shape `{{key, name, records, pageToken}}`, so a page without records \
+             is refused rather than taken as the last, empty page"
+        )
+    })?;
     Ok(page)
 }
 
@@ -178,22 +168,36 @@ fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> 
 /// without it is an error naming the keys it did have — never an empty list.
 fn decode_list(response: &Response) -> Result<AudienceList> {
     let list: AudienceList = response.json()?;
-    let lacking = list.audiences.is_empty();
-    if let Some(keys) = lacking
-        .then(|| shoal_core::keys_lacking(&response.body, &["audiences"]))
+    require_array(response, list.audiences.is_empty(), "audiences", |keys| {
+        format!(
+            "the list has no `audiences` array (its keys: {keys}); refused rather than taken \
+             as no audiences"
+        )
+    })?;
+    Ok(list)
+}
+
+/// Refuses a decoded body whose required array `field` came out empty because the object had
+/// no such key: a decode error at `field` whose message `message` builds from the keys the
+/// object did have (as [`shoal_core::shown_keys`] shows them). Only an empty array can be a
+/// missing one, so the body's keys are read for it alone.
+fn require_array(
+    response: &Response,
+    empty: bool,
+    field: &str,
+    message: impl FnOnce(String) -> String,
+) -> Result<()> {
+    match empty
+        .then(|| shoal_core::keys_lacking(&response.body, &[field]))
         .flatten()
     {
-        return Err(Error::Decode {
+        Some(keys) => Err(Error::Decode {
             request: response.request().clone(),
-            path: "audiences".into(),
-            message: format!(
-                "the list has no `audiences` array (its keys: {}); refused rather than taken \
-                 as no audiences",
-                shoal_core::shown_keys(keys.iter().map(String::as_str))
-            ),
-        });
+            path: field.into(),
+            message: message(shoal_core::shown_keys(keys.iter().map(String::as_str))),
+        }),
+        None => Ok(()),
     }
-    Ok(list)
 }
 
 /// Every record of one audience, page by page (Pearl Diver pages hold up to 1000 records).

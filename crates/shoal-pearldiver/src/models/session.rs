@@ -1,80 +1,53 @@
 //! A record's website [`Session`]s, with their [`Utm`] tags and [`Visit`]s.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
 use super::datetime::LenientDateTime;
 
-/// One website session of a person.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    /// The site visited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    /// The device used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// The referring page (the HTTP header's spelling).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referer: Option<String>,
-    /// Campaign tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub utm: Option<Utm>,
-    /// Page views in the session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visits: Option<Vec<Visit>>,
-    /// Fields this version does not know, kept as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One website session of a person.
+    pub struct Session {
+        /// The site visited.
+        pub site: Option<String>,
+        /// The device used.
+        pub device: Option<String>,
+        /// The referring page (the HTTP header's spelling).
+        pub referer: Option<String>,
+        /// Campaign tags.
+        pub utm: Option<Utm>,
+        /// Page views in the session.
+        pub visits: Option<Vec<Visit>>,
+    }
 }
 
-/// UTM campaign tags of a session.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Utm {
-    /// `utm_medium`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub medium: Option<String>,
-    /// `utm_campaign`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub campaign: Option<String>,
-    /// `utm_term`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub term: Option<String>,
-    /// `utm_content`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    /// `utm_source`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Fields this version does not know, kept as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// UTM campaign tags of a session.
+    pub struct Utm {
+        /// `utm_medium`.
+        pub medium: Option<String>,
+        /// `utm_campaign`.
+        pub campaign: Option<String>,
+        /// `utm_term`.
+        pub term: Option<String>,
+        /// `utm_content`.
+        pub content: Option<String>,
+        /// `utm_source`.
+        pub source: Option<String>,
+    }
 }
 
-/// One page view.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Visit {
-    /// When the page was viewed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<LenientDateTime>,
-    /// The full URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_url: Option<String>,
-    /// The URL path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// The host name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    /// The query string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query_string: Option<String>,
-    /// Fields this version does not know, kept as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One page view.
+    pub struct Visit {
+        /// When the page was viewed.
+        pub time: Option<LenientDateTime>,
+        /// The full URL.
+        pub page_url: Option<String>,
+        /// The URL path.
+        pub path: Option<String>,
+        /// The host name.
+        pub host: Option<String>,
+        /// The query string.
+        pub query_string: Option<String>,
+    }
 }
 
 #[cfg(test)]

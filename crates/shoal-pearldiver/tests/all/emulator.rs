@@ -9,10 +9,10 @@ use futures_util::{StreamExt, TryStreamExt};
 use shoal_auth::{
     AccessToken, ExposeSecret, RefreshSettings, RefreshToken, TokenRecord, UnknownExpiry,
 };
-use shoal_core::{AuthErrorKind, Bytes, Cursor, ManualClock, RetryPolicy, Transport};
+use shoal_core::{AuthErrorKind, Bytes, Cursor, ManualClock, Page, RetryPolicy, Transport};
 use shoal_pearldiver::{
     AudienceWindow, ClientSecret, ConfigureClient as _, MemoryTokenStore, PearlDiverClient,
-    PearlDiverErrorExt as _, TokenStore,
+    PearlDiverErrorExt as _, Record, TokenStore,
 };
 use shoal_testkit::Fault;
 use shoal_testkit::pearldiver::{AudienceSpec, PearlDiver, PearlDiverConfig};
@@ -31,6 +31,23 @@ async fn emulator(clock: &ManualClock, size: u64, token_ttl: Duration) -> PearlD
     })
     .await
     .unwrap()
+}
+
+/// What every test here starts from: a manual clock, an emulator on it with `size` records in
+/// audience [`BIG`], a [`SkippingClock`] over the manual one, and an empty token store.
+async fn setup(
+    size: u64,
+    token_ttl: Duration,
+) -> (
+    ManualClock,
+    PearlDiver,
+    SkippingClock,
+    Arc<MemoryTokenStore>,
+) {
+    let manual = ManualClock::new();
+    let pd = emulator(&manual, size, token_ttl).await;
+    let clock = SkippingClock::new(&manual);
+    (manual, pd, clock, Arc::new(MemoryTokenStore::new()))
 }
 
 fn builder(
@@ -67,18 +84,58 @@ async fn log_in(client: &PearlDiverClient) {
     login.complete(&pending, &location).await.unwrap();
 }
 
+/// A client built with [`builder`] and logged in through the emulator.
+async fn logged_in(
+    pd: &PearlDiver,
+    clock: &SkippingClock,
+    store: &Arc<MemoryTokenStore>,
+) -> PearlDiverClient {
+    let client = builder(pd, clock, store).build().unwrap();
+    log_in(&client).await;
+    client
+}
+
+/// The first `n` pages of audience [`BIG`] in `window`.
+async fn first_pages(
+    client: &PearlDiverClient,
+    window: AudienceWindow,
+    n: usize,
+) -> Vec<Page<Record>> {
+    client
+        .audiences()
+        .records(BIG, window)
+        .by_page()
+        .take(n)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// The ids of the records of audience [`BIG`] in `window`, from `cursor` on.
+async fn resumed_ids(
+    client: &PearlDiverClient,
+    window: AudienceWindow,
+    cursor: Option<Cursor>,
+) -> Vec<String> {
+    client
+        .audiences()
+        .records(BIG, window)
+        .resume_from(cursor)
+        .by_item()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 fn ids(from: u64, to: u64) -> Vec<String> {
     (from..to).map(|i| format!("pd-{BIG}-{i:09}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_of_25_pages_arrives_once_in_order_while_tokens_rotate() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 25_000, Duration::from_secs(300)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
-    let client = builder(&pd, &clock, &store).build().unwrap();
-    log_in(&client).await;
+    let (manual, pd, clock, store) = setup(25_000, Duration::from_secs(300)).await;
+    let client = logged_in(&pd, &clock, &store).await;
     let first_refresh = store.load().await.unwrap().unwrap().refresh_token.unwrap();
 
     let mut pages = std::pin::pin!(
@@ -128,23 +185,12 @@ async fn every_record_of_25_pages_arrives_once_in_order_while_tokens_rotate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_stopped_after_page_7_resumes_from_its_saved_cursor_in_a_fresh_client() {
-    let manual = ManualClock::new();
     // 60 of the 90 days: two thirds of 18,000 records, 12 pages.
-    let pd = emulator(&manual, 18_000, Duration::from_secs(3600)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
+    let (manual, pd, clock, store) = setup(18_000, Duration::from_secs(3600)).await;
     let window = AudienceWindow::since(now(&manual) - Duration::from_secs(60 * 86_400));
     let saved = {
-        let client = builder(&pd, &clock, &store).build().unwrap();
-        log_in(&client).await;
-        let pages: Vec<_> = client
-            .audiences()
-            .records(BIG, window)
-            .by_page()
-            .take(7)
-            .try_collect()
-            .await
-            .unwrap();
+        let client = logged_in(&pd, &clock, &store).await;
+        let pages = first_pages(&client, window, 7).await;
         let seen: Vec<String> = pages
             .iter()
             .flat_map(|p| p.items.iter().map(|r| r.id.clone().unwrap()))
@@ -156,15 +202,7 @@ async fn a_stream_stopped_after_page_7_resumes_from_its_saved_cursor_in_a_fresh_
     manual.advance(Duration::from_secs(600));
     let (cursor, window): (Option<Cursor>, AudienceWindow) = serde_json::from_str(&saved).unwrap();
     let fresh = builder(&pd, &clock, &store).build().unwrap();
-    let rest: Vec<String> = fresh
-        .audiences()
-        .records(BIG, window)
-        .resume_from(cursor)
-        .by_item()
-        .map_ok(|r| r.id.unwrap())
-        .try_collect()
-        .await
-        .unwrap();
+    let rest = resumed_ids(&fresh, window, cursor).await;
     assert_eq!(rest, ids(7000, 12_000));
     assert_eq!(
         pd.traffic().count("GET", &format!("/v1/audiences/{BIG}")),
@@ -174,12 +212,8 @@ async fn a_stream_stopped_after_page_7_resumes_from_its_saved_cursor_in_a_fresh_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_faults_are_retried_and_a_404_is_not() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 3_000, Duration::from_secs(3600)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
-    let client = builder(&pd, &clock, &store).build().unwrap();
-    log_in(&client).await;
+    let (_, pd, clock, store) = setup(3_000, Duration::from_secs(3600)).await;
+    let client = logged_in(&pd, &clock, &store).await;
     let pages = format!("/v1/audiences/{BIG}");
     pd.faults()
         .push(Fault::status(503).times(2).on_path(pages.clone()))
@@ -222,12 +256,8 @@ async fn transient_faults_are_retried_and_a_404_is_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_windows_never_reach_the_emulator() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
-    let client = builder(&pd, &clock, &store).build().unwrap();
-    log_in(&client).await;
+    let (manual, pd, clock, store) = setup(10, Duration::from_secs(3600)).await;
+    let client = logged_in(&pd, &clock, &store).await;
     let before = pd.traffic().requests().len();
     let too_old = AudienceWindow::since(now(&manual) - Duration::from_secs(91 * 86_400));
     for (window, field) in [
@@ -267,9 +297,7 @@ async fn invalid_windows_never_reach_the_emulator() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_whose_refresh_fails_asks_for_a_new_login() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
-    let clock = SkippingClock::new(&manual);
+    let (_, pd, clock, _) = setup(10, Duration::from_secs(3600)).await;
     let minted = pd.mint_tokens();
     // Another holder redeems the refresh token first, so ours is a rotated-away one.
     let other = Arc::new(MemoryTokenStore::with_record(TokenRecord::unknown_age(
@@ -309,10 +337,7 @@ async fn a_401_whose_refresh_fails_asks_for_a_new_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loopback_login_stores_tokens_the_api_accepts() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 10, Duration::from_secs(3600)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
+    let (manual, pd, clock, store) = setup(10, Duration::from_secs(3600)).await;
     // A plain manual clock: the skipping one would end the login's wait at once.
     let client = builder(&pd, &clock, &store)
         .clock(manual.shared())
@@ -356,33 +381,14 @@ async fn a_loopback_login_stores_tokens_the_api_accepts() {
 /// listing with the same `since` is refused before anything is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_crossing_the_90_day_limit_finishes_and_a_new_one_is_refused() {
-    let manual = ManualClock::new();
-    let pd = emulator(&manual, 9_000, Duration::from_secs(86_400 * 30)).await;
-    let clock = SkippingClock::new(&manual);
-    let store = Arc::new(MemoryTokenStore::new());
+    let (manual, pd, clock, store) = setup(9_000, Duration::from_secs(86_400 * 30)).await;
     let window = AudienceWindow::since(now(&manual) - Duration::from_secs(89 * 86_400));
-    let client = builder(&pd, &clock, &store).build().unwrap();
-    log_in(&client).await;
-    let first: Vec<_> = client
-        .audiences()
-        .records(BIG, window)
-        .by_page()
-        .take(2)
-        .try_collect()
-        .await
-        .unwrap();
+    let client = logged_in(&pd, &clock, &store).await;
+    let first = first_pages(&client, window, 2).await;
     // Two days later the `since` is 91 days old.
     manual.advance(Duration::from_secs(2 * 86_400));
     let fresh = builder(&pd, &clock, &store).build().unwrap();
-    let rest: Vec<String> = fresh
-        .audiences()
-        .records(BIG, window)
-        .resume_from(first[1].next.clone())
-        .by_item()
-        .map_ok(|r| r.id.unwrap())
-        .try_collect()
-        .await
-        .unwrap();
+    let rest = resumed_ids(&fresh, window, first[1].next.clone()).await;
     let total = 2_000 + rest.len();
     assert_eq!(total, 9_000 * 89 / 90, "every record of the window, once");
     assert_eq!(rest.first().cloned(), ids(2000, 2001).pop());

@@ -4,9 +4,24 @@ use std::time::Duration;
 
 use shoal_core::ManualClock;
 use shoal_core::test_util::{CaptureTransport, Scripted};
-use shoal_pearldiver::AudienceWindow;
+use shoal_pearldiver::{AudienceWindow, PearlDiverClient};
 
 use crate::support::{assert_no_secret, captured_client, describe, log_in, now, tokens};
+
+/// A client over a fresh capture transport and manual clock, logged in: the token exchange is
+/// the transport's first request.
+async fn logged_in() -> (CaptureTransport, ManualClock, PearlDiverClient) {
+    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
+    let client = captured_client(&transport, &clock);
+    log_in(&client, &transport).await;
+    (transport, clock, client)
+}
+
+/// Asserts the described request(s) leak no secret and match the snapshot `name`.
+fn assert_secret_free_snapshot(name: &str, sent: &str) {
+    assert_no_secret(sent);
+    insta::assert_snapshot!(name, sent);
+}
 
 fn page() -> Scripted {
     Scripted::json(
@@ -17,9 +32,7 @@ fn page() -> Scripted {
 
 #[tokio::test]
 async fn list_sends_a_bearer_get() {
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, _clock, client) = logged_in().await;
     transport.push(Scripted::json(
         200,
         serde_json::json!({"audiences": [{"key": 17, "name": "Boston"}]}),
@@ -27,15 +40,12 @@ async fn list_sends_a_bearer_get() {
     let list = client.audiences().list().send().await.unwrap();
     assert_eq!(list.audiences[0].key, 17);
     let sent = describe(&transport.requests()[1]);
-    assert_no_secret(&sent);
-    insta::assert_snapshot!("list", sent);
+    assert_secret_free_snapshot("list", &sent);
 }
 
 #[tokio::test]
 async fn get_sends_each_window_form_and_the_page_token() {
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, clock, client) = logged_in().await;
     let audiences = client.audiences();
     let since = now(&clock) - Duration::from_secs(30 * 86_400);
     for _ in 0..4 {
@@ -66,15 +76,12 @@ async fn get_sends_each_window_form_and_the_page_token() {
     let sent: Vec<String> = transport.requests()[1..].iter().map(describe).collect();
     assert_eq!(sent.len(), 4);
     let all = sent.join("\n---\n");
-    assert_no_secret(&all);
-    insta::assert_snapshot!("get_windows", all);
+    assert_secret_free_snapshot("get_windows", &all);
 }
 
 #[tokio::test]
 async fn token_exchange_puts_the_secret_in_the_form_and_the_audience_in_the_url() {
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, _clock, _client) = logged_in().await;
     let exchange = &transport.requests()[0];
     let body = String::from_utf8(exchange.body().to_vec()).unwrap();
     assert!(
@@ -83,15 +90,12 @@ async fn token_exchange_puts_the_secret_in_the_form_and_the_audience_in_the_url(
     );
     assert!(exchange.headers().get("authorization").is_none());
     let sent = describe(exchange);
-    assert_no_secret(&sent);
-    insta::assert_snapshot!("token_exchange", sent);
+    assert_secret_free_snapshot("token_exchange", &sent);
 }
 
 #[tokio::test]
 async fn an_expired_token_is_refreshed_before_the_call() {
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, clock, client) = logged_in().await;
     clock.advance(Duration::from_secs(3600));
     transport.push(tokens("AT-2-SECRET", "RT-2-SECRET", 3600));
     transport.push(Scripted::json(200, serde_json::json!({"audiences": []})));
@@ -106,8 +110,7 @@ async fn an_expired_token_is_refreshed_before_the_call() {
         describe(&requests[1]),
         describe(&requests[2])
     );
-    assert_no_secret(&sent);
-    insta::assert_snapshot!("token_refresh", sent);
+    assert_secret_free_snapshot("token_refresh", &sent);
 }
 
 #[tokio::test]
@@ -142,9 +145,7 @@ async fn authorize_url_has_the_documented_defaults() {
 
 #[tokio::test]
 async fn invalid_windows_send_nothing() {
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, clock, client) = logged_in().await;
     let before = transport.requests().len();
     let too_old = AudienceWindow::since(now(&clock) - Duration::from_secs(91 * 86_400));
     for window in [
@@ -175,9 +176,7 @@ async fn an_endpoint_added_by_following_the_three_steps() {
         #[serde(flatten)]
         extra: serde_json::Map<String, serde_json::Value>,
     }
-    let (transport, clock) = (CaptureTransport::default(), ManualClock::new());
-    let client = captured_client(&transport, &clock);
-    log_in(&client, &transport).await;
+    let (transport, _clock, client) = logged_in().await;
     transport.push(Scripted::json(
         200,
         serde_json::json!({"visitors": 1234, "since": "2026-01-01"}),

@@ -87,19 +87,19 @@ fn array(s: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
     prop::collection::vec(s, 0..3).prop_map(Value::from).boxed()
 }
 
+/// Documented text fields, by name.
+fn texts(names: &[&'static str]) -> Vec<(&'static str, BoxedStrategy<Value>)> {
+    names.iter().map(|&name| (name, text())).collect()
+}
+
 fn phone() -> BoxedStrategy<Value> {
-    object(vec![
-        ("phoneType", text()),
-        ("number", text()),
-        ("validationStatus", text()),
-        ("lastSeen", date_time()),
-        ("extension", text()),
-        ("order", int()),
-    ])
+    let mut fields = texts(&["phoneType", "number", "validationStatus", "extension"]);
+    fields.extend([("lastSeen", date_time()), ("order", int())]);
+    object(fields)
 }
 
 fn address() -> BoxedStrategy<Value> {
-    let names = [
+    object(texts(&[
         "addressType",
         "address1",
         "address2",
@@ -107,12 +107,11 @@ fn address() -> BoxedStrategy<Value> {
         "state",
         "zip",
         "zip4",
-    ];
-    object(names.into_iter().map(|n| (n, text())).collect())
+    ]))
 }
 
 fn company() -> BoxedStrategy<Value> {
-    let mut fields: Vec<_> = [
+    let mut fields = texts(&[
         "name",
         "domain",
         "industry",
@@ -122,48 +121,29 @@ fn company() -> BoxedStrategy<Value> {
         "linkedIn",
         "revenue",
         "employeeCount",
-    ]
-    .into_iter()
-    .map(|n| (n, text()))
-    .collect();
+    ]);
     fields.push(("companyCount", int()));
     object(fields)
 }
 
 fn session() -> BoxedStrategy<Value> {
-    let utm = object(
-        ["medium", "campaign", "term", "content", "source"]
-            .into_iter()
-            .map(|n| (n, text()))
-            .collect(),
-    );
-    let visit = object(vec![
-        ("time", date_time()),
-        ("pageUrl", text()),
-        ("path", text()),
-        ("host", text()),
-        ("queryString", text()),
-    ]);
-    object(vec![
-        ("site", text()),
-        ("device", text()),
-        ("referer", text()),
-        ("utm", utm),
-        ("visits", array(visit)),
-    ])
+    let utm = object(texts(&["medium", "campaign", "term", "content", "source"]));
+    let mut visit = vec![("time", date_time())];
+    visit.extend(texts(&["pageUrl", "path", "host", "queryString"]));
+    let mut fields = texts(&["site", "device", "referer"]);
+    fields.extend([("utm", utm), ("visits", array(object(visit)))]);
+    object(fields)
 }
 
 fn record() -> BoxedStrategy<Value> {
-    object(vec![
-        ("id", text()),
-        ("firstName", text()),
-        ("lastName", text()),
-        ("email", text()),
+    let mut fields = texts(&["id", "firstName", "lastName", "email"]);
+    fields.extend([
         ("phones", array(phone())),
         ("addresses", array(address())),
         ("company", company()),
         ("sessions", array(session())),
-    ])
+    ]);
+    object(fields)
 }
 
 proptest! {
