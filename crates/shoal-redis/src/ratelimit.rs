@@ -533,6 +533,16 @@ mod tests {
         connect(server, prefix, |b| b.window(Duration::from_secs(60))).await
     }
 
+    /// A fresh server and a backend on it under `prefix`, with `settings` applied.
+    async fn started(
+        prefix: &str,
+        settings: impl FnOnce(RedisRateLimiterBuilder) -> RedisRateLimiterBuilder,
+    ) -> (RedisServer, RedisRateLimiter) {
+        let server = RedisServer::start();
+        let limiter = connect(&server, prefix, settings).await;
+        (server, limiter)
+    }
+
     /// A backend on `server` under `prefix`, with `settings` applied to its builder.
     async fn connect(
         server: &RedisServer,
@@ -547,6 +557,16 @@ mod tests {
 
     fn limits(get: u32, concurrency: Option<u32>) -> RateLimits {
         RateLimits::new([("GET".to_string(), get)], concurrency, None)
+    }
+
+    /// An answer to a GET that stated its limit and what remains of it.
+    fn get_counted(limit: u32, remaining: u32) -> RateObservation {
+        RateObservation {
+            method: Method::GET,
+            limit: Some(limit),
+            remaining: Some(remaining),
+            ..RateObservation::default()
+        }
     }
 
     fn granted(a: Admission) -> Lease {
@@ -595,8 +615,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_window_slides_on_redis_time() {
-        let server = RedisServer::start();
-        let a = connect(&server, "slide:", |b| {
+        let (_server, a) = started("slide:", |b| {
             b.window(Duration::from_millis(200))
                 .slack(Duration::from_millis(10))
         })
@@ -612,8 +631,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrency_leases_are_shared_released_and_expire() {
-        let server = RedisServer::start();
-        let a = connect(&server, "c:", |b| {
+        let (server, a) = started("c:", |b| {
             b.lease_ttl(Duration::from_millis(600))
                 .poll_interval(Duration::from_millis(7))
         })
@@ -648,11 +666,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn held_leases_are_renewed_while_the_process_lives() {
-        let server = RedisServer::start();
-        let a = connect(&server, "renew:", |b| {
-            b.lease_ttl(Duration::from_millis(900))
-        })
-        .await;
+        let (_server, a) = started("renew:", |b| b.lease_ttl(Duration::from_millis(900))).await;
         a.configure(&limits(100, Some(1))).await.unwrap();
         let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
         tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(2000)))
@@ -813,31 +827,14 @@ mod tests {
         a.configure(&limits(10, Some(1))).await.unwrap();
         let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
         assert_eq!(a.status().await.unwrap().in_flight, 1);
-        a.complete(
-            lease,
-            &RateObservation {
-                method: Method::GET,
-                limit: Some(10),
-                remaining: Some(5),
-                ..RateObservation::default()
-            },
-        )
-        .await
-        .unwrap();
+        a.complete(lease, &get_counted(10, 5)).await.unwrap();
         let st = a.status().await.unwrap();
         assert_eq!(st.in_flight, 0, "the lease is back");
         assert_eq!(a.held_leases(), 0, "and no longer renewed");
         assert_eq!(st.methods["GET"].used, 5, "the server's count won");
         assert_eq!(st.methods["GET"].server_remaining, Some(5));
         // Reported again, the same count adds nothing.
-        a.observe(&RateObservation {
-            method: Method::GET,
-            limit: Some(10),
-            remaining: Some(5),
-            ..RateObservation::default()
-        })
-        .await
-        .unwrap();
+        a.observe(&get_counted(10, 5)).await.unwrap();
         assert_eq!(a.status().await.unwrap().methods["GET"].used, 5);
     }
 

@@ -52,6 +52,7 @@ pub use server::Emulator;
 pub mod synth;
 pub mod traffic;
 mod wire;
+pub mod worker_args;
 
 pub use authorize::{Consent, DEFAULT_REDIRECT_URI, RedirectUris};
 pub use faults::{Fault, FaultKind, Faults};

@@ -12,7 +12,6 @@
 //! It prints one JSON summary line (`ok`, `failed`, `errors`) on stdout. Times (`--start-ms`,
 //! `--until-ms`) are Unix milliseconds, since separate processes share no clock but the wall.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,39 +25,9 @@ use shoal_auth::{
 use shoal_core::{Pipeline, RateLimitHeaders, Request, RetryPolicy, SharedClock, SystemClock};
 use shoal_redis::{EncryptionKey, RedisRateLimiter, RedisTokenStore};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use shoal_testkit::worker_args::ArgError as BoxError;
 
-struct Args(HashMap<String, String>);
-
-impl Args {
-    fn parse() -> Result<Self, BoxError> {
-        let mut map = HashMap::new();
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let name = flag
-                .strip_prefix("--")
-                .ok_or_else(|| format!("expected --flag, got {flag}"))?;
-            let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-            map.insert(name.to_string(), value);
-        }
-        Ok(Self(map))
-    }
-    fn get(&self, name: &str) -> Result<&str, BoxError> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| format!("missing --{name}").into())
-    }
-    fn num(&self, name: &str, default: u64) -> Result<u64, BoxError> {
-        match self.0.get(name) {
-            Some(v) => Ok(v.parse()?),
-            None => Ok(default),
-        }
-    }
-    fn ms(&self, name: &str, default: u64) -> Result<Duration, BoxError> {
-        Ok(Duration::from_millis(self.num(name, default)?))
-    }
-}
+type Args = shoal_testkit::worker_args::FlagArgs;
 
 struct Tally {
     ok: AtomicU64,
@@ -228,7 +197,7 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
 }
 
 fn main() -> ExitCode {
-    let result = Args::parse().and_then(|args| {
+    let result = Args::from_env().and_then(|args| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

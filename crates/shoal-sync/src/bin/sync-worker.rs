@@ -9,7 +9,6 @@
 //! there (inside the open transaction for `before-commit`) until it is killed.
 
 use shoal_core::ConfigureClient as _;
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,21 +17,9 @@ use shoal_auth::{AccessToken, StaticToken};
 use shoal_core::RetryPolicy;
 use shoal_pearldiver::PearlDiverClient;
 use shoal_sync::{AudienceSelection, DbUrl, Hook, LockPolicy, Point, SyncOptions, Syncer};
+use shoal_testkit::worker_args::FlagArgs;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-fn args() -> Result<HashMap<String, String>, BoxError> {
-    let mut map = HashMap::new();
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or_else(|| format!("expected --flag, got {flag}"))?;
-        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-        map.insert(name.to_string(), value);
-    }
-    Ok(map)
-}
+use shoal_testkit::worker_args::ArgError as BoxError;
 
 fn stall_hook(spec: &str) -> Result<Hook, BoxError> {
     let (kind, n) = spec.split_once(':').ok_or("--stall-at takes KIND:N")?;
@@ -58,25 +45,25 @@ fn stall_hook(spec: &str) -> Result<Hook, BoxError> {
     }))
 }
 
-async fn run(a: HashMap<String, String>) -> Result<bool, BoxError> {
-    let get = |k: &str| a.get(k).cloned().ok_or_else(|| format!("missing --{k}"));
+async fn run(a: FlagArgs) -> Result<bool, BoxError> {
+    let get = |k: &str| a.get(k);
     let db: DbUrl = get("db")?.parse()?;
     let client = PearlDiverClient::builder()
-        .api_base(&get("api-base")?)
+        .api_base(get("api-base")?)
         .authenticator(Arc::new(StaticToken::new(AccessToken::new(get("token")?))))
         .retry_policy(RetryPolicy::default())
         .build()?;
     let mut options = SyncOptions::default();
-    if let Some(lock) = a.get("lock") {
-        options = options.lock(match lock.as_str() {
+    if let Some(lock) = a.opt("lock") {
+        options = options.lock(match lock {
             "skip" => LockPolicy::Skip,
             _ => LockPolicy::Wait,
         });
     }
-    if let Some(n) = a.get("concurrency") {
+    if let Some(n) = a.opt("concurrency") {
         options = options.concurrency(n.parse()?);
     }
-    if let Some(spec) = a.get("stall-at") {
+    if let Some(spec) = a.opt("stall-at") {
         options = options.hook(stall_hook(spec)?);
     }
     let selection: AudienceSelection = get("audience")?.parse()?;
@@ -90,7 +77,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    let result = match (args(), runtime) {
+    let result = match (FlagArgs::from_env(), runtime) {
         (Ok(a), Ok(rt)) => rt.block_on(run(a)),
         (Err(e), _) => Err(e),
         (_, Err(e)) => Err(e.into()),
