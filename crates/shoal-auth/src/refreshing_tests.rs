@@ -14,22 +14,40 @@ use crate::store::{MemoryTokenStore, MockTokenStore, TokenLockGuard};
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
 
-fn client(transport: &CaptureTransport, clock: &ManualClock) -> OAuthClient {
-    let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
+/// A client of the example authorization server, whose token endpoint is `transport`, on the
+/// manual clock.
+fn example_client(
+    transport: impl shoal_core::Transport,
+    clock: &ManualClock,
+    policy: RetryPolicy,
+    secret: Option<&str>,
+) -> OAuthClient {
     let base = Pipeline::builder("https://api.example.test/v1".parse().unwrap())
-        .transport(transport.clone())
+        .transport(transport)
         .retry_policy(policy)
         .clock(clock.shared())
         .build()
         .unwrap();
-    let config = OAuthConfig::new(
+    let mut config = OAuthConfig::new(
         "https://auth.example.test/authorize".parse().unwrap(),
         "https://auth.example.test/token".parse().unwrap(),
         "cid",
         "http://127.0.0.1/cb",
-    )
-    .client_secret(ClientSecret::new("cs"));
+    );
+    if let Some(secret) = secret {
+        config = config.client_secret(ClientSecret::new(secret));
+    }
     OAuthClient::new(config, &base)
+}
+
+fn client(transport: &CaptureTransport, clock: &ManualClock) -> OAuthClient {
+    let policy = RetryPolicy::default().backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
+    example_client(transport.clone(), clock, policy, Some("cs"))
+}
+
+/// A manual clock, and a token endpoint that gives `answers` in turn.
+fn scripted(answers: impl IntoIterator<Item = Scripted>) -> (ManualClock, CaptureTransport) {
+    (ManualClock::new(), CaptureTransport::new(answers))
 }
 
 fn granted(access: &str, refresh: Option<&str>) -> Scripted {
@@ -68,14 +86,35 @@ fn bearer(req: &Request) -> String {
     req.headers()[AUTHORIZATION].to_str().unwrap().to_string()
 }
 
+/// The refresh token `store` holds.
+async fn stored_refresh(store: &MemoryTokenStore) -> String {
+    let record = store.load().await.unwrap().unwrap();
+    record.refresh_token.unwrap().expose_secret().to_string()
+}
+
+struct Fence;
+impl TokenLockGuard for Fence {
+    fn fence(&self) -> u64 {
+        7
+    }
+}
+
+/// A mock store whose lock is always free (fence 7); the test sets what else it expects.
+fn fenced_store() -> MockTokenStore {
+    let mut store = MockTokenStore::new();
+    store
+        .expect_lock()
+        .returning(|| Ok(Box::new(Fence) as Box<dyn TokenLockGuard>));
+    store
+}
+
 fn form(t: &CaptureTransport, i: usize) -> String {
     String::from_utf8(t.requests()[i].body().to_vec()).unwrap()
 }
 
 #[tokio::test]
 async fn a_fresh_token_is_used_without_refreshing() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([]);
+    let (clock, t) = scripted([]);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
     let cred = credential(&t, &clock, Arc::new(store));
     let mut req = Request::get("x");
@@ -91,8 +130,7 @@ async fn a_fresh_token_is_used_without_refreshing() {
 
 #[tokio::test]
 async fn refreshes_within_the_buffer_saves_then_hands_out() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
+    let (clock, t) = scripted([granted("A1", Some("R1"))]);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hook_seen = seen.clone();
@@ -125,8 +163,7 @@ async fn refreshes_within_the_buffer_saves_then_hands_out() {
 
 #[tokio::test]
 async fn jitter_refreshes_early_but_within_bounds() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([]);
+    let (clock, t) = scripted([]);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
     let settings = RefreshSettings::new(
         Duration::from_secs(60),
@@ -147,8 +184,7 @@ async fn jitter_refreshes_early_but_within_bounds() {
 
 #[tokio::test]
 async fn a_pair_of_unknown_age_is_refreshed_before_first_use() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A1", None)]);
+    let (clock, t) = scripted([granted("A1", None)]);
     let store = MemoryTokenStore::with_record(TokenRecord::unknown_age("A0".into(), "R0".into()));
     let cred = credential(&t, &clock, Arc::new(store.clone()));
     let mut req = Request::get("x");
@@ -156,23 +192,12 @@ async fn a_pair_of_unknown_age_is_refreshed_before_first_use() {
     assert_eq!(bearer(&req), "Bearer A1");
     assert_eq!(t.requests().len(), 1);
     // No refresh token in the answer: the old one is kept.
-    assert_eq!(
-        store
-            .load()
-            .await
-            .unwrap()
-            .unwrap()
-            .refresh_token
-            .unwrap()
-            .expose_secret(),
-        "R0"
-    );
+    assert_eq!(stored_refresh(&store).await, "R0");
 }
 
 #[tokio::test]
 async fn a_pair_of_unknown_age_can_wait_for_a_401() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
+    let (clock, t) = scripted([granted("A1", Some("R1"))]);
     let store = MemoryTokenStore::with_record(TokenRecord::unknown_age("A0".into(), "R0".into()));
     let settings = RefreshSettings::new(
         Duration::from_secs(60),
@@ -192,8 +217,7 @@ async fn a_pair_of_unknown_age_can_wait_for_a_401() {
 
 #[tokio::test]
 async fn a_401_refreshes_only_for_the_current_token() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
+    let (clock, t) = scripted([granted("A1", Some("R1"))]);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
     let cred = credential(&t, &clock, Arc::new(store));
     let old = cred.authenticate(&mut Request::get("x")).await.unwrap();
@@ -206,8 +230,7 @@ async fn a_401_refreshes_only_for_the_current_token() {
 
 #[tokio::test]
 async fn empty_store_means_log_in() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([]);
+    let (clock, t) = scripted([]);
     let cred = credential(&t, &clock, Arc::new(MemoryTokenStore::new()));
     let err = cred.access_token().await.unwrap_err();
     assert_eq!(
@@ -218,10 +241,9 @@ async fn empty_store_means_log_in() {
 
 #[tokio::test]
 async fn invalid_grant_rereads_the_store_once_then_gives_up() {
-    let clock = ManualClock::new();
-    let expired = clock.system_now();
     let refused = || Scripted::json(400, serde_json::json!({"error": "invalid_grant"}));
-    let t = CaptureTransport::new([refused(), refused()]);
+    let (clock, t) = scripted([refused(), refused()]);
+    let expired = clock.system_now();
     let mut store = MockTokenStore::new();
     let loads = Arc::new(AtomicUsize::new(0));
     let l = loads.clone();
@@ -242,10 +264,7 @@ async fn invalid_grant_rereads_the_store_once_then_gives_up() {
     assert_eq!(cred.access_token().await.unwrap().expose_secret(), "A9");
     assert_eq!(t.requests().len(), 1);
 
-    let mut store = MockTokenStore::new();
-    store
-        .expect_lock()
-        .returning(|| Ok(Box::new(Fence) as Box<dyn TokenLockGuard>));
+    let mut store = fenced_store();
     store
         .expect_load()
         .times(2)
@@ -264,24 +283,13 @@ async fn invalid_grant_rereads_the_store_once_then_gives_up() {
     );
 }
 
-struct Fence;
-impl TokenLockGuard for Fence {
-    fn fence(&self) -> u64 {
-        7
-    }
-}
-
 #[tokio::test]
 async fn a_failed_save_holds_the_new_pair_back_and_retries_the_save() {
-    let clock = ManualClock::new();
+    let (clock, t) = scripted([granted("A1", Some("R1"))]);
     let expired = clock.system_now();
-    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
     let saves = Arc::new(AtomicUsize::new(0));
     let s = saves.clone();
-    let mut store = MockTokenStore::new();
-    store
-        .expect_lock()
-        .returning(|| Ok(Box::new(Fence) as Box<dyn TokenLockGuard>));
+    let mut store = fenced_store();
     store
         .expect_load()
         .returning(move || Ok(Some(record("A0", "R0", expired))));
@@ -311,16 +319,12 @@ async fn a_failed_save_holds_the_new_pair_back_and_retries_the_save() {
 
 #[tokio::test]
 async fn a_superseded_save_uses_the_newer_stored_pair_instead_of_its_own() {
-    let clock = ManualClock::new();
+    let (clock, t) = scripted([granted("A1", Some("R1"))]);
     let expired = clock.system_now();
     let valid = expired + Duration::from_secs(3600);
-    let t = CaptureTransport::new([granted("A1", Some("R1"))]);
     let loads = Arc::new(AtomicUsize::new(0));
     let l = loads.clone();
-    let mut store = MockTokenStore::new();
-    store
-        .expect_lock()
-        .returning(|| Ok(Box::new(Fence) as Box<dyn TokenLockGuard>));
+    let mut store = fenced_store();
     // Under the lock the old pair is read; after the refused save, a newer pair is there.
     store.expect_load().returning(move || {
         Ok(Some(if l.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -361,19 +365,9 @@ async fn waiters_share_one_failed_refresh() {
             Ok::<_, shoal_core::TransportError>(r)
         }
     };
-    let base = Pipeline::builder("https://api.example.test/v1".parse().unwrap())
-        .transport(transport)
-        .clock(clock.shared())
-        .build()
-        .unwrap();
-    let config = OAuthConfig::new(
-        "https://auth.example.test/authorize".parse().unwrap(),
-        "https://auth.example.test/token".parse().unwrap(),
-        "cid",
-        "http://127.0.0.1/cb",
-    );
+    let oauth = example_client(transport, &clock, RetryPolicy::default(), None);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now()));
-    let cred = RefreshingCredential::builder(OAuthClient::new(config, &base), Arc::new(store))
+    let cred = RefreshingCredential::builder(oauth, Arc::new(store))
         .settings(no_jitter())
         .build();
     let tasks: Vec<_> = (0..20)
@@ -398,8 +392,7 @@ async fn waiters_share_one_failed_refresh() {
 
 #[tokio::test]
 async fn login_stores_a_new_family() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([]);
+    let (clock, t) = scripted([]);
     let store = MemoryTokenStore::new();
     let cred = credential(&t, &clock, Arc::new(store.clone()));
     let response = TokenResponse::parse(
@@ -436,11 +429,7 @@ fn granted_for(access: &str, refresh: &str, expires_in: u64) -> Scripted {
 
 #[tokio::test]
 async fn a_three_second_token_is_refreshed_once_per_expiry_not_on_every_call() {
-    let clock = ManualClock::new();
-    let script: Vec<Scripted> = (1..=10)
-        .map(|i| granted_for(&format!("A{i}"), &format!("R{i}"), 3))
-        .collect();
-    let t = CaptureTransport::new(script);
+    let (clock, t) = scripted((1..=10).map(|i| granted_for(&format!("A{i}"), &format!("R{i}"), 3)));
     let store = MemoryTokenStore::with_record(TokenRecord::unknown_age("A0".into(), "R0".into()));
     // The default settings: a 60 s buffer and 30 s of jitter, both far longer than the token.
     let cred = RefreshingCredential::new(client(&t, &clock), Arc::new(store));
@@ -458,8 +447,7 @@ async fn a_three_second_token_is_refreshed_once_per_expiry_not_on_every_call() {
 
 #[tokio::test]
 async fn force_refresh_rotates_a_fresh_token_from_the_stored_pair() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A2", Some("R2"))]);
+    let (clock, t) = scripted([granted("A2", Some("R2"))]);
     let store = MemoryTokenStore::with_record(record("A0", "R0", clock.system_now() + HOUR));
     let cred = credential(&t, &clock, Arc::new(store.clone()));
     cred.authenticate(&mut Request::get("x")).await.unwrap();
@@ -477,8 +465,7 @@ async fn force_refresh_rotates_a_fresh_token_from_the_stored_pair() {
 
 #[tokio::test]
 async fn a_seed_is_used_only_while_the_store_is_empty() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([granted("A1", Some("R1")), granted("A2", Some("R2"))]);
+    let (clock, t) = scripted([granted("A1", Some("R1")), granted("A2", Some("R2"))]);
     let store = MemoryTokenStore::new();
     let seed = TokenRecord::unknown_age("S0".into(), "SR0".into());
     let cred = RefreshingCredential::builder(client(&t, &clock), Arc::new(store.clone()))
@@ -488,14 +475,7 @@ async fn a_seed_is_used_only_while_the_store_is_empty() {
     cred.authenticate(&mut Request::get("x")).await.unwrap();
     assert!(form(&t, 0).contains("refresh_token=SR0"));
     assert_eq!(
-        store
-            .load()
-            .await
-            .unwrap()
-            .unwrap()
-            .refresh_token
-            .unwrap()
-            .expose_secret(),
+        stored_refresh(&store).await,
         "R1",
         "the rotation of the seed is saved"
     );
@@ -511,8 +491,7 @@ async fn a_seed_is_used_only_while_the_store_is_empty() {
 
 #[tokio::test]
 async fn absurd_lifetimes_are_clamped_and_saved() {
-    let clock = ManualClock::new();
-    let t = CaptureTransport::new([Scripted::json(
+    let (clock, t) = scripted([Scripted::json(
         200,
         serde_json::json!({"access_token": "A1", "expires_in": 10_000_000_000_000u64, "refresh_token": "R1"}),
     )]);

@@ -178,6 +178,13 @@ mod tests {
             .map(|(_, v)| v.into_owned())
     }
 
+    /// A request of [`config`] and the state its authorize URL carries.
+    fn request_and_state() -> (AuthorizationRequest, String) {
+        let req = AuthorizationRequest::new(&config(), "x");
+        let state = query(req.url(), "state").unwrap();
+        (req, state)
+    }
+
     #[test]
     fn authorize_url_carries_everything() {
         let req = AuthorizationRequest::new(&config(), "http://127.0.0.1:9/cb");
@@ -220,8 +227,7 @@ mod tests {
 
     #[test]
     fn callback_state_is_checked_first() {
-        let req = AuthorizationRequest::new(&config(), "x");
-        let state = query(req.url(), "state").unwrap();
+        let (req, state) = request_and_state();
         let ok = req
             .parse_callback(&format!("http://127.0.0.1:9/cb?code=C1&state={state}"))
             .unwrap();
@@ -242,8 +248,7 @@ mod tests {
 
     #[test]
     fn callback_error_is_typed_with_description() {
-        let req = AuthorizationRequest::new(&config(), "x");
-        let state = query(req.url(), "state").unwrap();
+        let (req, state) = request_and_state();
         let err = req
             .parse_callback(&format!(
                 "error=access_denied&error_description=User+said+no&state={state}"

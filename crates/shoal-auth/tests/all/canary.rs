@@ -10,7 +10,7 @@ use shoal_core::test_util::LogCapture;
 use shoal_core::{Clock as _, ManualClock, Request, Transport as _};
 
 use crate::server::{self, OAuthServer, SessionServer};
-use crate::{any_port, api, oauth_client, pipeline};
+use crate::{any_port, api, oauth_client, pipeline, query_param, session_config};
 
 // Current-thread runtime: the thread-local subscriber sees every task.
 #[tokio::test]
@@ -25,14 +25,7 @@ async fn no_canary_in_logs_errors_or_debug() {
     let base = pipeline(&oauth.url("/api"), &clock);
     let client = oauth_client(&oauth, &base);
     let login = LoopbackLogin::start(&client, any_port()).await.unwrap();
-    let state = login
-        .authorize_url()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    canaries.push(state);
+    canaries.push(query_param(login.authorize_url(), "state").unwrap());
     shown.push(format!("{login:?} {client:?} {:?}", client.config()));
     let transport = shoal_core::ReqwestTransport::new().unwrap();
     let resp = transport
@@ -55,15 +48,7 @@ async fn no_canary_in_logs_errors_or_debug() {
     let tokens = login.finish().await.unwrap();
     shown.push(format!("{tokens:?}"));
     let pending = client.authorize();
-    canaries.push(
-        pending
-            .url()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned(),
-    );
+    canaries.push(query_param(pending.url(), "state").unwrap());
     canaries.push(pending.verifier().unwrap().expose_secret().to_string());
     shown.push(format!("{pending:?}"));
     let mismatch = pending
@@ -129,17 +114,7 @@ async fn no_canary_in_logs_errors_or_debug() {
 
     // Session: login, idle renewal, 401 re-login, logout, a refused login.
     let base = pipeline(paya.base().as_str(), &session_clock);
-    let config = SessionConfig::new(
-        server::SESSION,
-        "ann",
-        Password::new(server::PASSWORD),
-        "acme",
-    )
-    .param(PlacedParam::new(
-        "developer-id",
-        "DEV-1",
-        ParamPlacement::Header,
-    ));
+    let config = session_config(server::PASSWORD);
     shown.push(format!("{config:?}"));
     let session = SessionTokenAuth::new(config, &base);
     let api_paya = api(&base, Arc::new(session.clone()));
@@ -150,20 +125,7 @@ async fn no_canary_in_logs_errors_or_debug() {
     api_paya.execute(Request::get("contacts")).await.unwrap();
     session.logout().await.unwrap();
     shown.push(format!("{session:?}"));
-    let wrong = SessionTokenAuth::new(
-        SessionConfig::new(
-            server::SESSION,
-            "ann",
-            Password::new("CANARY-WRONG-PASSWORD"),
-            "acme",
-        )
-        .param(PlacedParam::new(
-            "developer-id",
-            "DEV-1",
-            ParamPlacement::Header,
-        )),
-        &base,
-    );
+    let wrong = SessionTokenAuth::new(session_config("CANARY-WRONG-PASSWORD"), &base);
     let refused = wrong.token().await.unwrap_err();
     shown.push(format!("{refused} {refused:?}"));
 

@@ -21,10 +21,10 @@ use shoal_auth::{
     RefreshingCredential, RefreshingCredentialBuilder, SessionConfig, SessionEndpoint,
     SessionTokenAuth, TokenRecord, TokenStore, UnknownExpiry,
 };
-use shoal_core::test_util::drop_at_every_pending_point;
+use shoal_core::test_util::{Round, drop_at_every_pending_point};
 use shoal_core::{Clock as _, ManualClock, Pipeline, Request, Transport as _};
 use shoal_testkit::RedirectUris;
-use shoal_testkit::paya::{Paya, PayaConfig};
+use shoal_testkit::paya::Paya;
 use shoal_testkit::pearldiver::{PearlDiver, PearlDiverConfig};
 
 use crate::{any_port, api, pipeline};
@@ -150,6 +150,19 @@ impl Rig {
         Ok(Self::stored_refresh(&rotated))
     }
 
+    /// [`Rig::assert_intact`], once the store is seen to hold `refresh`, when given: the refresh
+    /// token of the pair a completed call returned, or of the pair a login was handed.
+    async fn assert_holds(&self, store: &Arc<dyn TokenStore>, refresh: Option<&str>, what: &str) {
+        if let Some(refresh) = refresh {
+            assert_eq!(
+                Self::stored(store).await,
+                refresh,
+                "{what}: the store holds the pair returned or handed over"
+            );
+        }
+        self.assert_intact(store, what).await;
+    }
+
     async fn assert_intact(&self, store: &Arc<dyn TokenStore>, what: &str) -> String {
         match self.intact(store).await {
             Ok(refresh) => refresh,
@@ -158,8 +171,11 @@ impl Rig {
     }
 }
 
+/// The directory that holds a file store, to keep while the store is in use.
+type StoreDir = Option<tempfile::TempDir>;
+
 /// A memory store and a file store (with the directory that holds it).
-fn stores() -> Vec<(&'static str, Arc<dyn TokenStore>, Option<tempfile::TempDir>)> {
+fn stores() -> Vec<(&'static str, Arc<dyn TokenStore>, StoreDir)> {
     let dir = tempfile::tempdir().unwrap();
     let file = FileTokenStore::new(dir.path().join("tokens.json"));
     vec![
@@ -168,14 +184,63 @@ fn stores() -> Vec<(&'static str, Arc<dyn TokenStore>, Option<tempfile::TempDir>
     ]
 }
 
+/// [`stores`], then [`stores`] again with a rotation already in flight (`true`) when the login
+/// starts, each named for what it is.
+fn stores_idle_then_busy() -> Vec<(String, Arc<dyn TokenStore>, StoreDir, bool)> {
+    let idle = stores()
+        .into_iter()
+        .map(|(name, store, dir)| (name.to_string(), store, dir, false));
+    let busy = stores()
+        .into_iter()
+        .map(|(name, store, dir)| (format!("{name} (refresh in flight)"), store, dir, true));
+    idle.chain(busy).collect()
+}
+
+/// What a round's completed call returned, which must have succeeded (`what` names the round,
+/// `call` what completed).
+fn succeeded<T, E: std::fmt::Display>(
+    outcome: Option<Result<T, E>>,
+    what: &str,
+    call: &str,
+) -> Option<T> {
+    outcome.map(|r| r.unwrap_or_else(|e| panic!("{what}: the completed {call} failed: {e}")))
+}
+
 /// The refresh tokens of the pairs a credential stored and used, in order.
 type Log = Arc<Mutex<Vec<String>>>;
+
+/// What a login round starts from: how many families the server had issued, and the refresh
+/// token stored.
+struct Before(Mutex<(usize, String)>);
+
+impl Before {
+    async fn now(rig: &Rig, store: &Arc<dyn TokenStore>) -> Self {
+        Self(Mutex::new((
+            rig.pd.stats().families,
+            Rig::stored(store).await,
+        )))
+    }
+
+    /// The refresh token stored before the round, if the server has issued a new family since.
+    fn new_family(&self, rig: &Rig) -> Option<String> {
+        let (families, stored) = self.0.lock().unwrap().clone();
+        (rig.pd.stats().families > families).then_some(stored)
+    }
+
+    /// [`Rig::assert_intact`], then starts the next round from there.
+    async fn assert_intact(&self, rig: &Rig, store: &Arc<dyn TokenStore>, what: &str) {
+        let refresh = rig.assert_intact(store, what).await;
+        *self.0.lock().unwrap() = (rig.pd.stats().families, refresh);
+    }
+}
 
 /// Holds the credential of the round in progress, so that the check can settle its flight.
 type Slot = Mutex<Option<RefreshingCredential>>;
 
-fn keep(slot: &Slot, credential: &RefreshingCredential) {
+/// Keeps (a handle on) `credential` in `slot`, and gives it back.
+fn keep(slot: &Slot, credential: RefreshingCredential) -> RefreshingCredential {
     *slot.lock().unwrap() = Some(credential.clone());
+    credential
 }
 
 async fn settle(slot: &Slot) {
@@ -183,6 +248,20 @@ async fn settle(slot: &Slot) {
     if let Some(credential) = credential {
         credential.settle().await;
     }
+}
+
+/// Settles the flight of the round's credential, and gives the round's name (`context`, then the
+/// round) and what its call returned if it completed, which must have succeeded.
+async fn settled<T, E: std::fmt::Display>(
+    slot: &Slot,
+    context: &str,
+    round: Round<Result<T, E>>,
+    call: &str,
+) -> (String, Option<T>) {
+    let (what, outcome) = (format!("{context}, {round}"), round.into_output());
+    settle(slot).await;
+    let output = succeeded(outcome, &what, call);
+    (what, output)
 }
 
 /// Starts a rotation on `credential` and leaves it running (its caller dropped at once).
@@ -200,18 +279,12 @@ async fn an_access_token_dropped_anywhere_keeps_the_family() {
         let points = drop_at_every_pending_point(
             || {
                 rig.expire();
-                let credential = rig.credential(store);
-                keep(slot, &credential);
+                let credential = keep(slot, rig.credential(store));
                 async move { credential.access_token().await }
             },
             |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                settle(slot).await;
-                if let Some(token) = outcome {
-                    token.unwrap_or_else(|e| panic!("{name}: the completed call failed: {e}"));
-                }
-                rig.assert_intact(store, &format!("{name} store, {n}"))
-                    .await;
+                let (what, _) = settled(slot, &format!("{name} store"), round, "call").await;
+                rig.assert_intact(store, &what).await;
             },
         )
         .await;
@@ -242,18 +315,15 @@ async fn an_api_call_dropped_anywhere_keeps_the_family() {
                     } else {
                         rig.expire();
                     }
-                    let credential = rig.credential(store);
-                    keep(slot, &credential);
+                    let credential = keep(slot, rig.credential(store));
                     let api = api(&rig.base, Arc::new(credential));
                     async move { api.execute(Request::get("audiences")).await }
                 },
                 |round| async move {
-                    let what = format!("{name} store, 401 {unauthorized}, {round}");
-                    let outcome = round.into_output();
-                    settle(slot).await;
+                    let context = format!("{name} store, 401 {unauthorized}");
+                    let (what, answer) = settled(slot, &context, round, "call").await;
                     rig.pd.faults().clear();
-                    if let Some(answer) = outcome {
-                        answer.unwrap_or_else(|e| panic!("{what}: the completed call failed: {e}"));
+                    if answer.is_some() {
                         let before = *refreshes.lock().unwrap();
                         assert_eq!(
                             rig.pd.traffic().token_calls("refresh_token"),
@@ -283,8 +353,7 @@ async fn a_forced_rotation_dropped_anywhere_keeps_the_family() {
             let slot = &Slot::default();
             drop_at_every_pending_point(
                 || {
-                    let credential = rig.credential(store);
-                    keep(slot, &credential);
+                    let credential = keep(slot, rig.credential(store));
                     async move {
                         match scope {
                             None => credential.force_refresh().await,
@@ -293,21 +362,10 @@ async fn a_forced_rotation_dropped_anywhere_keeps_the_family() {
                     }
                 },
                 |round| async move {
-                    let (n, outcome) = (round.to_string(), round.into_output());
-                    settle(slot).await;
-                    let what = format!("{name} store, scope {scope:?}, {n}");
-                    let returned = outcome.map(|r| {
-                        r.unwrap_or_else(|e| panic!("{what}: the completed call failed: {e}"))
-                    });
-                    let stored = store.load().await.unwrap().unwrap();
-                    if let Some(returned) = returned {
-                        assert_eq!(
-                            Rig::stored_refresh(&returned),
-                            Rig::stored_refresh(&stored),
-                            "{what}: the pair returned is the one stored"
-                        );
-                    }
-                    rig.assert_intact(store, &what).await;
+                    let context = format!("{name} store, scope {scope:?}");
+                    let (what, returned) = settled(slot, &context, round, "call").await;
+                    let returned = returned.map(|pair| Rig::stored_refresh(&pair));
+                    rig.assert_holds(store, returned.as_deref(), &what).await;
                 },
             )
             .await;
@@ -330,18 +388,8 @@ async fn a_login_completion_dropped_anywhere_stores_the_new_family() {
             answer.headers()["location"].to_str().unwrap().to_string()
         }
     };
-    for ((name, store, _dir), busy) in stores()
-        .into_iter()
-        .map(|s| (s, false))
-        .chain(stores().into_iter().map(|s| (s, true)))
-    {
-        let name = if busy {
-            format!("{name} (refresh in flight)")
-        } else {
-            name.to_string()
-        };
-        let name = &name;
-        let store = &store;
+    for (name, store, _dir, busy) in stores_idle_then_busy() {
+        let (name, store) = (&name, &store);
         rig.seed(store).await;
         let login = &Login::new(rig.credential(store));
         let pending = login.authorize();
@@ -349,13 +397,12 @@ async fn a_login_completion_dropped_anywhere_stores_the_new_family() {
             pending.clone(),
             redirect_for(pending.url().to_string()).await,
         )));
-        let before = &Mutex::new((rig.pd.stats().families, Rig::stored(store).await));
+        let before = &Before::now(rig, store).await;
         let slot = &Slot::default();
         let used = &Log::default();
         drop_at_every_pending_point(
             || {
-                let credential = rig.logged_credential(store, used);
-                keep(slot, &credential);
+                let credential = keep(slot, rig.logged_credential(store, used));
                 if busy {
                     start_refresh(&credential);
                 }
@@ -363,16 +410,10 @@ async fn a_login_completion_dropped_anywhere_stores_the_new_family() {
                 async move { Login::new(credential).complete(&pending, &redirect).await }
             },
             |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                settle(slot).await;
-                let what = format!("{name} store, {n}");
-                if let Some(done) = outcome {
-                    done.unwrap_or_else(|e| panic!("{what}: the completed login failed: {e}"));
-                }
-                let stored = store.load().await.unwrap().unwrap();
-                let (families_before, previous) = before.lock().unwrap().clone();
+                let (what, _) = settled(slot, &format!("{name} store"), round, "login").await;
+                let stored = Rig::stored(store).await;
                 let used = std::mem::take(&mut *used.lock().unwrap());
-                if rig.pd.stats().families > families_before {
+                if let Some(previous) = before.new_family(rig) {
                     // The server issued a new family: stored and used last, after the rotation
                     // that was in flight, if any.
                     assert_eq!(
@@ -380,11 +421,10 @@ async fn a_login_completion_dropped_anywhere_stores_the_new_family() {
                         1 + usize::from(busy),
                         "{what}: the server issued a new family but it was not stored"
                     );
-                    assert_eq!(used.last(), Some(&Rig::stored_refresh(&stored)), "{what}");
-                    assert_ne!(Rig::stored_refresh(&stored), previous, "{what}");
+                    assert_eq!(used.last(), Some(&stored), "{what}");
+                    assert_ne!(stored, previous, "{what}");
                 }
-                let refresh = rig.assert_intact(store, &what).await;
-                *before.lock().unwrap() = (rig.pd.stats().families, refresh);
+                before.assert_intact(rig, store, &what).await;
                 let pending = login.authorize();
                 let redirect = redirect_for(pending.url().to_string()).await;
                 *next.lock().unwrap() = Some((pending, redirect));
@@ -404,8 +444,7 @@ async fn a_loopback_login_dropped_anywhere_stores_the_new_family() {
         rig.seed(store).await;
         let slot = &Slot::default();
         let start = &|| async {
-            let credential = rig.credential(store);
-            keep(slot, &credential);
+            let credential = keep(slot, rig.credential(store));
             let pending = Login::new(credential).loopback(any_port()).await.unwrap();
             // The browser follows the authorize redirect to the listener, on its own.
             let browser = browser.clone();
@@ -420,30 +459,22 @@ async fn a_loopback_login_dropped_anywhere_stores_the_new_family() {
             pending
         };
         let next = &Mutex::new(Some(start().await));
-        let before = &Mutex::new((rig.pd.stats().families, Rig::stored(store).await));
+        let before = &Before::now(rig, store).await;
         drop_at_every_pending_point(
             || {
                 let pending = next.lock().unwrap().take().unwrap();
                 async move { pending.finish().await }
             },
             |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                let what = format!("{name} store, {n}");
-                if let Some(done) = outcome {
-                    done.unwrap_or_else(|e| panic!("{what}: the completed login failed: {e}"));
-                }
-                settle(slot).await;
-                let stored = store.load().await.unwrap().unwrap();
-                let (families_before, previous) = before.lock().unwrap().clone();
-                if rig.pd.stats().families > families_before {
+                let (what, _) = settled(slot, &format!("{name} store"), round, "login").await;
+                if let Some(previous) = before.new_family(rig) {
                     assert_ne!(
-                        Rig::stored_refresh(&stored),
+                        Rig::stored(store).await,
                         previous,
                         "{what}: the server issued a new family but the store does not hold it"
                     );
                 }
-                let refresh = rig.assert_intact(store, &what).await;
-                *before.lock().unwrap() = (rig.pd.stats().families, refresh);
+                before.assert_intact(rig, store, &what).await;
                 *next.lock().unwrap() = Some(start().await);
             },
         )
@@ -454,18 +485,8 @@ async fn a_loopback_login_dropped_anywhere_stores_the_new_family() {
 #[tokio::test]
 async fn a_login_with_tokens_in_hand_dropped_anywhere_stores_them() {
     let rig = &Rig::start().await;
-    for ((name, store, _dir), busy) in stores()
-        .into_iter()
-        .map(|s| (s, false))
-        .chain(stores().into_iter().map(|s| (s, true)))
-    {
-        let name = if busy {
-            format!("{name} (refresh in flight)")
-        } else {
-            name.to_string()
-        };
-        let name = &name;
-        let store = &store;
+    for (name, store, _dir, busy) in stores_idle_then_busy() {
+        let (name, store) = (&name, &store);
         rig.seed(store).await;
         // Tokens of a new family, as an exchange would return them.
         let issue = &|| async {
@@ -475,40 +496,23 @@ async fn a_login_with_tokens_in_hand_dropped_anywhere_stores_them() {
                 .await
                 .unwrap()
         };
-        let next = &Mutex::new(Some(issue().await));
-        let expected = &Mutex::new(String::new());
+        let next = &Mutex::new(issue().await);
         let slot = &Slot::default();
         drop_at_every_pending_point(
             || {
-                let credential = rig.credential(store);
-                keep(slot, &credential);
+                let credential = keep(slot, rig.credential(store));
                 if busy {
                     start_refresh(&credential);
                 }
-                let tokens = next.lock().unwrap().take().unwrap();
-                *expected.lock().unwrap() = tokens
-                    .refresh_token
-                    .as_ref()
-                    .unwrap()
-                    .expose_secret()
-                    .to_string();
+                let tokens = next.lock().unwrap().clone();
                 async move { credential.login(tokens).await }
             },
             |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                settle(slot).await;
-                let what = format!("{name} store, {n}");
-                if let Some(done) = outcome {
-                    done.unwrap_or_else(|e| panic!("{what}: the completed login failed: {e}"));
-                }
-                let stored = store.load().await.unwrap().unwrap();
-                assert_eq!(
-                    Rig::stored_refresh(&stored),
-                    *expected.lock().unwrap(),
-                    "{what}: the login's tokens are stored"
-                );
-                rig.assert_intact(store, &what).await;
-                *next.lock().unwrap() = Some(issue().await);
+                let (what, _) = settled(slot, &format!("{name} store"), round, "login").await;
+                let given = next.lock().unwrap().refresh_token.clone().unwrap();
+                rig.assert_holds(store, Some(given.expose_secret()), &what)
+                    .await;
+                *next.lock().unwrap() = issue().await;
             },
         )
         .await;
@@ -567,12 +571,7 @@ struct PayaRig {
 impl PayaRig {
     async fn start() -> Self {
         let clock = ManualClock::new();
-        let paya = Paya::start(PayaConfig {
-            clock: clock.shared(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let paya = Paya::start_with_clock(clock.shared()).await.unwrap();
         let base = pipeline(&format!("{}/", paya.endpoints().base_url), &clock);
         Self { paya, base }
     }
@@ -637,11 +636,8 @@ async fn a_session_login_dropped_anywhere_keeps_the_session_it_opened() {
                 }
             },
             |round| async move {
-                let (n, outcome) = (round.to_string(), round.into_output());
-                let what = format!("through the API {through_api}, {n}");
-                if let Some(done) = outcome {
-                    done.unwrap_or_else(|e| panic!("{what}: the completed call failed: {e}"));
-                }
+                let what = format!("through the API {through_api}, {round}");
+                succeeded(round.into_output(), &what, "call");
                 let (auth, logins_before) = slot.lock().unwrap().take().unwrap();
                 rig.assert_one_session(&auth, logins_before, &what).await;
             },
@@ -671,9 +667,7 @@ async fn a_relogin_after_a_401_dropped_anywhere_keeps_the_new_session() {
         |round| async move {
             let (what, outcome) = (round.to_string(), round.into_output());
             rig.paya.faults().clear();
-            if let Some(done) = outcome {
-                done.unwrap_or_else(|e| panic!("{what}: the completed call failed: {e}"));
-            }
+            succeeded(outcome, &what, "call");
             let (auth, logins_before) = slot.lock().unwrap().take().unwrap();
             auth.settle().await;
             // Whatever logins happened (one, or two after the 401), the last opened is held.

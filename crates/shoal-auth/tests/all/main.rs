@@ -11,7 +11,9 @@ mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoal_auth::{ClientSecret, OAuthClient, OAuthConfig};
+use shoal_auth::{
+    ClientSecret, OAuthClient, OAuthConfig, ParamPlacement, Password, PlacedParam, SessionConfig,
+};
 use shoal_core::{Backoff, ManualClock, Pipeline, RetryPolicy};
 
 /// A pipeline on `base` with the manual clock and no waiting between retries.
@@ -44,7 +46,22 @@ pub fn api(base: &Pipeline, auth: Arc<dyn shoal_core::Authenticator>) -> Pipelin
     base.derive(base.base_url().clone(), auth)
 }
 
+/// The value of the first `key` in `url`'s query.
+pub fn query_param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// Loopback options on any free port (the test servers accept any loopback port).
 pub fn any_port() -> shoal_auth::LoopbackOptions {
     shoal_auth::LoopbackOptions::default().redirect_uri("http://127.0.0.1:0/callback")
+}
+
+/// The session server's login for user "ann" of "acme" with `password`, the developer id in a
+/// header.
+pub fn session_config(password: &str) -> SessionConfig {
+    SessionConfig::new(server::SESSION, "ann", Password::new(password), "acme").param(
+        PlacedParam::new("developer-id", "DEV-1", ParamPlacement::Header),
+    )
 }

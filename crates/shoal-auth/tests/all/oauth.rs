@@ -11,11 +11,12 @@ use shoal_auth::{
     RefreshingCredential, TokenLockGuard, TokenRecord, TokenStore, UnknownExpiry,
 };
 use shoal_core::{
-    AuthErrorKind, Authenticator as _, Clock as _, Error, ManualClock, Request, Transport as _,
+    AuthErrorKind, Authenticator as _, Clock as _, Error, ManualClock, Pipeline, Request,
+    Transport as _,
 };
 
 use crate::server::OAuthServer;
-use crate::{any_port, api, oauth_client, pipeline};
+use crate::{any_port, api, oauth_client, pipeline, query_param};
 
 fn expired_record(access: &str, refresh: &str, clock: &ManualClock) -> TokenRecord {
     let mut r = TokenRecord::unknown_age(access.into(), refresh.into());
@@ -32,18 +33,32 @@ fn settings() -> RefreshSettings {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_hundred_tasks_with_an_expired_token_cause_one_refresh() {
+/// The test server, a manual clock, and a pipeline on the server's API.
+async fn start() -> (OAuthServer, ManualClock, Pipeline) {
     let server = OAuthServer::start().await;
     let clock = ManualClock::new();
     let base = pipeline(&server.url("/api"), &clock);
+    (server, clock, base)
+}
+
+/// A credential of the test server's client on `base` with [`settings`], keeping its tokens in
+/// `store`.
+fn credential(
+    server: &OAuthServer,
+    base: &Pipeline,
+    store: impl TokenStore + 'static,
+) -> RefreshingCredential {
+    RefreshingCredential::builder(oauth_client(server, base), Arc::new(store))
+        .settings(settings())
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_tasks_with_an_expired_token_cause_one_refresh() {
+    let (server, clock, base) = start().await;
     let (access, refresh) = server.seed();
     let store = MemoryTokenStore::with_record(expired_record(&access, &refresh, &clock));
-    let cred = Arc::new(
-        RefreshingCredential::builder(oauth_client(&server, &base), Arc::new(store))
-            .settings(settings())
-            .build(),
-    );
+    let cred = Arc::new(credential(&server, &base, store));
     let tasks: Vec<_> = (0..500)
         .map(|_| {
             let cred = cred.clone();
@@ -93,17 +108,10 @@ impl TokenStore for BrokenSaves {
 
 #[tokio::test]
 async fn a_failing_save_puts_no_new_token_in_use_and_keeps_the_old_refresh_token() {
-    let server = OAuthServer::start().await;
-    let clock = ManualClock::new();
-    let base = pipeline(&server.url("/api"), &clock);
+    let (server, clock, base) = start().await;
     let (access, refresh) = server.seed();
     let inner = MemoryTokenStore::with_record(expired_record(&access, &refresh, &clock));
-    let cred = RefreshingCredential::builder(
-        oauth_client(&server, &base),
-        Arc::new(BrokenSaves(inner.clone())),
-    )
-    .settings(settings())
-    .build();
+    let cred = credential(&server, &base, BrokenSaves(inner.clone()));
     let api = api(&base, Arc::new(cred));
     let err = api.execute(Request::get("me")).await.unwrap_err();
     assert_eq!(
@@ -138,12 +146,7 @@ async fn two_processes_sharing_a_file_store_refresh_once() {
         .unwrap();
     let run = |name: &'static str| {
         let base = pipeline(&server.url("/api"), &clock);
-        let cred = RefreshingCredential::builder(
-            oauth_client(&server, &base),
-            Arc::new(FileTokenStore::new(&path)),
-        )
-        .settings(settings())
-        .build();
+        let cred = credential(&server, &base, FileTokenStore::new(&path));
         let api = api(&base, Arc::new(cred));
         tokio::spawn(async move {
             (
@@ -158,34 +161,22 @@ async fn two_processes_sharing_a_file_store_refresh_once() {
         assert_eq!(result.unwrap(), 200, "process {name}");
     }
     let st = server.state.lock().unwrap();
-    assert_eq!(st.refresh_calls, 1);
-    assert_eq!(st.invalid_grants, 0);
-    assert_eq!(st.revoked_families(), 0);
+    assert_eq!(
+        (st.refresh_calls, st.invalid_grants, st.revoked_families()),
+        (1, 0, 0),
+        "(refreshes, invalid grants, revoked families)"
+    );
 }
 
 #[tokio::test]
 async fn reusing_a_rotated_token_ends_in_reauthentication_not_a_loop() {
-    let server = OAuthServer::start().await;
-    let clock = ManualClock::new();
-    let base = pipeline(&server.url("/api"), &clock);
+    let (server, clock, base) = start().await;
     let (access, refresh) = server.seed();
     // Two holders of the same pair with separate stores: the second reuses a rotated token.
-    let first = RefreshingCredential::builder(
-        oauth_client(&server, &base),
-        Arc::new(MemoryTokenStore::with_record(expired_record(
-            &access, &refresh, &clock,
-        ))),
-    )
-    .settings(settings())
-    .build();
-    let second = RefreshingCredential::builder(
-        oauth_client(&server, &base),
-        Arc::new(MemoryTokenStore::with_record(expired_record(
-            &access, &refresh, &clock,
-        ))),
-    )
-    .settings(settings())
-    .build();
+    let [first, second] = [(); 2].map(|()| {
+        let store = MemoryTokenStore::with_record(expired_record(&access, &refresh, &clock));
+        credential(&server, &base, store)
+    });
     first.access_token().await.unwrap();
     let err = second.access_token().await.unwrap_err();
     assert_eq!(
@@ -193,24 +184,20 @@ async fn reusing_a_rotated_token_ends_in_reauthentication_not_a_loop() {
         AuthErrorKind::ReauthenticationRequired
     );
     let st = server.state.lock().unwrap();
-    assert_eq!(st.refresh_calls, 2);
-    assert_eq!(st.revoked_families(), 1);
+    assert_eq!(
+        (st.refresh_calls, st.revoked_families()),
+        (2, 1),
+        "(refreshes, revoked families)"
+    );
 }
 
 #[tokio::test]
 async fn a_401_with_the_current_token_refreshes_and_replays_once() {
-    let server = OAuthServer::start().await;
-    let clock = ManualClock::new();
-    let base = pipeline(&server.url("/api"), &clock);
+    let (server, clock, base) = start().await;
     let (access, refresh) = server.seed();
     let mut record = expired_record(&access, &refresh, &clock);
     record.expires_at = Some(clock.system_now() + Duration::from_secs(3600));
-    let cred = RefreshingCredential::builder(
-        oauth_client(&server, &base),
-        Arc::new(MemoryTokenStore::with_record(record)),
-    )
-    .settings(settings())
-    .build();
+    let cred = credential(&server, &base, MemoryTokenStore::with_record(record));
     let api = api(&base, Arc::new(cred));
     api.execute(Request::get("me")).await.unwrap();
     server.expire_access_tokens();
@@ -243,9 +230,7 @@ async fn browser_get(url: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn loopback_login_round_trip_with_pkce_refusing_a_wrong_state() {
-    let server = OAuthServer::start().await;
-    let clock = ManualClock::new();
-    let base = pipeline(&server.url("/api"), &clock);
+    let (server, _clock, base) = start().await;
     let client = oauth_client(&server, &base);
     let login = LoopbackLogin::start(&client, any_port()).await.unwrap();
     let redirect = login.redirect_uri().to_string();
@@ -254,15 +239,13 @@ async fn loopback_login_round_trip_with_pkce_refusing_a_wrong_state() {
         "{redirect}"
     );
     let authorize = login.authorize_url().clone();
-    assert!(
-        authorize
-            .query_pairs()
-            .any(|(k, v)| k == "redirect_uri" && v == redirect.as_str())
+    assert_eq!(
+        query_param(&authorize, "redirect_uri"),
+        Some(redirect.clone())
     );
-    assert!(
-        authorize
-            .query_pairs()
-            .any(|(k, v)| k == "code_challenge_method" && v == "S256")
+    assert_eq!(
+        query_param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
     );
 
     let location = browser_authorize(authorize.as_str()).await;
@@ -302,9 +285,7 @@ async fn loopback_login_round_trip_with_pkce_refusing_a_wrong_state() {
 
 #[tokio::test]
 async fn loopback_login_times_out_on_the_clock() {
-    let server = OAuthServer::start().await;
-    let clock = ManualClock::new();
-    let base = pipeline(&server.url("/api"), &clock);
+    let (server, clock, base) = start().await;
     let client = oauth_client(&server, &base);
     let login = LoopbackLogin::start(&client, any_port().timeout(Duration::from_secs(120)))
         .await

@@ -4,37 +4,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_auth::{
-    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, Password, PlacedParam,
-    SessionConfig, SessionTokenAuth,
+    ApiKey, ApiKeyAuth, ApiKeyConfig, KeyPlacement, ParamPlacement, PlacedParam, SessionTokenAuth,
 };
 use shoal_core::{ManualClock, Pipeline, Request};
 
 use crate::server::{self, SessionServer};
-use crate::{api, pipeline};
+use crate::{api, pipeline, session_config};
 
-fn session(server: &SessionServer, clock: &ManualClock) -> (SessionTokenAuth, Pipeline) {
-    let base = pipeline(server.base().as_str(), clock);
-    let config = SessionConfig::new(
-        server::SESSION,
-        "ann",
-        Password::new(server::PASSWORD),
-        "acme",
-    )
-    .param(PlacedParam::new(
-        "developer-id",
-        "DEV-1",
-        ParamPlacement::Header,
-    ));
-    let auth = SessionTokenAuth::new(config, &base);
+/// The session server on a manual clock, a session credential for it, and the API using it.
+async fn start() -> (ManualClock, SessionServer, SessionTokenAuth, Pipeline) {
+    let clock = ManualClock::new();
+    let server = SessionServer::start(clock.clone()).await;
+    let base = pipeline(server.base().as_str(), &clock);
+    let auth = SessionTokenAuth::new(session_config(server::PASSWORD), &base);
     let api = api(&base, Arc::new(auth.clone()));
-    (auth, api)
+    (clock, server, auth, api)
 }
 
 #[tokio::test]
 async fn successes_keep_the_session_and_an_idle_one_is_renewed_before_use() {
-    let clock = ManualClock::new();
-    let server = SessionServer::start(clock.clone()).await;
-    let (_, api) = session(&server, &clock);
+    let (clock, server, _, api) = start().await;
     api.execute(Request::get("contacts")).await.unwrap();
     for _ in 0..3 {
         clock.advance(Duration::from_secs(10 * 60));
@@ -54,9 +43,7 @@ async fn successes_keep_the_session_and_an_idle_one_is_renewed_before_use() {
 
 #[tokio::test]
 async fn a_401_logs_in_again_once() {
-    let clock = ManualClock::new();
-    let server = SessionServer::start(clock.clone()).await;
-    let (_, api) = session(&server, &clock);
+    let (_clock, server, _, api) = start().await;
     api.execute(Request::get("contacts")).await.unwrap();
     server.forget_sessions();
     api.execute(Request::get("contacts")).await.unwrap();
@@ -66,9 +53,7 @@ async fn a_401_logs_in_again_once() {
 
 #[tokio::test]
 async fn logout_sends_the_delete_and_treats_404_as_gone() {
-    let clock = ManualClock::new();
-    let server = SessionServer::start(clock.clone()).await;
-    let (auth, api) = session(&server, &clock);
+    let (_clock, server, auth, api) = start().await;
     api.execute(Request::get("contacts")).await.unwrap();
     auth.logout().await.unwrap();
     assert_eq!(
