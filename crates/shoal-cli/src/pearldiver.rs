@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
-use shoal::auth::{FileTokenStore, LifetimeWarning, LoopbackOptions, TokenStore};
+use shoal::auth::{FileTokenStore, LifetimeWarning, TokenStore};
 use shoal::core::{Clock, SystemClock};
 use shoal::pearldiver::{AudienceWindow, PearlDiverClient, REFRESH_LIFETIMES};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use crate::args::{
 };
 use crate::exit::{CliError, CliResult, Failure};
 use crate::ui::{Ui, human_duration, rfc3339};
-use crate::{bulk, config};
+use crate::{browser, bulk, config};
 
 /// Runs one `shoal pearldiver` command.
 pub async fn run(args: PearlDiverArgs, ui: Ui) -> CliResult {
@@ -104,27 +104,17 @@ pub fn window(args: &WindowArgs) -> CliResult<AudienceWindow> {
 
 async fn login(conn: &PearlDiverConn, no_browser: bool, ui: Ui) -> CliResult {
     let client = client(conn, ui).await?;
-    let pending = client
-        .login()?
-        .loopback(
-            LoopbackOptions::default()
-                .redirect_uri(&conn.redirect_uri)
-                .timeout(Duration::from_secs(300)),
-        )
-        .await?;
-    crate::browser::show(
+    let wait = Duration::from_secs(300);
+    browser::loopback_login(
+        client.login()?,
         "Pearl Diver",
-        pending.authorize_url().as_str(),
-        pending.redirect_uri(),
+        &conn.redirect_uri,
+        wait,
         "5 minutes at most",
         no_browser,
-    );
-    pending.finish().await?;
-    let path = config::pearldiver_token_file(conn)?.display().to_string();
-    ui.print(
-        &format!("Logged in to Pearl Diver; tokens saved to {path}"),
-        &json!({"logged_in": true, "token_file": path}),
-    );
+    )
+    .await?;
+    browser::logged_in(ui, "Pearl Diver", &config::pearldiver_token_file(conn)?);
     Ok(())
 }
 

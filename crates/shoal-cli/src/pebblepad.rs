@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use shoal::auth::LoopbackOptions;
 use shoal::pebblepad::{BasicUserInfo, PebblePadClient, Target};
 
 use crate::args::{GroupsCommand, PebblePadArgs, PebblePadCommand, PebblePadConn, UsersCommand};
-use crate::config;
 use crate::exit::CliResult;
 use crate::ui::Ui;
+use crate::{browser, config};
 
 /// Runs one `shoal pebblepad` command.
 pub async fn run(args: PebblePadArgs, ui: Ui) -> CliResult {
@@ -127,27 +126,17 @@ pub async fn limits(client: &PebblePadClient, ui: Ui) -> CliResult {
 
 async fn login(conn: &PebblePadConn, no_browser: bool, ui: Ui) -> CliResult {
     let client = config::pebblepad(conn, true, ui.timeout)?;
-    let pending = client
-        .login()?
-        .loopback(
-            LoopbackOptions::default()
-                .redirect_uri(&conn.redirect_uri)
-                .timeout(Duration::from_secs(120)),
-        )
-        .await?;
-    crate::browser::show(
+    let wait = Duration::from_secs(120);
+    let patience = "PebblePad allows 2 minutes";
+    browser::loopback_login(
+        client.login()?,
         "PebblePad",
-        pending.authorize_url().as_str(),
-        pending.redirect_uri(),
-        "PebblePad allows 2 minutes",
+        &conn.redirect_uri,
+        wait,
+        patience,
         no_browser,
-    );
-    // A new login starts a new family, saved before it is used.
-    pending.finish().await?;
-    let path = config::pebblepad_token_file(conn)?.display().to_string();
-    ui.print(
-        &format!("Logged in to PebblePad; tokens saved to {path}"),
-        &json!({"logged_in": true, "token_file": path}),
-    );
+    )
+    .await?;
+    browser::logged_in(ui, "PebblePad", &config::pebblepad_token_file(conn)?);
     Ok(())
 }

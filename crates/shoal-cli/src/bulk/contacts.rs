@@ -18,13 +18,11 @@
 //! whose answer was ambiguous (5xx, timeout, broken connection) — a few times within a run, and
 //! again on `--resume` for a row the journal shows started but not done.
 
-use std::collections::HashMap;
-
 use futures_util::future::BoxFuture;
 use shoal::core::Error;
 use shoal::paya::{Access, ContactField, NewContact, PayaClient};
 
-use super::import::{self, Invalid, Plan, Row, RowSender, Sent, TableRow};
+use super::import::{self, FirstSeen, Plan, RowSender, Sent, TableRow};
 use super::journal::Entry;
 use crate::args::ImportArgs;
 use crate::exit::{CliError, CliResult};
@@ -63,19 +61,20 @@ pub fn check_location(location_id: &str, checks: bool) -> CliResult<()> {
 /// `checks` off the field limits are not checked (the values must still parse, and
 /// `contact_api_id` and `last_name` be there).
 pub fn plan(rows: Vec<TableRow>, location_id: &str, checks: bool) -> Plan<NewContact> {
-    let mut valid = Vec::new();
-    let mut invalid = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let job = Entry::Job {
+        kind: "paya-contacts".into(),
+        location_id: Some(location_id.to_string()),
+    };
+    let mut plan = Plan::new(job, "contact_api_id");
+    let mut seen = FirstSeen::default();
     let columns = columns();
     for row in rows {
         let mut reasons: Vec<String> = row.error.iter().cloned().collect();
         let api_id = cell(&row, &columns, "contact_api_id").unwrap_or_default();
         if api_id.is_empty() {
             reasons.push("contact_api_id is required (it makes a resend safe)".into());
-        } else if let Some(first) = seen.get(&api_id) {
-            reasons.push(format!("contact_api_id {api_id:?} repeats row {first}"));
         } else {
-            seen.insert(api_id.clone(), row.line);
+            reasons.extend(seen.repeat("contact_api_id", api_id.clone(), &api_id, row.line));
         }
         let last_name = cell(&row, &columns, "last_name");
         if last_name.is_none() {
@@ -105,29 +104,9 @@ pub fn plan(rows: Vec<TableRow>, location_id: &str, checks: bool) -> Plan<NewCon
         if let Some(Err(e)) = checks.then(|| contact.validate()) {
             reasons.push(e.to_string());
         }
-        if !reasons.is_empty() {
-            invalid.push(Invalid {
-                line: row.line,
-                key: api_id,
-                reason: reasons.join("; "),
-            });
-            continue;
-        }
-        valid.push(Row {
-            line: row.line,
-            key: api_id,
-            item: contact,
-        });
+        plan.add(row.line, api_id, &reasons, || contact);
     }
-    Plan {
-        job: Entry::Job {
-            kind: "paya-contacts".into(),
-            location_id: Some(location_id.to_string()),
-        },
-        key_name: "contact_api_id",
-        rows: valid,
-        invalid,
-    }
+    plan
 }
 
 struct Sender<'c> {
@@ -199,58 +178,15 @@ mod tests {
         import::read_table(&p, &columns()).unwrap()
     }
 
+    include!("../../tests/data/contact_limits.rs");
+
     #[test]
     fn each_documented_limit_is_caught() {
-        let long = |n: usize| "x".repeat(n);
-        let header = columns()
-            .iter()
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut text = format!("{header}\n");
-        let row = |field: &str, value: &str| {
-            columns()
-                .iter()
-                .enumerate()
-                .map(|(i, (n, _))| match *n {
-                    n if n == field => value.to_string(),
-                    "contact_api_id" => format!("id-{field}-{i}"),
-                    "last_name" => "Smith".into(),
-                    _ => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        text.push_str(&row("email", "ok@example.test"));
-        text.push('\n');
-        let bad = [
-            ("last_name", long(65)),
-            ("first_name", long(65)),
-            ("company_name", long(65)),
-            ("account_number", long(33)),
-            ("contact_api_id", long(37)),
-            ("email", "a@b".into()),
-            ("address", long(256)),
-            ("city", long(101)),
-            ("state", "NYC".into()),
-            ("zip", "12".into()),
-            ("home_phone", "555123".into()),
-            ("cell_phone", "55512345678".into()),
-            ("office_phone", "phone".into()),
-            ("office_ext_phone", long(11)),
-            ("contact_balance", long(13)),
-            ("contact_c1", long(129)),
-            ("contact_c2", long(129)),
-            ("contact_c3", long(129)),
-            ("date_of_birth", "1990/01/02".into()),
-            ("email_trx_receipt", "maybe".into()),
-            ("header_message", long(251)),
-            ("header_message_type", "5".into()),
-        ];
-        for (field, value) in &bad {
-            text.push_str(&row(field, value));
-            text.push('\n');
-        }
+        let names: Vec<&str> = columns().iter().map(|(n, _)| *n).collect();
+        let bad = contact_limit_breakers();
+        let mut rows = vec![("email", "ok@example.test".to_string())];
+        rows.extend(bad.iter().cloned());
+        let text = contacts_csv_setting(&names, &rows);
         let plan = plan(table(&text), LOC, true);
         assert_eq!(plan.rows.len(), 1, "{:?}", plan.invalid);
         assert_eq!(plan.invalid.len(), bad.len());

@@ -229,6 +229,53 @@ pub struct Plan<T> {
     pub invalid: Vec<Invalid>,
 }
 
+impl<T> Plan<T> {
+    /// A plan with no rows yet.
+    pub fn new(job: Entry, key_name: &'static str) -> Self {
+        Plan {
+            job,
+            key_name,
+            rows: Vec::new(),
+            invalid: Vec::new(),
+        }
+    }
+
+    /// Adds the row at `line`: refused with every one of `reasons`, or else valid with `item()`.
+    pub fn add(&mut self, line: u64, key: String, reasons: &[String], item: impl FnOnce() -> T) {
+        if reasons.is_empty() {
+            self.rows.push(Row {
+                line,
+                key,
+                item: item(),
+            });
+        } else {
+            self.invalid.push(Invalid {
+                line,
+                key,
+                reason: reasons.join("; "),
+            });
+        }
+    }
+}
+
+/// The row each key was first seen on, for keys that must be unique within the file.
+#[derive(Debug, Default)]
+pub struct FirstSeen(HashMap<String, u64>);
+
+impl FirstSeen {
+    /// Records `key` for row `line`; when an earlier row had it, the reason (`"{name} {shown:?}
+    /// repeats row N"`) instead.
+    pub fn repeat(&mut self, name: &str, key: String, shown: &str, line: u64) -> Option<String> {
+        match self.0.get(&key) {
+            Some(first) => Some(format!("{name} {shown:?} repeats row {first}")),
+            None => {
+                self.0.insert(key, line);
+                None
+            }
+        }
+    }
+}
+
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ReportLine {

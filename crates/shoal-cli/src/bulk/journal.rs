@@ -327,24 +327,31 @@ mod tests {
         }
     }
 
+    fn started(row: u64, key: &str) -> Entry {
+        Entry::Started {
+            row,
+            key: key.into(),
+        }
+    }
+
+    fn done(row: u64, key: &str, outcome: &str, id: Option<&str>) -> Entry {
+        Entry::Done {
+            row,
+            key: key.into(),
+            outcome: outcome.into(),
+            id: id.map(str::to_string),
+        }
+    }
+
     #[tokio::test]
     async fn entries_replay_to_the_last_state_of_each_row() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv.journal");
         let (journal, replay) = Journal::open(&path, job(), false).unwrap();
         assert_eq!(replay, Replay::default());
-        let started = |row: u64, key: &str| Entry::Started {
-            row,
-            key: key.into(),
-        };
         journal.record(&started(2, "ann")).await.unwrap();
         journal
-            .record(&Entry::Done {
-                row: 2,
-                key: "ann".into(),
-                outcome: "created".into(),
-                id: Some("u-1".into()),
-            })
+            .record(&done(2, "ann", "created", Some("u-1")))
             .await
             .unwrap();
         journal.record(&started(3, "bob")).await.unwrap();
@@ -393,12 +400,7 @@ mod tests {
             "a changed row is not done"
         );
         journal
-            .record(&Entry::Done {
-                row: 3,
-                key: "bob".into(),
-                outcome: "exists".into(),
-                id: None,
-            })
+            .record(&done(3, "bob", "exists", None))
             .await
             .unwrap();
         drop(journal);
@@ -416,21 +418,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv.journal");
         let (journal, _) = Journal::open(&path, job(), false).unwrap();
-        let started = Entry::Started {
-            row: 5,
-            key: "zoë".into(),
-        };
-        journal.record(&started).await.unwrap();
+        journal.record(&started(5, "zoë")).await.unwrap();
         drop(journal);
-        let done = line(&Entry::Done {
-            row: 5,
-            key: "zoë".into(),
-            outcome: "created".into(),
-            id: None,
-        });
-        let cut = done.iter().position(|b| *b == 0xC3).unwrap() + 1;
+        let whole = line(&done(5, "zoë", "created", None));
+        let cut = whole.iter().position(|b| *b == 0xC3).unwrap() + 1;
         let mut f = File::options().append(true).open(&path).unwrap();
-        f.write_all(&done[..cut]).unwrap();
+        f.write_all(&whole[..cut]).unwrap();
         drop(f);
         assert!(
             std::fs::read_to_string(&path).is_err(),
@@ -440,7 +433,7 @@ mod tests {
         let (journal, replay) = Journal::open(&path, job(), true).unwrap();
         assert!(replay.torn);
         assert_eq!(replay.state(5, "zoë"), Some(&RowState::Started));
-        journal.record(&started).await.unwrap();
+        journal.record(&started(5, "zoë")).await.unwrap();
         drop(journal);
         let replay = Replay::parse(&std::fs::read(&path).unwrap());
         assert_eq!(replay.state(5, "zoë"), Some(&RowState::Started));
@@ -456,7 +449,7 @@ mod tests {
             let mut bytes = line(&job());
             let mut ends = Vec::new();
             for (i, key) in keys.iter().enumerate() {
-                bytes.extend(line(&Entry::Started { row: i as u64 + 2, key: key.clone() }));
+                bytes.extend(line(&started(i as u64 + 2, key)));
                 ends.push(bytes.len());
             }
             let cut = cut % (bytes.len() + 1);
@@ -480,10 +473,7 @@ mod tests {
         let path = dir.path().join("in.csv.journal");
         let (journal, _) = Journal::open(&path, job(), false).unwrap();
         let (journal, next_row) = (&journal, &std::sync::atomic::AtomicU64::new(2));
-        let row_entry = |row: u64| Entry::Started {
-            row,
-            key: format!("zoë-{row}"),
-        };
+        let row_entry = |row: u64| started(row, &format!("zoë-{row}"));
         for together in [1u64, 3] {
             let points = drop_at_every_pending_point(
                 || {
@@ -501,12 +491,7 @@ mod tests {
                     let upto = next_row.load(std::sync::atomic::Ordering::SeqCst);
                     // A later record returns once it is synced: everything sent before is too.
                     journal
-                        .record(&Entry::Done {
-                            row: 1,
-                            key: "marker".into(),
-                            outcome: "created".into(),
-                            id: None,
-                        })
+                        .record(&done(1, "marker", "created", None))
                         .await
                         .unwrap();
                     let replay = Replay::parse(&std::fs::read(journal.path()).unwrap());
@@ -540,11 +525,7 @@ mod tests {
         for row in 0..64u64 {
             let j = journal.clone();
             tasks.push(tokio::spawn(async move {
-                j.record(&Entry::Started {
-                    row,
-                    key: format!("k{row}"),
-                })
-                .await
+                j.record(&started(row, &format!("k{row}"))).await
             }));
         }
         for t in tasks {

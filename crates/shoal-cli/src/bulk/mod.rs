@@ -16,38 +16,11 @@ mod import;
 mod journal;
 mod users;
 
-use shoal::paya::PayaClient;
-use shoal::pearldiver::PearlDiverClient;
-use shoal::pebblepad::PebblePadClient;
-
-use crate::args::{ExportArgs, ImportArgs};
-use crate::exit::CliResult;
-use crate::ui::Ui;
-
 /// `shoal pearldiver export`: returns the JSON summary.
-pub async fn export(
-    client: &PearlDiverClient,
-    args: &ExportArgs,
-    ui: Ui,
-) -> CliResult<serde_json::Value> {
-    export::run(client, args, ui).await
-}
+pub use export::run as export;
 
 /// `shoal paya contacts import`: returns the JSON summary.
-pub async fn import_contacts(
-    client: &PayaClient,
-    args: &ImportArgs,
-    location_id: &str,
-    ui: Ui,
-) -> CliResult<serde_json::Value> {
-    contacts::run(client, args, location_id, ui).await
-}
+pub use contacts::run as import_contacts;
 
 /// `shoal pebblepad users import`: returns the JSON summary.
-pub async fn import_users(
-    client: &PebblePadClient,
-    args: &ImportArgs,
-    ui: Ui,
-) -> CliResult<serde_json::Value> {
-    users::run(client, args, ui).await
-}
+pub use users::run as import_users;

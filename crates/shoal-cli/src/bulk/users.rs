@@ -15,7 +15,6 @@
 //! went through and the answer says the username exists — which counts as done (outcome
 //! `exists`, id unknown: no read-by-username action is documented).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -26,7 +25,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
-use super::import::{self, Invalid, Plan, Row, RowSender, Sent, TableRow, email_problem};
+use super::import::{self, FirstSeen, Plan, RowSender, Sent, TableRow, email_problem};
 use super::journal::Entry;
 use crate::args::ImportArgs;
 use crate::exit::{CliError, CliResult};
@@ -66,10 +65,13 @@ pub fn parse_expiry(value: &str) -> Option<OffsetDateTime> {
 
 /// Validates every row: the users to create and the rows refused, with every reason.
 pub fn plan(rows: Vec<TableRow>) -> Plan<BasicUserInfo> {
-    let mut valid = Vec::new();
-    let mut invalid = Vec::new();
-    let mut usernames: HashMap<String, u64> = HashMap::new();
-    let mut custom_ids: HashMap<String, u64> = HashMap::new();
+    let job = Entry::Job {
+        kind: "pebblepad-users".into(),
+        location_id: None,
+    };
+    let mut plan = Plan::new(job, "username");
+    let mut usernames = FirstSeen::default();
+    let mut custom_ids = FirstSeen::default();
     for row in rows {
         let mut reasons: Vec<String> = row.error.iter().cloned().collect();
         for (i, name) in [
@@ -84,18 +86,12 @@ pub fn plan(rows: Vec<TableRow>) -> Plan<BasicUserInfo> {
         }
         let username = row.get(USERNAME).unwrap_or_default().to_string();
         if !username.is_empty() {
-            if let Some(first) = usernames.get(&username.to_lowercase()) {
-                reasons.push(format!("Username {username:?} repeats row {first}"));
-            } else {
-                usernames.insert(username.to_lowercase(), row.line);
-            }
+            // Usernames are unique regardless of case.
+            let key = username.to_lowercase();
+            reasons.extend(usernames.repeat("Username", key, &username, row.line));
         }
         if let Some(c) = row.get(CUSTOM_ID) {
-            if let Some(first) = custom_ids.get(c) {
-                reasons.push(format!("CustomId {c:?} repeats row {first}"));
-            } else {
-                custom_ids.insert(c.to_string(), row.line);
-            }
+            reasons.extend(custom_ids.repeat("CustomId", c.to_string(), c, row.line));
         }
         if let Some(problem) = row.get(EMAIL).and_then(email_problem) {
             reasons.push(format!("Email {problem}"));
@@ -108,47 +104,29 @@ pub fn plan(rows: Vec<TableRow>) -> Plan<BasicUserInfo> {
         if let Some(Err(e)) = &expiry {
             reasons.push(e.clone());
         }
-        if !reasons.is_empty() {
-            invalid.push(Invalid {
-                line: row.line,
-                key: username,
-                reason: reasons.join("; "),
-            });
-            continue;
-        }
-        let mut user = BasicUserInfo::new(username.clone())
-            .name(
-                row.get(FORENAME).unwrap_or_default(),
-                row.get(SURNAME).unwrap_or_default(),
-            )
-            .email(row.get(EMAIL).unwrap_or_default());
-        if let Some(c) = row.get(CUSTOM_ID) {
-            user = user.custom_id(c);
-        }
-        if let Some(Ok(t)) = expiry {
-            user = user.expiry(t);
-        }
-        if let Some(n) = row.raw(NOTES) {
-            user = user.notes(n);
-        }
-        if let Some(p) = row.raw(PASSWORD) {
-            user = user.password(Password::from(p.to_string()));
-        }
-        valid.push(Row {
-            line: row.line,
-            key: username,
-            item: user,
+        plan.add(row.line, username.clone(), &reasons, || {
+            let mut user = BasicUserInfo::new(username)
+                .name(
+                    row.get(FORENAME).unwrap_or_default(),
+                    row.get(SURNAME).unwrap_or_default(),
+                )
+                .email(row.get(EMAIL).unwrap_or_default());
+            if let Some(c) = row.get(CUSTOM_ID) {
+                user = user.custom_id(c);
+            }
+            if let Some(Ok(t)) = expiry {
+                user = user.expiry(t);
+            }
+            if let Some(n) = row.raw(NOTES) {
+                user = user.notes(n);
+            }
+            if let Some(p) = row.raw(PASSWORD) {
+                user = user.password(Password::from(p.to_string()));
+            }
+            user
         });
     }
-    Plan {
-        job: Entry::Job {
-            kind: "pebblepad-users".into(),
-            location_id: None,
-        },
-        key_name: "username",
-        rows: valid,
-        invalid,
-    }
+    plan
 }
 
 struct Sender<'c> {

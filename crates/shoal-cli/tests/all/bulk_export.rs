@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
-use crate::bulk_support::{AUDIENCE, kill, pearldiver, poll_for, runtime, shoal, spawn};
-use crate::support::{stderr, stdout};
+use crate::bulk_support::{
+    AUDIENCE, export_args, kill, pearldiver, poll_for, runtime_and_dir, shoal, spawn,
+};
+use crate::support::{stderr, success_json};
 
 const RECORDS: u64 = 50_000;
 /// The emulator serves 1000 records a page.
@@ -20,34 +22,28 @@ fn pages_done(checkpoint: &Path) -> u64 {
 }
 
 fn killed_and_resumed_matches_uninterrupted(format: &str) {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
-    let audience = AUDIENCE.to_string();
     let export = |out: &Path, resume: bool| {
-        let mut args = vec![
-            "pearldiver".to_string(),
-            "export".into(),
-            "--audience".into(),
-            audience.clone(),
-            "--days".into(),
-            "90".into(),
-            "--format".into(),
-            format.into(),
-            "--out".into(),
-            out.display().to_string(),
-        ];
+        let mut extra = vec!["--days", "90", "--format", format];
         if resume {
-            args.push("--resume".into());
+            extra.push("--resume");
         }
-        args
+        export_args(out, &extra)
+    };
+
+    // Run to its end: the `--json` summary, and the output.
+    let finished = |out: &Path, resume: bool| {
+        let run = shoal(&env)
+            .args(export(out, resume))
+            .arg("--json")
+            .output()
+            .unwrap();
+        (success_json(&run), run)
     };
 
     let clean = dir.path().join(format!("clean.{format}"));
-    let args = export(&clean, false);
-    let out = shoal(&env).args(&args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let (summary, out) = finished(&clean, false);
     assert_eq!(summary["records"], RECORDS, "{summary}");
     assert_eq!(summary["pages"], PAGES, "{summary}");
     assert!(
@@ -61,14 +57,7 @@ fn killed_and_resumed_matches_uninterrupted(format: &str) {
     let log = dir.path().join("export.log");
     let mut kills = 0;
     for (i, at_pages) in [1, PAGES / 2, PAGES - 3].into_iter().enumerate() {
-        let mut child = spawn(
-            &env,
-            &export(&file, i > 0)
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-            &log,
-        );
+        let mut child = spawn(&env, export(&file, i > 0), &log);
         assert!(
             poll_for(60, || pages_done(&checkpoint) >= at_pages
                 || child.0.try_wait().unwrap().is_some()),
@@ -84,10 +73,7 @@ fn killed_and_resumed_matches_uninterrupted(format: &str) {
         "the export was killed mid-run at least twice ({kills})"
     );
 
-    let args = export(&file, true);
-    let out = shoal(&env).args(&args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let (summary, _) = finished(&file, true);
     assert_eq!(summary["resumed"], true, "{summary}");
     assert_eq!(summary["records"], RECORDS, "{summary}");
     assert!(
@@ -143,30 +129,13 @@ fn csv_export_killed_three_times_resumes_byte_identical() {
 
 #[test]
 fn a_checkpoint_of_another_job_is_refused() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
     let file = dir.path().join("a.ndjson");
     let checkpoint = dir.path().join("a.ndjson.checkpoint");
-    let args = |days: &str| {
-        vec![
-            "pearldiver".to_string(),
-            "export".into(),
-            "--audience".into(),
-            AUDIENCE.to_string(),
-            "--days".into(),
-            days.into(),
-            "--out".into(),
-            file.display().to_string(),
-            "--resume".into(),
-        ]
-    };
+    let args = |days: &str| export_args(&file, &["--days", days, "--resume"]);
     let log = dir.path().join("log");
-    let mut child = spawn(
-        &env,
-        &args("90").iter().map(String::as_str).collect::<Vec<_>>(),
-        &log,
-    );
+    let mut child = spawn(&env, args("90"), &log);
     poll_for(30, || {
         pages_done(&checkpoint) >= 1 || child.0.try_wait().unwrap().is_some()
     });
@@ -181,33 +150,14 @@ fn a_checkpoint_of_another_job_is_refused() {
     assert!(stderr(&out).contains("another export"), "{}", stderr(&out));
 }
 
-fn export_args(file: &Path, resume: bool) -> Vec<String> {
-    let mut args = vec![
-        "pearldiver".to_string(),
-        "export".into(),
-        "--audience".into(),
-        AUDIENCE.to_string(),
-        "--out".into(),
-        file.display().to_string(),
-    ];
-    if resume {
-        args.push("--resume".into());
-    }
-    args
-}
-
 /// Issue 18 #5: a page of a shape we do not know is an error naming its keys, not 0 records.
 #[test]
 fn pages_without_records_fail_the_export_naming_the_keys_they_had() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pd, env) = pearldiver(&rt, 5_000, dir.path());
     pd.set_page_shape(shoal_testkit::pearldiver::PageShape::RecordsMissing);
     let file = dir.path().join("a.ndjson");
-    let out = shoal(&env)
-        .args(export_args(&file, false))
-        .output()
-        .unwrap();
+    let out = shoal(&env).args(export_args(&file, &[])).output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -222,15 +172,11 @@ fn pages_without_records_fail_the_export_naming_the_keys_they_had() {
 /// pages again instead of exporting them twice.
 #[test]
 fn a_repeating_cursor_stops_the_export_for_good() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pd, env) = pearldiver(&rt, 10_000, dir.path());
     pd.set_page_shape(shoal_testkit::pearldiver::PageShape::NextRepeatsAt(3));
     let file = dir.path().join("a.ndjson");
-    let out = shoal(&env)
-        .args(export_args(&file, false))
-        .output()
-        .unwrap();
+    let out = shoal(&env).args(export_args(&file, &[])).output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("repeated the cursor"),
@@ -243,7 +189,10 @@ fn a_repeating_cursor_stops_the_export_for_good() {
     let before = std::fs::read(&file).unwrap();
     let served = pd.stats().pages_served;
 
-    let out = shoal(&env).args(export_args(&file, true)).output().unwrap();
+    let out = shoal(&env)
+        .args(export_args(&file, &["--resume"]))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("stopped for good"),

@@ -5,15 +5,18 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use shoal_testkit::Fault;
 
-use crate::bulk_support::{kill, lines, paya, pebblepad, poll_for, report, runtime, shoal, spawn};
-use crate::support::{stderr, stdout};
+use crate::bulk_support::{
+    kill, lines, paya, pebblepad, poll_for, report, runtime_and_dir, shoal, spawn,
+};
+use crate::support::{stderr, success_json};
 
 fn users_csv(path: &Path, n: usize) {
     let mut text = String::from("Username,Forename,Surname,Email,CustomId,Expiry\n");
@@ -41,58 +44,97 @@ fn args<'a>(vendor: &[&'a str], file: &'a str, extra: &[&'a str]) -> Vec<&'a str
     a
 }
 
-#[test]
-fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
-    const ROWS: usize = 2_000;
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    // 120 POST per one-second "minute": the whole import takes ~17 s of pacing.
-    let (pp, env) = pebblepad(&rt, 120, Duration::from_secs(1), dir.path());
-    let input = dir.path().join("users.csv");
-    users_csv(&input, ROWS);
+/// Runs `cmd INPUT --concurrency 4` (stderr to `log`) and SIGKILLs it once its journal holds
+/// more than half of the `rows`.
+fn kill_mid_run(env: &[(String, String)], cmd: &[&str], input: &Path, rows: usize, log: &Path) {
     let file = input.display().to_string();
-    let journal = dir.path().join("users.csv.journal");
-    let report_path = dir.path().join("report.csv");
-    let cmd = ["pebblepad", "users", "import"];
-
-    let mut child = spawn(
-        &env,
-        &args(&cmd, &file, &["--concurrency", "4"]),
-        &dir.path().join("first.log"),
-    );
-    // Kill once about a quarter of the rows have been answered.
+    let journal = PathBuf::from(format!("{file}.journal"));
+    let mut child = spawn(env, args(cmd, &file, &["--concurrency", "4"]), log);
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
     assert!(
-        poll_for(60, || lines(&journal) > ROWS / 2
+        poll_for(60, || lines(&journal) > rows / 2
             || child.0.try_wait().unwrap().is_some()),
         "no progress: {}",
-        std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
+        log()
     );
-    assert!(
-        kill(&mut child),
-        "killed mid-run: {}",
-        std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
-    );
-    assert_eq!(pp.traffic().rate_limited(), 0, "zero 429s while paced");
-    let sent_before_resume = pp.traffic().requests().len();
+    assert!(kill(&mut child), "killed mid-run: {}", log());
+}
 
-    let report_arg = report_path.display().to_string();
-    let out = shoal(&env)
+/// `cmd INPUT --concurrency 4 --resume --report REPORT --json`, run to its end.
+fn resume(env: &[(String, String)], cmd: &[&str], input: &Path, report: &Path) -> Output {
+    let (file, report) = (input.display().to_string(), report.display().to_string());
+    shoal(env)
         .args(args(
-            &cmd,
+            cmd,
             &file,
             &[
                 "--concurrency",
                 "4",
                 "--resume",
                 "--report",
-                &report_arg,
+                &report,
                 "--json",
             ],
         ))
         .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        .unwrap()
+}
+
+/// Asserts that `records` hold each of `rows` distinct `key` values exactly once.
+fn assert_each_once(records: Vec<serde_json::Value>, key: &str, rows: usize) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in records {
+        *seen
+            .entry(r[key].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(seen.len(), rows);
+    assert!(seen.values().all(|&n| n == 1), "every {key} exactly once");
+}
+
+/// Runs `cmd INPUT`, which must refuse to start (exit 2) and list each `(row, why)` on a line
+/// of its own that says `why`; its stderr.
+fn assert_refused(
+    env: &[(String, String)],
+    cmd: &[&str],
+    input: &Path,
+    listed: &[(usize, &str)],
+) -> String {
+    let out = shoal(env).args(cmd).arg(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for &(row, why) in listed {
+        let line = err
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("row {row}:")) || l.starts_with(&format!("row {row} ("))
+            })
+            .unwrap_or_else(|| panic!("row {row} ({why}) is not listed: {err}"));
+        assert!(line.contains(why), "{line}");
+    }
+    err
+}
+
+include!("../data/contact_limits.rs");
+
+#[test]
+fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
+    const ROWS: usize = 2_000;
+    let (rt, dir) = runtime_and_dir();
+    // 120 POST per one-second "minute": the whole import takes ~17 s of pacing.
+    let (pp, env) = pebblepad(&rt, 120, Duration::from_secs(1), dir.path());
+    let input = dir.path().join("users.csv");
+    users_csv(&input, ROWS);
+    let report_path = dir.path().join("report.csv");
+    let cmd = ["pebblepad", "users", "import"];
+
+    // Killed once about a quarter of the rows have been answered.
+    kill_mid_run(&env, &cmd, &input, ROWS, &dir.path().join("first.log"));
+    assert_eq!(pp.traffic().rate_limited(), 0, "zero 429s while paced");
+    let sent_before_resume = pp.traffic().requests().len();
+
+    let out = resume(&env, &cmd, &input, &report_path);
+    let summary = success_json(&out);
     assert!(summary["done_before"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
 
@@ -111,14 +153,7 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
         rejected.len() <= 1,
         "429s (the resumed run began at #{sent_before_resume}): {rejected:?}"
     );
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for u in pp.users() {
-        *seen
-            .entry(u["Username"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    assert_eq!(seen.len(), ROWS);
-    assert!(seen.values().all(|&n| n == 1), "every user exactly once");
+    assert_each_once(pp.users(), "Username", ROWS);
 
     let rows = report(&report_path);
     assert_eq!(rows.len(), ROWS, "the report lists every row");
@@ -135,13 +170,11 @@ fn user_import_is_paced_and_a_killed_run_resumes_without_doubles() {
 #[test]
 fn contact_import_with_5_percent_500s_killed_and_resumed_creates_each_contact_once() {
     const ROWS: usize = 1_000;
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (py, env) = paya(&rt);
     let input = dir.path().join("contacts.csv");
     contacts_csv(&input, ROWS);
     let file = input.display().to_string();
-    let journal = dir.path().join("contacts.csv.journal");
     let report_path = dir.path().join("report.csv");
     let cmd = ["paya", "contacts", "import"];
 
@@ -161,40 +194,11 @@ fn contact_import_with_5_percent_500s_killed_and_resumed_creates_each_contact_on
         })
     };
 
-    let log = dir.path().join("first.log");
-    let mut child = spawn(&env, &args(&cmd, &file, &["--concurrency", "4"]), &log);
-    assert!(
-        poll_for(60, || lines(&journal) > ROWS / 2
-            || child.0.try_wait().unwrap().is_some()),
-        "no progress: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    assert!(
-        kill(&mut child),
-        "killed mid-run: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-
-    let report_arg = report_path.display().to_string();
-    let out = shoal(&env)
-        .args(args(
-            &cmd,
-            &file,
-            &[
-                "--concurrency",
-                "4",
-                "--resume",
-                "--report",
-                &report_arg,
-                "--json",
-            ],
-        ))
-        .output()
-        .unwrap();
+    kill_mid_run(&env, &cmd, &input, ROWS, &dir.path().join("first.log"));
+    let out = resume(&env, &cmd, &input, &report_path);
     stop.store(true, Ordering::SeqCst);
     injector.join().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let summary = success_json(&out);
     assert_eq!(summary["failed"], 0, "{summary}");
 
     let answered_500 = py
@@ -205,14 +209,7 @@ fn contact_import_with_5_percent_500s_killed_and_resumed_creates_each_contact_on
         .count();
     assert!(answered_500 >= 30, "faults were injected ({answered_500})");
 
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for c in py.contacts() {
-        *seen
-            .entry(c["contact_api_id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    assert_eq!(seen.len(), ROWS);
-    assert!(seen.values().all(|&n| n == 1), "every contact exactly once");
+    assert_each_once(py.contacts(), "contact_api_id", ROWS);
 
     let rows = report(&report_path);
     assert_eq!(rows.len(), ROWS);
@@ -234,36 +231,13 @@ fn contact_import_with_5_percent_500s_killed_and_resumed_creates_each_contact_on
 
 #[test]
 fn contact_rows_breaking_each_documented_limit_are_listed_and_nothing_is_sent() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (py, env) = paya(&rt);
-    let long = |n: usize| "x".repeat(n);
-    let bad: Vec<(&str, String)> = vec![
+    let mut bad: Vec<(&str, String)> = vec![
         ("contact_api_id", String::new()),
         ("last_name", String::new()),
-        ("last_name", long(65)),
-        ("first_name", long(65)),
-        ("company_name", long(65)),
-        ("account_number", long(33)),
-        ("contact_api_id", long(37)),
-        ("email", "a@b".into()),
-        ("address", long(256)),
-        ("city", long(101)),
-        ("state", "NYC".into()),
-        ("zip", "12".into()),
-        ("home_phone", "555123".into()),
-        ("cell_phone", "55512345678".into()),
-        ("office_phone", "phone".into()),
-        ("office_ext_phone", long(11)),
-        ("contact_balance", long(13)),
-        ("contact_c1", long(129)),
-        ("contact_c2", long(129)),
-        ("contact_c3", long(129)),
-        ("date_of_birth", "1990/01/02".into()),
-        ("email_trx_receipt", "maybe".into()),
-        ("header_message", long(251)),
-        ("header_message_type", "5".into()),
     ];
+    bad.extend(contact_limit_breakers());
     let columns: Vec<&str> = vec![
         "contact_api_id",
         "last_name",
@@ -288,44 +262,17 @@ fn contact_rows_breaking_each_documented_limit_are_listed_and_nothing_is_sent() 
         "header_message",
         "header_message_type",
     ];
-    let mut text = columns.join(",") + "\n";
-    let row = |field: &str, value: &str, i: usize| {
-        columns
-            .iter()
-            .map(|c| match *c {
-                c if c == field => value.to_string(),
-                "contact_api_id" => format!("crm-{i}"),
-                "last_name" => "Smith".into(),
-                _ => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    text.push_str(&row("first_name", "Valid", 0));
-    text.push('\n');
-    for (i, (field, value)) in bad.iter().enumerate() {
-        text.push_str(&row(field, value, i + 1));
-        text.push('\n');
-    }
+    let mut rows = vec![("first_name", "Valid".to_string())];
+    rows.extend(bad.iter().cloned());
+    let text = contacts_csv_setting(&columns, &rows);
     let input = dir.path().join("bad.csv");
     std::fs::write(&input, text).unwrap();
-    let out = shoal(&env)
-        .args(["paya", "contacts", "import"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
-    for (i, (field, _)) in bad.iter().enumerate() {
-        let line = err
-            .lines()
-            .find(|l| {
-                l.starts_with(&format!("row {}:", i + 3))
-                    || l.starts_with(&format!("row {} (", i + 3))
-            })
-            .unwrap_or_else(|| panic!("row {} ({field}) is not listed: {err}", i + 3));
-        assert!(line.contains(field), "{line}");
-    }
+    let listed: Vec<(usize, &str)> = bad
+        .iter()
+        .enumerate()
+        .map(|(i, (field, _))| (i + 3, *field))
+        .collect();
+    let err = assert_refused(&env, &["paya", "contacts", "import"], &input, &listed);
     assert!(
         err.contains(&format!("{} of {} rows", bad.len(), bad.len() + 1)),
         "{err}"
@@ -355,8 +302,7 @@ fn contact_rows_breaking_each_documented_limit_are_listed_and_nothing_is_sent() 
 
 #[test]
 fn user_rows_with_each_problem_are_listed_and_nothing_is_sent() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pp, env) = pebblepad(&rt, 120, Duration::from_secs(60), dir.path());
     let input = dir.path().join("users.csv");
     std::fs::write(
@@ -372,30 +318,20 @@ fn user_rows_with_each_problem_are_listed_and_nothing_is_sent() {
          Ann,Ann,Twice,ann2@uni.test,S8,,,\n",
     )
     .unwrap();
-    let out = shoal(&env)
-        .args(["pebblepad", "users", "import"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
-    for (line, why) in [
-        (3, "Username is required"),
-        (4, "Forename is required"),
-        (5, "Surname is required"),
-        (6, "Email is required"),
-        (7, "not an e-mail address"),
-        (8, "Expiry"),
-        (9, "repeats row 2"),
-    ] {
-        let l = err
-            .lines()
-            .find(|l| {
-                l.starts_with(&format!("row {line}:")) || l.starts_with(&format!("row {line} ("))
-            })
-            .unwrap_or_else(|| panic!("row {line} is not listed: {err}"));
-        assert!(l.contains(why), "{l}");
-    }
+    let err = assert_refused(
+        &env,
+        &["pebblepad", "users", "import"],
+        &input,
+        &[
+            (3, "Username is required"),
+            (4, "Forename is required"),
+            (5, "Surname is required"),
+            (6, "Email is required"),
+            (7, "not an e-mail address"),
+            (8, "Expiry"),
+            (9, "repeats row 2"),
+        ],
+    );
     assert!(!err.contains("pw"), "no password printed");
     let creates = pp
         .traffic()

@@ -1,9 +1,9 @@
 //! Progress bars of the bulk jobs: drawn when stderr is a terminal (a pty from util-linux
 //! `script`), absent when output is piped.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-use crate::bulk_support::{AUDIENCE, paya, pearldiver, runtime, shoal};
+use crate::bulk_support::{export_args, paya, pearldiver, runtime_and_dir, shoal};
 use crate::support::stderr;
 
 /// Runs the built `shoal` with `args` under a pty; everything the terminal showed. `script`
@@ -42,39 +42,34 @@ fn under_pty_status(env: &[(String, String)], args: &[String]) -> (String, bool)
     )
 }
 
-#[test]
-fn export_progress_on_a_terminal_only() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let (_pd, env) = pearldiver(&rt, 50_000, dir.path());
-    let export = |name: &str| {
-        vec![
-            "pearldiver".to_string(),
-            "export".into(),
-            "--audience".into(),
-            AUDIENCE.to_string(),
-            "--out".into(),
-            dir.path().join(name).display().to_string(),
-        ]
-    };
-    let tty = under_pty(&env, &export("tty.ndjson"));
-    assert!(tty.contains(" pages · "), "a progress line: {tty:?}");
-    assert!(tty.contains("records"), "{tty:?}");
-
-    let out = shoal(&env).args(export("piped.ndjson")).output().unwrap();
+/// Runs `shoal ARGS` with stderr piped; it must succeed and write nothing there.
+fn piped(env: &[(String, String)], args: &[String]) -> Output {
+    let out = shoal(env).args(args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).is_empty(),
         "nothing on piped stderr: {}",
         stderr(&out)
     );
+    out
+}
+
+#[test]
+fn export_progress_on_a_terminal_only() {
+    let (rt, dir) = runtime_and_dir();
+    let (_pd, env) = pearldiver(&rt, 50_000, dir.path());
+    let export = |name: &str| export_args(&dir.path().join(name), &[]);
+    let tty = under_pty(&env, &export("tty.ndjson"));
+    assert!(tty.contains(" pages · "), "a progress line: {tty:?}");
+    assert!(tty.contains("records"), "{tty:?}");
+
+    let out = piped(&env, &export("piped.ndjson"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(" pages · "));
 }
 
 #[test]
 fn import_progress_on_a_terminal_only() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (_py, env) = paya(&rt);
     let mut text = String::from("contact_api_id,last_name\n");
     for i in 0..300 {
@@ -94,21 +89,14 @@ fn import_progress_on_a_terminal_only() {
     let tty = under_pty(&env, &import("tty.csv"));
     assert!(tty.contains(" rows · "), "a progress bar: {tty:?}");
 
-    let out = shoal(&env).args(import("piped.csv")).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).is_empty(),
-        "nothing on piped stderr: {}",
-        stderr(&out)
-    );
+    piped(&env, &import("piped.csv"));
 }
 
 /// Issue 17 #10: against a server that never answers, the progress line says what the rows are
 /// waiting for, and `--timeout` bounds each call.
 #[test]
 fn import_progress_says_what_it_waits_for_and_timeout_bounds_a_stall() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (py, env) = paya(&rt);
     py.faults().push(
         shoal_testkit::Fault::stall()

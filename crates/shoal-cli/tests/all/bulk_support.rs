@@ -2,6 +2,7 @@
 //! limits, faults and traffic record are under the test's control), the `SHOAL_*` variables
 //! that point the built binary at them, and polling without fixed sleeps.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,6 +28,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// [`runtime`] and a scratch directory, which every emulator test starts with.
+pub fn runtime_and_dir() -> (tokio::runtime::Runtime, tempfile::TempDir) {
+    (runtime(), tempfile::tempdir().unwrap())
+}
+
 /// `shoal` with exactly these variables.
 pub fn shoal(env: &[(String, String)]) -> Command {
     let mut c = crate::support::shoal();
@@ -35,7 +41,11 @@ pub fn shoal(env: &[(String, String)]) -> Command {
 }
 
 /// Spawns `shoal ARGS` with output discarded (stderr to `log`), killed when dropped.
-pub fn spawn(env: &[(String, String)], args: &[&str], log: &Path) -> Guard {
+pub fn spawn(
+    env: &[(String, String)],
+    args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    log: &Path,
+) -> Guard {
     let log = std::fs::File::create(log).unwrap();
     Guard(
         shoal(env)
@@ -48,6 +58,20 @@ pub fn spawn(env: &[(String, String)], args: &[&str], log: &Path) -> Guard {
 }
 
 pub use crate::support::poll_for;
+
+/// `pearldiver export --audience AUDIENCE --out FILE EXTRA…`.
+pub fn export_args(file: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "pearldiver".to_string(),
+        "export".into(),
+        "--audience".into(),
+        AUDIENCE.to_string(),
+        "--out".into(),
+        file.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
 
 /// SIGKILLs the child (no chance to clean up) and reaps it; whether it was still running.
 pub fn kill(child: &mut Guard) -> bool {
@@ -85,16 +109,14 @@ pub fn pearldiver_on(
         .unwrap();
     let tokens = pd.mint_tokens();
     let token_file = dir.join("pd-tokens.json");
-    let mut record = TokenRecord::unknown_age(
-        AccessToken::new(tokens.access_token),
-        RefreshToken::new(tokens.refresh_token),
+    let day = Duration::from_secs(86_400);
+    write_tokens(
+        rt,
+        &token_file,
+        &tokens.access_token,
+        &tokens.refresh_token,
+        day,
     );
-    record.expires_at = Some(SystemClock.system_now() + Duration::from_secs(86_400));
-    rt.block_on(async {
-        let store = FileTokenStore::new(token_file.clone());
-        let guard = store.lock().await.unwrap();
-        store.save_locked(&record, guard.fence()).await.unwrap();
-    });
     let e = pd.endpoints();
     let env = vec![
         ("SHOAL_PEARLDIVER_CLIENT_ID", e.client_id.clone()),
@@ -109,6 +131,24 @@ pub fn pearldiver_on(
         ),
     ];
     (pd, own(env))
+}
+
+/// Writes a token file at `path` (as `shoal pearldiver login` would) whose access token is
+/// valid for `valid_for`.
+pub fn write_tokens(
+    rt: &tokio::runtime::Runtime,
+    path: &Path,
+    access: &str,
+    refresh: &str,
+    valid_for: Duration,
+) {
+    let mut record = TokenRecord::unknown_age(AccessToken::new(access), RefreshToken::new(refresh));
+    record.expires_at = Some(SystemClock.system_now() + valid_for);
+    rt.block_on(async {
+        let store = FileTokenStore::new(path.to_path_buf());
+        let guard = store.lock().await.unwrap();
+        store.save_locked(&record, guard.fence()).await.unwrap();
+    });
 }
 
 /// A PebblePad emulator whose "minute" is `window` long, allowing `post` POSTs in it, with a

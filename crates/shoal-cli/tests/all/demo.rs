@@ -1,6 +1,6 @@
 //! `shoal demo`: exits 0 and prints the summary table (a small audience keeps debug builds fast).
 
-use crate::support::{shoal, stderr, stdout};
+use crate::support::{shoal, stderr, stdout, success_json};
 
 #[test]
 fn demo_walks_every_service_and_ends_with_the_summary() {
@@ -38,8 +38,7 @@ fn demo_json_is_one_object_with_a_row_per_service() {
         .args(["--json", "demo", "--records", "1000"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let v = success_json(&out);
     assert_eq!(v["ok"], true);
     let services = v["services"].as_array().unwrap();
     assert_eq!(services.len(), 3);

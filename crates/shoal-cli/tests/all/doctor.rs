@@ -2,9 +2,12 @@
 //! missing token file, a world-readable one, a refresh family past its lifetime, a host that is
 //! not there.
 
+use std::path::Path;
+use std::process::Output;
+
 use crate::support::{Sandbox, stderr, stdout};
 
-fn lines_with(out: &std::process::Output, mark: &str) -> Vec<String> {
+fn lines_with(out: &Output, mark: &str) -> Vec<String> {
     stdout(out)
         .lines()
         .filter(|l| l.starts_with(mark))
@@ -36,6 +39,16 @@ fn a_healthy_sandbox_passes_every_check() {
     assert!(report["checks"].as_array().unwrap().len() >= 10);
 }
 
+/// `shoal doctor` with the Pearl Diver token file at `path`.
+fn doctor_with_token_file(sandbox: &Sandbox, path: &Path) -> Output {
+    sandbox
+        .shoal()
+        .env("SHOAL_PEARLDIVER_TOKEN_FILE", path)
+        .arg("doctor")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn broken_set_ups_fail_with_their_own_exit_code_and_what_to_do() {
     let sandbox = Sandbox::start(100);
@@ -43,12 +56,7 @@ fn broken_set_ups_fail_with_their_own_exit_code_and_what_to_do() {
 
     // A missing token file: log in.
     let missing = sandbox.dir.path().join("nowhere.json");
-    let out = sandbox
-        .shoal()
-        .env("SHOAL_PEARLDIVER_TOKEN_FILE", &missing)
-        .arg("doctor")
-        .output()
-        .unwrap();
+    let out = doctor_with_token_file(&sandbox, &missing);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let failed = lines_with(&out, "✗");
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -71,12 +79,7 @@ fn broken_set_ups_fail_with_their_own_exit_code_and_what_to_do() {
         let shared = sandbox.dir.path().join("shared.json");
         std::fs::copy(&token_file, &shared).unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let out = sandbox
-            .shoal()
-            .env("SHOAL_PEARLDIVER_TOKEN_FILE", &shared)
-            .arg("doctor")
-            .output()
-            .unwrap();
+        let out = doctor_with_token_file(&sandbox, &shared);
         assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
         assert!(
             lines_with(&out, "✗")[0].contains("chmod 600"),
@@ -96,12 +99,7 @@ fn broken_set_ups_fail_with_their_own_exit_code_and_what_to_do() {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&expired, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let out = sandbox
-        .shoal()
-        .env("SHOAL_PEARLDIVER_TOKEN_FILE", &expired)
-        .arg("doctor")
-        .output()
-        .unwrap();
+    let out = doctor_with_token_file(&sandbox, &expired);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let failed = lines_with(&out, "✗");
     assert!(

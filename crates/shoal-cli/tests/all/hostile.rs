@@ -11,11 +11,11 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use shoal::auth::{AccessToken, FileTokenStore, RefreshToken, TokenRecord, TokenStore as _};
 use shoal::core::{Clock, SystemClock};
 use shoal_testkit::hostile::{Framing, HostileConfig, HostileResponse, HostileServer, Otherwise};
 use shoal_testkit::sandbox::SandboxInfo;
 
+use crate::bulk_support::{runtime_and_dir, write_tokens};
 use crate::support::shoal;
 
 /// The `--timeout` every command runs with, in seconds.
@@ -114,12 +114,7 @@ fn plausible(answer: &HostileResponse) -> bool {
 
 #[test]
 fn every_command_fails_cleanly_against_the_hostile_server() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (mut failures, mut failed_cleanly, mut runs_made) = (Vec::new(), 0, 0);
     let runs = commands(dir.path())
         .into_iter()
@@ -145,16 +140,9 @@ fn every_command_fails_cleanly_against_the_hostile_server() {
             dir.path().join(format!("pp-{n}.json")),
         );
         // A Pearl Diver login that looks current, so the commands reach the server.
-        let mut record = TokenRecord::unknown_age(
-            AccessToken::new("hostile-access"),
-            RefreshToken::new(e.pearldiver.refresh_token.clone().unwrap_or_default()),
-        );
-        record.expires_at = Some(SystemClock.system_now() + Duration::from_secs(3600));
-        rt.block_on(async {
-            let store = FileTokenStore::new(pd_tokens.clone());
-            let guard = store.lock().await.unwrap();
-            store.save_locked(&record, guard.fence()).await.unwrap();
-        });
+        let refresh = e.pearldiver.refresh_token.clone().unwrap_or_default();
+        let hour = Duration::from_secs(3600);
+        write_tokens(&rt, &pd_tokens, "hostile-access", &refresh, hour);
         let started = REAL.now();
         let mut child = shoal()
             .envs(info.variables(&pd_tokens, &pp_tokens))

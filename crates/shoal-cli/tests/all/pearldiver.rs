@@ -1,45 +1,37 @@
 //! `shoal pearldiver`: loopback login with `--no-browser`, forced rotation, and one-line errors
 //! with distinct exit codes.
 
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::Path;
+use std::process::Output;
 
-use crate::support::{Guard, Sandbox, follow_authorize, read_url_line, stderr, stdout, wait_exit};
+use crate::support::{Sandbox, login_no_browser, stderr, stdout};
+
+/// `shoal pearldiver ARGS --token-file TOKENS` against the sandbox; fails unless it exits 0.
+fn with_tokens(sandbox: &Sandbox, args: &[&str], tokens: &Path) -> Output {
+    let tokens = ["--token-file", tokens.to_str().unwrap()];
+    let out = sandbox.run(&[&["pearldiver"], args, &tokens].concat());
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    out
+}
 
 #[test]
 fn login_no_browser_completes_when_the_printed_url_is_followed() {
     let sandbox = Sandbox::start(1_000);
     let tokens = sandbox.dir.path().join("fresh").join("tokens.json");
-    let mut child = Guard(
-        sandbox
-            .shoal()
-            .args(["pearldiver", "login", "--no-browser", "--token-file"])
-            .arg(&tokens)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let urls = read_url_line(child.0.stderr.take().unwrap());
-    let url = urls
-        .recv_timeout(Duration::from_secs(30))
-        .expect("an authorize URL on stderr");
-    assert!(
-        url.contains("code_challenge_method=S256") && url.contains("audience=pearldiverapi"),
-        "{url}"
-    );
-    let callback = follow_authorize(&url);
-    assert_eq!(callback.status, 200, "{}", callback.body);
-    assert_eq!(wait_exit(&mut child), 0);
+    let mut login = sandbox.shoal();
+    login
+        .args(["pearldiver", "login", "--no-browser", "--token-file"])
+        .arg(&tokens);
+    let code = login_no_browser(login, |url| {
+        assert!(
+            url.contains("code_challenge_method=S256") && url.contains("audience=pearldiverapi"),
+            "{url}"
+        );
+    });
+    assert_eq!(code, 0);
     #[cfg(unix)]
     assert_eq!(crate::support::mode(&tokens), 0o600);
-    let out = sandbox.run(&[
-        "pearldiver",
-        "audiences",
-        "--token-file",
-        tokens.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = with_tokens(&sandbox, &["audiences"], &tokens);
     assert!(
         stdout(&out).contains("Website visitors"),
         "{}",
@@ -52,14 +44,7 @@ fn token_refresh_rotates_and_persists_before_reporting() {
     let sandbox = Sandbox::start(1_000);
     let tokens = sandbox.token_copy("rotate.json");
     let before = std::fs::read_to_string(&tokens).unwrap();
-    let out = sandbox.run(&[
-        "pearldiver",
-        "token",
-        "refresh",
-        "--token-file",
-        tokens.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = with_tokens(&sandbox, &["token", "refresh"], &tokens);
     assert!(
         stdout(&out).contains("Tokens rotated and saved"),
         "{}",
@@ -77,17 +62,8 @@ fn token_refresh_rotates_and_persists_before_reporting() {
         !stdout(&out).contains(refresh(&after).as_str().unwrap()),
         "no secret printed"
     );
-    let out = sandbox.run(&[
-        "pearldiver",
-        "audiences",
-        "--token-file",
-        tokens.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "the rotated pair works: {}",
-        stderr(&out)
-    );
+    // The rotated pair works.
+    with_tokens(&sandbox, &["audiences"], &tokens);
 }
 
 /// Exit code and the single stderr line.
@@ -204,13 +180,7 @@ fn any_command_warns_within_five_days_of_the_one_year_login_limit() {
         .unwrap()
         .into();
     std::fs::write(&tokens, record.to_string()).unwrap();
-    let out = sandbox.run(&[
-        "pearldiver",
-        "audiences",
-        "--token-file",
-        tokens.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = with_tokens(&sandbox, &["audiences"], &tokens);
     let warning = stderr(&out);
     assert!(
         warning.contains("warning: the login ends at")
@@ -219,12 +189,6 @@ fn any_command_warns_within_five_days_of_the_one_year_login_limit() {
     );
     // A young family says nothing.
     let fresh = sandbox.token_copy("young-family.json");
-    let out = sandbox.run(&[
-        "pearldiver",
-        "audiences",
-        "--token-file",
-        fresh.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = with_tokens(&sandbox, &["audiences"], &fresh);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }

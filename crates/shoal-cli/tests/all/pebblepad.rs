@@ -4,14 +4,13 @@
 //! runs that each rotate the pair.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use shoal_testkit::pebblepad::{PebblePad, PebblePadConfig};
 use shoal_testkit::{ManualClock, RecordedRequest, RedirectUris};
 
 use crate::bulk_support::{runtime, shoal};
-use crate::support::{Guard, follow_authorize, read_url_line, stderr, stdout, wait_exit};
+use crate::support::{login_no_browser, stderr, stdout};
 
 const TOKEN_PATH: &str = "/login/OAuth2/TokenEndpoint";
 
@@ -19,15 +18,19 @@ const TOKEN_PATH: &str = "/login/OAuth2/TokenEndpoint";
 /// every access token it issued so far expired, so the next command must rotate.
 const PAST_EXPIRY: Duration = Duration::from_secs(3600 + 60);
 
-/// An emulator on a manual clock that accepts its registered redirect URI on any loopback port.
-fn emulator(rt: &tokio::runtime::Runtime, clock: &ManualClock) -> PebblePad {
-    rt.block_on(PebblePad::start(PebblePadConfig {
-        clock: clock.shared(),
-        redirect_uris: RedirectUris::any_loopback_port(),
-        seed_users: 0,
-        ..Default::default()
-    }))
-    .unwrap()
+/// An emulator that accepts its registered redirect URI on any loopback port, and the manual
+/// clock it runs on.
+fn emulator(rt: &tokio::runtime::Runtime) -> (ManualClock, PebblePad) {
+    let clock = ManualClock::new();
+    let pp = rt
+        .block_on(PebblePad::start(PebblePadConfig {
+            clock: clock.shared(),
+            redirect_uris: RedirectUris::any_loopback_port(),
+            seed_users: 0,
+            ..Default::default()
+        }))
+        .unwrap();
+    (clock, pp)
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -40,26 +43,15 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// `shoal pebblepad login --no-browser` with `env`: follows the printed URL like a browser;
 /// the exit code.
 fn login(env: &[(String, String)]) -> i32 {
-    let mut child = Guard(
-        shoal(env)
-            .args(["pebblepad", "login", "--no-browser"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let urls = read_url_line(child.0.stderr.take().unwrap());
-    let url = urls
-        .recv_timeout(Duration::from_secs(30))
-        .expect("an authorize URL on stderr");
-    assert!(url.contains("/login/OAuth2/AuthorisationEndpoint"), "{url}");
-    assert!(
-        !url.contains("code_challenge"),
-        "PebblePad takes no PKCE: {url}"
-    );
-    let callback = follow_authorize(&url);
-    assert_eq!(callback.status, 200, "{}", callback.body);
-    wait_exit(&mut child)
+    let mut command = shoal(env);
+    command.args(["pebblepad", "login", "--no-browser"]);
+    login_no_browser(command, |url| {
+        assert!(url.contains("/login/OAuth2/AuthorisationEndpoint"), "{url}");
+        assert!(
+            !url.contains("code_challenge"),
+            "PebblePad takes no PKCE: {url}"
+        );
+    })
 }
 
 /// `shoal pebblepad users create` for `username`; fails the test unless it succeeded.
@@ -107,8 +99,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn login_no_browser_with_a_public_and_a_confidential_app_each_authenticates_its_own_way() {
     let rt = runtime();
-    let clock = ManualClock::new();
-    let pp = emulator(&rt, &clock);
+    let (clock, pp) = emulator(&rt);
     let dir = tempfile::tempdir().unwrap();
     let e = pp.endpoints().clone();
     let public_id = e.public_client_id.clone().unwrap();
@@ -212,8 +203,7 @@ fn find(dir: &Path, name: &str) -> Vec<PathBuf> {
 #[test]
 fn a_service_account_from_the_environment_alone_rotates_every_run_and_keeps_the_newest_pair() {
     let rt = runtime();
-    let clock = ManualClock::new();
-    let pp = emulator(&rt, &clock);
+    let (clock, pp) = emulator(&rt);
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join(".config");
     let e = pp.endpoints().clone();

@@ -1,13 +1,12 @@
 //! `shoal sandbox --env-file`: the file alone is enough for the other commands.
 
-use crate::support::{Sandbox, stderr, stdout};
+use crate::support::{Sandbox, stdout, success_json};
 
 #[test]
 fn the_env_file_alone_runs_pearldiver_audiences() {
     let sandbox = Sandbox::start(5_000);
     let out = sandbox.run(&["pearldiver", "audiences", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let v = success_json(&out);
     let keys: Vec<u64> = v["audiences"]
         .as_array()
         .unwrap()
@@ -32,9 +31,7 @@ fn the_env_file_serves_every_vendor_command() {
     let json = |args: &[&str]| {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = sandbox.run(&all);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        serde_json::from_str::<serde_json::Value>(stdout(&out).trim()).unwrap()
+        success_json(&sandbox.run(&all))
     };
     let page = json(&["pearldiver", "audience", "17", "--days", "30"]);
     assert_eq!(page["key"], 17);

@@ -56,6 +56,26 @@ pub fn wait_exit(guard: &mut Guard) -> i32 {
     code.unwrap()
 }
 
+/// Runs a `login --no-browser` command and plays the browser for the authorize URL it prints
+/// on stderr, once `check_url` has looked at it; the command's exit code.
+pub fn login_no_browser(mut command: Command, check_url: impl FnOnce(&str)) -> i32 {
+    let mut child = Guard(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let urls = read_url_line(child.0.stderr.take().unwrap());
+    let url = urls
+        .recv_timeout(Duration::from_secs(30))
+        .expect("an authorize URL on stderr");
+    check_url(&url);
+    let callback = follow_authorize(&url);
+    assert_eq!(callback.status, 200, "{}", callback.body);
+    wait_exit(&mut child)
+}
+
 /// `shoal sandbox --env-file` running as a child process, with its variables parsed.
 pub struct Sandbox {
     /// The variables the sandbox wrote.
@@ -319,4 +339,10 @@ pub fn stdout(o: &Output) -> String {
 /// Stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The JSON on the stdout of a run that must have succeeded.
+pub fn success_json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
 }

@@ -2,16 +2,19 @@
 //! hosted here: a first full sync, an incremental second run, the dry run, the default database
 //! under the data directory, bad destinations, and Singer output continued from its state.
 
+use std::path::Path;
+
 use shoal::core::{Clock as _, SystemClock};
 use shoal_testkit::ManualClock;
 
-use crate::bulk_support::{AUDIENCE, pearldiver_on, runtime, shoal};
+use crate::bulk_support::{AUDIENCE, export_args, pearldiver_on, runtime_and_dir, shoal};
+use crate::support::{stderr, stdout, success_json};
 
 /// An emulator frozen at the present: the CLI's `since` comes from the system clock.
 fn pearldiver(
     rt: &tokio::runtime::Runtime,
     records: u64,
-    dir: &std::path::Path,
+    dir: &Path,
 ) -> (shoal_testkit::pearldiver::PearlDiver, Vec<(String, String)>) {
     pearldiver_on(
         rt,
@@ -20,16 +23,10 @@ fn pearldiver(
         ManualClock::starting_at(SystemClock.system_now()),
     )
 }
-use crate::support::{stderr, stdout};
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[test]
 fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pd, env) = pearldiver(&rt, 3_000, dir.path());
     let db = format!("sqlite:{}", dir.path().join("pd.db").display());
     let sync = |extra: &[&str]| {
@@ -47,8 +44,7 @@ fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
     };
 
     let plan = sync(&["--dry-run"]);
-    assert!(plan.status.success(), "{}", stderr(&plan));
-    let plan = json(&plan);
+    let plan = success_json(&plan);
     assert_eq!(plan["db_exists"], false, "{plan}");
     assert!(
         !dir.path().join("pd.db").exists(),
@@ -56,8 +52,7 @@ fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
     );
 
     let first = sync(&[]);
-    assert!(first.status.success(), "{}", stderr(&first));
-    let first = json(&first);
+    let first = success_json(&first);
     assert_eq!(first["ok"], true, "{first}");
     assert_eq!(first["inserted"], 3_000, "{first}");
     let note = first["audiences"][0]["note"]
@@ -71,8 +66,7 @@ fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
 
     pd.add_records(AUDIENCE, 5);
     let second = sync(&[]);
-    assert!(second.status.success(), "{}", stderr(&second));
-    let second = json(&second);
+    let second = success_json(&second);
     assert_eq!(second["inserted"], 5, "{second}");
     assert_eq!(second["updated"], 0, "{second}");
 
@@ -87,8 +81,7 @@ fn a_first_sync_takes_everything_and_a_second_only_what_changed() {
 
 #[test]
 fn without_db_the_file_is_pearldiver_db_under_the_data_directory() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (_pd, env) = pearldiver(&rt, 1_000, dir.path());
     let data = dir.path().join("data");
     let out = shoal(&env)
@@ -103,8 +96,7 @@ fn without_db_the_file_is_pearldiver_db_under_the_data_directory() {
 
 #[test]
 fn bad_destinations_are_clear_errors_with_nothing_written() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (_pd, env) = pearldiver(&rt, 1_000, dir.path());
     let run = |db: &str| {
         shoal(&env)
@@ -135,24 +127,16 @@ fn bad_destinations_are_clear_errors_with_nothing_written() {
 
 #[test]
 fn singer_export_writes_schema_records_and_state_and_continues_from_it() {
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pd, env) = pearldiver(&rt, 2_500, dir.path());
     let first = dir.path().join("first.singer");
-    let out = shoal(&env)
-        .args([
-            "pearldiver",
-            "export",
-            "--audience",
-            "17",
-            "--format",
-            "singer",
-            "--out",
-        ])
-        .arg(&first)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let singer = |out: &Path, extra: &[&str]| {
+        let extra = [&["--format", "singer"], extra].concat();
+        let out = shoal(&env).args(export_args(out, &extra)).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    singer(&first, &[]);
     let text = std::fs::read_to_string(&first).unwrap();
     let messages: Vec<serde_json::Value> = text
         .lines()
@@ -165,22 +149,8 @@ fn singer_export_writes_schema_records_and_state_and_continues_from_it() {
 
     // Continued from that output's last STATE: only what is new since.
     pd.add_records(AUDIENCE, 3);
-    let out = shoal(&env)
-        .args([
-            "pearldiver",
-            "export",
-            "--audience",
-            "17",
-            "--format",
-            "singer",
-            "--out",
-            "-",
-            "--state",
-        ])
-        .arg(&first)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let state = first.display().to_string();
+    let out = singer(Path::new("-"), &["--state", &state]);
     let records = stdout(&out)
         .lines()
         .filter(|l| l.contains("\"RECORD\""))
@@ -198,8 +168,7 @@ fn tokens_in_redis_are_shared_by_processes_without_a_token_file() {
     use shoal::auth::{AccessToken, RefreshToken, TokenRecord, TokenStore as _};
 
     let redis = shoal_redis::RedisServer::start();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
+    let (rt, dir) = runtime_and_dir();
     let (pd, env) = pearldiver(&rt, 1_000, dir.path());
     let env: Vec<(String, String)> = env
         .into_iter()

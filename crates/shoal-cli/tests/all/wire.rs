@@ -160,19 +160,13 @@ fn paya_key_in_headers_and_query_and_the_token_method() {
         .unwrap()
         .to_string();
     assert_eq!(answer.json()["token"]["expire"], 15);
-    let with_token = http(
-        "GET",
-        &format!("{base}/v2/locationinfos"),
-        &[("developer-id", &dev), ("access-token", &token)],
-        "",
-    );
-    assert_eq!(with_token.status, 200, "{with_token:?}");
-    let logout = http(
-        "DELETE",
-        &format!("{base}/v2/token/{token}"),
-        &[("developer-id", &dev), ("access-token", &token)],
-        "",
-    );
+    let with_token = |method: &str, path: &str| {
+        let headers = [("developer-id", dev.as_str()), ("access-token", &token)];
+        http(method, &format!("{base}{path}"), &headers, "")
+    };
+    let locations = with_token("GET", "/v2/locationinfos");
+    assert_eq!(locations.status, 200, "{locations:?}");
+    let logout = with_token("DELETE", &format!("/v2/token/{token}"));
     assert_eq!(logout.status, 204, "{logout:?}");
 }
 
