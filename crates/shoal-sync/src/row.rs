@@ -59,6 +59,7 @@ impl RecordRow {
 
     /// The record's `id`.
     pub fn id(&self) -> &str {
+        // Always present in a row: `extract` refuses a record without a usable id.
         self.column(&self.columns.id).unwrap_or_default()
     }
 
@@ -198,9 +199,16 @@ fn columns(raw: &RawValue, max_bytes: usize) -> Result<Fields<Text>, SkipReason>
 struct Spans<'a>(&'a str);
 
 impl Spans<'_> {
-    fn span(&self, part: &str) -> Range<usize> {
-        let start = part.as_ptr() as usize - self.0.as_ptr() as usize;
-        start..start + part.len()
+    /// Where `part` lies in the record; a copy should it not lie inside (never expected: every
+    /// value is borrowed from the record's text), rather than a wrong range or a panic.
+    fn text(&self, part: &str) -> Text {
+        let start = (part.as_ptr() as usize).checked_sub(self.0.as_ptr() as usize);
+        match start {
+            Some(start) if self.0.get(start..start + part.len()).is_some() => {
+                Text::Span(start..start + part.len())
+            }
+            _ => Text::Owned(part.to_owned()),
+        }
     }
 
     fn id(&self, v: &RawValue) -> Option<Text> {
@@ -230,7 +238,7 @@ impl Spans<'_> {
         }
         let inner = &t[1..t.len() - 1];
         if !inner.bytes().any(|b| b == b'\\' || b < 0x20) {
-            return Some(Text::Span(self.span(inner)));
+            return Some(self.text(inner));
         }
         let s = serde_json::from_str::<String>(t).ok()?;
         Some(Text::Owned(if s.contains('\0') {
@@ -242,7 +250,7 @@ impl Spans<'_> {
 
     fn json(&self, v: &RawValue) -> Option<Text> {
         let t = v.get();
-        (t != "null" && !t.contains("\\u0000")).then(|| Text::Span(self.span(t)))
+        (t != "null" && !t.contains("\\u0000")).then(|| self.text(t))
     }
 }
 
