@@ -2,14 +2,17 @@
 //! holding a session-level advisory lock on the audience so that many workers — processes or
 //! machines — can share one database and only one syncs a given audience at a time.
 //!
-//! A page is one statement (an `unnest` of column arrays, counted against the rows as they were
-//! before it) and one compare-and-set on the run's cursor, in one transaction.
+//! A page is, in one transaction: an insert of its new rows (an `unnest` of column arrays), a
+//! merge of the rows that were already there (counted against them as they were before it),
+//! and one compare-and-set on the run's cursor.
 
+use std::collections::HashSet;
 use std::error::Error as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::schema::{self, SCHEMA_VERSION, VERSION_TABLE};
@@ -18,6 +21,7 @@ use super::{
     count_i64, key_i64, stored_ts, window_from, window_text,
 };
 use crate::error::{SyncError, SyncResult};
+use crate::row::RecordRow;
 use crate::timefmt::ts;
 use crate::url::DbUrl;
 
@@ -280,11 +284,42 @@ struct PgSession {
     url: DbUrl,
 }
 
-const UPSERT: &str = "WITH input AS (
-        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+/// The page's columns as `unnest` input: `$2`..`$11` of [`INSERT_NEW`] and [`UPSERT`].
+macro_rules! input {
+    () => {
+        "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
             AS t(id, first_name, last_name, email, company_name,
-                 phones, addresses, company, sessions, raw)
+                 phones, addresses, company, sessions, raw)"
+    };
+}
+
+/// The new rows, in one statement; the ids it inserted come back as one array. Most pages of
+/// a first sync are nothing else, and this costs one index probe per row. `$12` is parsed once
+/// (a scalar subquery), not once per row.
+const INSERT_NEW: &str = concat!(
+    "WITH ins AS (
+        INSERT INTO records (audience_key, id, first_name, last_name, email, company_name,
+                             phones, addresses, company, sessions, raw, first_seen_at, last_seen_at)
+        SELECT $1::int8, id, first_name, last_name, email, company_name,
+               phones::jsonb, addresses::jsonb, company::jsonb, sessions::jsonb, raw,
+               (SELECT $12::text::timestamptz), (SELECT $12::text::timestamptz)
+        FROM ",
+    input!(),
+    "
+        ON CONFLICT (audience_key, id) DO NOTHING
+        RETURNING id
+    )
+    SELECT array_agg(id) FROM ins"
+);
+
+/// The rows [`INSERT_NEW`] found already there: merged, and counted against the rows as they
+/// were before.
+const UPSERT: &str = concat!(
+    "WITH input AS (
+        SELECT * FROM ",
+    input!(),
+    "
     ), old AS (
         -- One primary-key lookup per id: a LATERAL subquery with LIMIT is never flattened into
         -- a join. A join (or `= ANY`) lets the planner, on the stale statistics of a table
@@ -297,7 +332,7 @@ const UPSERT: &str = "WITH input AS (
                              phones, addresses, company, sessions, raw, first_seen_at, last_seen_at)
         SELECT $1::int8, id, first_name, last_name, email, company_name,
                phones::jsonb, addresses::jsonb, company::jsonb, sessions::jsonb, raw,
-               $12::text::timestamptz, $12::text::timestamptz
+               (SELECT $12::text::timestamptz), (SELECT $12::text::timestamptz)
         FROM input
         ON CONFLICT (audience_key, id) DO UPDATE SET
             first_name = excluded.first_name, last_name = excluded.last_name,
@@ -310,7 +345,8 @@ const UPSERT: &str = "WITH input AS (
     SELECT count(*) FILTER (WHERE old.id IS NULL)::int8,
            count(*) FILTER (WHERE old.id IS NOT NULL AND old.raw <> i.raw)::int8,
            (SELECT count(*) FROM up)::int8
-    FROM input i LEFT JOIN old ON old.id = i.id";
+    FROM input i LEFT JOIN old ON old.id = i.id"
+);
 
 const ADVANCE: &str = "UPDATE sync_runs SET cursor = $1::text, pages = pages + 1,
         records = records + $2, inserted = inserted + $3, updated = updated + $4,
@@ -319,6 +355,39 @@ const ADVANCE: &str = "UPDATE sync_runs SET cursor = $1::text, pages = pages + 1
         finished_at = CASE WHEN $1::text IS NULL THEN $7::text::timestamptz ELSE NULL END,
         last_error = NULL
     WHERE run_id = $8 AND status = 'running' AND cursor IS NOT DISTINCT FROM $9::text";
+
+/// A page's rows as the ten column arrays of [`input!`].
+struct Columns<'a> {
+    text: [Vec<Option<&'a str>>; 8],
+    ids: Vec<&'a str>,
+    raw: Vec<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: &[&'a RecordRow]) -> Self {
+        let col = |f: fn(&'a RecordRow) -> Option<&'a str>| rows.iter().map(|r| f(r)).collect();
+        Self {
+            ids: rows.iter().map(|r| r.id()).collect(),
+            text: [
+                col(RecordRow::first_name),
+                col(RecordRow::last_name),
+                col(RecordRow::email),
+                col(RecordRow::company_name),
+                col(RecordRow::phones),
+                col(RecordRow::addresses),
+                col(RecordRow::company),
+                col(RecordRow::sessions),
+            ],
+            raw: rows.iter().map(|r| r.raw()).collect(),
+        }
+    }
+
+    /// `$1`..`$12`: the audience, the columns, the time the rows were seen.
+    fn params<'s>(&'s self, audience: &'s i64, seen: &'s String) -> [&'s (dyn ToSql + Sync); 12] {
+        let [a, b, c, d, e, f, g, h] = &self.text;
+        [audience, &self.ids, a, b, c, d, e, f, g, h, &self.raw, seen]
+    }
+}
 
 #[async_trait]
 impl Session for PgSession {
@@ -368,48 +437,34 @@ impl Session for PgSession {
         let err = pg_err(&url, "writing a page");
         // A dropped future drops the transaction, which rolls back: never half a page.
         let tx = self.client.transaction().await.map_err(&err)?;
-        let rows = &page.rows;
-        let col = |f: fn(&crate::row::RecordRow) -> Option<&str>| -> Vec<Option<&str>> {
-            rows.iter().map(f).collect()
-        };
-        let ids: Vec<&str> = rows.iter().map(|r| r.id()).collect();
-        let first = col(|r| r.first_name());
-        let last = col(|r| r.last_name());
-        let email = col(|r| r.email());
-        let company_name = col(|r| r.company_name());
-        let phones = col(|r| r.phones());
-        let addresses = col(|r| r.addresses());
-        let company = col(|r| r.company());
-        let sessions = col(|r| r.sessions());
-        let raw: Vec<&str> = rows.iter().map(|r| r.raw()).collect();
         let seen = ts(page.seen_at);
-        let counted = tx
-            .query_one(
-                UPSERT,
-                &[
-                    &page.audience,
-                    &ids,
-                    &first,
-                    &last,
-                    &email,
-                    &company_name,
-                    &phones,
-                    &addresses,
-                    &company,
-                    &sessions,
-                    &raw,
-                    &seen,
-                ],
-            )
+        let all: Vec<&RecordRow> = page.rows.iter().collect();
+        let added: Option<Vec<String>> = tx
+            .query_one(INSERT_NEW, &Columns::of(&all).params(&page.audience, &seen))
             .await
-            .map_err(&err)?;
-        let inserted = u64::try_from(counted.get::<_, i64>(0)).unwrap_or(0);
-        let updated = u64::try_from(counted.get::<_, i64>(1)).unwrap_or(0);
-        let merged = Merged {
-            inserted,
-            updated,
-            unchanged: (rows.len() as u64).saturating_sub(inserted + updated),
+            .map_err(&err)?
+            .get(0);
+        let added = added.unwrap_or_default();
+        let mut merged = Merged {
+            inserted: added.len() as u64,
+            ..Merged::default()
         };
+        if added.len() < all.len() {
+            let added: HashSet<&str> = added.iter().map(String::as_str).collect();
+            let there: Vec<&RecordRow> = all
+                .into_iter()
+                .filter(|r| !added.contains(r.id()))
+                .collect();
+            let counted = tx
+                .query_one(UPSERT, &Columns::of(&there).params(&page.audience, &seen))
+                .await
+                .map_err(&err)?;
+            // None, in practice: each of these rows was there a moment ago, in this transaction.
+            let late = u64::try_from(counted.get::<_, i64>(0)).unwrap_or(0);
+            merged.inserted += late;
+            merged.updated = u64::try_from(counted.get::<_, i64>(1)).unwrap_or(0);
+            merged.unchanged = (there.len() as u64).saturating_sub(late + merged.updated);
+        }
         let now = ts(page.now);
         let moved = tx
             .execute(
