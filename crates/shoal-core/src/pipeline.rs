@@ -356,6 +356,15 @@ fn jitter_rng(seed: Option<u64>) -> StdRng {
     }
 }
 
+/// Displays a summary's URL (for a span field, which is formatted only when recorded).
+struct Shown(RequestSummary);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.url)
+    }
+}
+
 enum Failure {
     Answered(Box<ServiceError>, Classification),
     Lost(Error, Classification),
@@ -468,11 +477,11 @@ impl Pipeline {
         }
         let base = &self.inner.base_url;
         let url = request.url(base)?;
-        let summary = request.summary_at(&url, base, &self.inner.redactor);
+        // Formatted only if a subscriber records the span.
         let span = tracing::debug_span!(
             "shoal.request",
-            method = %summary.method,
-            url = %summary.url,
+            method = %request.method(),
+            url = %Shown(self.summary_at(&request, &url)),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
@@ -483,16 +492,14 @@ impl Pipeline {
         // Set once an attempt is handed to the transport: after that, a non-idempotent call cut
         // off by the deadline may have been processed.
         let sent = std::sync::atomic::AtomicBool::new(false);
-        let run = self
-            .run(request, url, summary.clone(), &sent)
-            .instrument(span.clone());
+        let run = self.run(&request, url, &sent).instrument(span.clone());
         let result = match self.inner.deadline {
             None => run.await,
             Some(deadline) => {
                 tokio::select! {
                     r = run => r,
                     _ = self.inner.clock.sleep(deadline) => {
-                        let timeout = Error::Timeout { request: summary, deadline };
+                        let timeout = Error::Timeout { request: self.summary(&request), deadline };
                         if idempotent || !sent.load(Ordering::Acquire) {
                             Err(timeout)
                         } else {
@@ -520,24 +527,36 @@ impl Pipeline {
         result
     }
 
+    /// The summary errors carry: built on the paths that need it, not for every call.
+    fn summary_at(&self, request: &Request, url: &Url) -> RequestSummary {
+        request.summary_at(url, &self.inner.base_url, &self.inner.redactor)
+    }
+
     async fn run(
         &self,
-        request: Request,
+        request: &Request,
         url: Url,
-        summary: RequestSummary,
         sent: &std::sync::atomic::AtomicBool,
     ) -> Result<Response> {
         let inner = &self.inner;
         for interceptor in &inner.interceptors {
-            interceptor.before_call(&request).await?;
+            interceptor.before_call(request).await?;
         }
         let mut attempt = 0u32;
         let mut replayed = false;
         loop {
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);
-            let (failure, stamp) = match self.attempt(&request, &url, &summary, sent).await? {
-                Ok(response) => return Ok(response),
+            let (failure, stamp) = match self.attempt(request, &url, sent).await? {
+                Ok(answer) => {
+                    return Ok(Response::answering(
+                        request,
+                        url,
+                        &inner.base_url,
+                        &inner.redactor,
+                        answer,
+                    ));
+                }
                 Err(f) => f,
             };
             // A 401 gets one refresh-and-replay (not a retry); let-chains would need Rust 1.88.
@@ -585,7 +604,7 @@ impl Pipeline {
                 }
                 Decision::GiveUp(GiveUp::RetryAfterTooLong(requested)) => {
                     return Err(Error::RetryAfterTooLong {
-                        request: summary,
+                        request: self.summary_at(request, &url),
                         requested,
                         cap: inner.retry.retry_after_cap(),
                     });
@@ -596,14 +615,15 @@ impl Pipeline {
     }
 
     /// One attempt: `Err` for errors that end the call at once, `Ok(Err)` for a failure the
-    /// retry loop judges.
+    /// retry loop judges, `Ok(Ok)` for a success answer's status, headers and body.
     async fn attempt(
         &self,
         request: &Request,
         url: &Url,
-        summary: &RequestSummary,
         sent: &std::sync::atomic::AtomicBool,
-    ) -> Result<std::result::Result<Response, (Failure, crate::auth::AuthStamp)>> {
+    ) -> Result<
+        std::result::Result<(StatusCode, HeaderMap, Bytes), (Failure, crate::auth::AuthStamp)>,
+    > {
         let inner = &self.inner;
         let permit = match &inner.limiter {
             Some(l) => {
@@ -652,7 +672,7 @@ impl Pipeline {
                 tracing::debug!(error = %e, "transport failure");
                 let class = inner.classifier.classify_transport(&e);
                 let err = Error::Transport {
-                    request: summary.clone(),
+                    request: self.summary_at(request, url),
                     source: e,
                 };
                 return Ok(Err((Failure::Lost(err, class), stamp)));
@@ -682,7 +702,7 @@ impl Pipeline {
                 let source = crate::error::TransportError::too_large(max);
                 let class = inner.classifier.classify_transport(&source);
                 let err = Error::Transport {
-                    request: summary.clone(),
+                    request: self.summary_at(request, url),
                     source,
                 };
                 return Ok(Err((Failure::Lost(err, class), stamp)));
@@ -702,12 +722,7 @@ impl Pipeline {
         if parts.status.is_success() {
             inner.auth.succeeded(stamp).await;
             inner.budget.refund();
-            return Ok(Ok(Response::new(
-                summary.clone(),
-                parts.status,
-                parts.headers,
-                body,
-            )));
+            return Ok(Ok((parts.status, parts.headers, body)));
         }
         let mut class = inner
             .classifier
@@ -722,7 +737,7 @@ impl Pipeline {
             }
         }
         let service = Box::new(ServiceError {
-            request: summary.clone(),
+            request: self.summary_at(request, url),
             status: parts.status,
             headers: parts.headers,
             body,

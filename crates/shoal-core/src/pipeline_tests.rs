@@ -630,3 +630,33 @@ async fn field_messages_are_redacted_like_every_vendor_message() {
         "{shown}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_success_answers_summary_is_redacted_when_it_is_first_asked_for() {
+    let (t, _) = scripted(vec![Ok(respond(200, &[]))]);
+    let p = pipeline(t).build().unwrap();
+    let r = p
+        .execute(Request::get("things").query("access_token", "hunter2"))
+        .await
+        .unwrap();
+    let shown = r.request().url.clone();
+    assert!(
+        shown.starts_with("http://127.0.0.1:9/v1/things?"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!format!("{r:?}").contains("hunter2"));
+    // A decode failure names the same request.
+    let err = r.json::<Vec<u8>>().unwrap_err();
+    assert!(err.to_string().contains("/v1/things"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    // A request shown under another target keeps it.
+    let (t, _) = scripted(vec![Ok(respond(200, &[]))]);
+    let r = pipeline(t)
+        .build()
+        .unwrap()
+        .execute(Request::get("token/s3cret").display_as("token/{token}"))
+        .await
+        .unwrap();
+    assert_eq!(r.request().url, "http://127.0.0.1:9/v1/token/%7Btoken%7D");
+}

@@ -1,6 +1,7 @@
 //! [`Request`]: what a vendor client asks the pipeline to send, and the [`Response`] it gets back.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -319,13 +320,43 @@ pub struct Response {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
-    pub(crate) summary: RequestSummary,
+    summary: Summary,
+}
+
+/// Which request a response answers. A pipeline's responses carry the parts and redact the URL
+/// only when asked (an error, a log line): most responses are never asked.
+#[derive(Clone)]
+enum Summary {
+    Ready(RequestSummary),
+    Lazy {
+        method: Method,
+        url: Url,
+        redactor: Arc<Redactor>,
+        built: OnceLock<RequestSummary>,
+    },
+}
+
+impl Summary {
+    fn get(&self) -> &RequestSummary {
+        match self {
+            Summary::Ready(s) => s,
+            Summary::Lazy {
+                method,
+                url,
+                redactor,
+                built,
+            } => built.get_or_init(|| RequestSummary {
+                method: method.clone(),
+                url: redactor.url(url),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
-            .field("request", &self.summary)
+            .field("request", self.request())
             .field("status", &self.status)
             .field("headers", &Redactor::standard().headers(&self.headers))
             .field("body_len", &self.body.len())
@@ -345,18 +376,48 @@ impl Response {
             status,
             headers,
             body,
+            summary: Summary::Ready(summary),
+        }
+    }
+
+    /// A pipeline's answer to `request`, sent to `url`: its summary is built when first asked.
+    pub(crate) fn answering(
+        request: &Request,
+        url: Url,
+        base: &Url,
+        redactor: &Arc<Redactor>,
+        (status, headers, body): (StatusCode, HeaderMap, Bytes),
+    ) -> Self {
+        let summary = if request.display_target.is_some() {
+            Summary::Ready(request.summary_at(&url, base, redactor))
+        } else {
+            Summary::Lazy {
+                method: request.method.clone(),
+                url,
+                redactor: redactor.clone(),
+                built: OnceLock::new(),
+            }
+        };
+        Self {
+            status,
+            headers,
+            body,
             summary,
         }
     }
 
     /// Which request this answers.
     pub fn request(&self) -> &RequestSummary {
-        &self.summary
+        self.summary.get()
     }
 
     /// Decodes the body as JSON; a failure names the JSON path where it happened.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        decode_json(&self.summary, &self.body)
+        // Only a failure needs the request's summary.
+        if let Ok(value) = serde_json::from_slice(&self.body) {
+            return Ok(value);
+        }
+        decode_json(self.request(), &self.body)
     }
 
     /// Checks the answer of a call whose body is not used: empty (or blank), or JSON. Anything
@@ -369,7 +430,7 @@ impl Response {
         serde_json::from_slice::<serde::de::IgnoredAny>(&self.body)
             .map(|_| ())
             .map_err(|e| Error::Decode {
-                request: self.summary.clone(),
+                request: self.request().clone(),
                 path: String::new(),
                 message: format!(
                     "a success answer that is neither empty nor JSON ({e}); the call may have \
