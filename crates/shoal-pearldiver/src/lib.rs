@@ -73,7 +73,7 @@ pub mod error;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use api::audiences::{AudienceQuery, AudienceRecords, Audiences, GetAudience};
+pub use api::audiences::{AudienceQuery, AudienceRecords, Audiences, GetAudience, PageRecords};
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use api::window::{AudienceWindow, MAX_DAYS};
@@ -97,6 +97,6 @@ pub use shoal_auth::{
 pub use shoal_core::{ClientOptions, ConfigureClient, Error, ErrorKind};
 
 pub use models::{
-    Address, Audience, AudienceList, AudienceSummary, Company, LenientDateTime, Phone, Record,
-    Session, Utm, Visit,
+    Address, Audience, AudienceList, AudienceSummary, Company, LenientDateTime, Phone, RawRecord,
+    Record, Session, Utm, Visit,
 };

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt as _;
 use serde_json::json;
-use serde_json::value::RawValue;
 use shoal::core::{Clock as _, Cursor, Page, SystemClock};
 use shoal::pearldiver::PearlDiverClient;
+use shoal::pearldiver::RawRecord;
 
 use super::checkpoint::{Checkpoint, ExportJob, format_name};
 use super::flatten::Flattener;
@@ -189,14 +189,14 @@ impl ExportSink {
 
     /// Appends one page, syncs it, then records `next` in the checkpoint (or removes the
     /// checkpoint when `next` is `None`: the export is complete).
-    pub fn write_page(&mut self, records: &[Box<RawValue>], next: Option<Cursor>) -> CliResult<()> {
+    pub fn write_page(&mut self, records: &[RawRecord], next: Option<Cursor>) -> CliResult<()> {
         self.encode(records)?;
         self.append()?;
         self.commit(records.len() as u64, next)
     }
 
     /// Encodes a page into the reused buffer.
-    fn encode(&mut self, records: &[Box<RawValue>]) -> CliResult<()> {
+    fn encode(&mut self, records: &[RawRecord]) -> CliResult<()> {
         self.buf.clear();
         match &mut self.csv {
             None => {
@@ -340,11 +340,10 @@ pub async fn run(
         let pages = client
             .audiences()
             .records(args.audience, window)
-            .raw()
+            .raw_shared()
             .resume_from(sink.cursor())
             .by_page();
-        let (tx, mut rx) =
-            tokio::sync::mpsc::channel::<shoal::core::Result<Page<Box<RawValue>>>>(1);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<shoal::core::Result<Page<RawRecord>>>(1);
         let _fetcher = AbortOnDrop(tokio::spawn(async move {
             let mut pages = std::pin::pin!(pages);
             while let Some(page) = pages.next().await {
@@ -469,11 +468,11 @@ mod tests {
     use super::*;
     use crate::exit::Failure;
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_string()).unwrap()
+    fn raw(s: &str) -> RawRecord {
+        RawRecord::from_text(s)
     }
 
-    fn page(from: usize, n: usize) -> Vec<Box<RawValue>> {
+    fn page(from: usize, n: usize) -> Vec<RawRecord> {
         (from..from + n)
             .map(|i| {
                 raw(&format!(

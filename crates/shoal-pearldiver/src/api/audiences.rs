@@ -14,7 +14,7 @@ use shoal_core::{Call, Cursor, Error, Page, Paginator, Pipeline, Request, Respon
 
 use super::window::AudienceWindow;
 use crate::client::PearlDiverClient;
-use crate::models::{Audience, AudienceList, Record};
+use crate::models::{Audience, AudienceList, RawRecord, Record};
 
 /// The audience endpoints of a [`PearlDiverClient`]: `client.audiences()`.
 #[derive(Clone, Copy, Debug)]
@@ -154,14 +154,81 @@ async fn fetch_page<R: DeserializeOwned>(
 /// is an error naming the keys it did have — never an empty last page.
 fn decode_page<R: DeserializeOwned>(response: &Response) -> Result<Audience<R>> {
     let page: Audience<R> = response.json()?;
-    require_array(response, page.records.is_empty(), "records", |keys| {
+    require_records(response, page.records.is_empty())?;
+    Ok(page)
+}
+
+fn require_records(response: &Response, empty: bool) -> Result<()> {
+    require_array(response, empty, "records", |keys| {
         format!(
             "the page has no `records` array (its keys: {keys}); this crate assumes the \
              page shape `{{key, name, records, pageToken}}`, so a page without records \
              is refused rather than taken as the last, empty page"
         )
-    })?;
-    Ok(page)
+    })
+}
+
+/// A page whose records share its text ([`RawRecord`]): decoded borrowing from the body,
+/// strictly as [`decode_page`] is, and by it when the body is not a page (its error says why).
+fn decode_shared(response: &Response) -> Result<Audience<RawRecord>> {
+    let borrowed = std::str::from_utf8(&response.body).ok().and_then(|text| {
+        serde_json::from_str::<Audience<&RawValue>>(text)
+            .ok()
+            .map(|page| (text, page))
+    });
+    let Some((text, page)) = borrowed else {
+        let page = decode_page::<Box<RawValue>>(response)?;
+        let records = page.records.iter().map(|r| RawRecord::from_text(r.get()));
+        return Ok(Audience {
+            records: records.collect(),
+            key: page.key,
+            name: page.name,
+            page_token: page.page_token,
+            extra: page.extra,
+        });
+    };
+    require_records(response, page.records.is_empty())?;
+    Ok(Audience {
+        records: RawRecord::shared(text, &page.records),
+        key: page.key,
+        name: page.name,
+        page_token: page.page_token,
+        extra: page.extra,
+    })
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Record {}
+    impl Sealed for Box<serde_json::value::RawValue> {}
+    impl Sealed for crate::RawRecord {}
+}
+
+/// What an [`AudienceRecords`] listing yields per record: [`Record`] (decoded),
+/// `Box<RawValue>` ([`raw`](AudienceRecords::raw): each record's JSON in its own allocation) or
+/// [`RawRecord`] ([`raw_shared`](AudienceRecords::raw_shared): handles into the page's text).
+/// Sealed: implemented for these three only.
+pub trait PageRecords: sealed::Sealed + Sized + Send + 'static {
+    #[doc(hidden)]
+    fn decode(response: &Response) -> Result<Audience<Self>>;
+}
+
+impl PageRecords for Record {
+    fn decode(response: &Response) -> Result<Audience<Self>> {
+        decode_page(response)
+    }
+}
+
+impl PageRecords for Box<RawValue> {
+    fn decode(response: &Response) -> Result<Audience<Self>> {
+        decode_page(response)
+    }
+}
+
+impl PageRecords for RawRecord {
+    fn decode(response: &Response) -> Result<Audience<Self>> {
+        decode_shared(response)
+    }
 }
 
 /// The audience list, strictly: the vendor documents `audiences` as required, so an object
@@ -260,8 +327,19 @@ impl AudienceRecords<Record> {
         }
     }
 
-    /// The same listing with each record's JSON kept untouched (for exports).
+    /// The same listing with each record's JSON kept untouched, each in a `Box<RawValue>` of
+    /// its own (for a program that keeps records apart from their page).
     pub fn raw(self) -> AudienceRecords<Box<RawValue>> {
+        self.records_as()
+    }
+
+    /// The same listing with each record's JSON kept untouched, as [`RawRecord`] handles into
+    /// its page's text (for exports: nothing is allocated per record).
+    pub fn raw_shared(self) -> AudienceRecords<RawRecord> {
+        self.records_as()
+    }
+
+    fn records_as<R>(self) -> AudienceRecords<R> {
         AudienceRecords {
             pipeline: self.pipeline,
             key: self.key,
@@ -272,7 +350,7 @@ impl AudienceRecords<Record> {
     }
 }
 
-impl<R: DeserializeOwned + Send + 'static> AudienceRecords<R> {
+impl<R: PageRecords> AudienceRecords<R> {
     /// Starts at a saved cursor (a page's [`Page::next`]) instead of the first page; `None`
     /// starts at the first page.
     pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
@@ -313,7 +391,7 @@ impl<R: DeserializeOwned + Send + 'static> AudienceRecords<R> {
                 if let Some(Err(invalid)) = check {
                     return Err(invalid);
                 }
-                let page = fetch_page::<R>(&pipeline, request?).await?;
+                let page = R::decode(&pipeline.execute(request?).await?)?;
                 tracing::debug!(
                     key,
                     records = page.records.len(),
@@ -372,6 +450,79 @@ mod tests {
             shoal_core::http::HeaderMap::new(),
             shoal_core::Bytes::from_static(body.as_bytes()),
         )
+    }
+
+    /// The records of a page as `Box<RawValue>` texts and as shared handles.
+    fn both_ways(body: &str) -> (Result<Vec<String>>, Result<Vec<String>>) {
+        let response = answer_owned(body);
+        let boxed = decode_page::<Box<RawValue>>(&response)
+            .map(|p| p.records.iter().map(|r| r.get().to_owned()).collect());
+        let shared = decode_shared(&response)
+            .map(|p| p.records.iter().map(|r| r.get().to_owned()).collect());
+        (boxed, shared)
+    }
+
+    fn answer_owned(body: &str) -> Response {
+        Response::new(
+            shoal_core::RequestSummary {
+                method: shoal_core::http::Method::GET,
+                url: "https://api.test/v1/audiences/17".into(),
+            },
+            shoal_core::http::StatusCode::OK,
+            shoal_core::http::HeaderMap::new(),
+            shoal_core::Bytes::from(body.to_owned()),
+        )
+    }
+
+    #[test]
+    fn shared_records_are_the_boxed_records_and_fail_the_same_way() {
+        let body = r#"{"key":17,"records":[{"id":"a", "x" : [1,2]}, {"id":"b","n":"\u00e9 ✓"}],"pageToken":"t2"}"#;
+        let (boxed, shared) = both_ways(body);
+        assert_eq!(shared.unwrap(), boxed.unwrap());
+        let page = decode_shared(&answer_owned(body)).unwrap();
+        assert_eq!(page.page_token.as_deref(), Some("t2"));
+        assert_eq!(format!("{:?}", page.records[1]), "RawRecord(27 bytes)");
+        for bad in [
+            r#"{"key":17,"data":[]}"#,
+            "[1,2]",
+            "{\"records\":[{]}",
+            "",
+            "\u{feff}{}",
+        ] {
+            let (boxed, shared) = both_ways(bad);
+            assert_eq!(
+                shared.unwrap_err().to_string(),
+                boxed.unwrap_err().to_string(),
+                "{bad:?}"
+            );
+        }
+        let mut not_utf8 = br#"{"records":[{"id":""#.to_vec();
+        not_utf8.extend_from_slice(&[0xff, b'"', b'}', b']', b'}']);
+        let response = Response::new(
+            answer_owned("").request().clone(),
+            shoal_core::http::StatusCode::OK,
+            shoal_core::http::HeaderMap::new(),
+            shoal_core::Bytes::from(not_utf8),
+        );
+        assert!(decode_shared(&response).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shared_records_match_boxed_records_for_any_text(
+            texts in proptest::collection::vec(proptest::prelude::any::<String>(), 0..8),
+            numbers in proptest::collection::vec(proptest::prelude::any::<i64>(), 0..8),
+        ) {
+            let records: Vec<serde_json::Value> = texts
+                .iter()
+                .zip(numbers.iter().chain(std::iter::repeat(&0)))
+                .map(|(t, n)| serde_json::json!({"id": t, "n": n, "nested": [{"t": t}]}))
+                .collect();
+            let body = serde_json::json!({"key": 17, "records": records, "pageToken": texts.first()})
+                .to_string();
+            let (boxed, shared) = both_ways(&body);
+            proptest::prop_assert_eq!(shared.unwrap(), boxed.unwrap());
+        }
     }
 
     #[test]

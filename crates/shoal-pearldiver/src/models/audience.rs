@@ -1,6 +1,8 @@
 //! Audiences: the list ([`AudienceList`], [`AudienceSummary`]) and one page of an audience
 //! ([`Audience`]).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
@@ -82,6 +84,77 @@ impl<R> Default for Audience<R> {
             page_token: None,
             extra: Map::new(),
         }
+    }
+}
+
+/// One record of a page exactly as the server sent it: a handle into the page's text, which
+/// every record of the page shares. Writing records out (an export) then costs no decode, copy
+/// or allocation per record, where a `Box<RawValue>` costs one of each.
+///
+/// ```
+/// use shoal_pearldiver::RawRecord;
+/// let record = RawRecord::from_text(r#"{"id":"a","x":[1,2]}"#);
+/// assert_eq!(record.get(), r#"{"id":"a","x":[1,2]}"#);
+/// ```
+#[derive(Clone)]
+pub struct RawRecord {
+    page: std::sync::Arc<str>,
+    span: std::ops::Range<usize>,
+}
+
+impl RawRecord {
+    /// A record of its own (not sharing a page): `text` as it is.
+    pub fn from_text(text: &str) -> Self {
+        Self {
+            page: text.into(),
+            span: 0..text.len(),
+        }
+    }
+
+    /// The records of one page's `text`: each given as the part of `text` it is (a value that
+    /// serde_json borrowed from it). A part that does not lie in `text` is copied instead.
+    pub(crate) fn shared<'a>(
+        text: &'a str,
+        parts: &[&'a serde_json::value::RawValue],
+    ) -> Vec<Self> {
+        let page: std::sync::Arc<str> = text.into();
+        let base = text.as_ptr() as usize;
+        parts
+            .iter()
+            .map(|part| {
+                let part = part.get();
+                let span = (part.as_ptr() as usize)
+                    .checked_sub(base)
+                    .map(|start| start..start + part.len())
+                    .filter(|span| text.get(span.clone()).map(str::as_ptr) == Some(part.as_ptr()));
+                match span {
+                    Some(span) => Self {
+                        page: page.clone(),
+                        span,
+                    },
+                    None => Self::from_text(part),
+                }
+            })
+            .collect()
+    }
+
+    /// The record's JSON text, exactly as received.
+    pub fn get(&self) -> &str {
+        // `span` was checked against `page` when the record was made.
+        self.page.get(self.span.clone()).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for RawRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A record is personal data: its size only.
+        write!(f, "RawRecord({} bytes)", self.span.len())
+    }
+}
+
+impl PartialEq for RawRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
     }
 }
 

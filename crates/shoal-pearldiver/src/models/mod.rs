@@ -41,7 +41,7 @@ mod datetime;
 mod record;
 mod session;
 
-pub use audience::{Audience, AudienceList, AudienceSummary};
+pub use audience::{Audience, AudienceList, AudienceSummary, RawRecord};
 pub use datetime::LenientDateTime;
 pub use record::{Address, Company, Phone, Record};
 pub use session::{Session, Utm, Visit};
