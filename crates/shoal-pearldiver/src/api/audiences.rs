@@ -129,7 +129,7 @@ impl GetAudience {
         self.send_as().await
     }
 
-    async fn send_as<R: DeserializeOwned>(self) -> Result<Audience<R>> {
+    async fn send_as<R: PageRecords>(self) -> Result<Audience<R>> {
         let request = self.request()?;
         fetch_page(&self.pipeline, request).await
     }
@@ -142,12 +142,9 @@ fn page_request(key: u64, query: &AudienceQuery) -> Result<Request> {
         .map(super::with_json_headers)
 }
 
-/// Sends a page request and decodes the page.
-async fn fetch_page<R: DeserializeOwned>(
-    pipeline: &Pipeline,
-    request: Request,
-) -> Result<Audience<R>> {
-    decode_page(&pipeline.execute(request).await?)
+/// Sends a page request and decodes the page as `R` decodes.
+async fn fetch_page<R: PageRecords>(pipeline: &Pipeline, request: Request) -> Result<Audience<R>> {
+    R::decode(&pipeline.execute(request).await?)
 }
 
 /// A page, strictly: its shape is this crate's assumption, so a body without a `records` array
@@ -391,7 +388,7 @@ impl<R: PageRecords> AudienceRecords<R> {
                 if let Some(Err(invalid)) = check {
                     return Err(invalid);
                 }
-                let page = R::decode(&pipeline.execute(request?).await?)?;
+                let page = fetch_page::<R>(&pipeline, request?).await?;
                 tracing::debug!(
                     key,
                     records = page.records.len(),
@@ -440,7 +437,7 @@ mod tests {
         );
     }
 
-    fn answer(body: &'static str) -> Response {
+    fn answer(body: impl Into<shoal_core::Bytes>) -> Response {
         Response::new(
             shoal_core::RequestSummary {
                 method: shoal_core::http::Method::GET,
@@ -448,13 +445,13 @@ mod tests {
             },
             shoal_core::http::StatusCode::OK,
             shoal_core::http::HeaderMap::new(),
-            shoal_core::Bytes::from_static(body.as_bytes()),
+            body.into(),
         )
     }
 
     /// The records of a page as `Box<RawValue>` texts and as shared handles.
     fn both_ways(body: &str) -> (Result<Vec<String>>, Result<Vec<String>>) {
-        let response = answer_owned(body);
+        let response = answer(body.to_owned());
         let boxed = decode_page::<Box<RawValue>>(&response)
             .map(|p| p.records.iter().map(|r| r.get().to_owned()).collect());
         let shared = decode_shared(&response)
@@ -462,24 +459,12 @@ mod tests {
         (boxed, shared)
     }
 
-    fn answer_owned(body: &str) -> Response {
-        Response::new(
-            shoal_core::RequestSummary {
-                method: shoal_core::http::Method::GET,
-                url: "https://api.test/v1/audiences/17".into(),
-            },
-            shoal_core::http::StatusCode::OK,
-            shoal_core::http::HeaderMap::new(),
-            shoal_core::Bytes::from(body.to_owned()),
-        )
-    }
-
     #[test]
     fn shared_records_are_the_boxed_records_and_fail_the_same_way() {
         let body = r#"{"key":17,"records":[{"id":"a", "x" : [1,2]}, {"id":"b","n":"\u00e9 ✓"}],"pageToken":"t2"}"#;
         let (boxed, shared) = both_ways(body);
         assert_eq!(shared.unwrap(), boxed.unwrap());
-        let page = decode_shared(&answer_owned(body)).unwrap();
+        let page = decode_shared(&answer(body)).unwrap();
         assert_eq!(page.page_token.as_deref(), Some("t2"));
         assert_eq!(format!("{:?}", page.records[1]), "RawRecord(27 bytes)");
         for bad in [
@@ -498,12 +483,7 @@ mod tests {
         }
         let mut not_utf8 = br#"{"records":[{"id":""#.to_vec();
         not_utf8.extend_from_slice(&[0xff, b'"', b'}', b']', b'}']);
-        let response = Response::new(
-            answer_owned("").request().clone(),
-            shoal_core::http::StatusCode::OK,
-            shoal_core::http::HeaderMap::new(),
-            shoal_core::Bytes::from(not_utf8),
-        );
+        let response = answer(not_utf8);
         assert!(decode_shared(&response).is_err());
     }
 

@@ -294,9 +294,9 @@ macro_rules! input {
     };
 }
 
-/// The new rows, in one statement; the ids it inserted come back as one array. Most pages of
-/// a first sync are nothing else, and this costs one index probe per row. `$12` is parsed once
-/// (a scalar subquery), not once per row.
+/// The new rows, in one statement: how many it inserted, and which (one array) when not all.
+/// Most pages of a first sync are nothing else, and this costs one index probe per row. `$12`
+/// is parsed once (a scalar subquery), not once per row.
 const INSERT_NEW: &str = concat!(
     "WITH ins AS (
         INSERT INTO records (audience_key, id, first_name, last_name, email, company_name,
@@ -310,7 +310,10 @@ const INSERT_NEW: &str = concat!(
         ON CONFLICT (audience_key, id) DO NOTHING
         RETURNING id
     )
-    SELECT array_agg(id) FROM ins"
+    -- The ids only when some row was there already: a first sync's pages send none back.
+    SELECT count(*)::int8,
+           CASE WHEN count(*) < cardinality($2::text[]) THEN array_agg(id) END
+    FROM ins"
 );
 
 /// The rows [`INSERT_NEW`] found already there: merged, and counted against the rows as they
@@ -439,17 +442,16 @@ impl Session for PgSession {
         let tx = self.client.transaction().await.map_err(&err)?;
         let seen = ts(page.seen_at);
         let all: Vec<&RecordRow> = page.rows.iter().collect();
-        let added: Option<Vec<String>> = tx
+        let new = tx
             .query_one(INSERT_NEW, &Columns::of(&all).params(&page.audience, &seen))
             .await
-            .map_err(&err)?
-            .get(0);
-        let added = added.unwrap_or_default();
+            .map_err(&err)?;
         let mut merged = Merged {
-            inserted: added.len() as u64,
+            inserted: u64::try_from(new.get::<_, i64>(0)).unwrap_or(0),
             ..Merged::default()
         };
-        if added.len() < all.len() {
+        if merged.inserted < all.len() as u64 {
+            let added: Vec<String> = new.get::<_, Option<Vec<String>>>(1).unwrap_or_default();
             let added: HashSet<&str> = added.iter().map(String::as_str).collect();
             let there: Vec<&RecordRow> = all
                 .into_iter()
