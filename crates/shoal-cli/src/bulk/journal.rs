@@ -507,9 +507,10 @@ mod tests {
                 },
             )
             .await;
-            // Each record waits once for the writer's sync; the writer may batch several.
+            // Each record waits at most once for the writer's sync (not at all when the writer
+            // thread is done before the first poll); the writer may batch several.
             assert!(
-                (1..=together as usize).contains(&points),
+                points <= together as usize,
                 "{points} pending points for {together} records"
             );
         }
