@@ -66,7 +66,7 @@ pub use error::{
 };
 pub use interceptor::Interceptor;
 pub use options::{ClientOptions, ConfigureClient, DEFAULT_MAX_BODY_BYTES};
-pub use pagination::{Cursor, Page, Paginator};
+pub use pagination::{Cursor, Page, Paginator, Prefetch};
 pub use pipeline::{CommonErrorDecoder, ErrorDecoder, Pipeline, PipelineBuilder, PipelineStats};
 pub use ratelimit::{
     Admission, Lease, LocalRateLimitBackend, MethodStatus, Permit, RateLimitBackend,

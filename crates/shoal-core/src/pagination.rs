@@ -5,11 +5,15 @@ use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Mutex;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::error::{Error, Result};
+use crate::pipeline::Pipeline;
+use crate::request::{Request, Response};
 
 /// Where the next page starts: an opaque string chosen by the vendor crate (a page token, a page
 /// number, a `links.next` URL). Serializes as that string, so a long export can save it and
@@ -174,6 +178,102 @@ where
     }
 }
 
+/// One page request sent ahead of its turn, so that the next page travels while the current
+/// one is decoded.
+///
+/// A vendor crate that can read the next cursor cheaply, before it decodes a page, starts the
+/// next page's request with [`start`](Self::start). When the paginator then asks for that
+/// cursor, [`take`](Self::take) hands over the answer. A guess that turns out wrong costs one
+/// request, which is aborted. Only idempotent requests are ever started, and dropping the
+/// `Prefetch` (with its listing) aborts the request in flight.
+///
+/// ```no_run
+/// use shoal_core::pagination::Prefetch;
+/// use shoal_core::{Cursor, Pipeline, Request, Result};
+///
+/// # async fn page(pipeline: &Pipeline, ahead: &Prefetch, cursor: Option<Cursor>) -> Result<()> {
+/// let response = match ahead.take(cursor.as_ref()).await {
+///     Some(answer) => answer?,
+///     None => pipeline.execute(Request::get("items")).await?,
+/// };
+/// if let Some(next) = std::str::from_utf8(&response.body).ok().and_then(|b| b.strip_prefix("next=")) {
+///     let next = Cursor::new(next);
+///     let request = Request::get("items").query("page", next.as_str());
+///     ahead.start(pipeline, next, request).await;
+/// }
+/// // ... decode `response` while the next page is on its way
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Prefetch {
+    slot: Mutex<Option<Ahead>>,
+}
+
+struct Ahead {
+    cursor: Cursor,
+    task: Aborting,
+}
+
+/// A spawned request, aborted when dropped (a `JoinHandle` alone would let it run on).
+struct Aborting(tokio::task::JoinHandle<Result<Response>>);
+
+impl Drop for Aborting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ahead = self.lock().as_ref().map(|a| a.cursor.clone());
+        f.debug_struct("Prefetch").field("ahead", &ahead).finish()
+    }
+}
+
+impl Prefetch {
+    /// No request ahead yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Ahead>> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `request`, the page at `cursor`, in a task of its own, replacing (and aborting)
+    /// any request started before; then yields once, so that even a single-threaded runtime
+    /// puts it on the wire before the caller goes on. Returns whether it was started: a request
+    /// that is not idempotent, or a call outside a tokio runtime, starts nothing.
+    pub async fn start(&self, pipeline: &Pipeline, cursor: Cursor, request: Request) -> bool {
+        if !request.is_idempotent() {
+            return false;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let pipeline = pipeline.clone();
+        let task = runtime.spawn(async move { pipeline.execute(request).await }.in_current_span());
+        *self.lock() = Some(Ahead {
+            cursor,
+            task: Aborting(task),
+        });
+        tokio::task::yield_now().await;
+        true
+    }
+
+    /// The answer to the request started for `cursor`, if that is the one ahead. Any other
+    /// request ahead is aborted and `None` returned, as it is when the request ahead was itself
+    /// aborted: the caller then sends its own.
+    pub async fn take(&self, cursor: Option<&Cursor>) -> Option<Result<Response>> {
+        let mut ahead = self.lock().take()?;
+        if Some(&ahead.cursor) != cursor {
+            return None;
+        }
+        (&mut ahead.task.0).await.ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +344,116 @@ mod tests {
         let got: Vec<Result<i32>> = block(p.by_item().collect());
         assert_eq!(got.len(), 2);
         assert!(got[1].is_err());
+    }
+
+    fn pipeline(transport: impl crate::transport::Transport) -> Pipeline {
+        Pipeline::builder("http://127.0.0.1:9/v1".parse().unwrap())
+            .transport(transport)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_page_sent_ahead_is_handed_to_its_cursor_once_and_only_to_it() {
+        use crate::test_util::{CaptureTransport, Scripted};
+        let transport = CaptureTransport::new([
+            Scripted::json(200, serde_json::json!({"page": 2})),
+            Scripted::json(200, serde_json::json!({"page": 3})),
+        ]);
+        let p = pipeline(transport.clone());
+        let ahead = Prefetch::new();
+        let two = Cursor::new("p2");
+        assert!(
+            ahead
+                .start(&p, two.clone(), Request::get("items").query("page", "2"))
+                .await
+        );
+        let answer = ahead.take(Some(&two)).await.unwrap().unwrap();
+        assert_eq!(&answer.body[..], br#"{"page":2}"#);
+        assert!(ahead.take(Some(&two)).await.is_none(), "taken twice");
+        let sent = transport.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].uri(), "http://127.0.0.1:9/v1/items?page=2");
+
+        // Asked for another cursor: nothing is handed over, and the slot is empty after.
+        ahead
+            .start(
+                &p,
+                Cursor::new("p3"),
+                Request::get("items").query("page", "3"),
+            )
+            .await;
+        assert!(ahead.take(Some(&Cursor::new("other"))).await.is_none());
+        assert!(ahead.take(Some(&Cursor::new("p3"))).await.is_none());
+        assert!(ahead.take(None).await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_idempotent_requests_are_sent_ahead() {
+        use crate::test_util::CaptureTransport;
+        let transport = CaptureTransport::default();
+        let p = pipeline(transport.clone());
+        let ahead = Prefetch::new();
+        let started = ahead
+            .start(&p, Cursor::new("p2"), Request::post("items"))
+            .await;
+        assert!(!started);
+        assert!(ahead.take(Some(&Cursor::new("p2"))).await.is_none());
+        assert!(transport.requests().is_empty());
+    }
+
+    /// Sets its flag when dropped: a send future that was aborted.
+    struct Dropped(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_ahead_is_aborted_when_replaced_or_dropped() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let sent = std::sync::Arc::new(AtomicUsize::new(0));
+        let flags: Vec<_> = (0..2)
+            .map(|_| std::sync::Arc::new(AtomicBool::new(false)))
+            .collect();
+        let transport = {
+            let (sent, flags) = (sent.clone(), flags.clone());
+            move |_req: http::Request<bytes::Bytes>| {
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                let guard = Dropped(flags[n.min(1)].clone());
+                async move {
+                    let _guard = guard;
+                    std::future::pending::<
+                        std::result::Result<http::Response<bytes::Bytes>, crate::TransportError>,
+                    >()
+                    .await
+                }
+            }
+        };
+        let p = pipeline(transport);
+        let ahead = Prefetch::new();
+        ahead
+            .start(&p, Cursor::new("p2"), Request::get("items"))
+            .await;
+        assert_eq!(sent.load(Ordering::SeqCst), 1, "sent on the first yield");
+        ahead
+            .start(&p, Cursor::new("p3"), Request::get("items"))
+            .await;
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
+        drop(ahead);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            flags[0].load(Ordering::SeqCst),
+            "the replaced request runs on"
+        );
+        assert!(
+            flags[1].load(Ordering::SeqCst),
+            "the dropped listing's request runs on"
+        );
     }
 
     proptest! {

@@ -167,15 +167,28 @@ mod reqwest_impl {
                 return Err(TransportError::too_large(max));
             }
             // Taken apart rather than copied: the headers move, the (decoded) body is collected.
+            let announced = response.content_length();
             let (parts, body) = http::Response::from(response).into_parts();
-            let body = read_capped(body, max).await?;
+            let body = read_capped(body, max, announced).await?;
             Ok(http::Response::from_parts(parts, body))
         }
     }
 
+    /// At most this much is reserved up front for a body of announced length: a page is read
+    /// into one buffer without regrowing it, and a hostile announcement costs no more.
+    const RESERVE_AT_MOST: usize = 4 * 1024 * 1024;
+
+    /// A body's buffer is reserved in multiples of this.
+    const RESERVE_BLOCK: usize = 64 * 1024;
+
     /// Reads a body frame by frame, refusing it once it grows past `max` bytes. A body of one
-    /// frame is kept as it came, without a copy.
-    async fn read_capped(mut body: reqwest::Body, max: usize) -> Result<Bytes, TransportError> {
+    /// frame is kept as it came, without a copy; a longer one is gathered into a buffer sized
+    /// from its announced length (clamped to `max` and [`RESERVE_AT_MOST`]).
+    async fn read_capped(
+        mut body: reqwest::Body,
+        max: usize,
+        announced: Option<u64>,
+    ) -> Result<Bytes, TransportError> {
         use http_body_util::BodyExt as _;
         let mut first: Option<Bytes> = None;
         let mut rest = bytes::BytesMut::new();
@@ -191,6 +204,16 @@ mod reqwest_impl {
             match first.take() {
                 None if rest.is_empty() => first = Some(data),
                 Some(head) => {
+                    let hint = announced.map_or(0, |n| {
+                        usize::try_from(n)
+                            .unwrap_or(usize::MAX)
+                            .min(max)
+                            .min(RESERVE_AT_MOST)
+                    });
+                    // Whole blocks, so that a freed page's buffer fits the next page's again
+                    // and a long listing's memory stays flat.
+                    let want = hint.max(head.len() + data.len());
+                    rest.reserve(want.div_ceil(RESERVE_BLOCK).saturating_mul(RESERVE_BLOCK));
                     rest.extend_from_slice(&head);
                     rest.extend_from_slice(&data);
                 }
