@@ -30,6 +30,9 @@
 //!   ([`Record`]).
 //! - Beyond the contract: the window is sent again with every page token, and a page token
 //!   pins the window its listing began with (`AudienceQuery`, `AudienceRecords`).
+//! - Beyond the contract: the next page is asked for while a page is decoded, with the
+//!   `pageToken` read from the page's last bytes (`AudienceRecords::ahead`, on by default): page
+//!   GETs are idempotent, and one asked for on a wrong guess is aborted.
 //!
 //! Every endpoint, parameter and scope can be overridden on the builder, so a wrong assumption
 //! is a setting, not a fork. The only input refused before sending is the window's documented

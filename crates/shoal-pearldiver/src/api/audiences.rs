@@ -4,13 +4,16 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use shoal_core::{Call, Cursor, Error, Page, Paginator, Pipeline, Request, Response, Result};
+use shoal_core::{
+    Call, Cursor, Error, Page, Paginator, Pipeline, Prefetch, Request, Response, Result,
+};
 
 use super::window::AudienceWindow;
 use crate::client::PearlDiverClient;
@@ -300,6 +303,7 @@ pub struct AudienceRecords<R = Record> {
     key: u64,
     window: AudienceWindow,
     start: Option<Cursor>,
+    ahead: bool,
     record: PhantomData<fn() -> R>,
 }
 
@@ -309,6 +313,7 @@ impl<R> fmt::Debug for AudienceRecords<R> {
             .field("key", &self.key)
             .field("window", &self.window)
             .field("start", &self.start)
+            .field("ahead", &self.ahead)
             .finish()
     }
 }
@@ -320,6 +325,7 @@ impl AudienceRecords<Record> {
             key,
             window,
             start: None,
+            ahead: true,
             record: PhantomData,
         }
     }
@@ -342,6 +348,7 @@ impl AudienceRecords<Record> {
             key: self.key,
             window: self.window,
             start: self.start,
+            ahead: self.ahead,
             record: PhantomData,
         }
     }
@@ -352,6 +359,18 @@ impl<R: PageRecords> AudienceRecords<R> {
     /// starts at the first page.
     pub fn resume_from(mut self, cursor: Option<Cursor>) -> Self {
         self.start = cursor;
+        self
+    }
+
+    /// Whether to ask for the next page before the current one is decoded (on by default).
+    ///
+    /// A page's `pageToken` is read from its last bytes as soon as it arrives, and the next page
+    /// is requested at once, while this one is decoded; the decoded page confirms the token,
+    /// and a request for a token it does not confirm is aborted. The cost: a listing dropped
+    /// after a page that has a next one may have asked for that next page already (a GET, so
+    /// nothing changes on the server, but it counts against rate limits).
+    pub fn ahead(mut self, on: bool) -> Self {
+        self.ahead = on;
         self
     }
 
@@ -371,24 +390,43 @@ impl<R: PageRecords> AudienceRecords<R> {
             key,
             window,
             start,
+            ahead,
             ..
         } = self;
         // A saved cursor pins the window its listing began with: only a first page is checked.
         let mut check = start
             .is_none()
             .then(|| window.validate(pipeline.clock().system_now()));
+        // The next page is asked for as soon as its token is read from the page's end, and the
+        // decoded page confirms it (a GET: a wrong guess is dropped).
+        let ahead = ahead.then(|| Arc::new(Prefetch::new()));
         Paginator::new(move |cursor: Option<Cursor>| {
             let check = check.take();
-            let pipeline = pipeline.clone();
-            let request = page_request(
-                key,
-                &AudienceQuery::new(&window, cursor.map(|c| c.as_str().to_owned())),
-            );
+            let (pipeline, ahead, window) = (pipeline.clone(), ahead.clone(), window);
             Box::pin(async move {
                 if let Some(Err(invalid)) = check {
                     return Err(invalid);
                 }
-                let page = fetch_page::<R>(&pipeline, request?).await?;
+                let taken = match &ahead {
+                    Some(ahead) => ahead.take(cursor.as_ref()).await,
+                    None => None,
+                };
+                let response = match taken {
+                    Some(answer) => answer?,
+                    None => {
+                        let token = cursor.map(|c| c.as_str().to_owned());
+                        let request = page_request(key, &AudienceQuery::new(&window, token))?;
+                        pipeline.execute(request).await?
+                    }
+                };
+                let next = ahead.as_ref().zip(next_token_at_end(&response.body));
+                if let Some((ahead, next)) = next {
+                    let query = AudienceQuery::new(&window, Some(next.to_owned()));
+                    if let Ok(request) = page_request(key, &query) {
+                        ahead.start(&pipeline, Cursor::new(next), request).await;
+                    }
+                }
+                let page = decode_apart::<R>(response).await?;
                 tracing::debug!(
                     key,
                     records = page.records.len(),
@@ -400,6 +438,51 @@ impl<R: PageRecords> AudienceRecords<R> {
         })
         .resume_from(start)
     }
+}
+
+/// A page at least this large is decoded on tokio's blocking pool: the async threads are not
+/// held for the milliseconds a full page's parse takes, and the page asked for ahead is read
+/// (and the one before written) meanwhile.
+const DECODE_APART_BYTES: usize = 64 * 1024;
+
+/// Decodes a page as `R` decodes, a large one on the blocking pool. Dropping the future drops
+/// nothing but a parse: the decode has no effects.
+async fn decode_apart<R: PageRecords>(response: Response) -> Result<Audience<R>> {
+    if response.body.len() < DECODE_APART_BYTES {
+        return R::decode(&response);
+    }
+    let response = Arc::new(response);
+    let parsed = tokio::task::spawn_blocking({
+        let response = response.clone();
+        move || R::decode(&response)
+    })
+    .await;
+    match parsed {
+        Ok(page) => page,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(Error::Decode {
+            request: response.request().clone(),
+            path: String::new(),
+            message: "the page's decode was cancelled: the runtime is shutting down".into(),
+        }),
+    }
+}
+
+/// The `pageToken` a page ends with, read from its last bytes without decoding the page: only
+/// a plain string (no escapes, no control characters) that is the outer object's last member,
+/// `…,"pageToken":"T"}`; anything else gives `None`. A guess only: the decoded page decides.
+fn next_token_at_end(body: &[u8]) -> Option<&str> {
+    let body = body.trim_ascii_end().strip_suffix(b"}")?;
+    let body = body.trim_ascii_end().strip_suffix(b"\"")?;
+    let open = memchr::memrchr(b'"', body)?;
+    let token = &body[open + 1..];
+    let key = body[..open].trim_ascii_end().strip_suffix(b":")?;
+    let before = key.trim_ascii_end().strip_suffix(br#""pageToken""#)?;
+    let plain = !token.is_empty() && token.iter().all(|&b| b >= 0x20 && b != b'\\');
+    if !(plain && matches!(before.trim_ascii_end().last(), Some(b',' | b'{'))) {
+        return None;
+    }
+    std::str::from_utf8(token).ok()
 }
 
 /// One page being fetched.
@@ -502,6 +585,71 @@ mod tests {
                 .to_string();
             let (boxed, shared) = both_ways(&body);
             proptest::prop_assert_eq!(shared.unwrap(), boxed.unwrap());
+        }
+    }
+
+    #[test]
+    fn the_next_token_is_read_only_from_the_outer_objects_last_member() {
+        let page = |tail: &str| format!(r#"{{"key":17,"records":[{{"id":"a"}}]{tail}"#);
+        for (tail, want) in [
+            (r#","pageToken":"t2"}"#, Some("t2")),
+            (
+                " ,\n \"pageToken\" :\t\"eyJvIjoxfQ==\" }\r\n",
+                Some("eyJvIjoxfQ=="),
+            ),
+            (r#","pageToken":"é✓"}"#, Some("é✓")),
+            // Not plain, not last, not the outer object's, or not a token: no guess.
+            (r#","pageToken":"a\"b"}"#, None),
+            (r#","pageToken":"a\u0041"}"#, None),
+            (r#","pageToken":""}"#, None),
+            (r#","pageToken":null}"#, None),
+            (r#","pageToken":"t","more":1}"#, None),
+            (r#","x":{"pageToken":"t"}}"#, None),
+            (r#","x":"\"pageToken":"t"}"#, None),
+            (r#","pageToken":"t""#, None),
+            ("", None),
+        ] {
+            assert_eq!(next_token_at_end(page(tail).as_bytes()), want, "{tail:?}");
+        }
+        let last_record = br#"{"records":[{"pageToken":"t"}]}"#;
+        assert_eq!(next_token_at_end(last_record), None);
+        assert_eq!(next_token_at_end(br#"{"pageToken":"t"}"#), Some("t"));
+        assert_eq!(next_token_at_end(b"\"pageToken\":\"t\"}"), None);
+        assert_eq!(next_token_at_end(b"\xff\"pageToken\":\"\xfe\"}"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_next_token_guess_is_the_decoded_token_or_nothing(
+            texts in proptest::collection::vec(proptest::prelude::any::<String>(), 0..6),
+            token in proptest::option::of(proptest::prelude::any::<String>()),
+        ) {
+            let records: Vec<serde_json::Value> = texts
+                .iter()
+                .map(|t| serde_json::json!({"id": t, "pageToken": t}))
+                .collect();
+            let mut body = format!(r#"{{"key":17,"records":{}"#, serde_json::Value::from(records));
+            if let Some(t) = &token {
+                body.push_str(&format!(r#","pageToken":{}"#, serde_json::Value::from(t.as_str())));
+            }
+            body.push('}');
+            let decoded = decode_page::<Record>(&answer(body.clone())).unwrap().page_token;
+            let guess = next_token_at_end(body.as_bytes());
+            let plain = token.as_deref().is_some_and(|t| {
+                !t.is_empty() && !t.chars().any(|c| c < ' ' || c == '"' || c == '\\')
+            });
+            proptest::prop_assert_eq!(guess.is_some(), plain);
+            if let Some(g) = guess {
+                proptest::prop_assert_eq!(Some(g), decoded.as_deref());
+            }
+        }
+
+        #[test]
+        fn any_bytes_give_a_guess_from_within_them_or_nothing(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            if let Some(g) = next_token_at_end(&body) {
+                proptest::prop_assert!(!g.is_empty());
+                proptest::prop_assert!(body.windows(g.len()).any(|w| w == g.as_bytes()));
+            }
         }
     }
 
