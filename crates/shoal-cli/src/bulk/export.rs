@@ -281,7 +281,7 @@ impl ExportSink {
 /// outside strings removed, so each record stays one line.
 fn push_ndjson_line(buf: &mut Vec<u8>, json: &str) {
     let bytes = json.as_bytes();
-    if !bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+    if memchr::memchr2(b'\n', b'\r', bytes).is_none() {
         buf.extend_from_slice(bytes);
     } else {
         let (mut in_string, mut escaped) = (false, false);
@@ -306,12 +306,51 @@ fn push_ndjson_line(buf: &mut Vec<u8>, json: &str) {
     buf.push(b'\n');
 }
 
-/// Aborts the page fetcher when the export ends early.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Writes and syncs a page on the blocking pool, so that the next page is read and decoded
+/// meanwhile. Dropped before it is done, it waits for the page being written (and the sink,
+/// with its lock, to be closed): when the drop returns, the output and its checkpoint agree
+/// and another export of the same file may begin.
+async fn write_apart(
+    mut sink: ExportSink,
+    page: Page<RawRecord>,
+) -> CliResult<(ExportSink, CliResult<()>)> {
+    let (done, finished) = std::sync::mpsc::sync_channel::<()>(0);
+    let _wait = WaitOnDrop(finished);
+    let task = tokio::task::spawn_blocking(move || {
+        let written = sink.write_page(&page.items, page.next);
+        // The sink drops before `done` when nobody takes the result: tuple order.
+        (sink, written, done)
+    });
+    let (sink, written, _done) = task.await.map_err(|e| {
+        CliError::new(
+            crate::exit::Failure::Internal,
+            format!("the page writer failed: {e}"),
+        )
+    })?;
+    Ok((sink, written))
+}
 
-impl Drop for AbortOnDrop {
+/// Blocks, when dropped, until the writer it was made for has finished (its sender dropped).
+struct WaitOnDrop(std::sync::mpsc::Receiver<()>);
+
+impl Drop for WaitOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        let _ = self.0.recv();
+    }
+}
+
+/// Awaits `work`, calling `tick` every quarter second meanwhile (the progress line's message).
+async fn ticking<F: std::future::Future>(
+    clock: &SystemClock,
+    work: F,
+    mut tick: impl FnMut(),
+) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            () = clock.sleep(std::time::Duration::from_millis(250)) => tick(),
+        }
     }
 }
 
@@ -343,34 +382,21 @@ pub async fn run(
             .raw_shared()
             .resume_from(sink.cursor())
             .by_page();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<shoal::core::Result<Page<RawRecord>>>(1);
-        let _fetcher = AbortOnDrop(tokio::spawn(async move {
-            let mut pages = std::pin::pin!(pages);
-            while let Some(page) = pages.next().await {
-                let failed = page.is_err();
-                if tx.send(page).await.is_err() || failed {
-                    break;
-                }
-            }
-        }));
-        let message = |sink: &ExportSink| {
+        let mut pages = std::pin::pin!(pages);
+        let message = |pages: u64| {
             let waiting = client.pipeline().stats().waiting();
             format!(
-                "{} pages · {}",
-                sink.checkpoint().pages,
+                "{pages} pages · {}",
                 waiting.as_deref().unwrap_or("writing")
             )
         };
-        bar.set_message(message(&sink));
-        loop {
-            let page = tokio::select! {
-                page = rx.recv() => page,
-                () = clock.sleep(std::time::Duration::from_millis(250)) => {
-                    bar.set_message(message(&sink));
-                    continue;
-                }
-            };
-            let Some(page) = page else { break };
+        bar.set_message(message(sink.checkpoint().pages));
+        let tick = |pages: u64| {
+            let bar = bar.clone();
+            move || bar.set_message(message(pages))
+        };
+        let mut next = ticking(&clock, pages.next(), tick(sink.checkpoint().pages)).await;
+        while let Some(page) = next {
             if let Err(shoal::core::Error::Pagination(why)) = &page {
                 // The page before was written with a `next` that loops: never resume from it.
                 bar.abandon();
@@ -385,26 +411,37 @@ pub async fn run(
                     ),
                 ));
             }
-            let written = page
-                .map_err(|e| resume_hint(CliError::from(e), &sink))
-                .and_then(|page| {
-                    sink.write_page(&page.items, page.next)
-                        .map(|()| page.items.len() as u64)
-                });
-            match written {
-                Ok(n) => {
-                    bar.inc(n);
-                    bar.set_message(message(&sink));
-                }
+            let page = match page {
+                Ok(page) => page,
                 Err(e) => {
+                    let e = resume_hint(CliError::from(e), &sink);
                     bar.abandon();
                     sink.discard_if_empty();
                     return Err(e);
                 }
+            };
+            let n = page.items.len() as u64;
+            let done = sink.checkpoint().pages;
+            // The next page is read and decoded while this one is written.
+            let (wrote, following) = ticking(
+                &clock,
+                async { tokio::join!(write_apart(sink, page), pages.next()) },
+                tick(done),
+            )
+            .await;
+            let (back, written) = wrote?;
+            sink = back;
+            if let Err(e) = written {
+                bar.abandon();
+                sink.discard_if_empty();
+                return Err(e);
             }
+            bar.inc(n);
+            bar.set_message(message(sink.checkpoint().pages));
             if sink.is_finished() {
                 break;
             }
+            next = following;
         }
         if !sink.is_finished() {
             bar.abandon();
