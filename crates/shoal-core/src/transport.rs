@@ -178,7 +178,7 @@ mod reqwest_impl {
     /// into one buffer without regrowing it, and a hostile announcement costs no more.
     const RESERVE_AT_MOST: usize = 4 * 1024 * 1024;
 
-    /// A body's buffer is reserved in multiples of this.
+    /// A body's buffer of at least this size is reserved in multiples of it.
     const RESERVE_BLOCK: usize = 64 * 1024;
 
     /// Reads a body frame by frame, refusing it once it grows past `max` bytes. A body of one
@@ -210,10 +210,14 @@ mod reqwest_impl {
                             .min(max)
                             .min(RESERVE_AT_MOST)
                     });
-                    // Whole blocks, so that a freed page's buffer fits the next page's again
-                    // and a long listing's memory stays flat.
+                    // A large body in whole blocks, so that a freed page's buffer fits the next
+                    // page's again and a long listing's memory stays flat.
                     let want = hint.max(head.len() + data.len());
-                    rest.reserve(want.div_ceil(RESERVE_BLOCK).saturating_mul(RESERVE_BLOCK));
+                    rest.reserve(if want < RESERVE_BLOCK {
+                        want
+                    } else {
+                        want.div_ceil(RESERVE_BLOCK).saturating_mul(RESERVE_BLOCK)
+                    });
                     rest.extend_from_slice(&head);
                     rest.extend_from_slice(&data);
                 }
