@@ -44,6 +44,8 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
     let token_calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = token_calls.clone();
     let inner = ReqwestTransport::new().map_err(|e| e.to_string())?;
+    // The API calls go straight to the transport a user gets; only the token pipeline counts.
+    let plain: Arc<dyn shoal_core::Transport> = Arc::new(inner.clone());
     let transport = move |req: http::Request<bytes::Bytes>| {
         if req.uri().path().ends_with("/oauth/token") {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -54,7 +56,7 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
     let transport: Arc<dyn shoal_core::Transport> = Arc::new(transport);
     let api_base = url(&emu.field("api_base"))?;
     let base = Pipeline::builder(api_base.clone())
-        .shared_transport(transport.clone())
+        .shared_transport(transport)
         .clock(clock.clone())
         .build()
         .map_err(|e| e.to_string())?;
@@ -75,7 +77,7 @@ pub fn shoal_side(emu: &Emulator, record: TokenRecord, limiter: bool) -> BenchRe
     let credential = Arc::new(RefreshingCredential::new(oauth, store.clone()));
     // Built directly, not `derive`d (which drops the rate limiter, as a token pipeline should).
     let mut builder = Pipeline::builder(api_base)
-        .shared_transport(transport)
+        .shared_transport(plain)
         .clock(clock.clone())
         .authenticator(credential.clone());
     if limiter {
