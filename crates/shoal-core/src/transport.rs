@@ -174,22 +174,39 @@ mod reqwest_impl {
         }
     }
 
-    /// At most this much is reserved up front for a body of announced length: a page is read
-    /// into one buffer without regrowing it, and a hostile announcement costs no more.
-    const RESERVE_AT_MOST: usize = 4 * 1024 * 1024;
+    /// A body's buffer grows in multiples of this, so that a freed page's buffer fits the next
+    /// page's again and a long listing's memory stays flat.
+    const BODY_BLOCK: usize = 64 * 1024;
 
-    /// A body's buffer of at least this size is reserved in multiples of it.
-    const RESERVE_BLOCK: usize = 64 * 1024;
+    /// Makes room in `rest` for `more` bytes. The new size is the announced length once the body
+    /// has come within half of it, else twice what has arrived (in whole blocks): an announced
+    /// length costs memory only as the server sends it, and a body is copied a few times at most.
+    fn make_room(rest: &mut bytes::BytesMut, more: usize, announced: Option<usize>) {
+        let need = rest.len().saturating_add(more);
+        if need <= rest.capacity() {
+            return;
+        }
+        let doubled = need.saturating_mul(2).max(BODY_BLOCK);
+        let size = match announced {
+            Some(n) if n >= need => n.min(doubled),
+            _ => doubled,
+        };
+        let size = size.div_ceil(BODY_BLOCK).saturating_mul(BODY_BLOCK);
+        let mut grown = bytes::BytesMut::with_capacity(size);
+        grown.extend_from_slice(rest);
+        *rest = grown;
+    }
 
     /// Reads a body frame by frame, refusing it once it grows past `max` bytes. A body of one
-    /// frame is kept as it came, without a copy; a longer one is gathered into a buffer sized
-    /// from its announced length (clamped to `max` and [`RESERVE_AT_MOST`]).
+    /// frame is kept as it came, without a copy; a longer one is gathered into one buffer
+    /// ([`make_room`]).
     async fn read_capped(
         mut body: reqwest::Body,
         max: usize,
         announced: Option<u64>,
     ) -> Result<Bytes, TransportError> {
         use http_body_util::BodyExt as _;
+        let announced = announced.and_then(|n| usize::try_from(n).ok());
         let mut first: Option<Bytes> = None;
         let mut rest = bytes::BytesMut::new();
         let mut len = 0usize;
@@ -204,24 +221,14 @@ mod reqwest_impl {
             match first.take() {
                 None if rest.is_empty() => first = Some(data),
                 Some(head) => {
-                    let hint = announced.map_or(0, |n| {
-                        usize::try_from(n)
-                            .unwrap_or(usize::MAX)
-                            .min(max)
-                            .min(RESERVE_AT_MOST)
-                    });
-                    // A large body in whole blocks, so that a freed page's buffer fits the next
-                    // page's again and a long listing's memory stays flat.
-                    let want = hint.max(head.len() + data.len());
-                    rest.reserve(if want < RESERVE_BLOCK {
-                        want
-                    } else {
-                        want.div_ceil(RESERVE_BLOCK).saturating_mul(RESERVE_BLOCK)
-                    });
+                    make_room(&mut rest, head.len() + data.len(), announced);
                     rest.extend_from_slice(&head);
                     rest.extend_from_slice(&data);
                 }
-                None => rest.extend_from_slice(&data),
+                None => {
+                    make_room(&mut rest, data.len(), announced);
+                    rest.extend_from_slice(&data);
+                }
             }
         }
         Ok(first.unwrap_or_else(|| rest.freeze()))
@@ -281,5 +288,50 @@ mod reqwest_impl {
             source = s.source();
         }
         false
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[test]
+        fn an_announced_length_is_reserved_only_once_the_body_comes_near_it() {
+            let mut rest = bytes::BytesMut::new();
+            make_room(&mut rest, 100, Some(usize::MAX));
+            assert!(rest.capacity() < 2 * BODY_BLOCK, "{}", rest.capacity());
+            // A 300 kB page in 16 kB frames: twice what came (in blocks), then the page's size.
+            let mut rest = bytes::BytesMut::new();
+            let mut sizes = Vec::new();
+            for _ in 0..19 {
+                make_room(&mut rest, 16_000, Some(300_000));
+                rest.extend_from_slice(&[b'x'; 16_000]);
+                if sizes.last() != Some(&rest.capacity()) {
+                    sizes.push(rest.capacity());
+                }
+            }
+            assert_eq!(rest.len(), 304_000);
+            assert_eq!(sizes, [BODY_BLOCK, 3 * BODY_BLOCK, 5 * BODY_BLOCK]);
+        }
+
+        proptest! {
+            #[test]
+            fn a_gathered_body_is_kept_whole_in_at_most_twice_its_size(
+                frames in prop::collection::vec(0usize..100_000, 0..24),
+                announced in any::<u64>(),
+            ) {
+                let announced = usize::try_from(announced).ok();
+                let (mut rest, mut want) = (bytes::BytesMut::new(), Vec::new());
+                for (i, &n) in frames.iter().enumerate() {
+                    let frame = vec![i as u8; n];
+                    make_room(&mut rest, n, announced);
+                    rest.extend_from_slice(&frame);
+                    want.extend_from_slice(&frame);
+                    let bound = (2 * rest.len()).max(BODY_BLOCK) + BODY_BLOCK;
+                    prop_assert!(rest.capacity() <= bound, "{} > {bound}", rest.capacity());
+                }
+                prop_assert_eq!(&rest[..], &want[..]);
+            }
+        }
     }
 }
