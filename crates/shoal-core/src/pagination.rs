@@ -264,13 +264,18 @@ impl Prefetch {
 
     /// The answer to the request started for `cursor`, if that is the one ahead. Any other
     /// request ahead is aborted and `None` returned, as it is when the request ahead was itself
-    /// aborted: the caller then sends its own.
+    /// aborted: the caller then sends its own. A panic in the request ahead resumes here.
     pub async fn take(&self, cursor: Option<&Cursor>) -> Option<Result<Response>> {
         let mut ahead = self.lock().take()?;
         if Some(&ahead.cursor) != cursor {
             return None;
         }
-        (&mut ahead.task.0).await.ok()
+        match (&mut ahead.task.0).await {
+            Ok(answer) => Some(answer),
+            // A panic in the request is the caller's, not a reason to send it again.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => None,
+        }
     }
 }
 

@@ -339,21 +339,6 @@ impl Drop for WaitOnDrop {
     }
 }
 
-/// Awaits `work`, calling `tick` every quarter second meanwhile (the progress line's message).
-async fn ticking<F: std::future::Future>(
-    clock: &SystemClock,
-    work: F,
-    mut tick: impl FnMut(),
-) -> F::Output {
-    let mut work = std::pin::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            () = clock.sleep(std::time::Duration::from_millis(250)) => tick(),
-        }
-    }
-}
-
 /// Runs `shoal pearldiver export`; the `--json` summary.
 pub async fn run(
     client: &PearlDiverClient,
@@ -395,7 +380,7 @@ pub async fn run(
             let bar = bar.clone();
             move || bar.set_message(message(pages))
         };
-        let mut next = ticking(&clock, pages.next(), tick(sink.checkpoint().pages)).await;
+        let mut next = super::ticking(pages.next(), tick(sink.checkpoint().pages)).await;
         while let Some(page) = next {
             if let Err(shoal::core::Error::Pagination(why)) = &page {
                 // The page before was written with a `next` that loops: never resume from it.
@@ -423,8 +408,7 @@ pub async fn run(
             let n = page.items.len() as u64;
             let done = sink.checkpoint().pages;
             // The next page is read and decoded while this one is written.
-            let (wrote, following) = ticking(
-                &clock,
+            let (wrote, following) = super::ticking(
                 async { tokio::join!(write_apart(sink, page), pages.next()) },
                 tick(done),
             )

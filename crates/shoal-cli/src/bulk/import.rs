@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
@@ -506,19 +505,14 @@ async fn send_all<T: Sync>(
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<CliResult<Option<Answered>>>>();
-    let ticker = async {
-        loop {
-            bar.set_message(progress_message(
-                failures.load(Ordering::SeqCst),
-                &sender.stats(),
-            ));
-            SystemClock.sleep(Duration::from_millis(250)).await;
-        }
+    let show = || {
+        bar.set_message(progress_message(
+            failures.load(Ordering::SeqCst),
+            &sender.stats(),
+        ));
     };
-    tokio::select! {
-        results = work => results,
-        never = ticker => never,
-    }
+    show();
+    super::ticking(work, show).await
 }
 
 /// One row: journaled as started, sent, then journaled with its answer.

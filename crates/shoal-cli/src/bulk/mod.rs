@@ -16,6 +16,18 @@ mod import;
 mod journal;
 mod users;
 
+/// Awaits `work`, calling `tick` every quarter second meanwhile (a progress line's message).
+async fn ticking<F: std::future::Future>(work: F, mut tick: impl FnMut()) -> F::Output {
+    use shoal::core::Clock as _;
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            () = shoal::core::SystemClock.sleep(std::time::Duration::from_millis(250)) => tick(),
+        }
+    }
+}
+
 /// `shoal pearldiver export`: returns the JSON summary.
 pub use export::run as export;
 
