@@ -632,8 +632,6 @@ impl Pipeline {
             }
             None => None,
         };
-        // The limiter counted this call at admission: measure from there.
-        let admitted_at = inner.clock.now();
         let mut req = request.clone();
         let stamp = {
             let _waiting = Gauge::enter(&inner.stats.authenticating);
@@ -684,11 +682,7 @@ impl Pipeline {
             // run: one may send a call of its own through the same limiter (PebblePad re-reads
             // its limits), which must not wait for this call's slot. The answer arrived: a
             // bookkeeping failure (a shared limiter unreachable) must not turn it into an error.
-            let latency = inner.clock.now().saturating_duration_since(admitted_at);
-            if let Err(e) = permit
-                .complete(parts.status, &parts.headers, Some(latency))
-                .await
-            {
+            if let Err(e) = permit.complete(parts.status, &parts.headers).await {
                 tracing::warn!(error = %e, "rate limiter could not learn from an answer");
             }
         }

@@ -568,6 +568,7 @@ impl crate::RateLimitBackend for BrokenBookkeeping {
         Ok(crate::Admission::Granted(crate::Lease {
             method: method.clone(),
             id: String::new(),
+            admitted: 0,
         }))
     }
     fn release(&self, _lease: crate::Lease) {}

@@ -69,8 +69,6 @@ pub struct RateObservation {
     pub concurrency_remaining: Option<u32>,
     /// How long the server asked to wait (read only from a 429).
     pub retry_after: Option<Duration>,
-    /// How long the call took from admission to its answer, when the caller measured it.
-    pub latency: Option<Duration>,
 }
 
 /// Names of the headers a service reports its limits in, parsed once.
@@ -140,7 +138,6 @@ impl RateLimitHeaders {
             concurrency_limit,
             concurrency_remaining,
             retry_after,
-            latency: None,
         }
     }
 }
@@ -152,6 +149,8 @@ pub struct Lease {
     pub method: Method,
     /// A backend-specific identity (a Redis lease key, say; empty for the local backend).
     pub id: String,
+    /// When the backend admitted the call, on its own clock (0 where a backend keeps none).
+    pub admitted: u64,
 }
 
 /// The backend's answer to a request for admission.
@@ -326,23 +325,16 @@ impl Permit {
         self.lease.as_ref().map(|l| &l.method)
     }
 
-    /// Learns from the answer (`latency`: from admission to the answer, so the limiter can
-    /// allow for the server receiving the call later than we admitted it) and frees the slot,
-    /// in one backend call. The learning happens before the slot is free.
-    pub async fn complete(
-        mut self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        latency: Option<Duration>,
-    ) -> Result<()> {
+    /// Learns from the answer and frees the slot, in one backend call. The learning happens
+    /// before the slot is free.
+    pub async fn complete(mut self, status: StatusCode, headers: &HeaderMap) -> Result<()> {
         let Some(lease) = self.lease.take() else {
             return Ok(());
         };
         let shared = &*self.shared;
-        let mut observation = shared
+        let observation = shared
             .headers
             .read(&lease.method, status, headers, || shared.clock.system_now());
-        observation.latency = latency;
         let _wake = WakeOnDrop(&shared.released);
         shared.backend.complete(lease, &observation).await
     }
@@ -419,22 +411,10 @@ impl RateLimiter {
         status: StatusCode,
         headers: &HeaderMap,
     ) -> Result<()> {
-        self.observe_timed(method, status, headers, None).await
-    }
-
-    /// [`observe`](Self::observe) with how long the call took from admission to its answer.
-    pub async fn observe_timed(
-        &self,
-        method: &Method,
-        status: StatusCode,
-        headers: &HeaderMap,
-        latency: Option<Duration>,
-    ) -> Result<()> {
         let shared = &*self.shared;
-        let mut observation = shared
+        let observation = shared
             .headers
             .read(method, status, headers, || shared.clock.system_now());
-        observation.latency = latency;
         shared.backend.observe(&observation).await
     }
 
@@ -521,6 +501,15 @@ impl Ring {
         self.calls
             .saturating_add(self.sure)
             .saturating_add(self.unsure)
+    }
+
+    /// The newest bucket's latest entry (0 if none).
+    fn latest(&self) -> u64 {
+        if self.len == 0 {
+            0
+        } else {
+            self.get(self.len - 1).last
+        }
     }
 
     /// The `i`-th bucket from the oldest.
@@ -610,13 +599,13 @@ impl Ring {
     /// many from now on as an exact log would (its rule: add what it lacks, dated now), in
     /// constant time and space. Returns how many entries were new.
     ///
-    /// An exact log certainly holds our calls and sure phantoms wholly inside the span; those
-    /// are matched as they are. What else is needed is covered by our other phantoms, moved to
+    /// An exact log certainly holds our `pending` calls, and our calls and sure phantoms wholly
+    /// inside the span; those are matched as they are. What else is needed is covered by our other phantoms, moved to
     /// now, and then by new phantoms: sure as far as even our whole count falls short (the
     /// log, which counts no more than we do, lacks at least that much), unsure beyond.
-    fn match_server(&mut self, now: u64, fine: u64, server_used: u64) -> u64 {
+    fn match_server(&mut self, now: u64, fine: u64, server_used: u64, pending: u64) -> u64 {
         let straddling = self.straddling().unwrap_or_default();
-        let held = (self.calls - straddling.calls) + (self.sure - straddling.sure);
+        let held = (self.calls - straddling.calls) + (self.sure - straddling.sure) + pending;
         let need = server_used.saturating_sub(held);
         if need == 0 {
             return 0;
@@ -624,7 +613,9 @@ impl Ring {
         let movable = self.unsure + straddling.sure;
         let moved = need.min(movable);
         let fresh = need - moved;
-        let sure = server_used.saturating_sub(self.total()).min(fresh);
+        let sure = server_used
+            .saturating_sub(self.total().saturating_add(pending))
+            .min(fresh);
         self.take_movable(moved, straddling.count() > 0);
         self.add(
             now,
@@ -681,6 +672,9 @@ impl Ring {
 struct Window {
     limit: Option<u32>,
     ring: Ring,
+    /// Calls admitted and not yet answered: the server may count any of them from any moment
+    /// up to its answer, so each enters the ring only then.
+    pending: u64,
     /// Blocked by a 429 until this time (same clock as the ring).
     blocked_until: Option<u64>,
     server_remaining: Option<u32>,
@@ -691,6 +685,7 @@ impl Window {
         Self {
             limit: None,
             ring: Ring::new(),
+            pending: 0,
             blocked_until: None,
             server_remaining: None,
         }
@@ -707,9 +702,6 @@ struct LocalState {
     in_flight: u32,
     server_concurrency_remaining: Option<u32>,
     rejections: u64,
-    /// A decaying maximum of recent call latencies: how late the server may see a call we
-    /// counted at admission.
-    latency: Duration,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -717,23 +709,19 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl LocalState {
-    /// How long a call stays counted: the window, plus a margin for the server seeing it later
-    /// than we admitted it (the larger of the fixed slack and recent latency, at most a quarter
-    /// of the window).
+    /// How long a dated call stays counted: the window, plus the slack (see
+    /// [`LocalRateLimitBackend::with_slack`]).
     fn span(&self) -> u64 {
-        nanos(self.window).saturating_add(nanos(self.slack.max(self.latency.min(self.window / 4))))
+        nanos(self.window).saturating_add(nanos(self.slack))
     }
 
-    /// The width at which a new bucket starts: half the margin, so that with a server that
-    /// receives a call at most half the round trip after we admitted it, the bucket at the
+    /// The width at which a new bucket starts: half the slack, so that the bucket at the
     /// span's edge holds no call the server still counts; and narrow enough that the buckets
-    /// cover the longest span (window + the largest margin) before any must merge.
+    /// cover the span before any must merge.
     fn fine(&self) -> u64 {
-        let window = nanos(self.window);
-        let margin = self.span() - window;
-        let horizon = window.saturating_add(nanos(self.slack.max(self.window / 4)));
-        (margin / 2)
-            .min(horizon.div_ceil(BUCKETS as u64 - 1))
+        let span = self.span();
+        (nanos(self.slack) / 2)
+            .min(span.div_ceil(BUCKETS as u64 - 1))
             .max(1)
     }
 
@@ -751,22 +739,29 @@ impl LocalState {
 
 /// Rate-limit state in this process's memory, in constant space per method.
 ///
-/// Each method's sliding window is a ring of 256 buckets (calls per stretch of time, with the
-/// earliest and latest of them). A bucket stays counted until its latest call has left the
-/// span, and a count the server reports is matched only against calls wholly inside the span,
-/// so the limiter never counts fewer calls than an exact timestamp log would: the server never
-/// sees one call too many in any window it measures. Memory and time per call are O(1),
-/// however large a limit a server announces.
+/// A call is counted from its admission. While it waits for its answer the server may count it
+/// from any moment, so it is counted as pending. Its answer proves the server has counted it
+/// by then, so once answered (or abandoned) it stays counted for a window from then, and at
+/// least for the window plus a slack (25 ms) from its admission. Dating a call at its
+/// admission, with a margin for latency, let a slow first call (a connection being set up)
+/// leave our window while the server, which saw it late, still counted it.
+///
+/// Each method's sliding window is a ring of 256 buckets (answered calls per stretch of time,
+/// with the earliest and latest of them). A bucket stays counted until its latest call has left
+/// the span, and a count the server reports is matched only against calls wholly inside the
+/// span, so the limiter never counts fewer calls than an exact timestamp log of the same dates
+/// would: the server never sees one call too many in any window it measures. Memory and time
+/// per call are O(1), however large a limit a server announces.
 ///
 /// **Worst-case cost** against an exact log: a call stays counted at most one bucket width
-/// longer. Buckets are [`granularity`](Self::granularity) wide (half the margin, or 1.25 ×
+/// longer. Buckets are [`granularity`](Self::granularity) wide (half the slack, or 1.25 ×
 /// window / 255 if narrower) until more than 256 stretches hold calls; then neighbours merge,
 /// and a bucket spans at most about 2 × span / 255 (under 1 % of the window). While the server
 /// reports counts, the calls of the bucket straddling the span's edge may be counted a second
-/// time (as the server's) for a span — never while buckets are at most half the margin wide
-/// and the server receives calls within half the round trip, as it does unless calls are
-/// spread over more than 256 buckets' worth of the span, where a bucket holds about 1/128 of
-/// them. So at the limit: at most about 1.5 % of throughput, usually a fraction of that.
+/// time (as the server's) for a span — never while buckets are at most half the slack wide,
+/// as they are unless calls are spread over more than 256 buckets' worth of the span, where a
+/// bucket holds about 1/128 of them. So at the limit: at most about 1.5 % of throughput,
+/// usually a fraction of that, besides each call's own round trip.
 ///
 /// Each call takes one lock at admission ([`RateLimitBackend::try_acquire`]) and one at
 /// completion ([`RateLimitBackend::complete`], learning and freeing the slot together).
@@ -793,13 +788,13 @@ impl LocalRateLimitBackend {
                 in_flight: 0,
                 server_concurrency_remaining: None,
                 rejections: 0,
-                latency: Duration::ZERO,
             }),
         }
     }
 
-    /// Extra time each call stays counted, covering the gap between our send and the server's
-    /// receipt (default 25 ms).
+    /// Extra time each call stays counted past a window from its admission, and an abandoned
+    /// call past a window from when it was abandoned (it may reach the server late); default
+    /// 25 ms.
     pub fn with_slack(self, slack: Duration) -> Self {
         {
             let mut st = self.lock();
@@ -808,7 +803,7 @@ impl LocalRateLimitBackend {
         self
     }
 
-    /// How wide a new bucket is now (half the margin, or 1.25 × window / 255 if narrower):
+    /// How wide a new bucket is now (half the slack, or 1.25 × window / 255 if narrower):
     /// while fewer than 256 stretches hold calls, how much longer than an exact log a call may
     /// stay counted.
     pub fn granularity(&self) -> Duration {
@@ -840,17 +835,40 @@ impl LocalRateLimitBackend {
         }
     }
 
+    /// A leased call was answered (or abandoned): it is dated, and its slot is free. An answered
+    /// call is dated a slack before now, so it stays counted a window from its answer (by which
+    /// the server has counted it), but never before its admission (so at least a span from
+    /// there) nor before the newest bucket's latest call (the ring stays in time order). An
+    /// abandoned one may still reach the server: it is dated now.
+    fn answered(&self, st: &mut LocalState, lease: &Lease, answered: bool) {
+        let now = self.now();
+        let fine = st.fine();
+        let slack = if answered { nanos(st.slack) } else { 0 };
+        st.in_flight = st.in_flight.saturating_sub(1);
+        let w = st.window_mut(&lease.method);
+        if w.pending > 0 {
+            w.pending -= 1;
+            let at = now
+                .saturating_sub(slack)
+                .max(lease.admitted)
+                .max(w.ring.latest())
+                .min(now);
+            w.ring.add(
+                at,
+                fine,
+                Bucket {
+                    calls: 1,
+                    ..Bucket::default()
+                },
+            );
+        }
+    }
+
     fn learn(&self, st: &mut LocalState, o: &RateObservation) {
         let now = self.now();
         let span = st.span();
         if o.rejected {
             st.rejections += 1;
-        }
-        if let Some(latency) = o.latency {
-            // Decays by 1/32 per answer, so one slow call widens the margin only for a while.
-            st.latency = latency
-                .min(clamp::MAX_WINDOW)
-                .max(st.latency - st.latency / 32);
         }
         if let Some(c) = o.concurrency_limit {
             st.concurrency = Some(clamp::concurrency_limit(c.into()));
@@ -876,7 +894,7 @@ impl LocalRateLimitBackend {
             // window that started before us): count them from now, conservatively, never
             // fewer than an exact log would (see `Ring::match_server`).
             let server_used = u64::from(limit.saturating_sub(remaining));
-            w.ring.match_server(now, fine, server_used);
+            w.ring.match_server(now, fine, server_used, w.pending);
         }
         if o.rejected {
             if let Some(wait) = o.retry_after {
@@ -894,7 +912,6 @@ impl RateLimitBackend for LocalRateLimitBackend {
         let mut guard = self.lock();
         let st = &mut *guard;
         let span = st.span();
-        let fine = st.fine();
         let concurrency_full = st.concurrency.is_some_and(|c| st.in_flight >= c.max(1));
         let w = st.window_mut(method);
         if let Some(until) = w.blocked_until {
@@ -906,32 +923,31 @@ impl RateLimitBackend for LocalRateLimitBackend {
         w.ring.purge(now, span);
         if let Some(limit) = w.limit {
             let limit = u64::from(limit.max(1));
-            if w.ring.total() >= limit {
-                let wait = w.ring.wait(now, span, limit);
-                return Ok(Admission::Wait(Some(Duration::from_nanos(wait))));
+            if w.ring.total().saturating_add(w.pending) >= limit {
+                // Only answered calls leave by time; pending ones leave a span after their answer.
+                return Ok(Admission::Wait(match limit.checked_sub(w.pending) {
+                    Some(free) if free > 0 => {
+                        Some(Duration::from_nanos(w.ring.wait(now, span, free)))
+                    }
+                    _ => None,
+                }));
             }
         }
         if concurrency_full {
             return Ok(Admission::Wait(None));
         }
-        w.ring.add(
-            now,
-            fine,
-            Bucket {
-                calls: 1,
-                ..Bucket::default()
-            },
-        );
+        w.pending += 1;
         st.in_flight += 1;
         Ok(Admission::Granted(Lease {
             method: method.clone(),
             id: String::new(),
+            admitted: now,
         }))
     }
 
-    fn release(&self, _lease: Lease) {
+    fn release(&self, lease: Lease) {
         let mut st = self.lock();
-        st.in_flight = st.in_flight.saturating_sub(1);
+        self.answered(&mut st, &lease, false);
     }
 
     async fn observe(&self, o: &RateObservation) -> Result<()> {
@@ -940,10 +956,10 @@ impl RateLimitBackend for LocalRateLimitBackend {
         Ok(())
     }
 
-    async fn complete(&self, _lease: Lease, o: &RateObservation) -> Result<()> {
+    async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
         let mut st = self.lock();
+        self.answered(&mut st, &lease, true);
         self.learn(&mut st, o);
-        st.in_flight = st.in_flight.saturating_sub(1);
         Ok(())
     }
 
@@ -959,11 +975,12 @@ impl RateLimitBackend for LocalRateLimitBackend {
         let mut methods = BTreeMap::new();
         for (m, w) in st.methods.iter_mut() {
             w.ring.purge(now, span);
+            let used = w.ring.total().saturating_add(w.pending);
             methods.insert(
                 m.as_str().to_string(),
                 MethodStatus {
                     limit: w.limit,
-                    used: u32::try_from(w.ring.total()).unwrap_or(u32::MAX),
+                    used: u32::try_from(used).unwrap_or(u32::MAX),
                     server_remaining: w.server_remaining,
                 },
             );
@@ -1085,23 +1102,69 @@ mod tests {
     async fn slow_answers_keep_calls_counted_longer() {
         let clock = ManualClock::new();
         let l = limiter(&clock, 1, None);
-        drop(l.acquire(&Method::GET).await.unwrap());
+        let permit = l.acquire(&Method::GET).await.unwrap();
         // The answer took 400 ms: the server may have counted the call that much later.
-        l.observe_timed(
-            &Method::GET,
-            StatusCode::OK,
-            &HeaderMap::new(),
-            Some(Duration::from_millis(400)),
-        )
-        .await
-        .unwrap();
-        clock.advance(Duration::from_secs(60) + Duration::from_millis(25));
+        clock.advance(Duration::from_millis(400));
+        permit
+            .complete(StatusCode::OK, &HeaderMap::new())
+            .await
+            .unwrap();
+        clock.advance(Duration::from_millis(59_999));
         assert!(
             admitted_now(&l, &Method::GET).await.is_none(),
-            "the fixed slack is not enough"
+            "counted a window from its answer"
         );
-        clock.advance(Duration::from_millis(375));
+        clock.advance(Duration::from_millis(1));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    /// The paced import's one 429 in CI: a slow first answer, then a window's worth of fast
+    /// ones. A margin for latency that decayed per answer had forgotten the slow call by the
+    /// time the server, which saw it late, still counted it.
+    #[tokio::test]
+    async fn a_slow_answer_is_counted_from_its_answer_after_many_fast_ones() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 200, None);
+        let first = l.acquire(&Method::GET).await.unwrap();
+        clock.advance(Duration::from_millis(400));
+        first
+            .complete(StatusCode::OK, &HeaderMap::new())
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(10));
+        for _ in 0..199 {
+            let p = l.acquire(&Method::GET).await.unwrap();
+            clock.advance(Duration::from_micros(10));
+            p.complete(StatusCode::OK, &HeaderMap::new()).await.unwrap();
+        }
+        clock.advance(Duration::from_millis(50_000 - 2));
+        assert!(
+            admitted_now(&l, &Method::GET).await.is_none(),
+            "the server may count the first call until 60.4 s"
+        );
+        clock.advance(Duration::from_millis(30));
+        assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_call_still_waiting_for_its_answer_stays_counted() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        let permit = l.acquire(&Method::GET).await.unwrap();
+        clock.advance(Duration::from_secs(300));
+        let st = l.status().await.unwrap();
+        assert_eq!(st.methods["GET"].used, 1, "pending, however long");
+        use futures_util::FutureExt;
+        let waiting = l.acquire(&Method::GET);
+        tokio::pin!(waiting);
+        assert!(waiting.as_mut().now_or_never().is_none());
+        // Abandoned now: the server may still see it, so it is counted a span from here.
+        drop(permit);
+        assert!(waiting.as_mut().now_or_never().is_none());
+        clock.advance(Duration::from_millis(60_024));
+        assert!(waiting.as_mut().now_or_never().is_none());
+        clock.advance(Duration::from_millis(1));
+        assert!(waiting.as_mut().now_or_never().is_some());
     }
 
     #[tokio::test]
@@ -1194,10 +1257,7 @@ mod tests {
         let permit = l.acquire(&Method::GET).await.unwrap();
         assert_eq!(permit.method(), Some(&Method::GET));
         let h = hostile(&[("x-rate-limit", b"2"), ("x-rate-remaining", b"0")]);
-        permit
-            .complete(StatusCode::OK, &h, Some(Duration::from_millis(5)))
-            .await
-            .unwrap();
+        permit.complete(StatusCode::OK, &h).await.unwrap();
         let st = l.status().await.unwrap();
         assert_eq!(st.in_flight, 0, "the slot is free");
         assert_eq!(

@@ -396,6 +396,7 @@ impl RateLimitBackend for RedisRateLimiter {
             return Ok(Admission::Granted(Lease {
                 method: method.clone(),
                 id,
+                admitted: 0,
             }));
         }
         let wait = if value < 0 {

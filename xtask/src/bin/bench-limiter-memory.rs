@@ -54,7 +54,6 @@ fn held(limit: u32) -> Result<i128, String> {
                     method: Method::GET,
                     limit: Some(limit),
                     remaining: Some(limit - used),
-                    latency: Some(Duration::from_millis(2)),
                     ..RateObservation::default()
                 };
                 let done = backend.complete(lease, &answer).now_or_never();
