@@ -1098,17 +1098,22 @@ mod tests {
         assert!(admitted_now(&l, &Method::GET).await.is_some());
     }
 
-    #[tokio::test]
-    async fn slow_answers_keep_calls_counted_longer() {
-        let clock = ManualClock::new();
-        let l = limiter(&clock, 1, None);
+    /// One GET admitted now and answered `latency` later.
+    async fn answered_after(l: &RateLimiter, clock: &ManualClock, latency: Duration) {
         let permit = l.acquire(&Method::GET).await.unwrap();
-        // The answer took 400 ms: the server may have counted the call that much later.
-        clock.advance(Duration::from_millis(400));
+        clock.advance(latency);
         permit
             .complete(StatusCode::OK, &HeaderMap::new())
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn slow_answers_keep_calls_counted_longer() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        // The answer took 400 ms: the server may have counted the call that much later.
+        answered_after(&l, &clock, Duration::from_millis(400)).await;
         clock.advance(Duration::from_millis(59_999));
         assert!(
             admitted_now(&l, &Method::GET).await.is_none(),
@@ -1125,17 +1130,10 @@ mod tests {
     async fn a_slow_answer_is_counted_from_its_answer_after_many_fast_ones() {
         let clock = ManualClock::new();
         let l = limiter(&clock, 200, None);
-        let first = l.acquire(&Method::GET).await.unwrap();
-        clock.advance(Duration::from_millis(400));
-        first
-            .complete(StatusCode::OK, &HeaderMap::new())
-            .await
-            .unwrap();
+        answered_after(&l, &clock, Duration::from_millis(400)).await;
         clock.advance(Duration::from_secs(10));
         for _ in 0..199 {
-            let p = l.acquire(&Method::GET).await.unwrap();
-            clock.advance(Duration::from_micros(10));
-            p.complete(StatusCode::OK, &HeaderMap::new()).await.unwrap();
+            answered_after(&l, &clock, Duration::from_micros(10)).await;
         }
         clock.advance(Duration::from_millis(50_000 - 2));
         assert!(
