@@ -10,15 +10,18 @@
 //! any worker's response headers are written to a shared hash that every worker reads; every
 //! number is clamped ([`shoal_core::clamp`]) before it is sent.
 //!
-//! Semantics follow core's [`LocalRateLimitBackend`](shoal_core::LocalRateLimitBackend): each
-//! call stays counted for the window plus a slack — until the latest call of its bucket has
-//! left that span (buckets start half the slack wide); when a server reports fewer calls
+//! Semantics follow core's [`LocalRateLimitBackend`](shoal_core::LocalRateLimitBackend): a call
+//! is pending from admission to answer (a sorted set per method, renewed with its lease), then
+//! counted for the window plus a slack from a slack before its answer, never less than that span
+//! from its admission — until the latest call of its bucket has left that span (buckets start
+//! half the slack wide); an abandoned call is counted from when it was abandoned, and a crashed
+//! worker's pending call from when its lease ran out. When a server reports fewer calls
 //! remaining than we counted, the difference is counted from now in one bucket update, never
 //! fewer than an exact log would count; a 429 with `Retry-After` blocks the method for that
 //! long (for every worker), one without fills the window. Answering a call learns from it and
 //! returns its lease in one script.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -43,6 +46,7 @@ struct Scripts {
     acquire: Script,
     renew: Script,
     observe: Script,
+    release: Script,
     status: Script,
 }
 
@@ -57,6 +61,10 @@ impl Scripts {
             observe: Script::new(concat!(
                 include_str!("lua/window.lua"),
                 include_str!("lua/observe.lua")
+            )),
+            release: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/release.lua")
             )),
             status: Script::new(concat!(
                 include_str!("lua/window.lua"),
@@ -84,6 +92,12 @@ impl Keys {
     }
     fn window(&self, method: &str) -> String {
         format!("{}slots:{method}", self.base)
+    }
+    fn pending_prefix(&self) -> String {
+        format!("{}pend:", self.base)
+    }
+    fn pending(&self, method: &str) -> String {
+        format!("{}pend:{method}", self.base)
     }
     fn block(&self, method: &str) -> String {
         format!("{}block:{method}", self.base)
@@ -136,8 +150,9 @@ impl RedisRateLimiterBuilder {
         prefix(prefix: impl Into<String>) => prefix = prefix.into();
         /// The window length when no worker has configured one in Redis (default 60 s).
         window(window: Duration) => window;
-        /// Extra time each call stays counted, covering the gap between admission and the server's
-        /// receipt (default 25 ms; raise it on a loaded host).
+        /// Extra time each call stays counted past a window from its admission, and an abandoned
+        /// call past a window from when it was abandoned (default 25 ms); an answered call stays
+        /// counted at least a window from its answer whatever the slack.
         slack(slack: Duration) => slack;
         /// How long a concurrency lease lives without renewal (default 30 s). A live process renews
         /// its leases every third of this; a crashed one's leases come back after it.
@@ -169,7 +184,7 @@ impl RedisRateLimiterBuilder {
                 lease_ttl: self.lease_ttl,
                 poll: self.poll,
                 clock: self.clock,
-                held: Mutex::new(HashSet::new()),
+                held: Mutex::new(HashMap::new()),
                 heartbeat: AtomicBool::new(false),
                 scripts: Scripts::new(),
             }),
@@ -185,13 +200,14 @@ struct Inner {
     lease_ttl: Duration,
     poll: Duration,
     clock: SharedClock,
-    held: Mutex<HashSet<String>>,
+    /// Leases this process holds and renews: id → method.
+    held: Mutex<HashMap<String, String>>,
     heartbeat: AtomicBool,
     scripts: Scripts,
 }
 
 impl Inner {
-    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -280,14 +296,24 @@ impl RedisRateLimiter {
     }
 }
 
+/// Returns an abandoned call's lease; the call is counted from now (it may still arrive).
 async fn release(inner: &Inner, lease: &Lease) -> Result<()> {
+    let method = lease.method.as_str().to_ascii_uppercase();
+    let k = &inner.keys;
     let mut conn = inner.conn.clone();
-    redis::cmd("ZREM")
-        .arg(inner.keys.leases())
+    inner
+        .scripts
+        .release
+        .key(k.window(&method))
+        .key(k.leases())
+        .key(k.pending(&method))
+        .key(k.limits())
         .arg(&lease.id)
-        .query_async::<i64>(&mut conn)
+        .arg(ms(inner.window))
+        .arg(ms(inner.slack))
+        .invoke_async::<i64>(&mut conn)
         .await
-        .map_err(|e| limiter_error(lease.method.as_str(), &e))?;
+        .map_err(|e| limiter_error(&method, &e))?;
     Ok(())
 }
 
@@ -295,24 +321,26 @@ async fn heartbeat(weak: Weak<Inner>, clock: SharedClock, period: Duration) {
     loop {
         clock.sleep(period).await;
         let Some(inner) = weak.upgrade() else { return };
-        let ids: Vec<String> = inner.held().iter().cloned().collect();
-        if ids.is_empty() {
+        let held: Vec<(String, String)> = inner
+            .held()
+            .iter()
+            .map(|(id, method)| (id.clone(), inner.keys.pending(method)))
+            .collect();
+        if held.is_empty() {
             continue;
         }
         let mut conn = inner.conn.clone();
-        let renewed = inner
-            .scripts
-            .renew
-            .key(inner.keys.leases())
-            .arg(ms(inner.lease_ttl))
-            .arg(&ids)
-            .invoke_async::<i64>(&mut conn)
-            .await;
+        let mut renew = inner.scripts.renew.key(inner.keys.leases());
+        renew.arg(ms(inner.lease_ttl));
+        for (id, pending) in &held {
+            renew.key(pending).arg(id);
+        }
+        let renewed = renew.invoke_async::<i64>(&mut conn).await;
         match renewed {
-            Ok(n) if (n as usize) < ids.len() => {
+            Ok(n) if (n as usize) < held.len() => {
                 // ZADD XX CH counts only leases still present (whose score moved).
                 tracing::debug!(
-                    held = ids.len(),
+                    held = held.len(),
                     renewed = n,
                     "some leases were gone or unchanged"
                 );
@@ -325,8 +353,9 @@ async fn heartbeat(weak: Weak<Inner>, clock: SharedClock, period: Duration) {
     }
 }
 
-/// One observation (and, when `lease` is not empty, the return of that lease) in one script.
-async fn learn(inner: &Inner, o: &RateObservation, lease: &str) -> Result<()> {
+/// One observation (and the answer to a leased call: its lease returned, the call dated) in one
+/// script.
+async fn learn(inner: &Inner, o: &RateObservation, lease: Option<&Lease>) -> Result<()> {
     let method = o.method.as_str().to_ascii_uppercase();
     let k = &inner.keys;
     let mut conn = inner.conn.clone();
@@ -343,6 +372,7 @@ async fn learn(inner: &Inner, o: &RateObservation, lease: &str) -> Result<()> {
         .key(k.stats())
         .key(k.leases())
         .key(k.methods())
+        .key(k.pending(&method))
         .arg(&method)
         .arg(ms(inner.window))
         .arg(ms(inner.slack))
@@ -356,7 +386,8 @@ async fn learn(inner: &Inner, o: &RateObservation, lease: &str) -> Result<()> {
             .concurrency_remaining
             .map(|c| clamp::concurrency_remaining(c.into()))))
         .arg(opt(o.retry_after.map(|d| ms(clamp::retry_after(d)))))
-        .arg(lease)
+        .arg(lease.map_or("", |l| l.id.as_str()))
+        .arg(opt(lease.map(|l| l.admitted)))
         .invoke_async(&mut conn)
         .await
         .map_err(|e| limiter_error(&method, &e))?;
@@ -373,7 +404,7 @@ impl RateLimitBackend for RedisRateLimiter {
         let inner = &self.inner;
         let k = &inner.keys;
         let mut conn = inner.conn.clone();
-        let (granted, value, reason): (i64, i64, String) = inner
+        let reply: Vec<redis::Value> = inner
             .scripts
             .acquire
             .key(k.window(&name))
@@ -382,6 +413,7 @@ impl RateLimitBackend for RedisRateLimiter {
             .key(k.block(&name))
             .key(k.seq())
             .key(k.methods())
+            .key(k.pending(&name))
             .arg(&name)
             .arg(ms(inner.window))
             .arg(ms(inner.slack))
@@ -389,14 +421,23 @@ impl RateLimitBackend for RedisRateLimiter {
             .invoke_async(&mut conn)
             .await
             .map_err(|e| limiter_error(&name, &e))?;
-        if granted == 1 {
+        let Some((granted, value, reason, admitted)) = parse_admission(&reply) else {
+            return Err(limiter_error(
+                &name,
+                &redis::RedisError::from((
+                    redis::ErrorKind::TypeError,
+                    "unexpected admission reply",
+                )),
+            ));
+        };
+        if granted {
             let id = format!("L{value}");
-            inner.held().insert(id.clone());
+            inner.held().insert(id.clone(), name);
             self.start_heartbeat();
             return Ok(Admission::Granted(Lease {
                 method: method.clone(),
                 id,
-                admitted: 0,
+                admitted,
             }));
         }
         let wait = if value < 0 {
@@ -424,13 +465,13 @@ impl RateLimitBackend for RedisRateLimiter {
     }
 
     async fn observe(&self, o: &RateObservation) -> Result<()> {
-        learn(&self.inner, o, "").await
+        learn(&self.inner, o, None).await
     }
 
     async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
         // Not renewed from here on: if the script fails, the lease expires by itself.
         self.inner.held().remove(&lease.id);
-        learn(&self.inner, o, &lease.id).await
+        learn(&self.inner, o, Some(&lease)).await
     }
 
     async fn configure(&self, limits: &RateLimits) -> Result<()> {
@@ -473,6 +514,7 @@ impl RateLimitBackend for RedisRateLimiter {
             .arg(ms(inner.window))
             .arg(ms(inner.slack))
             .arg(k.window_prefix())
+            .arg(k.pending_prefix())
             .invoke_async(&mut conn)
             .await
             .map_err(|e| limiter_error("GET", &e))?;
@@ -483,6 +525,22 @@ impl RateLimitBackend for RedisRateLimiter {
             )
         })
     }
+}
+
+/// The admission script's reply: granted, lease number or wait (µs; negative: poll), reason, and
+/// the admission moment (µs on Redis's clock; granted only).
+fn parse_admission(values: &[redis::Value]) -> Option<(bool, i64, String, u64)> {
+    let [granted, value, reason, rest @ ..] = values else {
+        return None;
+    };
+    let granted = int(granted)? == 1;
+    let admitted = match rest.first() {
+        Some(v) => u64::try_from(int(v)?).ok()?,
+        None if granted => return None,
+        None => 0,
+    };
+    let reason = redis::from_redis_value::<String>(reason).ok()?;
+    Some((granted, int(value)?, reason, admitted))
 }
 
 fn int(v: &redis::Value) -> Option<i64> {
@@ -622,12 +680,68 @@ mod tests {
         })
         .await;
         a.configure(&limits(1, None)).await.unwrap();
-        granted(a.try_acquire(&Method::GET).await.unwrap());
+        let lease = granted(a.try_acquire(&Method::GET).await.unwrap());
+        a.release_now(lease).await.unwrap();
         let wait = waits(&a.try_acquire(&Method::GET).await.unwrap());
         assert!(wait <= Duration::from_millis(210), "{wait:?}");
         // Real time: the window is measured by Redis's clock, which no fake can move.
         std::thread::sleep(wait + Duration::from_millis(5));
         granted(a.try_acquire(&Method::GET).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_is_counted_until_its_answer_then_a_window_from_it() {
+        let (_server, a) = started("answer:", |b| {
+            b.window(Duration::from_millis(400))
+                .slack(Duration::from_millis(10))
+        })
+        .await;
+        let one_each = RateLimits::new([("GET".into(), 1), ("POST".into(), 1)], None, None);
+        a.configure(&one_each).await.unwrap();
+        let get = granted(a.try_acquire(&Method::GET).await.unwrap());
+        let post = granted(a.try_acquire(&Method::POST).await.unwrap());
+        assert_eq!(a.status().await.unwrap().methods["GET"].used, 1);
+        // Real time, past a span from admission: a call still waiting for its answer may reach
+        // the server at any moment, so its slot stays taken (a poll: no answer can wake us).
+        std::thread::sleep(Duration::from_millis(450));
+        assert_eq!(
+            waits(&a.try_acquire(&Method::GET).await.unwrap()),
+            Duration::from_millis(20)
+        );
+        assert_eq!(a.status().await.unwrap().methods["GET"].used, 1);
+        // Answered, it is counted a window from its answer; abandoned, a span from then.
+        a.complete(get, &RateObservation::default()).await.unwrap();
+        a.release_now(post).await.unwrap();
+        for method in [Method::GET, Method::POST] {
+            let wait = waits(&a.try_acquire(&method).await.unwrap());
+            assert!(
+                wait > Duration::from_millis(300) && wait <= Duration::from_millis(410),
+                "{method}: {wait:?}"
+            );
+        }
+        assert_eq!(a.held_leases(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crashed_holders_call_stays_counted_after_its_lease_runs_out() {
+        let (server, a) = started("crash:", |b| b.lease_ttl(Duration::from_millis(300))).await;
+        let b = backend(&server, "crash:").await;
+        a.configure(&limits(1, None)).await.unwrap();
+        let _sent = granted(a.try_acquire(&Method::GET).await.unwrap());
+        drop(a);
+        let mut expired = false;
+        for _ in 0..100 {
+            if b.status().await.unwrap().in_flight == 0 {
+                expired = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(expired, "a dead process's lease must expire");
+        // Its call may have reached the server before the process died: still counted.
+        assert_eq!(b.status().await.unwrap().methods["GET"].used, 1);
+        let wait = waits(&b.try_acquire(&Method::GET).await.unwrap());
+        assert!(wait > Duration::from_secs(59), "{wait:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -842,5 +956,24 @@ mod tests {
     #[test]
     fn a_malformed_status_reply_is_refused() {
         assert!(parse_status(&[redis::Value::Int(1)]).is_none());
+    }
+
+    #[test]
+    fn a_malformed_admission_reply_is_refused() {
+        use redis::Value::{Int, SimpleString};
+        let reason = || SimpleString("granted".into());
+        assert_eq!(
+            parse_admission(&[Int(1), Int(7), reason(), Int(42)]),
+            Some((true, 7, "granted".into(), 42))
+        );
+        assert_eq!(
+            parse_admission(&[Int(0), Int(-1), reason()]),
+            Some((false, -1, "granted".into(), 0))
+        );
+        // A grant without its admission moment, a negative moment, or a short reply.
+        assert!(parse_admission(&[Int(1), Int(7), reason()]).is_none());
+        assert!(parse_admission(&[Int(1), Int(7), reason(), Int(-5)]).is_none());
+        assert!(parse_admission(&[Int(1), Int(7)]).is_none());
+        assert!(parse_admission(&[Int(1), SimpleString("x".into()), reason(), Int(1)]).is_none());
     }
 }

@@ -4,8 +4,9 @@
 -- KEYS[3] shared limits (hash: m:<METHOD>, concurrency, window_ms)
 -- KEYS[4] the method's 429 block (string with a PX expiry)
 -- KEYS[5] id counter, KEYS[6] known methods (set)
+-- KEYS[7] the method's pending calls (zset: lease id -> expiry, µs)
 -- ARGV[1] method, ARGV[2] default window ms, ARGV[3] slack ms, ARGV[4] lease ttl ms
--- Returns {1, id, 'granted'} or {0, wait µs (-1: poll), reason}.
+-- Returns {1, id, 'granted', admitted µs} or {0, wait µs (-1: poll), reason}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('SADD', KEYS[6], ARGV[1])
@@ -17,11 +18,14 @@ local window_ms = tonumber(redis.call('HGET', KEYS[3], 'window_ms') or ARGV[2])
 local slack = tonumber(ARGV[3]) * 1000
 local span = window_ms * 1000 + slack
 local live = read_window(KEYS[1], now, span)
+local pending = settle(KEYS[1], KEYS[7], live, now, span, fine_width(span, slack))
 local limit = redis.call('HGET', KEYS[3], 'm:' .. ARGV[1])
 if limit then
   limit = math.max(1, tonumber(limit))
-  if total(live) >= limit then
-    return {0, wait_for(live, limit, now, span), 'window'}
+  if total(live) + pending >= limit then
+    -- Only answered calls leave by time; pending ones leave a span after their answer.
+    if pending >= limit then return {0, -1, 'pending'} end
+    return {0, wait_for(live, limit - pending, now, span), 'window'}
   end
 end
 local ttl = tonumber(ARGV[4])
@@ -30,9 +34,10 @@ local concurrency = redis.call('HGET', KEYS[3], 'concurrency')
 if concurrency and redis.call('ZCARD', KEYS[2]) >= math.max(1, tonumber(concurrency)) then
   return {0, -1, 'concurrency'}
 end
-local id = redis.call('INCR', KEYS[5])
-add(KEYS[1], live, now, fine_width(span, slack), 1, 0, 0)
-redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
-redis.call('ZADD', KEYS[2], now + ttl * 1000, 'L' .. id)
+local n = redis.call('INCR', KEYS[5])
+local id = 'L' .. n
+redis.call('ZADD', KEYS[7], now + ttl * 1000, id)
+redis.call('PEXPIRE', KEYS[7], ttl * 2 + 1000)
+redis.call('ZADD', KEYS[2], now + ttl * 1000, id)
 redis.call('PEXPIRE', KEYS[2], ttl * 2 + 1000)
-return {1, id, 'granted'}
+return {1, n, 'granted', now}

@@ -7,6 +7,11 @@
 -- exact log would forget it. A new bucket starts when the newest is FINE wide; when all are in
 -- use, the two neighbours spanning the least time merge. Memory and time per call are
 -- constant, whatever a server announced. (The rules are core's LocalRateLimitBackend's.)
+--
+-- A call is pending from admission to answer, in a sorted set of its own per method (lease id
+-- scored by the lease's expiry, renewed with the lease): the server may count it at any moment
+-- in between. Answered, it enters the buckets a slack before its answer; abandoned, at that
+-- moment; its holder gone (the lease ran out), when the lease ran out.
 local BUCKETS = 128
 
 local function parse_bucket(field, v)
@@ -89,11 +94,12 @@ local function add(key, live, now, fine, calls, sure, unsure)
 end
 
 -- The server counts server_used calls in its window: count at least as many from now on as an
--- exact log would. Ours and sure phantoms wholly inside the span are matched as they are; the
--- rest is covered by other phantoms moved to now, then by new ones. Returns how many are new.
-local function match_server(key, live, now, span, fine, server_used)
+-- exact log would. Ours (answered or pending) and sure phantoms wholly inside the span are
+-- matched as they are; the rest is covered by other phantoms moved to now, then by new ones.
+-- Returns how many are new.
+local function match_server(key, live, now, span, fine, server_used, pending)
   local straddling = live[1] and live[1].first + span <= now
-  local held, movable = 0, 0
+  local held, movable = pending, 0
   for i, b in ipairs(live) do
     if i == 1 and straddling then
       movable = movable + b.sure + b.unsure
@@ -106,7 +112,7 @@ local function match_server(key, live, now, span, fine, server_used)
   if need <= 0 then return 0 end
   local moved = math.min(need, movable)
   local fresh = need - moved
-  local sure = math.min(fresh, math.max(0, server_used - total(live)))
+  local sure = math.min(fresh, math.max(0, server_used - total(live) - pending))
   local n = moved
   for i = #live, 1, -1 do
     if n <= 0 then break end
@@ -127,4 +133,41 @@ end
 -- Half the slack, or narrower if the buckets must cover the span at that width.
 local function fine_width(span, slack)
   return math.max(1, math.min(math.floor(slack / 2), math.ceil(span / (BUCKETS - 1))))
+end
+
+-- When an answered call (slack) or an abandoned one (0) enters the buckets: a slack before now,
+-- so it stays counted a window from its answer, but never before its admission (so at least a
+-- span from there) nor before the newest bucket's latest entry (the buckets stay in order).
+local function answer_date(live, now, slack, admitted)
+  local at = math.max(now - slack, admitted)
+  local newest = live[#live]
+  if newest then at = math.max(at, newest.last) end
+  return math.min(at, now)
+end
+
+-- Moves one pending call (lease id) into the buckets, if it is still pending; 1 if it was.
+local function answered(key, pend, live, now, span, fine, slack, lease, admitted)
+  if redis.call('ZREM', pend, lease) == 0 then return 0 end
+  add(key, live, answer_date(live, now, slack, admitted), fine, 1, 0, 0)
+  redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
+  return 1
+end
+
+-- Pending calls whose holder stopped renewing them (a crashed process) may have reached the
+-- server until their lease ran out: they enter the buckets at the latest of those moments.
+-- Returns how many are still pending.
+local function settle(key, pend, live, now, span, fine)
+  local gone = redis.call('ZCOUNT', pend, '-inf', now)
+  if gone > 0 then
+    local latest = redis.call('ZREVRANGEBYSCORE', pend, now, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    redis.call('ZREMRANGEBYSCORE', pend, '-inf', now)
+    local at = math.min(tonumber(latest[2]) or now, now)
+    local newest = live[#live]
+    if newest then at = math.max(at, newest.last) end
+    if at + span > now then
+      add(key, live, at, fine, gone, 0, 0)
+      redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
+    end
+  end
+  return redis.call('ZCARD', pend)
 end
