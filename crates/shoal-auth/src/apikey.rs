@@ -170,9 +170,8 @@ impl ApiKeyAuth {
     }
 }
 
-#[async_trait]
-impl Authenticator for ApiKeyAuth {
-    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+impl ApiKeyAuth {
+    fn stamp(&self, request: &mut Request) -> Result<AuthStamp> {
         let c = &self.config;
         for p in &c.params {
             p.apply(request)?;
@@ -185,6 +184,17 @@ impl Authenticator for ApiKeyAuth {
             request.headers_mut().insert(name.clone(), value.clone());
         }
         Ok(AuthStamp(1))
+    }
+}
+
+#[async_trait]
+impl Authenticator for ApiKeyAuth {
+    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+        self.stamp(request)
+    }
+
+    fn authenticate_now(&self, request: &mut Request) -> Option<Result<AuthStamp>> {
+        Some(self.stamp(request))
     }
 
     async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {

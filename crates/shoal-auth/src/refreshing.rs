@@ -569,18 +569,29 @@ fn save_failed(e: Error) -> Error {
     )
 }
 
+/// Puts a token's header on a request.
+fn stamp(
+    request: &mut Request,
+    (header, generation): (Option<HeaderValue>, u64),
+) -> Result<AuthStamp> {
+    let value = header.ok_or_else(|| {
+        Error::auth(
+            AuthErrorKind::Unauthorized,
+            "the access token cannot go in a header",
+        )
+    })?;
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(AuthStamp(generation))
+}
+
 #[async_trait]
 impl Authenticator for RefreshingCredential {
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        let (header, generation) = self.valid_token().await?;
-        let value = header.ok_or_else(|| {
-            Error::auth(
-                AuthErrorKind::Unauthorized,
-                "the access token cannot go in a header",
-            )
-        })?;
-        request.headers_mut().insert(AUTHORIZATION, value);
-        Ok(AuthStamp(generation))
+        stamp(request, self.valid_token().await?)
+    }
+
+    fn authenticate_now(&self, request: &mut Request) -> Option<Result<AuthStamp>> {
+        Some(stamp(request, self.inner.fresh()?))
     }
 
     async fn unauthorized(&self, stamp: AuthStamp) -> Result<bool> {

@@ -284,10 +284,13 @@ impl Inner {
     }
 }
 
-#[async_trait]
-impl Authenticator for SessionTokenAuth {
-    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
-        let (token, generation) = self.live_token().await?;
+impl SessionTokenAuth {
+    /// Puts the session token (and the fixed parameters) on a request.
+    fn stamp(
+        &self,
+        request: &mut Request,
+        (token, generation): (SessionToken, u64),
+    ) -> Result<AuthStamp> {
         let c = &self.inner.config;
         for p in &c.params {
             p.apply(request)?;
@@ -301,6 +304,17 @@ impl Authenticator for SessionTokenAuth {
             ParamPlacement::Query => request.push_query(name, token.expose_secret()),
         }
         Ok(AuthStamp(generation))
+    }
+}
+
+#[async_trait]
+impl Authenticator for SessionTokenAuth {
+    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+        self.stamp(request, self.live_token().await?)
+    }
+
+    fn authenticate_now(&self, request: &mut Request) -> Option<Result<AuthStamp>> {
+        Some(self.stamp(request, self.inner.live()?))
     }
 
     async fn unauthorized(&self, stamp: AuthStamp) -> Result<bool> {
@@ -319,7 +333,7 @@ impl Authenticator for SessionTokenAuth {
         Ok(true)
     }
 
-    async fn succeeded(&self, stamp: AuthStamp) {
+    fn succeeded(&self, stamp: AuthStamp) {
         let now = self.inner.clock.now();
         let mut state = self.inner.state();
         if state.generation == stamp.0 {

@@ -54,7 +54,7 @@ async fn every_success_renews_the_idle_clock() {
     let (auth, t, clock) = setup(vec![login_ok("T1"), login_ok("T2")]);
     let stamp = auth.authenticate(&mut Request::get("x")).await.unwrap();
     clock.advance(10 * MIN);
-    auth.succeeded(stamp).await;
+    auth.succeeded(stamp);
     clock.advance(10 * MIN);
     assert_eq!(auth.token().await.unwrap().expose_secret(), "T1");
     assert_eq!(t.requests().len(), 1);

@@ -32,9 +32,8 @@ pub(crate) fn bearer(token: &AccessToken) -> Option<HeaderValue> {
     Some(value)
 }
 
-#[async_trait]
-impl Authenticator for StaticToken {
-    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+impl StaticToken {
+    fn stamp(&self, request: &mut Request) -> Result<AuthStamp> {
         let value = self.header.clone().ok_or_else(|| {
             Error::auth(
                 AuthErrorKind::Unauthorized,
@@ -43,6 +42,17 @@ impl Authenticator for StaticToken {
         })?;
         request.headers_mut().insert(AUTHORIZATION, value);
         Ok(AuthStamp(1))
+    }
+}
+
+#[async_trait]
+impl Authenticator for StaticToken {
+    async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp> {
+        self.stamp(request)
+    }
+
+    fn authenticate_now(&self, request: &mut Request) -> Option<Result<AuthStamp>> {
+        Some(self.stamp(request))
     }
 
     async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {

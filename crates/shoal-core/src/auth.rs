@@ -22,12 +22,22 @@ pub trait Authenticator: Send + Sync + 'static {
     /// the stamp of the credential used.
     async fn authenticate(&self, request: &mut Request) -> Result<AuthStamp>;
 
+    /// [`authenticate`](Self::authenticate) without awaiting, when the credential is at hand (a
+    /// fixed key, a token still fresh); `None` (the default), leaving the request untouched, when
+    /// it must be awaited (a refresh, a login). The pipeline asks this first, so the common case
+    /// costs no boxed future.
+    fn authenticate_now(&self, request: &mut Request) -> Option<Result<AuthStamp>> {
+        let _ = request;
+        None
+    }
+
     /// The server answered 401 to a request sent with `stamp`. Returns `Ok(true)` when a fresh
     /// credential is ready and the request should be replayed once (not counted as a retry).
     async fn unauthorized(&self, stamp: AuthStamp) -> Result<bool>;
 
-    /// The server answered a request sent with `stamp` with success (sliding sessions renew here).
-    async fn succeeded(&self, stamp: AuthStamp) {
+    /// The server answered a request sent with `stamp` with success (sliding sessions renew
+    /// here). Called on every success, so it must not wait.
+    fn succeeded(&self, stamp: AuthStamp) {
         let _ = stamp;
     }
 }
@@ -46,6 +56,9 @@ impl fmt::Debug for NoAuth {
 impl Authenticator for NoAuth {
     async fn authenticate(&self, _request: &mut Request) -> Result<AuthStamp> {
         Ok(AuthStamp::default())
+    }
+    fn authenticate_now(&self, _request: &mut Request) -> Option<Result<AuthStamp>> {
+        Some(Ok(AuthStamp::default()))
     }
     async fn unauthorized(&self, _stamp: AuthStamp) -> Result<bool> {
         Ok(false)

@@ -170,6 +170,8 @@ impl PipelineStats {
 
 struct Inner {
     base_url: Url,
+    /// `base_url` ending in `/`, which relative targets join.
+    directory: Url,
     transport: Arc<dyn Transport>,
     auth: Arc<dyn Authenticator>,
     limiter: Option<Arc<RateLimiter>>,
@@ -313,6 +315,7 @@ impl PipelineBuilder {
         let rng = jitter_rng(self.seed);
         Ok(Pipeline {
             inner: Arc::new(Inner {
+                directory: crate::request::directory(&self.base_url),
                 base_url: self.base_url,
                 transport,
                 auth: self.auth,
@@ -400,6 +403,7 @@ impl Pipeline {
         let i = &self.inner;
         Pipeline {
             inner: Arc::new(Inner {
+                directory: crate::request::directory(&base_url),
                 base_url,
                 transport: i.transport.clone(),
                 auth,
@@ -475,8 +479,7 @@ impl Pipeline {
                 request.headers_mut().insert(name.clone(), value.clone());
             }
         }
-        let base = &self.inner.base_url;
-        let url = request.url(base)?;
+        let url = request.url(&self.inner.directory)?;
         // Formatted only if a subscriber records the span.
         let span = tracing::debug_span!(
             "shoal.request",
@@ -625,17 +628,24 @@ impl Pipeline {
         std::result::Result<(StatusCode, HeaderMap, Bytes), (Failure, crate::auth::AuthStamp)>,
     > {
         let inner = &self.inner;
+        // The common cases (admitted at once, a credential at hand) await nothing.
         let permit = match &inner.limiter {
-            Some(l) => {
-                let _waiting = Gauge::enter(&inner.stats.pacing);
-                Some(l.acquire(request.method()).await?)
-            }
+            Some(l) => Some(match l.admit_now(request.method()) {
+                Some(permit) => permit?,
+                None => {
+                    let _waiting = Gauge::enter(&inner.stats.pacing);
+                    l.acquire(request.method()).await?
+                }
+            }),
             None => None,
         };
         let mut req = request.clone();
-        let stamp = {
-            let _waiting = Gauge::enter(&inner.stats.authenticating);
-            inner.auth.authenticate(&mut req).await?
+        let stamp = match inner.auth.authenticate_now(&mut req) {
+            Some(stamp) => stamp?,
+            None => {
+                let _waiting = Gauge::enter(&inner.stats.authenticating);
+                inner.auth.authenticate(&mut req).await?
+            }
         };
         // The URL was resolved once per call; only query pairs the authenticator added are new.
         // (Request offers authenticators `push_query` only, so the original pairs are a prefix.)
@@ -714,7 +724,7 @@ impl Pipeline {
             inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         if parts.status.is_success() {
-            inner.auth.succeeded(stamp).await;
+            inner.auth.succeeded(stamp);
             inner.budget.refund();
             return Ok(Ok((parts.status, parts.headers, body)));
         }

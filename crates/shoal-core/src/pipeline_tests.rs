@@ -277,6 +277,7 @@ async fn a_401_refreshes_and_replays_once_without_counting_a_retry() {
     let mut auth = MockAuthenticator::new();
     let stamps = Arc::new(AtomicU32::new(0));
     let s = stamps.clone();
+    auth.expect_authenticate_now().times(2).returning(|_| None);
     auth.expect_authenticate()
         .times(2)
         .returning(move |_| Ok(AuthStamp(s.fetch_add(1, Ordering::SeqCst) as u64)));
@@ -300,9 +301,32 @@ async fn a_401_refreshes_and_replays_once_without_counting_a_retry() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_credential_at_hand_is_used_without_awaiting_one() {
+    let mut t = MockTransport::new();
+    t.expect_send()
+        .withf(|req| req.headers().get("x-key").is_some_and(|v| v == "k"))
+        .times(1)
+        .returning(|_| Ok(respond(200, &[])));
+    let mut auth = MockAuthenticator::new();
+    // No `authenticate` expectation: awaiting it would fail the test.
+    auth.expect_authenticate_now().times(1).returning(|req| {
+        req.headers_mut()
+            .insert("x-key", http::HeaderValue::from_static("k"));
+        Some(Ok(AuthStamp(7)))
+    });
+    auth.expect_succeeded()
+        .withf(|stamp| *stamp == AuthStamp(7))
+        .times(1)
+        .return_const(());
+    let p = pipeline(t).authenticator(Arc::new(auth)).build().unwrap();
+    p.execute(Request::get("x")).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_second_401_is_returned_not_replayed_again() {
     let (t, calls) = scripted(vec![Ok(respond(401, &[])), Ok(respond(401, &[]))]);
     let mut auth = MockAuthenticator::new();
+    auth.expect_authenticate_now().returning(|_| None);
     auth.expect_authenticate().returning(|_| Ok(AuthStamp(0)));
     auth.expect_unauthorized().times(1).returning(|_| Ok(true));
     let p = pipeline(t).authenticator(Arc::new(auth)).build().unwrap();
@@ -316,6 +340,7 @@ async fn a_second_401_is_returned_not_replayed_again() {
 async fn a_401_the_authenticator_cannot_fix_is_returned() {
     let (t, calls) = scripted(vec![Ok(respond(401, &[]))]);
     let mut auth = MockAuthenticator::new();
+    auth.expect_authenticate_now().returning(|_| None);
     auth.expect_authenticate().returning(|_| Ok(AuthStamp(0)));
     auth.expect_unauthorized().returning(|_| {
         Err(Error::auth(

@@ -196,6 +196,13 @@ pub struct RateLimitStatus {
 pub trait RateLimitBackend: Send + Sync + fmt::Debug + 'static {
     /// Admits a call of `method` now, or says how long to wait.
     async fn try_acquire(&self, method: &Method) -> Result<Admission>;
+    /// [`try_acquire`](Self::try_acquire) without awaiting, for a backend whose state is in
+    /// this process; `None` (the default) when it must be awaited. The limiter asks this first,
+    /// so a call admitted at once costs no boxed future.
+    fn try_acquire_now(&self, method: &Method) -> Option<Result<Admission>> {
+        let _ = method;
+        None
+    }
     /// Returns a lease whose call got no answer (or was abandoned).
     fn release(&self, lease: Lease);
     /// Learns from a response.
@@ -212,6 +219,16 @@ pub trait RateLimitBackend: Send + Sync + fmt::Debug + 'static {
         let learned = self.observe(observation).await;
         drop(guard);
         learned
+    }
+    /// [`complete`](Self::complete) without awaiting, where the backend can; otherwise (the
+    /// default) the lease comes back in `Err`, untouched, to be completed by awaiting.
+    fn complete_now(
+        &self,
+        lease: Lease,
+        observation: &RateObservation,
+    ) -> std::result::Result<Result<()>, Lease> {
+        let _ = observation;
+        Err(lease)
     }
     /// Replaces the known limits.
     async fn configure(&self, limits: &RateLimits) -> Result<()>;
@@ -336,7 +353,10 @@ impl Permit {
             .headers
             .read(&lease.method, status, headers, || shared.clock.system_now());
         let _wake = WakeOnDrop(&shared.released);
-        shared.backend.complete(lease, &observation).await
+        match shared.backend.complete_now(lease, &observation) {
+            Ok(done) => done,
+            Err(lease) => shared.backend.complete(lease, &observation).await,
+        }
     }
 }
 
@@ -369,11 +389,29 @@ impl RateLimiter {
         Self::new(Arc::new(backend), headers, clock)
     }
 
+    /// A permit at once, if the backend can admit without awaiting and does; `None` when the
+    /// call must wait for it ([`acquire`](Self::acquire)).
+    pub fn admit_now(&self, method: &Method) -> Option<Result<Permit>> {
+        match self.shared.backend.try_acquire_now(method)? {
+            Ok(Admission::Granted(lease)) => Some(Ok(self.permit(lease))),
+            Ok(Admission::Wait(_)) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        let backend = &self.shared.backend;
+        match backend.try_acquire_now(method) {
+            Some(admission) => admission,
+            None => backend.try_acquire(method).await,
+        }
+    }
+
     /// Waits until a call of `method` may be sent.
     pub async fn acquire(&self, method: &Method) -> Result<Permit> {
         let shared = &*self.shared;
         // The fast path registers no waiter: most calls are admitted at once.
-        if let Admission::Granted(lease) = shared.backend.try_acquire(method).await? {
+        if let Admission::Granted(lease) = self.try_acquire(method).await? {
             return Ok(self.permit(lease));
         }
         loop {
@@ -382,7 +420,7 @@ impl RateLimiter {
             notified.as_mut().enable();
             let _waiting = WaitingGuard::new(&shared.released);
             // Asked again once registered, so a release in between cannot be missed.
-            match shared.backend.try_acquire(method).await? {
+            match self.try_acquire(method).await? {
                 Admission::Granted(lease) => return Ok(self.permit(lease)),
                 Admission::Wait(Some(wait)) => {
                     tracing::trace!(method = %method, wait_ms = wait.as_millis() as u64, "pacing");
@@ -905,9 +943,8 @@ impl LocalRateLimitBackend {
     }
 }
 
-#[async_trait]
-impl RateLimitBackend for LocalRateLimitBackend {
-    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+impl LocalRateLimitBackend {
+    fn admit(&self, method: &Method) -> Admission {
         let now = self.now();
         let mut guard = self.lock();
         let st = &mut *guard;
@@ -916,7 +953,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
         let w = st.window_mut(method);
         if let Some(until) = w.blocked_until {
             if until > now {
-                return Ok(Admission::Wait(Some(Duration::from_nanos(until - now))));
+                return Admission::Wait(Some(Duration::from_nanos(until - now)));
             }
             w.blocked_until = None;
         }
@@ -925,24 +962,51 @@ impl RateLimitBackend for LocalRateLimitBackend {
             let limit = u64::from(limit.max(1));
             if w.ring.total().saturating_add(w.pending) >= limit {
                 // Only answered calls leave by time; pending ones leave a span after their answer.
-                return Ok(Admission::Wait(match limit.checked_sub(w.pending) {
+                return Admission::Wait(match limit.checked_sub(w.pending) {
                     Some(free) if free > 0 => {
                         Some(Duration::from_nanos(w.ring.wait(now, span, free)))
                     }
                     _ => None,
-                }));
+                });
             }
         }
         if concurrency_full {
-            return Ok(Admission::Wait(None));
+            return Admission::Wait(None);
         }
         w.pending += 1;
         st.in_flight += 1;
-        Ok(Admission::Granted(Lease {
+        Admission::Granted(Lease {
             method: method.clone(),
             id: String::new(),
             admitted: now,
-        }))
+        })
+    }
+
+    /// Dates an answered call and learns from its answer, under one lock.
+    fn finish(&self, lease: &Lease, o: &RateObservation) {
+        let mut st = self.lock();
+        self.answered(&mut st, lease, true);
+        self.learn(&mut st, o);
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for LocalRateLimitBackend {
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        Ok(self.admit(method))
+    }
+
+    fn try_acquire_now(&self, method: &Method) -> Option<Result<Admission>> {
+        Some(Ok(self.admit(method)))
+    }
+
+    fn complete_now(
+        &self,
+        lease: Lease,
+        o: &RateObservation,
+    ) -> std::result::Result<Result<()>, Lease> {
+        self.finish(&lease, o);
+        Ok(Ok(()))
     }
 
     fn release(&self, lease: Lease) {
@@ -957,9 +1021,7 @@ impl RateLimitBackend for LocalRateLimitBackend {
     }
 
     async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
-        let mut st = self.lock();
-        self.answered(&mut st, &lease, true);
-        self.learn(&mut st, o);
+        self.finish(&lease, o);
         Ok(())
     }
 
@@ -1096,6 +1158,61 @@ mod tests {
         assert!(admitted_now(&l, &Method::GET).await.is_none());
         clock.advance(Duration::from_secs(61));
         assert!(admitted_now(&l, &Method::GET).await.is_some());
+    }
+
+    /// A backend that answers only when awaited (as a shared one does).
+    #[derive(Debug)]
+    struct AwaitedOnly(LocalRateLimitBackend);
+
+    #[async_trait]
+    impl RateLimitBackend for AwaitedOnly {
+        async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+            self.0.try_acquire(method).await
+        }
+        fn release(&self, lease: Lease) {
+            self.0.release(lease);
+        }
+        async fn observe(&self, o: &RateObservation) -> Result<()> {
+            self.0.observe(o).await
+        }
+        async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
+            self.0.complete(lease, o).await
+        }
+        async fn configure(&self, limits: &RateLimits) -> Result<()> {
+            self.0.configure(limits).await
+        }
+        async fn status(&self) -> Result<RateLimitStatus> {
+            self.0.status().await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_limiter_admits_at_once_and_an_awaited_one_through_acquire() {
+        let clock = ManualClock::new();
+        let l = limiter(&clock, 1, None);
+        let permit = l.admit_now(&Method::GET).expect("in memory").unwrap();
+        assert!(l.admit_now(&Method::GET).is_none(), "the window is full");
+        permit
+            .complete(StatusCode::OK, &HeaderMap::new())
+            .await
+            .unwrap();
+        assert_eq!(l.status().await.unwrap().methods["GET"].used, 1);
+
+        let backend = LocalRateLimitBackend::new(clock.shared(), Duration::from_secs(60));
+        backend.apply(&RateLimits::new([("GET".to_string(), 1)], None, None));
+        let awaited = RateLimiter::new(
+            Arc::new(AwaitedOnly(backend)),
+            RateLimitHeaders::x_rate(),
+            clock.shared(),
+        );
+        assert!(awaited.admit_now(&Method::GET).is_none(), "must be awaited");
+        let permit = awaited.acquire(&Method::GET).await.unwrap();
+        permit
+            .complete(StatusCode::OK, &HeaderMap::new())
+            .await
+            .unwrap();
+        assert_eq!(awaited.status().await.unwrap().methods["GET"].used, 1);
+        assert!(admitted_now(&awaited, &Method::GET).await.is_none());
     }
 
     /// One GET admitted now and answered `latency` later.

@@ -302,13 +302,24 @@ impl Request {
 pub struct ResolvedUrl(pub Url);
 
 fn join(base: &Url, path: &str) -> Result<Url> {
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        let p = format!("{}/", base.path());
-        base.set_path(&p);
+    let path = path.trim_start_matches('/');
+    let joined = if base.path().ends_with('/') {
+        base.join(path)
+    } else {
+        directory(base).join(path)
+    };
+    joined.map_err(|e| Error::invalid("path", e.to_string()))
+}
+
+/// `base` with its path ending in `/`, so that relative targets join below it (a pipeline
+/// keeps one, and a call's join copies nothing).
+pub(crate) fn directory(base: &Url) -> Url {
+    let mut dir = base.clone();
+    if !dir.path().ends_with('/') {
+        let p = format!("{}/", dir.path());
+        dir.set_path(&p);
     }
-    base.join(path.trim_start_matches('/'))
-        .map_err(|e| Error::invalid("path", e.to_string()))
+    dir
 }
 
 /// A successful response: status, headers and the whole body.

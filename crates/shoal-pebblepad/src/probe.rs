@@ -84,22 +84,55 @@ impl ProbingBackend {
     }
 }
 
-#[async_trait]
-impl RateLimitBackend for ProbingBackend {
-    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
-        let probe = {
-            let st = self.lock();
-            if st.unconfirmed(method) && st.probing.contains(method) {
-                // Woken when any lease is released, including the probe's.
-                return Ok(Admission::Wait(None));
-            }
-            st.unconfirmed(method)
-        };
-        let admission = self.inner.try_acquire(method).await?;
+impl ProbingBackend {
+    /// Whether a call of `method` would be the probe (`Ok(true)`), may go as any other
+    /// (`Ok(false)`), or must wait for the probe's answer.
+    fn gate(&self, method: &Method) -> std::result::Result<bool, Admission> {
+        let st = self.lock();
+        if st.unconfirmed(method) && st.probing.contains(method) {
+            // Woken when any lease is released, including the probe's.
+            return Err(Admission::Wait(None));
+        }
+        Ok(st.unconfirmed(method))
+    }
+
+    /// Notes a granted probe.
+    fn admitted(&self, method: &Method, probe: bool, admission: &Admission) {
         if probe && matches!(admission, Admission::Granted(_)) {
             self.lock().probing.insert(method.clone());
         }
+    }
+
+    /// What an answer teaches, before the wrapped backend frees the slot (twice is harmless).
+    fn answered(&self, lease: &Lease, o: &RateObservation) {
+        // The answer confirms the limit before the probe's slot frees.
+        self.learn(o);
+        self.lock().probing.remove(&lease.method);
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for ProbingBackend {
+    async fn try_acquire(&self, method: &Method) -> Result<Admission> {
+        let probe = match self.gate(method) {
+            Ok(probe) => probe,
+            Err(wait) => return Ok(wait),
+        };
+        let admission = self.inner.try_acquire(method).await?;
+        self.admitted(method, probe, &admission);
         Ok(admission)
+    }
+
+    fn try_acquire_now(&self, method: &Method) -> Option<Result<Admission>> {
+        let probe = match self.gate(method) {
+            Ok(probe) => probe,
+            Err(wait) => return Some(Ok(wait)),
+        };
+        let admission = self.inner.try_acquire_now(method)?;
+        if let Ok(admission) = &admission {
+            self.admitted(method, probe, admission);
+        }
+        Some(admission)
     }
 
     fn release(&self, lease: Lease) {
@@ -113,10 +146,17 @@ impl RateLimitBackend for ProbingBackend {
     }
 
     async fn complete(&self, lease: Lease, o: &RateObservation) -> Result<()> {
-        // The answer confirms the limit before the probe's slot frees.
-        self.learn(o);
-        self.lock().probing.remove(&lease.method);
+        self.answered(&lease, o);
         self.inner.complete(lease, o).await
+    }
+
+    fn complete_now(
+        &self,
+        lease: Lease,
+        o: &RateObservation,
+    ) -> std::result::Result<Result<()>, Lease> {
+        self.answered(&lease, o);
+        self.inner.complete_now(lease, o)
     }
 
     async fn configure(&self, limits: &RateLimits) -> Result<()> {
