@@ -490,7 +490,8 @@ impl Pipeline {
             elapsed_ms = tracing::field::Empty,
         );
         self.inner.stats.calls.fetch_add(1, Ordering::Relaxed);
-        let started = self.inner.clock.now();
+        // The clock is read for the span's `elapsed_ms` only when a subscriber records it.
+        let started = (!span.is_disabled()).then(|| self.inner.clock.now());
         let idempotent = request.is_idempotent();
         // Set once an attempt is handed to the transport: after that, a non-idempotent call cut
         // off by the deadline may have been processed.
@@ -513,8 +514,10 @@ impl Pipeline {
             }
         };
         let result = result.map_err(|e| self.inner.decoder.refine(e));
-        let elapsed = self.inner.clock.now().saturating_duration_since(started);
-        span.record("elapsed_ms", elapsed.as_millis() as u64);
+        if let Some(started) = started {
+            let elapsed = self.inner.clock.now().saturating_duration_since(started);
+            span.record("elapsed_ms", elapsed.as_millis() as u64);
+        }
         match &result {
             Ok(r) => {
                 span.record("status", r.status.as_u16());

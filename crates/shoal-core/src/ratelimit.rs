@@ -878,8 +878,7 @@ impl LocalRateLimitBackend {
     /// the server has counted it), but never before its admission (so at least a span from
     /// there) nor before the newest bucket's latest call (the ring stays in time order). An
     /// abandoned one may still reach the server: it is dated now.
-    fn answered(&self, st: &mut LocalState, lease: &Lease, answered: bool) {
-        let now = self.now();
+    fn answered(&self, st: &mut LocalState, now: u64, lease: &Lease, answered: bool) {
         let fine = st.fine();
         let slack = if answered { nanos(st.slack) } else { 0 };
         st.in_flight = st.in_flight.saturating_sub(1);
@@ -902,8 +901,7 @@ impl LocalRateLimitBackend {
         }
     }
 
-    fn learn(&self, st: &mut LocalState, o: &RateObservation) {
-        let now = self.now();
+    fn learn(&self, st: &mut LocalState, now: u64, o: &RateObservation) {
         let span = st.span();
         if o.rejected {
             st.rejections += 1;
@@ -985,8 +983,10 @@ impl LocalRateLimitBackend {
     /// Dates an answered call and learns from its answer, under one lock.
     fn finish(&self, lease: &Lease, o: &RateObservation) {
         let mut st = self.lock();
-        self.answered(&mut st, lease, true);
-        self.learn(&mut st, o);
+        // Read under the lock, once for both steps: entries are added in time order.
+        let now = self.now();
+        self.answered(&mut st, now, lease, true);
+        self.learn(&mut st, now, o);
     }
 }
 
@@ -1011,12 +1011,14 @@ impl RateLimitBackend for LocalRateLimitBackend {
 
     fn release(&self, lease: Lease) {
         let mut st = self.lock();
-        self.answered(&mut st, &lease, false);
+        let now = self.now();
+        self.answered(&mut st, now, &lease, false);
     }
 
     async fn observe(&self, o: &RateObservation) -> Result<()> {
         let mut st = self.lock();
-        self.learn(&mut st, o);
+        let now = self.now();
+        self.learn(&mut st, now, o);
         Ok(())
     }
 
