@@ -61,6 +61,13 @@ impl Clock for SystemClock {
     }
 }
 
+/// A resettable timer on tokio's clock (the [`SystemClock`]'s), for the transport's I/O, which
+/// runs on tokio's clock whatever clock a pipeline is given.
+#[cfg(feature = "reqwest")]
+pub(crate) fn io_timer(duration: Duration) -> tokio::time::Sleep {
+    tokio::time::sleep(duration)
+}
+
 /// A clock that moves only when told to.
 ///
 /// Sleepers wake when [`ManualClock::advance`] carries the clock past their deadline. Clones share

@@ -58,6 +58,7 @@ mod reqwest_impl {
     use bytes::Bytes;
 
     use super::Transport;
+    use crate::clock::{Clock as _, SystemClock};
     use crate::error::{Error, TransportError, TransportErrorKind};
 
     /// The `User-Agent` every Shoal request carries.
@@ -71,6 +72,7 @@ mod reqwest_impl {
     #[derive(Clone, Debug)]
     pub struct ReqwestTransport {
         client: reqwest::Client,
+        read_timeout: Duration,
         max_body_bytes: usize,
     }
 
@@ -100,7 +102,8 @@ mod reqwest_impl {
         crate::builder_setters! {
             /// How long to wait for a connection (default 10 s).
             connect_timeout(timeout: Duration) => connect_timeout;
-            /// How long a read may stall (default 60 s).
+            /// How long a call may go without progress — its answer's head, or a body frame —
+            /// before it fails as a timeout (default 60 s).
             read_timeout(timeout: Duration) => read_timeout;
             /// How long an idle pooled connection is kept (default 90 s).
             pool_idle_timeout(timeout: Duration) => pool_idle_timeout;
@@ -128,7 +131,6 @@ mod reqwest_impl {
             let client = reqwest::Client::builder()
                 .user_agent(USER_AGENT)
                 .connect_timeout(self.connect_timeout)
-                .read_timeout(self.read_timeout)
                 .pool_idle_timeout(self.pool_idle_timeout)
                 .redirect(policy)
                 .gzip(true)
@@ -136,6 +138,7 @@ mod reqwest_impl {
                 .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
             Ok(ReqwestTransport {
                 client,
+                read_timeout: self.read_timeout,
                 max_body_bytes: self.max_body_bytes,
             })
         }
@@ -160,7 +163,13 @@ mod reqwest_impl {
             request: http::Request<Bytes>,
         ) -> Result<http::Response<Bytes>, TransportError> {
             let request = to_reqwest(request)?;
-            let response = self.client.execute(request).await.map_err(classify)?;
+            let timer = crate::clock::io_timer(self.read_timeout);
+            tokio::pin!(timer);
+            let mut stall = Stall::new(timer, self.read_timeout);
+            let response = stall
+                .guard(self.client.execute(request))
+                .await?
+                .map_err(classify)?;
             let max = self.max_body_bytes;
             // A server's announced length never sizes an allocation: over the cap, nothing is read.
             if response.content_length().is_some_and(|n| n > max as u64) {
@@ -169,8 +178,67 @@ mod reqwest_impl {
             // Taken apart rather than copied: the headers move, the (decoded) body is collected.
             let announced = response.content_length();
             let (parts, body) = http::Response::from(response).into_parts();
-            let body = read_capped(body, max, announced).await?;
+            let body = read_capped(body, max, announced, &mut stall).await?;
             Ok(http::Response::from_parts(parts, body))
+        }
+    }
+
+    /// The stall guard: one timer per call, not one per read. Progress only notes the time; the
+    /// timer, when it fires, is moved to a timeout past the latest progress, and the call fails
+    /// only if there was none for that long.
+    struct Stall<'a> {
+        timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
+        timeout: Duration,
+        /// On tokio's clock, as the transport's I/O is ([`SystemClock`](crate::SystemClock)).
+        progress: std::time::Instant,
+        /// False once no instant is far enough away to time out at (a timeout of years).
+        armed: bool,
+    }
+
+    impl<'a> Stall<'a> {
+        fn new(timer: std::pin::Pin<&'a mut tokio::time::Sleep>, timeout: Duration) -> Self {
+            // The timer was set a timeout from now: no second clock read.
+            let progress = timer
+                .deadline()
+                .into_std()
+                .checked_sub(timeout)
+                .unwrap_or_else(|| SystemClock.now());
+            Self {
+                timer,
+                timeout,
+                progress,
+                armed: true,
+            }
+        }
+
+        /// Runs `work`, failing it if it makes no progress for the timeout; its end is progress.
+        async fn guard<F: std::future::Future>(
+            &mut self,
+            work: F,
+        ) -> Result<F::Output, TransportError> {
+            tokio::pin!(work);
+            loop {
+                tokio::select! {
+                    biased;
+                    out = &mut work => {
+                        self.progress = SystemClock.now();
+                        return Ok(out);
+                    }
+                    () = self.timer.as_mut(), if self.armed => {
+                        let Some(due) = self.progress.checked_add(self.timeout) else {
+                            self.armed = false;
+                            continue;
+                        };
+                        if due <= SystemClock.now() {
+                            return Err(TransportError::new(
+                                TransportErrorKind::Timeout,
+                                format!("no answer or data for {:?}", self.timeout),
+                            ));
+                        }
+                        self.timer.as_mut().reset(due.into());
+                    }
+                }
+            }
         }
     }
 
@@ -204,13 +272,14 @@ mod reqwest_impl {
         mut body: reqwest::Body,
         max: usize,
         announced: Option<u64>,
+        stall: &mut Stall<'_>,
     ) -> Result<Bytes, TransportError> {
         use http_body_util::BodyExt as _;
         let announced = announced.and_then(|n| usize::try_from(n).ok());
         let mut first: Option<Bytes> = None;
         let mut rest = bytes::BytesMut::new();
         let mut len = 0usize;
-        while let Some(frame) = body.frame().await {
+        while let Some(frame) = stall.guard(body.frame()).await? {
             let Ok(data) = frame.map_err(classify)?.into_data() else {
                 continue;
             };

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use shoal_core::{Pipeline, Request};
+use shoal_core::{Clock as _, Pipeline, Request, SystemClock};
 
 use crate::server::{Seen, reply, serve};
 
@@ -163,4 +163,109 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// One step of a raw server's answer.
+enum Step {
+    Write(&'static str),
+    Pause(std::time::Duration),
+}
+
+/// A server that reads one request's head, then plays `script` on tokio's (paused) clock, the
+/// transport's.
+async fn raw(script: Vec<Step>) -> http::Uri {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut b).await.unwrap();
+            assert!(n > 0, "the client hung up");
+            head.extend_from_slice(&b[..n]);
+        }
+        for step in script {
+            match step {
+                Step::Write(text) => s.write_all(text.as_bytes()).await.unwrap(),
+                Step::Pause(d) => SystemClock.sleep(d).await,
+            }
+        }
+        SystemClock
+            .sleep(std::time::Duration::from_secs(86_400))
+            .await;
+    });
+    format!("http://{addr}/v1/x").parse().unwrap()
+}
+
+/// Sends one GET with a 5 s read timeout; the result, and how long (tokio time) it took.
+async fn get_within_5s(
+    uri: http::Uri,
+) -> (
+    Result<http::Response<bytes::Bytes>, shoal_core::TransportError>,
+    std::time::Duration,
+) {
+    use shoal_core::{ReqwestTransport, Transport};
+    let t = ReqwestTransport::builder()
+        .read_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut req = http::Request::new(bytes::Bytes::new());
+    *req.uri_mut() = uri;
+    let started = SystemClock.now();
+    let result = t.send(req).await;
+    (result, SystemClock.now().duration_since(started))
+}
+
+const HEAD_12: &str = "HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n";
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_times_out_after_the_read_timeout() {
+    use std::time::Duration;
+    let (result, took) =
+        get_within_5s(raw(vec![Step::Pause(Duration::from_secs(3600))]).await).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, shoal_core::TransportErrorKind::Timeout, "{err}");
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_stops_midway_times_out_a_read_timeout_after_its_last_bytes() {
+    use std::time::Duration;
+    let script = vec![
+        Step::Pause(Duration::from_secs(4)),
+        Step::Write(HEAD_12),
+        Step::Write("abc"),
+        Step::Pause(Duration::from_secs(3)),
+        Step::Write("abc"),
+        Step::Pause(Duration::from_secs(3600)),
+    ];
+    let (result, took) = get_within_5s(raw(script).await).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, shoal_core::TransportErrorKind::Timeout, "{err}");
+    // The last bytes came at 7 s; the stall is counted from there.
+    assert!(
+        took >= Duration::from_secs(12) && took < Duration::from_secs(13),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_body_that_keeps_coming_is_read_whole() {
+    use std::time::Duration;
+    let mut script = vec![Step::Pause(Duration::from_secs(4)), Step::Write(HEAD_12)];
+    for _ in 0..4 {
+        script.push(Step::Pause(Duration::from_secs(4)));
+        script.push(Step::Write("abc"));
+    }
+    let (result, took) = get_within_5s(raw(script).await).await;
+    let body = result
+        .expect("each gap is shorter than the read timeout")
+        .into_body();
+    assert_eq!(&body[..], b"abcabcabcabc");
+    assert!(took >= Duration::from_secs(20), "{took:?}");
 }
