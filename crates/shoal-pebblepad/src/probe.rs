@@ -82,9 +82,7 @@ impl ProbingBackend {
             st.confirmed.insert(o.method.clone(), epoch);
         }
     }
-}
 
-impl ProbingBackend {
     /// Whether a call of `method` would be the probe (`Ok(true)`), may go as any other
     /// (`Ok(false)`), or must wait for the probe's answer.
     fn gate(&self, method: &Method) -> std::result::Result<bool, Admission> {
