@@ -14,11 +14,7 @@ local blocked = redis.call('PTTL', KEYS[4])
 if blocked > 0 then
   return {0, blocked * 1000, 'blocked'}
 end
-local window_ms = tonumber(redis.call('HGET', KEYS[3], 'window_ms') or ARGV[2])
-local slack = tonumber(ARGV[3]) * 1000
-local span = window_ms * 1000 + slack
-local live = read_window(KEYS[1], now, span)
-local pending = settle(KEYS[1], KEYS[7], live, now, span, fine_width(span, slack))
+local span, _, _, live, pending = open_window(KEYS[1], KEYS[7], KEYS[3], ARGV[2], ARGV[3], now)
 local limit = redis.call('HGET', KEYS[3], 'm:' .. ARGV[1])
 if limit then
   limit = math.max(1, tonumber(limit))

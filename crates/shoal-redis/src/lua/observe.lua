@@ -35,17 +35,13 @@ if limit then
 else
   limit = tonumber(redis.call('HGET', KEYS[2], 'm:' .. method) or '')
 end
-local window_ms = tonumber(redis.call('HGET', KEYS[2], 'window_ms') or ARGV[2])
-local slack = tonumber(ARGV[3]) * 1000
-local span = window_ms * 1000 + slack
-local fine = fine_width(span, slack)
-local live = read_window(KEYS[1], now, span)
-settle(KEYS[1], KEYS[7], live, now, span, fine)
+local span, fine, slack, live, pending =
+  open_window(KEYS[1], KEYS[7], KEYS[2], ARGV[2], ARGV[3], now)
 if ARGV[10] ~= '' then
   redis.call('ZREM', KEYS[5], ARGV[10])
-  answered(KEYS[1], KEYS[7], live, now, span, fine, slack, ARGV[10], num(ARGV[11]) or 0)
+  pending = pending -
+    answered(KEYS[1], KEYS[7], live, now, span, fine, slack, ARGV[10], num(ARGV[11]) or 0)
 end
-local pending = redis.call('ZCARD', KEYS[7])
 local retry = num(ARGV[9])
 local remaining = num(ARGV[6])
 if rejected and not retry then

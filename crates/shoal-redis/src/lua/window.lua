@@ -171,3 +171,15 @@ local function settle(key, pend, live, now, span, fine)
   end
   return redis.call('ZCARD', pend)
 end
+
+-- A method's window as every script opens it: the span and bucket width (from the shared window
+-- length, or the default, and the slack), the live buckets, and the pending calls, with those
+-- of a crashed holder settled. Returns span, fine, slack (µs), live, pending.
+local function open_window(key, pend, limits, default_ms, slack_ms, now)
+  local window_ms = tonumber(redis.call('HGET', limits, 'window_ms') or default_ms)
+  local slack = tonumber(slack_ms) * 1000
+  local span = window_ms * 1000 + slack
+  local fine = fine_width(span, slack)
+  local live = read_window(key, now, span)
+  return span, fine, slack, live, settle(key, pend, live, now, span, fine)
+end
