@@ -656,13 +656,11 @@ impl Pipeline {
             .query_pairs()
             .get(request.query_pairs().len()..)
             .unwrap_or_default();
-        let http_req = if added.is_empty() {
-            req.into_http(url)?
-        } else {
-            let mut with_auth = url.clone();
-            with_auth.query_pairs_mut().extend_pairs(added.iter());
-            req.into_http(&with_auth)?
-        };
+        let mut target = url.clone();
+        if !added.is_empty() {
+            target.query_pairs_mut().extend_pairs(added.iter());
+        }
+        let http_req = req.into_unaddressed();
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(
                 headers = ?inner.redactor.headers(http_req.headers()),
@@ -674,7 +672,7 @@ impl Pipeline {
         sent.store(true, Ordering::Release);
         let answer = {
             let _waiting = Gauge::enter(&inner.stats.awaiting_answer);
-            inner.transport.send(http_req).await
+            inner.transport.send_to(target, http_req).await
         };
         let response = match answer {
             Ok(r) => r,

@@ -272,13 +272,23 @@ impl Request {
 
     /// The `http::Request` for an already resolved URL, consuming the request.
     pub fn into_http(self, url: &Url) -> Result<http::Request<Bytes>> {
+        let mut request = self.into_unaddressed();
+        *request.uri_mut() = url
+            .as_str()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Error::invalid("url", e.to_string()))?;
+        Ok(request)
+    }
+
+    /// The `http::Request` with its URI left unset, for [`Transport::send_to`], which takes the
+    /// URL already parsed.
+    ///
+    /// [`Transport::send_to`]: crate::Transport::send_to
+    pub(crate) fn into_unaddressed(self) -> http::Request<Bytes> {
         let content_type = self.body.content_type();
-        let mut builder = http::Request::builder()
-            .method(self.method)
-            .uri(url.as_str());
-        let headers = builder
-            .headers_mut()
-            .ok_or_else(|| Error::Config("request builder".into()))?;
+        let mut request = http::Request::new(self.body.bytes());
+        *request.method_mut() = self.method;
+        let headers = request.headers_mut();
         *headers = self.headers;
         if let Some(ct) = content_type {
             headers
@@ -288,18 +298,9 @@ impl Request {
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("application/json"));
-        // The parsed URL rides along so a transport that wants a `Url` need not parse it again.
-        builder
-            .extension(ResolvedUrl(url.clone()))
-            .body(self.body.bytes())
-            .map_err(|e| Error::invalid("request", e.to_string()))
+        request
     }
 }
-
-/// The URL an `http::Request` built by [`Request::into_http`] was made from, kept in its
-/// extensions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedUrl(pub Url);
 
 fn join(base: &Url, path: &str) -> Result<Url> {
     let path = path.trim_start_matches('/');

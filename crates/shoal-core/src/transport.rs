@@ -4,13 +4,14 @@ use std::future::Future;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use url::Url;
 
-use crate::error::TransportError;
+use crate::error::{TransportError, TransportErrorKind};
 
 /// Sends one HTTP request and returns the whole response.
 ///
 /// Implemented by [`ReqwestTransport`], by closures (handy in tests) and,
-/// with the `test-util` feature, by `MockTransport` (mockall).
+/// with the `test-util` feature, by `MockTransport` (mockall, which mocks [`send`](Self::send)).
 ///
 /// ```
 /// # use bytes::Bytes;
@@ -21,7 +22,6 @@ use crate::error::TransportError;
 /// # fn takes(_: impl Transport) {}
 /// takes(fixed);
 /// ```
-#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
     /// Sends the request. A response with any status is `Ok`; only a failure to get a response
@@ -30,6 +30,37 @@ pub trait Transport: Send + Sync + 'static {
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, TransportError>;
+
+    /// Sends a request to `url`; the request's own URI is not read. The pipeline sends every
+    /// call this way, so that a transport whose client takes a parsed URL (as
+    /// [`ReqwestTransport`]'s does) need not parse it again from the URI. The default sets the
+    /// URI from `url` and calls [`send`](Self::send).
+    async fn send_to(
+        &self,
+        url: Url,
+        mut request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        *request.uri_mut() = url.as_str().parse().map_err(|e: http::uri::InvalidUri| {
+            TransportError::new(
+                TransportErrorKind::Other,
+                format!("the URL is not a valid URI: {e}"),
+            )
+        })?;
+        self.send(request).await
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+mockall::mock! {
+    /// A mock [`Transport`]: expectations are set on `send`, which `send_to` calls too.
+    pub Transport {}
+    #[async_trait]
+    impl Transport for Transport {
+        async fn send(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> Result<http::Response<Bytes>, TransportError>;
+    }
 }
 
 #[async_trait]
@@ -56,6 +87,7 @@ mod reqwest_impl {
 
     use async_trait::async_trait;
     use bytes::Bytes;
+    use url::Url;
 
     use super::Transport;
     use crate::clock::{Clock as _, SystemClock};
@@ -162,7 +194,31 @@ mod reqwest_impl {
             &self,
             request: http::Request<Bytes>,
         ) -> Result<http::Response<Bytes>, TransportError> {
-            let request = to_reqwest(request)?;
+            let request = reqwest::Request::try_from(request).map_err(|e| {
+                TransportError::new(TransportErrorKind::Other, e.without_url().to_string())
+            })?;
+            self.exchange(request).await
+        }
+
+        async fn send_to(
+            &self,
+            url: Url,
+            request: http::Request<Bytes>,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            let (parts, body) = request.into_parts();
+            let mut request = reqwest::Request::new(parts.method, url);
+            *request.headers_mut() = parts.headers;
+            *request.version_mut() = parts.version;
+            *request.body_mut() = Some(body.into());
+            self.exchange(request).await
+        }
+    }
+
+    impl ReqwestTransport {
+        async fn exchange(
+            &self,
+            request: reqwest::Request,
+        ) -> Result<http::Response<Bytes>, TransportError> {
             let timer = crate::clock::io_timer(self.read_timeout);
             tokio::pin!(timer);
             let mut stall = Stall::new(timer, self.read_timeout);
@@ -301,23 +357,6 @@ mod reqwest_impl {
             }
         }
         Ok(first.unwrap_or_else(|| rest.freeze()))
-    }
-
-    /// Converts, reusing the parsed URL a Shoal request carries instead of parsing the URI again.
-    fn to_reqwest(request: http::Request<Bytes>) -> Result<reqwest::Request, TransportError> {
-        let (mut parts, body) = request.into_parts();
-        match parts.extensions.remove::<crate::request::ResolvedUrl>() {
-            Some(crate::request::ResolvedUrl(url)) if url.as_str() == parts.uri => {
-                let mut request = reqwest::Request::new(parts.method, url);
-                *request.headers_mut() = parts.headers;
-                *request.version_mut() = parts.version;
-                *request.body_mut() = Some(body.into());
-                Ok(request)
-            }
-            _ => reqwest::Request::try_from(http::Request::from_parts(parts, body)).map_err(|e| {
-                TransportError::new(TransportErrorKind::Other, e.without_url().to_string())
-            }),
-        }
     }
 
     fn classify(err: reqwest::Error) -> TransportError {

@@ -109,6 +109,41 @@ async fn requests_say_who_sent_them_and_gzip_is_decoded() {
     );
 }
 
+#[tokio::test]
+async fn a_request_sent_to_a_parsed_url_arrives_as_one_sent_by_its_uri() {
+    use shoal_core::{ReqwestTransport, Transport};
+    let (seen, record) = recorder();
+    let base = serve(move |req| {
+        record(req);
+        async { reply(200, &[], "{}") }
+    })
+    .await;
+    let url = base.join("v1/items?q=caf%C3%A9&n=2").unwrap();
+    let t = ReqwestTransport::new().unwrap();
+    let request = || {
+        let mut req = http::Request::new(bytes::Bytes::from_static(b"{\"a\":1}"));
+        *req.method_mut() = http::Method::PUT;
+        req.headers_mut()
+            .insert("x-marker", http::HeaderValue::from_static("yes"));
+        req
+    };
+    let mut by_uri = request();
+    *by_uri.uri_mut() = url.as_str().parse().unwrap();
+    assert_eq!(t.send(by_uri).await.unwrap().status(), 200);
+    assert_eq!(
+        t.send_to(url.clone(), request()).await.unwrap().status(),
+        200
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for s in seen.iter() {
+        assert_eq!(s.method, http::Method::PUT);
+        assert_eq!(s.uri.path_and_query().unwrap(), "/v1/items?q=caf%C3%A9&n=2");
+        assert_eq!(s.headers["x-marker"], "yes");
+        assert_eq!(&s.body[..], b"{\"a\":1}");
+    }
+}
+
 /// A minimal gzip writer (stored, uncompressed deflate blocks) so the test needs no codec crate.
 struct GzipWriter<'a> {
     out: &'a mut Vec<u8>,
