@@ -637,7 +637,8 @@ impl Pipeline {
                 Some(permit) => permit?,
                 None => {
                     let _waiting = Gauge::enter(&inner.stats.pacing);
-                    l.acquire(request.method()).await?
+                    // Boxed: a call that waits anyway pays for the room, not every call.
+                    Box::pin(l.acquire(request.method())).await?
                 }
             }),
             None => None,
