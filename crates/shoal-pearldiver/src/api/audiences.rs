@@ -171,7 +171,9 @@ fn require_records(response: &Response, empty: bool) -> Result<()> {
 /// A page whose records share its text ([`RawRecord`]): decoded borrowing from the body,
 /// strictly as [`decode_page`] is, and by it when the body is not a page (its error says why).
 fn decode_shared(response: &Response) -> Result<Audience<RawRecord>> {
-    let borrowed = std::str::from_utf8(&response.body).ok().and_then(|text| {
+    // The body's own buffer, checked as UTF-8 once: the records are slices of it, not a copy.
+    let body = bytestring::ByteString::try_from(response.body.clone()).ok();
+    let borrowed = body.as_ref().and_then(|text| {
         serde_json::from_str::<Audience<&RawValue>>(text)
             .ok()
             .map(|page| (text, page))
@@ -550,6 +552,13 @@ mod tests {
         let page = decode_shared(&answer(body)).unwrap();
         assert_eq!(page.page_token.as_deref(), Some("t2"));
         assert_eq!(format!("{:?}", page.records[1]), "RawRecord(27 bytes)");
+        // Each record is a slice of the body itself, not of a copy of it.
+        let response = answer(body);
+        let page = decode_shared(&response).unwrap();
+        let within = response.body.as_ptr_range();
+        for r in &page.records {
+            assert!(within.contains(&r.get().as_ptr()), "{r:?} was copied");
+        }
         for bad in [
             r#"{"key":17,"data":[]}"#,
             "[1,2]",

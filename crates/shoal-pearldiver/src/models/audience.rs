@@ -98,41 +98,41 @@ impl<R> Default for Audience<R> {
 /// ```
 #[derive(Clone)]
 pub struct RawRecord {
-    page: std::sync::Arc<str>,
-    span: std::ops::Range<usize>,
+    /// A slice of the page's text (or a text of its own).
+    text: bytestring::ByteString,
 }
 
 impl RawRecord {
     /// A record of its own (not sharing a page): `text` as it is.
     pub fn from_text(text: &str) -> Self {
-        Self {
-            page: text.into(),
-            span: 0..text.len(),
-        }
+        Self { text: text.into() }
     }
 
     /// The records of one page's `text`: each given as the part of `text` it is (a value that
-    /// serde_json borrowed from it). A part that does not lie in `text` is copied instead.
+    /// serde_json borrowed from it), sharing `text`'s buffer — the response body itself. A part
+    /// that does not lie in `text` is copied instead.
+    #[cfg(feature = "client")]
     pub(crate) fn shared<'a>(
-        text: &'a str,
+        text: &'a bytestring::ByteString,
         parts: &[&'a serde_json::value::RawValue],
     ) -> Vec<Self> {
-        let page: std::sync::Arc<str> = text.into();
-        let base = text.as_ptr() as usize;
+        let page: &str = text;
+        let range = page.as_ptr() as usize..page.as_ptr() as usize + page.len();
         parts
             .iter()
             .map(|part| {
                 let part = part.get();
-                let span = (part.as_ptr() as usize)
-                    .checked_sub(base)
-                    .map(|start| start..start + part.len())
-                    .filter(|span| text.get(span.clone()).map(str::as_ptr) == Some(part.as_ptr()));
-                match span {
-                    Some(span) => Self {
-                        page: page.clone(),
-                        span,
-                    },
-                    None => Self::from_text(part),
+                let start = part.as_ptr() as usize;
+                // `slice_ref` would panic on a part outside the page.
+                let inside = !part.is_empty()
+                    && start >= range.start
+                    && start.saturating_add(part.len()) <= range.end;
+                if inside {
+                    Self {
+                        text: text.slice_ref(part),
+                    }
+                } else {
+                    Self::from_text(part)
                 }
             })
             .collect()
@@ -140,15 +140,14 @@ impl RawRecord {
 
     /// The record's JSON text, exactly as received.
     pub fn get(&self) -> &str {
-        // `span` was checked against `page` when the record was made.
-        self.page.get(self.span.clone()).unwrap_or_default()
+        &self.text
     }
 }
 
 impl fmt::Debug for RawRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A record is personal data: its size only.
-        write!(f, "RawRecord({} bytes)", self.span.len())
+        write!(f, "RawRecord({} bytes)", self.text.len())
     }
 }
 
