@@ -116,18 +116,14 @@ impl RawRecord {
         text: &'a bytestring::ByteString,
         parts: &[&'a serde_json::value::RawValue],
     ) -> Vec<Self> {
-        let page: &str = text;
-        let range = page.as_ptr() as usize..page.as_ptr() as usize + page.len();
+        let page = text.as_bytes().as_ptr_range();
         parts
             .iter()
             .map(|part| {
                 let part = part.get();
-                let start = part.as_ptr() as usize;
+                let within = part.as_bytes().as_ptr_range();
                 // `slice_ref` would panic on a part outside the page.
-                let inside = !part.is_empty()
-                    && start >= range.start
-                    && start.saturating_add(part.len()) <= range.end;
-                if inside {
+                if !part.is_empty() && page.start <= within.start && within.end <= page.end {
                     Self {
                         text: text.slice_ref(part),
                     }
