@@ -259,6 +259,11 @@ pub struct ExportArgs {
     /// visitor-written text instead of running it as a formula.
     #[arg(long, env = "SHOAL_PEARLDIVER_CSV_RAW")]
     pub csv_raw: bool,
+    /// Sync the output and save its checkpoint at most this many seconds apart (and after the
+    /// last page): what a crash costs, in pages fetched again. 0: after every page.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1, env = "SHOAL_PEARLDIVER_COMMIT_EVERY",
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub commit_every: u64,
 }
 
 /// PebblePad installations by short name.

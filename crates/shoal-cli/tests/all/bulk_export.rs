@@ -25,7 +25,8 @@ fn killed_and_resumed_matches_uninterrupted(format: &str) {
     let (rt, dir) = runtime_and_dir();
     let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
     let export = |out: &Path, resume: bool| {
-        let mut extra = vec!["--days", "90", "--format", format];
+        // Checkpointed after every page, so that the test sees the export's progress.
+        let mut extra = vec!["--days", "90", "--format", format, "--commit-every", "0"];
         if resume {
             extra.push("--resume");
         }
@@ -133,7 +134,8 @@ fn a_checkpoint_of_another_job_is_refused() {
     let (_pd, env) = pearldiver(&rt, RECORDS, dir.path());
     let file = dir.path().join("a.ndjson");
     let checkpoint = dir.path().join("a.ndjson.checkpoint");
-    let args = |days: &str| export_args(&file, &["--days", days, "--resume"]);
+    let args =
+        |days: &str| export_args(&file, &["--days", days, "--resume", "--commit-every", "0"]);
     let log = dir.path().join("log");
     let mut child = spawn(&env, args("90"), &log);
     poll_for(30, || {
