@@ -85,6 +85,18 @@ fn encryption_key(text: &str) -> Result<shoal_redis::EncryptionKey, String> {
     shoal_redis::EncryptionKey::from_base64(text).map_err(|e| e.to_string())
 }
 
+/// A duration in seconds (fractions allowed), from 0 to 3600.
+fn seconds_up_to_an_hour(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&seconds) {
+        return Err(format!("{seconds} is not between 0 and 3600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// Connection flags for Pearl Diver.
 #[derive(Debug, Args, Clone)]
 pub struct PearlDiverConn {
@@ -259,11 +271,12 @@ pub struct ExportArgs {
     /// visitor-written text instead of running it as a formula.
     #[arg(long, env = "SHOAL_PEARLDIVER_CSV_RAW")]
     pub csv_raw: bool,
-    /// Sync the output and save its checkpoint at most this many seconds apart (and after the
-    /// last page): what a crash costs, in pages fetched again. 0: after every page.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1, env = "SHOAL_PEARLDIVER_COMMIT_EVERY",
-          value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub commit_every: u64,
+    /// Sync the output and save its checkpoint this many seconds apart (and after the last
+    /// page), while the next pages are written: what a crash costs, in pages fetched again.
+    /// 0: after every page, before the next is written.
+    #[arg(long, value_name = "SECONDS", default_value = "0.25", env = "SHOAL_PEARLDIVER_COMMIT_EVERY",
+          value_parser = seconds_up_to_an_hour)]
+    pub commit_every: std::time::Duration,
 }
 
 /// PebblePad installations by short name.
@@ -587,4 +600,23 @@ pub enum ContactsCommand {
         #[arg(long, env = "SHOAL_PAYA_LOCATION_ID")]
         location_id: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_every_takes_seconds_from_zero_to_an_hour() {
+        use std::time::Duration;
+        assert_eq!(
+            seconds_up_to_an_hour("0.25"),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(seconds_up_to_an_hour("0"), Ok(Duration::ZERO));
+        assert_eq!(seconds_up_to_an_hour("3600"), Ok(Duration::from_secs(3600)));
+        for bad in ["-1", "3600.5", "NaN", "inf", "1e400", "", "½", "0x10"] {
+            assert!(seconds_up_to_an_hour(bad).is_err(), "{bad}");
+        }
+    }
 }

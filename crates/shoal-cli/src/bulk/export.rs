@@ -3,9 +3,9 @@
 //! record lost or repeated.
 //!
 //! # Crash safety
-//! Each page is encoded into a reused buffer and appended to the output. At most every
-//! [`commit_every`] (and after the last page, and before an export stops on an error), the
-//! output is `fsync`ed (`sync_data`), and only then `FILE.checkpoint` is replaced atomically
+//! Each page is encoded into a reused buffer and appended to the output. Every `--commit-every`
+//! (a quarter of a second by default; and after the last page, and before an export stops on
+//! an error), the output is `fsync`ed (`sync_data`), and only then `FILE.checkpoint` is replaced atomically
 //! (temp file, fsync, rename, directory fsync) with the next page's cursor, the output's byte
 //! length, the record and page counts and the job (audience, window, format). At every instant
 //! the checkpoint therefore describes a prefix of the output that is complete on disk; bytes
@@ -13,6 +13,11 @@
 //! truncates the output to the checkpointed length and fetches from the checkpointed cursor, so
 //! those pages are written again, once. The checkpoint is written before the output is created
 //! and removed once the last page is synced.
+//!
+//! Such a commit runs on a thread of its own while the next pages are written and fetched. A
+//! sync and a checkpoint for every page, in turn with the writing, cost an export of large
+//! pages about a fifth of its time (three `fsync`s a page, and a second's pages take a tenth
+//! of a second or more to reach the disk); `--commit-every 0` still does that.
 //!
 //! # Memory
 //! The next page is fetched and decoded while the current one is written, so at most three
@@ -37,33 +42,26 @@ use crate::args::{ExportArgs, ExportFormat};
 use crate::exit::{CliError, CliResult};
 use crate::ui::Ui;
 
-/// How long written pages wait, at most, before the output is synced and the checkpoint saved
-/// (`--commit-every`, whose default is one second): a page written after a longer wait is
-/// committed at once. A sync and a checkpoint for every page cost an export of large pages about
-/// a tenth of its time (three `fsync`s a page); a crash writes at most this much again.
-pub fn commit_every(args: &ExportArgs) -> Duration {
-    Duration::from_secs(args.commit_every)
-}
-
 /// The output file of an export with its checkpoint: opens (fresh or resumed) and appends pages.
 #[derive(Debug)]
 pub struct ExportSink {
     out: PathBuf,
     checkpoint_path: PathBuf,
     file: File,
-    /// The output as written; the checkpoint on disk may trail it (see [`commit_every`]).
+    /// The output as written; the checkpoint on disk may trail it (`--commit-every`).
     checkpoint: Checkpoint,
     /// Pages have been written since the checkpoint was last saved.
     unsaved: bool,
     /// A sync failed: nothing written since the last checkpoint may be checkpointed.
     sync_failed: bool,
     commit: Commit,
+    committing: Committing,
     buf: Vec<u8>,
     csv: Option<Flattener>,
     resumed_at: Option<u64>,
 }
 
-fn io_err(path: &Path, what: &str) -> impl Fn(std::io::Error) -> CliError {
+fn io_err(path: &Path, what: &str) -> impl Fn(std::io::Error) -> CliError + use<> {
     let message = format!("cannot {what} {}", path.display());
     move |e| CliError::io(&message, e)
 }
@@ -176,6 +174,7 @@ impl ExportSink {
             unsaved: false,
             sync_failed: false,
             commit: Commit::every_page(),
+            committing: Committing::default(),
             buf: Vec::with_capacity(1 << 20),
             csv,
             resumed_at,
@@ -206,9 +205,13 @@ impl ExportSink {
         self.resumed_at
     }
 
-    /// Syncs and checkpoints at most every `every` on `clock`'s time instead of after every
-    /// page (the default, for [`open`](Self::open)).
+    /// Syncs and checkpoints at most every `every` on `clock`'s time, apart from the writing,
+    /// instead of after every page before the next is written (the default, for
+    /// [`open`](Self::open), and what a zero `every` keeps).
     pub fn commit_every(mut self, clock: SharedClock, every: Duration) -> Self {
+        if every.is_zero() {
+            return self;
+        }
         let last = clock.now();
         self.commit = Commit {
             clock: Some(clock),
@@ -232,17 +235,22 @@ impl ExportSink {
         self.checkpoint.cursor = next;
         self.unsaved = true;
         if self.checkpoint.cursor.is_none() {
+            self.settle()?;
             self.sync()?;
             return self.finish();
         }
-        if self.commit.due() {
-            self.save()?;
+        match &self.commit.clock {
+            None => self.save()?,
+            Some(_) if self.commit.due() => self.commit_apart()?,
+            Some(_) => {}
         }
         Ok(())
     }
 
-    /// Syncs the pages written since the last commit and saves the checkpoint after them.
+    /// Syncs the pages written since the last commit and saves the checkpoint after them,
+    /// after the commit in flight (if any).
     pub fn save(&mut self) -> CliResult<()> {
+        self.settle()?;
         self.sync()?;
         self.checkpoint.save(&self.checkpoint_path)?;
         self.unsaved = false;
@@ -250,7 +258,44 @@ impl ExportSink {
         Ok(())
     }
 
-    fn sync(&mut self) -> CliResult<()> {
+    /// Starts a commit of the pages written so far on a thread of its own, so that the next
+    /// pages are written (and fetched) while the output syncs: a second's pages take a
+    /// noticeable time to reach the disk. While one still runs, the next page tries again.
+    fn commit_apart(&mut self) -> CliResult<()> {
+        if self.committing.running() {
+            return Ok(());
+        }
+        self.settle()?;
+        self.check_synced()?;
+        let file = self.file.try_clone().map_err(io_err(&self.out, "sync"))?;
+        let (checkpoint, path) = (self.checkpoint.clone(), self.checkpoint_path.clone());
+        let synced = io_err(&self.out, "sync");
+        self.committing.0 = Some(std::thread::spawn(move || {
+            file.sync_data()
+                .map_err(|e| CommitFailed::Sync(synced(e)))?;
+            checkpoint.save(&path).map_err(CommitFailed::Save)
+        }));
+        self.unsaved = false;
+        self.commit.done();
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, if any: its failure is the export's.
+    fn settle(&mut self) -> CliResult<()> {
+        match self.committing.wait() {
+            Ok(()) => Ok(()),
+            Err(CommitFailed::Sync(e)) => {
+                self.sync_failed = true;
+                Err(e)
+            }
+            Err(CommitFailed::Save(e)) => {
+                self.unsaved = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn check_synced(&self) -> CliResult<()> {
         if self.sync_failed {
             // After a failed fsync, Linux may report the next one clean with the pages lost.
             return Err(CliError::new(
@@ -258,6 +303,11 @@ impl ExportSink {
                 format!("{} could not be synced before", self.out.display()),
             ));
         }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> CliResult<()> {
+        self.check_synced()?;
         let synced = self.file.sync_data().map_err(io_err(&self.out, "sync"));
         self.sync_failed = synced.is_err();
         synced
@@ -317,21 +367,57 @@ impl ExportSink {
     /// them; or, when a fresh export wrote no page, removes the empty output and its
     /// checkpoint so that the same command can simply be run again.
     fn close_after_failure(mut self) {
+        let settled = self.settle();
         if self.resumed_at.is_none() && self.checkpoint.pages == 0 {
             drop(self.file);
             let _ = std::fs::remove_file(&self.out);
             let _ = fsutil::remove_durably(&self.checkpoint_path);
-        } else if self.unsaved {
+        } else if self.unsaved || settled.is_err() {
             // At worst the checkpoint on disk stays where it was, and resume writes more again.
             let _ = self.save();
         }
     }
 }
 
+/// A commit running on a thread of its own; dropped, it waits for the thread, so that no
+/// checkpoint is written after its export has ended.
+#[derive(Debug, Default)]
+struct Committing(Option<std::thread::JoinHandle<Result<(), CommitFailed>>>);
+
+#[derive(Debug)]
+enum CommitFailed {
+    Sync(CliError),
+    Save(CliError),
+}
+
+impl Committing {
+    fn running(&self) -> bool {
+        self.0.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    fn wait(&mut self) -> Result<(), CommitFailed> {
+        let Some(thread) = self.0.take() else {
+            return Ok(());
+        };
+        thread.join().unwrap_or_else(|_| {
+            Err(CommitFailed::Sync(CliError::new(
+                crate::exit::Failure::Internal,
+                "the output's sync panicked",
+            )))
+        })
+    }
+}
+
+impl Drop for Committing {
+    fn drop(&mut self) {
+        let _ = self.wait();
+    }
+}
+
 /// When an export's written pages are synced and checkpointed.
 #[derive(Debug)]
 struct Commit {
-    /// `None`: after every page.
+    /// `None`: after every page, before the next is written.
     clock: Option<SharedClock>,
     every: Duration,
     last: Instant,
@@ -437,7 +523,7 @@ pub async fn run(
         window.validate(clock.system_now())?;
     }
     let mut sink = ExportSink::open(&args.out, job, args.resume)?
-        .commit_every(client.pipeline().clock().clone(), commit_every(args));
+        .commit_every(client.pipeline().clock().clone(), args.commit_every);
     let start_records = sink.checkpoint().records;
     let bar = ui.counter("{spinner} {human_pos} records · {msg} · {per_sec} · {elapsed}");
     bar.set_position(start_records);
@@ -712,6 +798,7 @@ mod tests {
         clock.advance(every);
         sink.write_page(&page(6, 3), Some(Cursor::new("c3")))
             .unwrap();
+        sink.settle().unwrap();
         let saved = on_disk(&out).unwrap();
         assert_eq!((saved.records, saved.cursor), (9, Some(Cursor::new("c3"))));
         // Written, not committed, then a crash: resume truncates it and fetches it again.
@@ -819,19 +906,19 @@ mod tests {
     /// Committing after every page (each drop then resumes from a different checkpoint).
     #[tokio::test]
     async fn an_export_dropped_anywhere_resumes_to_the_clean_output() {
-        dropped_anywhere(0).await;
+        dropped_anywhere(Duration::ZERO).await;
     }
 
     /// The same, committing every second on a clock that stands still: only the last page
     /// commits, so every drop leaves written pages past the checkpoint for resume to cut.
     #[tokio::test]
     async fn an_export_dropped_between_commits_resumes_to_the_clean_output() {
-        let cut = dropped_anywhere(1).await;
+        let cut = dropped_anywhere(Duration::from_secs(1)).await;
         assert!(cut >= 2, "drops past the checkpoint: {cut}");
     }
 
     /// The drop test at `every`; how many drops left written pages past the checkpoint.
-    async fn dropped_anywhere(commit_every: u64) -> usize {
+    async fn dropped_anywhere(commit_every: Duration) -> usize {
         use shoal::auth::{MemoryTokenStore, TokenRecord};
         use shoal::core::{ConfigureClient as _, ManualClock};
         use shoal_core::test_util::drop_at_every_pending_point;
