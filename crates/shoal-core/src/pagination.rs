@@ -178,57 +178,45 @@ where
     }
 }
 
-/// The pages of a listing read ahead of their turn, so that the next page travels while the
-/// current one is decoded and used.
+/// One page request sent ahead of its turn, so that the next page travels while the current
+/// one is decoded.
 ///
-/// A vendor crate that can read the next cursor cheaply from a page's bytes, before it decodes
-/// the page, starts a reader with [`start`](Self::start): a task that sends the page's request
-/// and then, from each answer, the request `follow` derives for the page after it, holding at
-/// most one answer nobody has taken yet. When the paginator then asks for a cursor,
-/// [`take`](Self::take) hands over the reader's answer if it is that cursor's. A guess that
-/// turns out wrong costs a request or two, which are aborted with the reader. Only idempotent
-/// requests are ever sent ahead, and dropping the `Prefetch` (with its listing) aborts the
-/// reader and the request it has in flight.
+/// A vendor crate that can read the next cursor cheaply, before it decodes a page, starts the
+/// next page's request with [`start`](Self::start). When the paginator then asks for that
+/// cursor, [`take`](Self::take) hands over the answer. A guess that turns out wrong costs one
+/// request, which is aborted. Only idempotent requests are ever started, and dropping the
+/// `Prefetch` (with its listing) aborts the request in flight.
 ///
 /// ```no_run
 /// use shoal_core::pagination::Prefetch;
-/// use shoal_core::{Cursor, Pipeline, Request, Response, Result};
-///
-/// /// The cursor a page names as next (here: a body that is `next=CURSOR`), and its request.
-/// fn following(response: &Response) -> Option<(Cursor, Request)> {
-///     let next = std::str::from_utf8(&response.body).ok()?.strip_prefix("next=")?;
-///     Some((Cursor::new(next), Request::get("items").query("page", next)))
-/// }
+/// use shoal_core::{Cursor, Pipeline, Request, Result};
 ///
 /// # async fn page(pipeline: &Pipeline, ahead: &Prefetch, cursor: Option<Cursor>) -> Result<()> {
 /// let response = match ahead.take(cursor.as_ref()).await {
-///     // The reader goes on to the page after it by itself.
 ///     Some(answer) => answer?,
-///     None => {
-///         let response = pipeline.execute(Request::get("items")).await?;
-///         if let Some((next, request)) = following(&response) {
-///             ahead.start(pipeline, next, request, following).await;
-///         }
-///         response
-///     }
+///     None => pipeline.execute(Request::get("items")).await?,
 /// };
+/// if let Some(next) = std::str::from_utf8(&response.body).ok().and_then(|b| b.strip_prefix("next=")) {
+///     let next = Cursor::new(next);
+///     let request = Request::get("items").query("page", next.as_str());
+///     ahead.start(pipeline, next, request).await;
+/// }
 /// // ... decode `response` while the next page is on its way
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Default)]
 pub struct Prefetch {
-    slot: Mutex<Option<Reader>>,
+    slot: Mutex<Option<Ahead>>,
 }
 
-/// A running reader: its answers, each with the cursor it was asked for.
-struct Reader {
-    answers: tokio::sync::mpsc::Receiver<(Cursor, Result<Response>)>,
+struct Ahead {
+    cursor: Cursor,
     task: Aborting,
 }
 
-/// A spawned reader, aborted when dropped (a `JoinHandle` alone would let it run on).
-struct Aborting(tokio::task::JoinHandle<()>);
+/// A spawned request, aborted when dropped (a `JoinHandle` alone would let it run on).
+struct Aborting(tokio::task::JoinHandle<Result<Response>>);
 
 impl Drop for Aborting {
     fn drop(&mut self) {
@@ -238,40 +226,26 @@ impl Drop for Aborting {
 
 impl fmt::Debug for Prefetch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reading = self.lock().is_some();
-        f.debug_struct("Prefetch")
-            .field("reading", &reading)
-            .finish()
+        let ahead = self.lock().as_ref().map(|a| a.cursor.clone());
+        f.debug_struct("Prefetch").field("ahead", &ahead).finish()
     }
 }
 
 impl Prefetch {
-    /// No reader yet.
+    /// No request ahead yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Reader>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Ahead>> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a reader at `request`, the page at `cursor`, replacing (and aborting) any reader
-    /// started before; then yields once, so that even a single-threaded runtime puts the
-    /// request on the wire before the caller goes on. After each answer the reader sends the
-    /// request `follow` derives from it (until `follow` gives `None`, an answer is an error, or
-    /// a derived request is not idempotent), but only once the answer before has been taken:
-    /// it is never more than two pages ahead. Returns whether it was started: a request that is
-    /// not idempotent, or a call outside a tokio runtime, starts nothing.
-    pub async fn start<F>(
-        &self,
-        pipeline: &Pipeline,
-        cursor: Cursor,
-        request: Request,
-        mut follow: F,
-    ) -> bool
-    where
-        F: FnMut(&Response) -> Option<(Cursor, Request)> + Send + 'static,
-    {
+    /// Sends `request`, the page at `cursor`, in a task of its own, replacing (and aborting)
+    /// any request started before; then yields once, so that even a single-threaded runtime
+    /// puts it on the wire before the caller goes on. Returns whether it was started: a request
+    /// that is not idempotent, or a call outside a tokio runtime, starts nothing.
+    pub async fn start(&self, pipeline: &Pipeline, cursor: Cursor, request: Request) -> bool {
         if !request.is_idempotent() {
             return false;
         }
@@ -279,54 +253,28 @@ impl Prefetch {
             return false;
         };
         let pipeline = pipeline.clone();
-        let (answers, receiver) = tokio::sync::mpsc::channel(1);
-        let read = async move {
-            let (mut cursor, mut request) = (cursor, request);
-            loop {
-                let answer = pipeline.execute(request).await;
-                let next = answer
-                    .as_ref()
-                    .ok()
-                    .and_then(&mut follow)
-                    .filter(|(_, r)| r.is_idempotent());
-                if answers.send((cursor, answer)).await.is_err() {
-                    return;
-                }
-                let Some(next) = next else { return };
-                (cursor, request) = next;
-            }
-        };
-        let task = runtime.spawn(read.in_current_span());
-        *self.lock() = Some(Reader {
-            answers: receiver,
+        let task = runtime.spawn(async move { pipeline.execute(request).await }.in_current_span());
+        *self.lock() = Some(Ahead {
+            cursor,
             task: Aborting(task),
         });
         tokio::task::yield_now().await;
         true
     }
 
-    /// The reader's answer for `cursor`, if that is the page it reads next; the reader then
-    /// goes on. When it reads another page (or has stopped), the reader is dropped (aborted)
-    /// and `None` returned: the caller then sends its own request. A panic in the reader
-    /// resumes here.
+    /// The answer to the request started for `cursor`, if that is the one ahead. Any other
+    /// request ahead is aborted and `None` returned, as it is when the request ahead was itself
+    /// aborted: the caller then sends its own. A panic in the request ahead resumes here.
     pub async fn take(&self, cursor: Option<&Cursor>) -> Option<Result<Response>> {
-        let mut reader = self.lock().take()?;
-        match reader.answers.recv().await {
-            Some((at, answer)) if Some(&at) == cursor => {
-                let mut slot = self.lock();
-                // A reader started meanwhile (by another caller) wins.
-                if slot.is_none() {
-                    *slot = Some(reader);
-                }
-                Some(answer)
-            }
-            Some(_) => None,
-            // The reader ended before this page: nothing followed, or it panicked.
-            None => match (&mut reader.task.0).await {
-                // A panic in the request is the caller's, not a reason to send it again.
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                _ => None,
-            },
+        let mut ahead = self.lock().take()?;
+        if Some(&ahead.cursor) != cursor {
+            return None;
+        }
+        match (&mut ahead.task.0).await {
+            Ok(answer) => Some(answer),
+            // A panic in the request is the caller's, not a reason to send it again.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => None,
         }
     }
 }
@@ -422,12 +370,7 @@ mod tests {
         let two = Cursor::new("p2");
         assert!(
             ahead
-                .start(
-                    &p,
-                    two.clone(),
-                    Request::get("items").query("page", "2"),
-                    |_| None
-                )
+                .start(&p, two.clone(), Request::get("items").query("page", "2"))
                 .await
         );
         let answer = ahead.take(Some(&two)).await.unwrap().unwrap();
@@ -443,64 +386,11 @@ mod tests {
                 &p,
                 Cursor::new("p3"),
                 Request::get("items").query("page", "3"),
-                |_| None,
             )
             .await;
         assert!(ahead.take(Some(&Cursor::new("other"))).await.is_none());
         assert!(ahead.take(Some(&Cursor::new("p3"))).await.is_none());
         assert!(ahead.take(None).await.is_none());
-    }
-
-    /// The page named in a scripted body `{"next": "pN"}`, asked for as `items?page=pN`.
-    fn following(response: &Response) -> Option<(Cursor, Request)> {
-        let body: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
-        let next = body["next"].as_str()?;
-        Some((Cursor::new(next), Request::get("items").query("page", next)))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_reader_follows_page_to_page_at_most_two_ahead() {
-        use crate::test_util::{CaptureTransport, Scripted};
-        let transport = CaptureTransport::new(
-            (2..=6)
-                .map(|n| Scripted::json(200, serde_json::json!({"next": format!("p{}", n + 1)}))),
-        );
-        let p = pipeline(transport.clone());
-        let ahead = Prefetch::new();
-        let request = Request::get("items").query("page", "p2");
-        assert!(ahead.start(&p, Cursor::new("p2"), request, following).await);
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
-        // p2 answered and waiting to be taken, p3 answered and waiting to be handed over.
-        assert_eq!(transport.requests().len(), 2, "two ahead, no more");
-        for n in 2..=4 {
-            let answer = ahead.take(Some(&Cursor::new(format!("p{n}")))).await;
-            let body: serde_json::Value =
-                serde_json::from_slice(&answer.unwrap().unwrap().body).unwrap();
-            assert_eq!(body["next"], format!("p{}", n + 1));
-        }
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
-        let sent: Vec<String> = transport
-            .requests()
-            .iter()
-            .map(|r| r.uri().to_string())
-            .collect();
-        // Taken up to p4: p5 answered and waiting, p6 asked for.
-        assert_eq!(sent.len(), 5, "{sent:?}");
-        assert_eq!(sent[4], "http://127.0.0.1:9/v1/items?page=p6");
-        // The listing wants another page than the reader's next: the reader is dropped.
-        assert!(ahead.take(Some(&Cursor::new("elsewhere"))).await.is_none());
-        assert!(
-            ahead.take(Some(&Cursor::new("p5"))).await.is_none(),
-            "aborted"
-        );
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(transport.requests().len(), 5, "nothing after the abort");
     }
 
     #[tokio::test(start_paused = true)]
@@ -510,7 +400,7 @@ mod tests {
         let p = pipeline(transport.clone());
         let ahead = Prefetch::new();
         let started = ahead
-            .start(&p, Cursor::new("p2"), Request::post("items"), |_| None)
+            .start(&p, Cursor::new("p2"), Request::post("items"))
             .await;
         assert!(!started);
         assert!(ahead.take(Some(&Cursor::new("p2"))).await.is_none());
@@ -550,11 +440,11 @@ mod tests {
         let p = pipeline(transport);
         let ahead = Prefetch::new();
         ahead
-            .start(&p, Cursor::new("p2"), Request::get("items"), |_| None)
+            .start(&p, Cursor::new("p2"), Request::get("items"))
             .await;
         assert_eq!(sent.load(Ordering::SeqCst), 1, "sent on the first yield");
         ahead
-            .start(&p, Cursor::new("p3"), Request::get("items"), |_| None)
+            .start(&p, Cursor::new("p3"), Request::get("items"))
             .await;
         assert_eq!(sent.load(Ordering::SeqCst), 2);
         drop(ahead);

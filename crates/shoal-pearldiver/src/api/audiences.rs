@@ -367,12 +367,10 @@ impl<R: PageRecords> AudienceRecords<R> {
     /// Whether to ask for the next page before the current one is decoded (on by default).
     ///
     /// A page's `pageToken` is read from its last bytes as soon as it arrives, and the next page
-    /// is requested at once, while this one is decoded and used: a reader task
-    /// ([`Prefetch`](shoal_core::Prefetch)) goes on from page to page that way, at most two
-    /// pages ahead of the listing. The decoded page confirms each token, and a reader whose
-    /// token it does not confirm is aborted. The cost: a listing dropped after a page that has
-    /// a next one may have asked for the next two already (GETs, so nothing changes on the
-    /// server, but they count against rate limits).
+    /// is requested at once, while this one is decoded; the decoded page confirms the token,
+    /// and a request for a token it does not confirm is aborted. The cost: a listing dropped
+    /// after a page that has a next one may have asked for that next page already (a GET, so
+    /// nothing changes on the server, but it counts against rate limits).
     pub fn ahead(mut self, on: bool) -> Self {
         self.ahead = on;
         self
@@ -416,21 +414,20 @@ impl<R: PageRecords> AudienceRecords<R> {
                     None => None,
                 };
                 let response = match taken {
-                    // The reader goes on to the page after it by itself.
                     Some(answer) => answer?,
                     None => {
                         let token = cursor.map(|c| c.as_str().to_owned());
                         let request = page_request(key, &AudienceQuery::new(&window, token))?;
-                        let response = pipeline.execute(request).await?;
-                        let mut follow = following(key, window);
-                        if let Some((ahead, (next, request))) =
-                            ahead.as_ref().zip(follow(&response))
-                        {
-                            ahead.start(&pipeline, next, request, follow).await;
-                        }
-                        response
+                        pipeline.execute(request).await?
                     }
                 };
+                let next = ahead.as_ref().zip(next_token_at_end(&response.body));
+                if let Some((ahead, next)) = next {
+                    let query = AudienceQuery::new(&window, Some(next.to_owned()));
+                    if let Ok(request) = page_request(key, &query) {
+                        ahead.start(&pipeline, Cursor::new(next), request).await;
+                    }
+                }
                 let page = decode_apart::<R>(response).await?;
                 tracing::debug!(
                     key,
@@ -470,20 +467,6 @@ async fn decode_apart<R: PageRecords>(response: Response) -> Result<Audience<R>>
             path: String::new(),
             message: "the page's decode was cancelled: the runtime is shutting down".into(),
         }),
-    }
-}
-
-/// The page after a page, as far as its last bytes tell ([`next_token_at_end`]): what the
-/// listing's reader asks for next.
-fn following(
-    key: u64,
-    window: AudienceWindow,
-) -> impl FnMut(&Response) -> Option<(Cursor, Request)> + Send + 'static {
-    move |response| {
-        let next = next_token_at_end(&response.body)?;
-        let request =
-            page_request(key, &AudienceQuery::new(&window, Some(next.to_owned()))).ok()?;
-        Some((Cursor::new(next), request))
     }
 }
 
