@@ -3,16 +3,16 @@
 //! record lost or repeated.
 //!
 //! # Crash safety
-//! Each page is encoded into a reused buffer and appended to the output. Every `--commit-every`
-//! (a quarter of a second by default; and after the last page, and before an export stops on
-//! an error), the output is `fsync`ed (`sync_data`), and only then `FILE.checkpoint` is replaced atomically
-//! (temp file, fsync, rename, directory fsync) with the next page's cursor, the output's byte
-//! length, the record and page counts and the job (audience, window, format). At every instant
-//! the checkpoint therefore describes a prefix of the output that is complete on disk; bytes
-//! past it belong to pages written since, whose checkpoint was never saved. `--resume`
-//! truncates the output to the checkpointed length and fetches from the checkpointed cursor, so
-//! those pages are written again, once. The checkpoint is written before the output is created
-//! and removed once the last page is synced.
+//! Each page is encoded into a reused buffer and appended to the output. Every
+//! `--commit-every` (a quarter of a second by default; and after the last page, and before an
+//! export stops on an error), the output is `fsync`ed (`sync_data`), and only then
+//! `FILE.checkpoint` is replaced atomically (temp file, fsync, rename, directory fsync) with the
+//! next page's cursor, the output's byte length, the record and page counts and the job
+//! (audience, window, format). At every instant the checkpoint therefore describes a prefix of
+//! the output that is complete on disk; bytes past it belong to pages written since, whose
+//! checkpoint was never saved. `--resume` truncates the output to the checkpointed length and
+//! fetches from the checkpointed cursor, so those pages are written again, once. The
+//! checkpoint is written before the output is created and removed once the last page is synced.
 //!
 //! Such a commit runs on a thread of its own while the next pages are written and fetched. A
 //! sync and a checkpoint for every page, in turn with the writing, cost an export of large
