@@ -85,16 +85,13 @@ fn encryption_key(text: &str) -> Result<shoal_redis::EncryptionKey, String> {
     shoal_redis::EncryptionKey::from_base64(text).map_err(|e| e.to_string())
 }
 
-/// A duration in seconds (fractions allowed), from 0 to 3600.
-fn seconds_up_to_an_hour(text: &str) -> Result<std::time::Duration, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !(0.0..=3600.0).contains(&seconds) {
-        return Err(format!("{seconds} is not between 0 and 3600 seconds"));
+/// A duration as `humantime` reads it (`250ms`, `2s`, `0`), of at most an hour.
+fn up_to_an_hour(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}"))?;
+    if duration > std::time::Duration::from_secs(3600) {
+        return Err(format!("`{text}` is longer than an hour"));
     }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 /// Connection flags for Pearl Diver.
@@ -271,11 +268,11 @@ pub struct ExportArgs {
     /// visitor-written text instead of running it as a formula.
     #[arg(long, env = "SHOAL_PEARLDIVER_CSV_RAW")]
     pub csv_raw: bool,
-    /// Sync the output and save its checkpoint this many seconds apart (and after the last
+    /// Sync the output and save its checkpoint this often (`250ms`, `2s`; and after the last
     /// page), while the next pages are written: what a crash costs, in pages fetched again.
-    /// 0: after every page, before the next is written.
-    #[arg(long, value_name = "SECONDS", default_value = "0.25", env = "SHOAL_PEARLDIVER_COMMIT_EVERY",
-          value_parser = seconds_up_to_an_hour)]
+    /// `0`: after every page, before the next is written.
+    #[arg(long, value_name = "DURATION", default_value = "250ms", env = "SHOAL_PEARLDIVER_COMMIT_EVERY",
+          value_parser = up_to_an_hour)]
     pub commit_every: std::time::Duration,
 }
 
@@ -607,16 +604,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commit_every_takes_seconds_from_zero_to_an_hour() {
+    fn commit_every_takes_a_duration_of_at_most_an_hour() {
         use std::time::Duration;
-        assert_eq!(
-            seconds_up_to_an_hour("0.25"),
-            Ok(Duration::from_millis(250))
-        );
-        assert_eq!(seconds_up_to_an_hour("0"), Ok(Duration::ZERO));
-        assert_eq!(seconds_up_to_an_hour("3600"), Ok(Duration::from_secs(3600)));
-        for bad in ["-1", "3600.5", "NaN", "inf", "1e400", "", "½", "0x10"] {
-            assert!(seconds_up_to_an_hour(bad).is_err(), "{bad}");
+        assert_eq!(up_to_an_hour("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(up_to_an_hour("0.25s"), Ok(Duration::from_millis(250)));
+        assert_eq!(up_to_an_hour("0"), Ok(Duration::ZERO));
+        assert_eq!(up_to_an_hour("1h"), Ok(Duration::from_secs(3600)));
+        for bad in [
+            "61m",
+            "18446744073709551615s",
+            "99999999999999999999h",
+            "-1s",
+            "NaN",
+            "",
+            "½",
+            "２s",
+            "1e400s",
+        ] {
+            assert!(up_to_an_hour(bad).is_err(), "{bad}");
         }
     }
 }

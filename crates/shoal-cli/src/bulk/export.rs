@@ -54,7 +54,8 @@ pub struct ExportSink {
     unsaved: bool,
     /// A sync failed: nothing written since the last checkpoint may be checkpointed.
     sync_failed: bool,
-    commit: Commit,
+    /// `None`: after every page, before the next is written.
+    commit: Option<Commit>,
     committing: Committing,
     buf: Vec<u8>,
     csv: Option<Flattener>,
@@ -173,7 +174,7 @@ impl ExportSink {
             checkpoint,
             unsaved: false,
             sync_failed: false,
-            commit: Commit::every_page(),
+            commit: None,
             committing: Committing::default(),
             buf: Vec::with_capacity(1 << 20),
             csv,
@@ -209,15 +210,10 @@ impl ExportSink {
     /// instead of after every page before the next is written (the default, for
     /// [`open`](Self::open), and what a zero `every` keeps).
     pub fn commit_every(mut self, clock: SharedClock, every: Duration) -> Self {
-        if every.is_zero() {
-            return self;
+        if !every.is_zero() {
+            let last = clock.now();
+            self.commit = Some(Commit { clock, every, last });
         }
-        let last = clock.now();
-        self.commit = Commit {
-            clock: Some(clock),
-            every,
-            last,
-        };
         self
     }
 
@@ -239,9 +235,9 @@ impl ExportSink {
             self.sync()?;
             return self.finish();
         }
-        match &self.commit.clock {
+        match &self.commit {
             None => self.save()?,
-            Some(_) if self.commit.due() => self.commit_apart()?,
+            Some(commit) if commit.due() => self.commit_apart()?,
             Some(_) => {}
         }
         Ok(())
@@ -253,8 +249,7 @@ impl ExportSink {
         self.settle()?;
         self.sync()?;
         self.checkpoint.save(&self.checkpoint_path)?;
-        self.unsaved = false;
-        self.commit.done();
+        self.committed();
         Ok(())
     }
 
@@ -270,14 +265,26 @@ impl ExportSink {
         let file = self.file.try_clone().map_err(io_err(&self.out, "sync"))?;
         let (checkpoint, path) = (self.checkpoint.clone(), self.checkpoint_path.clone());
         let synced = io_err(&self.out, "sync");
-        self.committing.0 = Some(std::thread::spawn(move || {
+        let commit = move || {
             file.sync_data()
                 .map_err(|e| CommitFailed::Sync(synced(e)))?;
             checkpoint.save(&path).map_err(CommitFailed::Save)
-        }));
-        self.unsaved = false;
-        self.commit.done();
+        };
+        // `thread::spawn` would panic where the system has no thread to give.
+        let thread = std::thread::Builder::new()
+            .name("shoal-export-commit".into())
+            .spawn(commit)
+            .map_err(|e| CliError::io("cannot start the export's commit thread", e))?;
+        self.committing.0 = Some(thread);
+        self.committed();
         Ok(())
+    }
+
+    fn committed(&mut self) {
+        self.unsaved = false;
+        if let Some(commit) = &mut self.commit {
+            commit.last = commit.clock.now();
+        }
     }
 
     /// Waits for the commit in flight, if any: its failure is the export's.
@@ -414,34 +421,18 @@ impl Drop for Committing {
     }
 }
 
-/// When an export's written pages are synced and checkpointed.
+/// How often an export's written pages are synced and checkpointed, apart from the writing.
 #[derive(Debug)]
 struct Commit {
-    /// `None`: after every page, before the next is written.
-    clock: Option<SharedClock>,
+    clock: SharedClock,
     every: Duration,
+    /// When the last commit started.
     last: Instant,
 }
 
 impl Commit {
-    fn every_page() -> Self {
-        Self {
-            clock: None,
-            every: Duration::ZERO,
-            last: SystemClock.now(),
-        }
-    }
-
     fn due(&self) -> bool {
-        self.clock
-            .as_ref()
-            .is_none_or(|c| c.now().saturating_duration_since(self.last) >= self.every)
-    }
-
-    fn done(&mut self) {
-        if let Some(clock) = &self.clock {
-            self.last = clock.now();
-        }
+        self.clock.now().saturating_duration_since(self.last) >= self.every
     }
 }
 
